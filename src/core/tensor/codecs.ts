@@ -1,0 +1,82 @@
+/** Scalar codecs for the narrow float formats ONNX stores. All return float32-representable numbers. */
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+export function bf16BitsToFloat(bits: number): number {
+  u32[0] = (bits & 0xffff) << 16;
+  return f32[0]!;
+}
+
+export function fp16BitsToFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** Round-half-to-even float → IEEE binary16 bits. */
+export function floatToFp16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = mant & ((1 << shift) - 1);
+    let out = mant >>> shift;
+    if (rest > half || (rest === half && out & 1)) out++;
+    return sign | out;
+  }
+  const rest = mant & 0x1fff;
+  let out = (e << 10) | (mant >>> 13);
+  if (rest > 0x1000 || (rest === 0x1000 && out & 1)) out++;
+  return sign | out;
+}
+
+/** Round-half-to-even float → bfloat16 bits. */
+export function floatToBf16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff;
+  const lsb = (x >>> 16) & 1;
+  return ((x + 0x7fff + lsb) >>> 16) & 0xffff;
+}
+
+/**
+ * Generic minifloat decode. `fnuz` formats have no negative zero (the sign-only pattern is NaN);
+ * `fn` formats (E4M3FN) use the all-ones pattern as NaN and have no infinity; `finite` ones have neither.
+ */
+function decodeMinifloat(bits: number, expBits: number, mantBits: number, bias: number, kind: 'ieee' | 'fn' | 'fnuz' | 'finite'): number {
+  const total = 1 + expBits + mantBits;
+  const signMask = 1 << (total - 1);
+  if (kind === 'fnuz' && bits === signMask) return NaN;
+  const sign = bits & signMask ? -1 : 1;
+  const exp = (bits >> mantBits) & ((1 << expBits) - 1);
+  const mant = bits & ((1 << mantBits) - 1);
+  const expMax = (1 << expBits) - 1;
+  if (kind === 'ieee' && exp === expMax) return mant ? NaN : sign * Infinity;
+  if (kind === 'fn' && exp === expMax && mant === (1 << mantBits) - 1) return NaN;
+  if (exp === 0) return sign * (mant / (1 << mantBits)) * 2 ** (1 - bias);
+  return sign * (1 + mant / (1 << mantBits)) * 2 ** (exp - bias);
+}
+
+export const float8E4M3FNToFloat = (b: number) => decodeMinifloat(b, 4, 3, 7, 'fn');
+export const float8E4M3FNUZToFloat = (b: number) => decodeMinifloat(b, 4, 3, 8, 'fnuz');
+export const float8E5M2ToFloat = (b: number) => decodeMinifloat(b, 5, 2, 15, 'ieee');
+export const float8E5M2FNUZToFloat = (b: number) => decodeMinifloat(b, 5, 2, 16, 'fnuz');
+/** FLOAT4E2M1: no inf/nan; values ±{0, 0.5, 1, 1.5, 2, 3, 4, 6}. */
+export const float4E2M1ToFloat = (b: number) => decodeMinifloat(b & 0xf, 2, 1, 1, 'finite');
+/** FLOAT8E8M0: a pure power of two, 0xff is NaN. */
+export function float8E8M0ToFloat(b: number): number {
+  return b === 0xff ? NaN : 2 ** (b - 127);
+}
