@@ -1,0 +1,171 @@
+/**
+ * `npm run bench`: measured performance, printed as a table with ratios to a baseline measured in the same run.
+ *
+ * Model I/O: a generated ~300 MB fp32 model (MatMul chain, weights as raw_data initializers) is
+ *   - read from disk (baseline: fs.readFile of the same bytes),
+ *   - read + decoded + catalogued (openModel: what the studio and `cstudio inspect` do).
+ * Each measurement runs in a fresh child process so peak memory (max RSS) is its own.
+ */
+import { create, toBinary } from '@bufbuild/protobuf';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  GraphProtoSchema,
+  ModelProtoSchema,
+  NodeProtoSchema,
+  OperatorSetIdProtoSchema,
+  TensorProtoSchema,
+  TensorShapeProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TypeProtoSchema,
+  TypeProto_TensorSchema,
+  ValueInfoProtoSchema,
+} from 'onnx-buf';
+import { fileSource } from '../src/cli/node-source';
+import { openModel } from '../src/core/onnx/open';
+import { DataType } from '../src/core/tensor/dtypes';
+
+const MB = 1e6;
+
+function floatInput(name: string, dims: (number | string)[]) {
+  return create(ValueInfoProtoSchema, {
+    name,
+    type: create(TypeProtoSchema, {
+      value: {
+        case: 'tensorType',
+        value: create(TypeProto_TensorSchema, {
+          elemType: DataType.FLOAT,
+          shape: create(TensorShapeProtoSchema, {
+            dim: dims.map((d) =>
+              create(TensorShapeProto_DimensionSchema, { value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d } }),
+            ),
+          }),
+        }),
+      },
+    }),
+  });
+}
+
+/** A chain of `layers` MatMul(width × width) + Add layers; ~4·width² bytes per layer. */
+export function generateMatMulChain(layers: number, width: number): Uint8Array {
+  const initializer = [];
+  const node = [];
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.05;
+  let prev = 'x';
+  for (let l = 0; l < layers; l++) {
+    const w = new Float32Array(width * width);
+    for (let i = 0; i < w.length; i++) w[i] = rand();
+    const b = new Float32Array(width).fill(0.01);
+    initializer.push(create(TensorProtoSchema, { name: `w${l}`, dataType: DataType.FLOAT, dims: [BigInt(width), BigInt(width)], rawData: new Uint8Array(w.buffer) }));
+    initializer.push(create(TensorProtoSchema, { name: `b${l}`, dataType: DataType.FLOAT, dims: [BigInt(width)], rawData: new Uint8Array(b.buffer) }));
+    node.push(create(NodeProtoSchema, { name: `mm${l}`, opType: 'MatMul', input: [prev, `w${l}`], output: [`h${l}`] }));
+    node.push(create(NodeProtoSchema, { name: `add${l}`, opType: 'Add', input: [`h${l}`, `b${l}`], output: [`y${l}`] }));
+    prev = `y${l}`;
+  }
+  const graph = create(GraphProtoSchema, { name: 'bench', node, initializer, input: [floatInput('x', ['batch', width])], output: [floatInput(prev, ['batch', width])] });
+  const model = create(ModelProtoSchema, {
+    irVersion: 8n,
+    producerName: 'compression-studio-bench',
+    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })],
+    graph,
+  });
+  return toBinary(ModelProtoSchema, model);
+}
+
+// ---------------------------------------------------------------- child-process measurements
+
+async function child(kind: string, file: string): Promise<void> {
+  if (kind === 'generate') {
+    writeFileSync(file, generateMatMulChain(Number(process.env.BENCH_LAYERS ?? 72), 1024));
+    return;
+  }
+  const rssBefore = process.memoryUsage().rss;
+  const t0 = performance.now();
+  let tensors = 0;
+  let decodeMs = 0;
+  if (kind === 'read') {
+    const bytes = readFileSync(file);
+    tensors = bytes.length > 0 ? 1 : 0;
+  } else if (kind === 'open') {
+    const source = await fileSource(file);
+    const bytes = await source.read(0, source.size);
+    const tDecode = performance.now();
+    const opened = await openModel([{ ...source, read: async (o, l) => bytes.subarray(o, o + l) }]);
+    decodeMs = performance.now() - tDecode;
+    tensors = opened.catalog.entries.length;
+  }
+  const ms = performance.now() - t0;
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(JSON.stringify({ ms, decodeMs, tensors, rssBefore, peakRss }));
+}
+
+interface ChildResult {
+  ms: number;
+  decodeMs: number;
+  tensors: number;
+  rssBefore: number;
+  peakRss: number;
+}
+
+function measure(kind: string, file: string, runs: number): ChildResult {
+  const results: ChildResult[] = [];
+  for (let r = 0; r < runs; r++) {
+    const out = execFileSync(process.execPath, [...process.execArgv, import.meta.filename ?? process.argv[1]!, '--child', kind, file], { maxBuffer: 1 << 20 });
+    if (kind !== 'generate') results.push(JSON.parse(out.toString()));
+  }
+  if (kind === 'generate') return undefined as never;
+  results.sort((a, b) => a.ms - b.ms);
+  return results[Math.floor(results.length / 2)]!;
+}
+
+function printTable(title: string, headers: string[], rows: string[][]): void {
+  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  console.log(`\n${title}`);
+  console.log(headers.map((h, c) => h.padEnd(widths[c]!)).join(' | '));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const r of rows) console.log(r.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join(' | '));
+}
+
+async function benchModelIo(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-bench-'));
+  try {
+    const file = path.join(dir, 'matmul-chain-300mb.onnx');
+    const layers = Number(process.env.BENCH_LAYERS ?? 72);
+    // Generated in a child: on Linux max RSS survives fork+exec, so the parent must stay small.
+    measure('generate', file, 1);
+    const size = statSync(file).size;
+    const runs = Number(process.env.BENCH_RUNS ?? 3);
+    const read = measure('read', file, runs);
+    const open = measure('open', file, runs);
+    const row = (label: string, r: ChildResult, base: ChildResult) => [
+      label,
+      r.ms.toFixed(0),
+      ((size / MB / r.ms) * 1000).toFixed(0),
+      (r.ms / base.ms).toFixed(2) + '×',
+      ((r.peakRss - r.rssBefore) / MB).toFixed(0),
+      ((r.peakRss - r.rssBefore) / size).toFixed(2) + '×',
+    ];
+    printTable(
+      `Model I/O — ${(size / MB).toFixed(0)} MB fp32 model, ${layers * 2} tensors (median of ${runs} fresh processes)`,
+      ['step', 'ms', 'MB/s', 'time vs read', 'peak extra MB', 'peak / file'],
+      [row('read bytes (baseline)', read, read), row('read + decode + catalog', open, read)],
+    );
+    console.log(
+      `decode + catalog alone: ${open.decodeMs.toFixed(0)} ms = ${(size / MB / open.decodeMs).toFixed(2)} GB/s; ` +
+        `targets: ≥ 1 GB/s (≤ 0.3 s for 300 MB), peak ≤ 1.3× file size; tensors found: ${open.tensors}`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const args = process.argv.slice(2);
+if (args[0] === '--child') {
+  await child(args[1]!, args[2]!);
+} else {
+  console.log(`Compression Studio benchmarks — node ${process.version}, ${process.platform}/${process.arch}`);
+  await benchModelIo();
+}

@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { REAL_MODEL_DIR, readRealModel } from '../../test/helpers/models';
+import { scanModel } from '../../test/helpers/wire-scan';
+
+const run = promisify(execFile);
+const BIN = path.resolve('bin/cstudio.mjs');
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('cstudio inspect', () => {
+  it('prints the JSON the issue specifies, with counts matching an independent scan', async () => {
+    const file = path.join(REAL_MODEL_DIR, 'hey_jarvis_v0.1.onnx');
+    const { code, stdout } = await cli('inspect', file, '--json');
+    expect(code).toBe(0);
+    const json = JSON.parse(stdout);
+    for (const key of ['irVersion', 'opsets', 'producer', 'nodeCount', 'inputs', 'outputs', 'opTypes', 'tensors', 'parameterCount', 'weightBytes']) {
+      expect(json).toHaveProperty(key);
+    }
+    const scan = scanModel(readRealModel('hey_jarvis_v0.1.onnx'));
+    expect(json.nodeCount).toBe(scan.nodes);
+    expect(json.tensors.length).toBe(scan.initializers + scan.constants);
+    const t = json.tensors[0];
+    for (const key of ['name', 'dtype', 'shape', 'elements', 'bytes', 'location', 'graph', 'consumers']) expect(t).toHaveProperty(key);
+    expect(['initializer', 'constant', 'external']).toContain(t.location);
+    const floats = json.tensors.filter((x: { dtype: string }) => x.dtype === 'FLOAT');
+    expect(json.parameterCount).toBe(floats.reduce((n: number, x: { elements: number }) => n + x.elements, 0));
+    expect(json.weightBytes).toBe(json.tensors.reduce((n: number, x: { bytes: number }) => n + x.bytes, 0));
+  });
+
+  it('prints a readable table without --json', async () => {
+    const { code, stdout } = await cli('inspect', path.join(REAL_MODEL_DIR, 'alexa_v0.1.onnx'));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/IR version \d+/);
+    expect(stdout).toMatch(/tensor\s+dtype\s+shape/);
+    expect(stdout).toMatch(/Gemm/);
+  });
+
+  it('exits non-zero with a one-line reason on bad input', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-'));
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['empty.onnx', new Uint8Array(0), /empty/],
+      ['image.onnx', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), /PNG/],
+      ['cut.onnx', readRealModel('alexa_v0.1.onnx').subarray(0, 5000), /truncated/],
+    ];
+    for (const [name, bytes, pattern] of cases) {
+      writeFileSync(path.join(dir, name), bytes);
+      const { code, stdout, stderr } = await cli('inspect', path.join(dir, name), '--json');
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(pattern);
+    }
+    const missing = await cli('inspect', path.join(dir, 'nope.onnx'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no such file/);
+    const usage = await cli('frobnicate');
+    expect(usage.code).toBe(2);
+  });
+});
