@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { fromBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema } from 'onnx-buf';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -46,6 +48,40 @@ describe('cstudio inspect', () => {
     expect(stdout).toMatch(/IR version \d+/);
     expect(stdout).toMatch(/tensor\s+dtype\s+shape/);
     expect(stdout).toMatch(/Gemm/);
+  });
+
+  it('--stats adds per-tensor statistics and per-channel ranges that match an independent computation', async () => {
+    const { code, stdout } = await cli('inspect', 'public/demo/mnist-cnn.onnx', '--stats', '--json');
+    expect(code).toBe(0);
+    const json = JSON.parse(stdout);
+    const model = fromBinary(ModelProtoSchema, new Uint8Array(readFileSync('public/demo/mnist-cnn.onnx')));
+    for (const name of ['conv2.weight', 'fc1.weight']) {
+      const init = model.graph!.initializer.find((t) => t.name === name)!;
+      const values = new Float32Array(init.rawData.slice().buffer);
+      const sorted = Float32Array.from(values).sort();
+      const pct = (q: number) => {
+        const p = q * (sorted.length - 1);
+        return sorted[Math.floor(p)]! + (sorted[Math.ceil(p)]! - sorted[Math.floor(p)]!) * (p - Math.floor(p));
+      };
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const t = json.tensors.find((x: { name: string }) => x.name === name);
+      expect(Object.keys(t.stats)).toEqual(expect.arrayContaining(['min', 'max', 'mean', 'std', 'absMax', 'zeroFraction', 'p001', 'p01', 'p99', 'p999']));
+      expect(t.stats.min).toBe(sorted[0]);
+      expect(t.stats.max).toBe(sorted[sorted.length - 1]);
+      expect(t.stats.mean).toBeCloseTo(mean, 9);
+      for (const [key, q] of [['p001', 0.001], ['p01', 0.01], ['p99', 0.99], ['p999', 0.999]] as const) expect(t.stats[key]).toBeCloseTo(pct(q), 9);
+      // Output channels are rows (Conv axis 0, Gemm transB=1 axis 0).
+      const rows = Number(init.dims[0]);
+      const per = values.length / rows;
+      expect(t.channelRanges).toHaveLength(rows);
+      for (let c = 0; c < rows; c++) {
+        const row = values.subarray(c * per, (c + 1) * per);
+        expect(t.channelRanges[c]).toEqual([Math.min(...row), Math.max(...row)]);
+      }
+    }
+    const bias = json.tensors.find((x: { name: string }) => x.name === 'fc1.bias');
+    expect(bias.stats).toBeDefined();
+    expect(bias.channelRanges).toBeUndefined();
   });
 
   it('exits non-zero with a one-line reason on bad input', async () => {

@@ -1,17 +1,21 @@
 import { parseArgs } from 'node:util';
 import { ModelInputError } from '../core/onnx/types';
+import type { BackendPreference } from '../kernels/registry';
 import { inspectCommand } from './commands/inspect';
 
 const USAGE = `Compression Studio CLI
 
 Usage:
-  cstudio inspect <model.onnx> [--external-data <dir>] [--json]
+  cstudio inspect <model.onnx> [--external-data <dir>] [--stats] [--backend auto|wasm|ts] [--json]
 
 Commands:
   inspect   Print a model's summary and every stored tensor (name, dtype, shape, bytes, where it lives).
 
 Options:
   --external-data <dir>  Folder holding the model's external-data files (default: the model's folder)
+  --stats                Add per-tensor statistics (min, max, mean, std, abs-max, percentiles, zero fraction)
+                         and per-output-channel [min, max] ranges for weights of Conv/Gemm/MatMul
+  --backend <name>       Kernel backend for --stats: auto (WASM SIMD when available), wasm or ts
   --json                 Machine-readable output
   -h, --help             Show this help`;
 
@@ -24,6 +28,8 @@ export async function runCli(argv: string[]): Promise<string> {
     options: {
       json: { type: 'boolean', default: false },
       'external-data': { type: 'string' },
+      stats: { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'auto' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -32,7 +38,9 @@ export async function runCli(argv: string[]): Promise<string> {
   switch (command) {
     case 'inspect': {
       if (rest.length !== 1) throw new UsageError('inspect takes exactly one model path');
-      return inspectCommand(rest[0]!, { json: values.json ?? false, externalData: values['external-data'] });
+      const backend = values.backend ?? 'auto';
+      if (!['auto', 'wasm', 'ts'].includes(backend)) throw new UsageError(`--backend must be auto, wasm or ts (got "${backend}")`);
+      return inspectCommand(rest[0]!, { json: values.json ?? false, externalData: values['external-data'], stats: values.stats, backend: backend as BackendPreference });
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -65,6 +65,8 @@ export interface TensorCatalog {
   /** Nodes of the main graph and every subgraph (function bodies excluded). */
   nodeCount: number;
   opTypes: Map<string, number>;
+  /** Every node input by value name (all graphs): follows a weight through Cast / DequantizeLinear to its compute op. */
+  valueConsumers: Map<string, TensorConsumer[]>;
 }
 
 export function nodeLabel(node: NodeProto, index: number): string {
@@ -118,6 +120,7 @@ export function buildCatalog(model: ModelProto): TensorCatalog {
   const entries: CatalogEntry[] = [];
   const graphs: GraphInfo[] = [];
   const opTypes = new Map<string, number>();
+  const valueConsumers = new Map<string, TensorConsumer[]>();
   let nodeCount = 0;
 
   const addEntry = (
@@ -170,10 +173,14 @@ export function buildCatalog(model: ModelProto): TensorCatalog {
       const label = nodeLabel(node, index);
       node.input.forEach((input, inputIndex) => {
         if (!input) return;
+        const consumer = { node, nodeLabel: label, graphPath: path, inputIndex };
+        const list = valueConsumers.get(input);
+        if (list) list.push(consumer);
+        else valueConsumers.set(input, [consumer]);
         for (const scope of scopes) {
           const entry = scope.get(input);
           if (entry) {
-            entry.consumers.push({ node, nodeLabel: label, graphPath: path, inputIndex });
+            entry.consumers.push(consumer);
             break;
           }
         }
@@ -191,7 +198,7 @@ export function buildCatalog(model: ModelProto): TensorCatalog {
     const body = { node: fn.node, initializer: [], sparseInitializer: [] } as unknown as GraphProto;
     walk(body, `function:${fn.domain ? fn.domain + '.' : ''}${fn.name}`, [], true);
   }
-  return { entries, graphs, nodeCount, opTypes };
+  return { entries, graphs, nodeCount, opTypes, valueConsumers };
 }
 
 /** Replaces a stored tensor by another (same name), wherever it lives. */

@@ -1,6 +1,7 @@
 import type { ModelProto, TypeProto } from 'onnx-buf';
 import { DataType, dataTypeName, isFloatingType, isQuantizedStorageType } from '../tensor/dtypes';
 import { decodeRawToFloat32, decodeTypedFieldsToFloat32 } from '../tensor/decode';
+import { computeConsumers, multipliedBy, outputChannelAxis } from '../analysis/channel-axis';
 import { buildCatalog, type CatalogEntry, type TensorCatalog } from './catalog';
 import { MAX_PROTOBUF_BYTES, decodeModel } from './codec';
 import { baseName, readWhole, type SourceFile } from './source';
@@ -174,7 +175,8 @@ function valueInfo(name: string, type: TypeProto | undefined): ValueInfo {
   };
 }
 
-export function tensorInfo(entry: CatalogEntry): TensorInfo {
+export function tensorInfo(entry: CatalogEntry, catalog: TensorCatalog): TensorInfo {
+  const compute = computeConsumers(entry, catalog);
   const info: TensorInfo = {
     id: entry.id,
     name: entry.name,
@@ -187,7 +189,14 @@ export function tensorInfo(entry: CatalogEntry): TensorInfo {
     consumers: [...new Set(entry.consumers.map((c) => c.node.opType))],
     consumerNodes: [...new Set(entry.consumers.map((c) => c.nodeLabel))],
     isWeight: isWeight(entry),
+    multiplied: multipliedBy(entry, catalog) !== undefined,
   };
+  if (compute[0]) {
+    info.layer = compute[0].nodeLabel;
+    info.layerOp = compute[0].node.opType;
+  }
+  const axis = outputChannelAxis(entry, catalog);
+  if (axis !== undefined) info.channelAxis = axis;
   if (entry.constantNode) info.producerNode = entry.constantNode.name || entry.constantNode.output[0] || 'Constant';
   if (entry.external) info.externalFile = entry.external.file;
   return info;
@@ -197,7 +206,7 @@ export function summarizeModel(opened: OpenedModel): ModelSummary {
   const { model, catalog } = opened;
   const graph = model.graph!;
   const initializerNames = new Set(graph.initializer.map((t) => t.name));
-  const tensors = catalog.entries.map(tensorInfo);
+  const tensors = catalog.entries.map((e) => tensorInfo(e, catalog));
   const weightBytesByDtype: Record<string, number> = {};
   let parameterCount = 0;
   let weightBytes = 0;

@@ -25,6 +25,14 @@ export interface TensorInfo {
   externalFile?: string;
   /** True for floating-point tensors with more than one element that a compute op reads. */
   isWeight: boolean;
+  /** The compute node that finally uses this tensor (through Cast / DequantizeLinear), e.g. "conv1". */
+  layer?: string;
+  /** Op type of that compute node, e.g. "Conv". */
+  layerOp?: string;
+  /** True for weights a compute op multiplies (conv kernels, matmul matrices) — the ones sparsity counts. */
+  multiplied: boolean;
+  /** Output-channel axis chosen by the consuming op (Conv → 0, Gemm → by transB, MatMul → last). */
+  channelAxis?: number;
 }
 
 export interface ValueInfo {

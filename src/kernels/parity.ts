@@ -1,0 +1,152 @@
+/**
+ * Backend parity suite: runs every kernel of a backend on the same inputs as the reference and lists
+ * the differences. Framework-free so it runs in vitest (Node), in a browser page and on a real GPU.
+ *
+ * Tolerances: integer outputs (counts, histograms, gathered values) and min/max/absMax exact;
+ * sums relative 1e-5 of Σ|x| (float32 partial sums on the GPU), sums of squares relative 1e-5.
+ */
+import { floatToBf16Bits, floatToFp16Bits } from '../core/tensor/codecs';
+import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf } from './ts/reference';
+import type { ChannelLayout, KernelBackend } from './types';
+
+export interface ParityCase {
+  name: string;
+  data: Float32Array;
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function gaussian(n: number, seed = 1, std = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = std * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  return out;
+}
+
+export function parityCases(): ParityCase[] {
+  const withSpecials = gaussian(100_003, 7);
+  [3, 500, 77_777].forEach((i) => (withSpecials[i] = NaN));
+  withSpecials[10] = Infinity;
+  withSpecials[11] = -Infinity;
+  for (let i = 20; i < 2000; i += 3) withSpecials[i] = 0;
+  const heavy = gaussian(65_536, 3, 0.02);
+  heavy[100] = 9.5; // an outlier channel value
+  heavy[40_000] = -7.25;
+  return [
+    { name: 'empty', data: new Float32Array(0) },
+    { name: 'one value', data: new Float32Array([-2.5]) },
+    { name: 'odd length 13', data: Float32Array.from({ length: 13 }, (_, i) => (i - 6) * 0.75) },
+    { name: 'gaussian 1M', data: gaussian(1 << 20, 42) },
+    { name: 'NaN, ±Inf and zeros', data: withSpecials },
+    { name: 'all NaN', data: new Float32Array(37).fill(NaN) },
+    { name: 'heavy tails', data: heavy },
+    { name: 'constant', data: new Float32Array(4099).fill(0.125) },
+  ];
+}
+
+const LAYOUTS: ((n: number) => ChannelLayout | undefined)[] = [
+  (n) => (n % 64 === 0 ? { outer: 1, channels: 64, inner: n / 64 } : undefined), // Conv / Gemm(transB) rows
+  (n) => (n % 16 === 0 ? { outer: n / 16, channels: 16, inner: 1 } : undefined), // MatMul [K, N] columns
+  (n) => (n % 24 === 0 ? { outer: 2, channels: 3, inner: n / 6 } : undefined), // ConvTranspose-like middle axis
+  (n) => (n > 0 ? { outer: 1, channels: 1, inner: n } : undefined),
+];
+
+function sameFloat(a: number, b: number): boolean {
+  return Object.is(a, b) || (a === b) || (Number.isNaN(a) && Number.isNaN(b));
+}
+
+function closeRel(a: number, b: number, scale: number, rel = 1e-5): boolean {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
+  return Math.abs(a - b) <= rel * Math.max(scale, 1e-30) + 1e-30;
+}
+
+/** Runs every kernel on every case; returns human-readable differences (empty when the backend matches). */
+export async function checkParity(backend: KernelBackend, cases = parityCases()): Promise<string[]> {
+  const problems: string[] = [];
+  const fail = (c: string, what: string) => problems.push(`${backend.name} · ${c}: ${what}`);
+  for (const { name, data } of cases) {
+    const t = await backend.upload(data);
+    try {
+      const want = momentsOf(data);
+      const got = await backend.moments(t);
+      for (const k of ['count', 'nanCount', 'posInfCount', 'negInfCount', 'zeroCount'] as const) {
+        if (got[k] !== want[k]) fail(name, `moments.${k} ${got[k]} ≠ ${want[k]}`);
+      }
+      for (const k of ['min', 'max', 'absMax'] as const) if (!sameFloat(got[k], want[k])) fail(name, `moments.${k} ${got[k]} ≠ ${want[k]}`);
+      let absSum = 0;
+      for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i]!)) absSum += Math.abs(data[i]!);
+      if (!closeRel(got.sum, want.sum, absSum)) fail(name, `moments.sum ${got.sum} vs ${want.sum}`);
+      if (!closeRel(got.sumSq, want.sumSq, want.sumSq)) fail(name, `moments.sumSq ${got.sumSq} vs ${want.sumSq}`);
+
+      if (Number.isFinite(want.min)) {
+        for (const [bins, lo, hi] of [
+          [256, want.min, want.max],
+          [1000, -1, 1],
+          [7, want.min / 2, want.max / 3],
+        ] as const) {
+          const h = await backend.histogram(t, bins, lo, hi);
+          const ref = histogramOf(data, bins, lo, hi);
+          if (h.length !== bins || h.some((v, i) => v !== ref[i])) {
+            const i = h.findIndex((v, j) => v !== ref[j]);
+            fail(name, `histogram(${bins}, ${lo}, ${hi}) bin ${i}: ${h[i]} ≠ ${ref[i]}`);
+          }
+          const wanted = Int32Array.from(new Set([0, bins >> 1, bins - 1]));
+          const gathered = await backend.gatherBins(t, bins, lo, hi, wanted);
+          const refGathered = gatherBinsOf(data, bins, lo, hi, wanted);
+          gathered.forEach((g, k) => {
+            const a = Float32Array.from(g).sort();
+            const b = Float32Array.from(refGathered[k]!).sort();
+            if (a.length !== b.length || a.some((v, i) => !sameFloat(v, b[i]!))) fail(name, `gatherBins bin ${wanted[k]}: ${a.length} values vs ${b.length}`);
+          });
+        }
+      }
+
+      for (const make of LAYOUTS) {
+        const layout = make(data.length);
+        if (!layout) continue;
+        const got = await backend.channelStats(t, layout);
+        const ref = channelStatsOf(data, layout);
+        const tag = `channelStats(${layout.outer}×${layout.channels}×${layout.inner})`;
+        for (let c = 0; c < layout.channels; c++) {
+          if (!sameFloat(got.min[c]!, ref.min[c]!) || !sameFloat(got.max[c]!, ref.max[c]!) || !sameFloat(got.absMax[c]!, ref.absMax[c]!)) {
+            fail(name, `${tag} channel ${c} min/max ${got.min[c]}/${got.max[c]} ≠ ${ref.min[c]}/${ref.max[c]}`);
+            break;
+          }
+          if (!closeRel(got.sum[c]!, ref.sum[c]!, Math.sqrt(ref.sumSq[c]!) * Math.sqrt(layout.outer * layout.inner)) || !closeRel(got.sumSq[c]!, ref.sumSq[c]!, ref.sumSq[c]!)) {
+            fail(name, `${tag} channel ${c} sum/sumSq ${got.sum[c]}/${got.sumSq[c]} vs ${ref.sum[c]}/${ref.sumSq[c]}`);
+            break;
+          }
+        }
+      }
+    } finally {
+      t.dispose();
+    }
+  }
+
+  // Every fp16 and bf16 bit pattern must decode exactly as the reference.
+  const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+  for (const kind of ['fp16', 'bf16'] as const) {
+    const got = await backend.decodeHalf(all, kind);
+    const ref = decodeHalfOf(all, kind);
+    const i = ref.findIndex((v, j) => !sameFloat(v, got[j]!) && !(Number.isNaN(v) && Number.isNaN(got[j]!)));
+    if (got.length !== ref.length || i >= 0) fail('decodeHalf', `${kind} bits 0x${i.toString(16)}: ${got[i]} ≠ ${ref[i]}`);
+  }
+  // Round-trip sanity: encoded values decode back.
+  const sample = gaussian(1001, 9);
+  const halfBits = Uint16Array.from(sample, (v) => floatToFp16Bits(v));
+  const bfBits = Uint16Array.from(sample, (v) => floatToBf16Bits(v));
+  const h = await backend.decodeHalf(halfBits, 'fp16');
+  const b = await backend.decodeHalf(bfBits, 'bf16');
+  if (sample.some((v, i) => Math.abs(v - h[i]!) > Math.abs(v) * 1e-3 + 1e-7)) fail('decodeHalf', 'fp16 round trip off by more than 1e-3 relative');
+  if (sample.some((v, i) => Math.abs(v - b[i]!) > Math.abs(v) * 8e-3 + 1e-7)) fail('decodeHalf', 'bf16 round trip off by more than 8e-3 relative');
+  return problems;
+}
