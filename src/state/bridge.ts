@@ -1,0 +1,42 @@
+/**
+ * The typed bridge to the model worker. The worker is created lazily and recreated if it crashes;
+ * a crash rejects the calls in flight instead of leaving them pending forever.
+ */
+import * as Comlink from 'comlink';
+import type { ModelWorkerApi } from '../../workers/model.worker';
+
+interface Connection {
+  worker: Worker;
+  api: Comlink.Remote<ModelWorkerApi>;
+  crashed: Promise<never>;
+}
+
+let connection: Connection | undefined;
+
+function connect(): Connection {
+  if (connection) return connection;
+  const worker = new Worker(new URL('../../workers/model.worker.ts', import.meta.url), { type: 'module' });
+  const crashed = new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      // Forget this worker so the next call starts a fresh one.
+      if (connection?.worker === worker) connection = undefined;
+      worker.terminate();
+      reject(new Error(`The model worker stopped unexpectedly${event.message ? `: ${event.message}` : '.'}`));
+    });
+  });
+  // Nobody may be awaiting this promise when the crash happens; that is not an unhandled rejection.
+  crashed.catch(() => undefined);
+  connection = { worker, api: Comlink.wrap<ModelWorkerApi>(worker), crashed };
+  return connection;
+}
+
+async function call<T>(run: (api: Comlink.Remote<ModelWorkerApi>) => Promise<T>): Promise<T> {
+  const { api, crashed } = connect();
+  return Promise.race([run(api), crashed]);
+}
+
+export const modelWorker = {
+  open: (files: File[]) => call((api) => api.open(files)),
+  openUrl: (url: string, name: string) => call((api) => api.openUrl(url, name)),
+};

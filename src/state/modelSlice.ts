@@ -1,0 +1,85 @@
+import type { StateCreator } from 'zustand';
+import type { ModelSummary } from '../core/onnx/types';
+import { modelWorker } from './bridge';
+import type { StudioState } from './store';
+
+export const DEMO_MODEL = { path: 'demo/mnist-cnn.onnx', name: 'mnist-cnn.onnx' } as const;
+
+/** Absolute URL of the bundled demo (the worker resolves relative URLs against its own script). */
+function demoUrl(): string {
+  return new URL(`${import.meta.env.BASE_URL}${DEMO_MODEL.path}`, location.href).href;
+}
+
+export type ModelStatus = 'idle' | 'loading' | 'ready';
+
+export interface ModelSlice {
+  summary: ModelSummary | null;
+  fileName: string | null;
+  /** 'loading' may coexist with a summary: the previous model stays visible while the next loads. */
+  status: ModelStatus;
+  /** What is being opened right now, for the loading message. */
+  loadingName: string | null;
+  /** A user-facing message from the last failed load; the previous model stays shown. */
+  error: string | null;
+  warnings: string[];
+  isDemo: boolean;
+  loadDemo(): Promise<void>;
+  openFiles(files: File[]): Promise<void>;
+  dismissError(): void;
+}
+
+/** Increases with each load; results of a superseded load are dropped. */
+let loadTicket = 0;
+
+export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (set, get) => {
+  /** Never rejects: every failure ends up in `error`. */
+  async function load(name: string, isDemo: boolean, run: () => Promise<ModelSummary>): Promise<void> {
+    const ticket = ++loadTicket;
+    set({ status: 'loading', loadingName: name, error: null });
+    try {
+      const summary = await run();
+      if (ticket !== loadTicket) return;
+      set({
+        summary,
+        fileName: summary.fileName,
+        status: 'ready',
+        loadingName: null,
+        warnings: summary.warnings,
+        isDemo,
+      });
+    } catch (err) {
+      if (ticket !== loadTicket) return;
+      set({
+        status: get().summary ? 'ready' : 'idle',
+        loadingName: null,
+        error: messageOf(err),
+      });
+    }
+  }
+
+  return {
+    summary: null,
+    fileName: null,
+    status: 'idle',
+    loadingName: null,
+    error: null,
+    warnings: [],
+    isDemo: false,
+
+    loadDemo: () => load(DEMO_MODEL.name, true, () => modelWorker.openUrl(demoUrl(), DEMO_MODEL.name)),
+
+    openFiles: (files) => {
+      if (files.length === 0) return Promise.resolve();
+      const main = files.find((f) => f.name.toLowerCase().endsWith('.onnx')) ?? files[0];
+      const label = files.length > 1 ? `${main.name} and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : main.name;
+      return load(label, false, () => modelWorker.open(files));
+    },
+
+    dismissError: () => set({ error: null }),
+  };
+};
+
+function messageOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  return message.trim() || 'The model could not be opened for an unknown reason.';
+}

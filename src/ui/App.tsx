@@ -1,0 +1,55 @@
+import { useEffect } from 'react';
+import { useStudio } from '../state/store';
+import { systemTheme } from '../state/uiSlice';
+import { DropZone } from './shell/DropZone';
+import { EmptyState } from './shell/EmptyState';
+import { ErrorBanner } from './shell/ErrorBanner';
+import { Header } from './shell/Header';
+import { LoadingStatus } from './shell/LoadingStatus';
+import { SummaryPanel } from './summary/SummaryPanel';
+import { TensorTable } from './tensors/TensorTable';
+
+export function App() {
+  useThemeOnDocument();
+  const summary = useStudio((s) => s.summary);
+  const isDemo = useStudio((s) => s.isDemo);
+  const loading = useStudio((s) => s.status === 'loading');
+
+  return (
+    <DropZone>
+      <div className="app">
+        <Header />
+        <main className="app-main" aria-busy={loading}>
+          <ErrorBanner />
+          <LoadingStatus />
+          {summary ? (
+            <>
+              <SummaryPanel summary={summary} isDemo={isDemo} />
+              <TensorTable tensors={summary.tensors} />
+            </>
+          ) : (
+            <EmptyState />
+          )}
+        </main>
+        <footer className="app-footer">
+          Files are read in your browser and never uploaded. Drop a model anywhere on this page to open it.
+        </footer>
+      </div>
+    </DropZone>
+  );
+}
+
+/** Mirrors the theme onto <html data-theme> and follows the system setting until the user picks one. */
+function useThemeOnDocument() {
+  const theme = useStudio((s) => s.theme);
+  const followSystemTheme = useStudio((s) => s.followSystemTheme);
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+  useEffect(() => {
+    const query = matchMedia('(prefers-color-scheme: dark)');
+    const onChange = () => followSystemTheme(systemTheme());
+    query.addEventListener('change', onChange);
+    return () => query.removeEventListener('change', onChange);
+  }, [followSystemTheme]);
+}

@@ -1,0 +1,132 @@
+import { useDeferredValue, useMemo, useRef } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import type { TensorInfo } from '../../core/onnx/types';
+import { useStudio } from '../../state/store';
+import { formatInteger } from '../format';
+import { COLUMNS, GRID_TEMPLATE } from './columns';
+import { TensorRow } from './TensorRow';
+import { selectTensorRows } from './tensorRows';
+import { TensorToolbar } from './TensorToolbar';
+
+const ROW_HEIGHT = 48;
+const HEADER_HEIGHT = 40;
+const MAX_BODY_HEIGHT = 560;
+
+/**
+ * Every stored tensor in a virtualised ARIA grid: only the rows in view are in the DOM, so models
+ * with tens of thousands of tensors stay fast. aria-rowcount/aria-rowindex keep the true size known
+ * to assistive technology.
+ */
+export function TensorTable({ tensors }: { tensors: TensorInfo[] }) {
+  const filter = useStudio((s) => s.tableFilter);
+  const sort = useStudio((s) => s.tableSort);
+  const showNonWeights = useStudio((s) => s.showNonWeights);
+  const sortTableBy = useStudio((s) => s.sortTableBy);
+  const deferredFilter = useDeferredValue(filter);
+
+  const { rows, hiddenNonWeights, filteredOut } = useMemo(
+    () => selectTensorRows(tensors, { filter: deferredFilter, sort, showNonWeights }),
+    [tensors, deferredFilter, sort, showNonWeights],
+  );
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+    scrollMargin: HEADER_HEIGHT,
+    getItemKey: (index) => rows[index].id,
+  });
+  const bodyHeight = rows.length * ROW_HEIGHT;
+
+  return (
+    <section className="card tensors" aria-labelledby="tensors-title" data-testid="tensor-panel">
+      <header className="card__header">
+        <h2 className="card__title" id="tensors-title">
+          Tensors <span className="count-badge">{formatInteger(tensors.length)}</span>
+        </h2>
+        <p className="card__help">
+          Every block of numbers stored in the model. Weights are what the model learned; the rest are small helper
+          values such as shapes and indices.
+        </p>
+      </header>
+
+      <TensorToolbar shown={rows.length} total={tensors.length} hiddenNonWeights={hiddenNonWeights} filteredOut={filteredOut} />
+
+      <div
+        className="tt-scroll"
+        ref={scrollRef}
+        style={{ maxHeight: MAX_BODY_HEIGHT + HEADER_HEIGHT }}
+        tabIndex={0}
+        aria-label="Tensor table, scrollable"
+      >
+        <div role="table" aria-labelledby="tensors-title" aria-rowcount={rows.length + 1} className="tt" data-testid="tensor-table">
+          <div role="rowgroup" className="tt-head" style={{ height: HEADER_HEIGHT }}>
+            <div role="row" aria-rowindex={1} className="tt-row tt-row--head" style={{ gridTemplateColumns: GRID_TEMPLATE }}>
+              {COLUMNS.map((col) => {
+                const active = sort?.key === col.key;
+                return (
+                  <div
+                    role="columnheader"
+                    key={col.key}
+                    className={`tt-cell tt-th${col.key === 'elements' || col.key === 'bytes' ? ' num' : ''}`}
+                    aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}
+                  >
+                    <button type="button" className="tt-sort" onClick={() => sortTableBy(col.key)} title={`${col.help} Click to sort.`}>
+                      {col.label}
+                      <span className={`tt-arrow${active ? ' is-active' : ''}`} aria-hidden="true">
+                        {active ? (sort.dir === 'asc' ? '▲' : '▼') : '↕'}
+                      </span>
+                    </button>
+                  </div>
+                );
+              })}
+            </div>
+          </div>
+          <div role="rowgroup" className="tt-body" style={{ height: bodyHeight }}>
+            {virtualizer.getVirtualItems().map((item) => (
+              <TensorRow
+                key={item.key}
+                tensor={rows[item.index]}
+                rowIndex={item.index + 2}
+                style={{
+                  gridTemplateColumns: GRID_TEMPLATE,
+                  height: ROW_HEIGHT,
+                  transform: `translateY(${item.start - HEADER_HEIGHT}px)`,
+                }}
+              />
+            ))}
+          </div>
+        </div>
+        {rows.length === 0 && <EmptyRows filter={filter} hiddenNonWeights={hiddenNonWeights} />}
+      </div>
+    </section>
+  );
+}
+
+function EmptyRows({ filter, hiddenNonWeights }: { filter: string; hiddenNonWeights: number }) {
+  const setTableFilter = useStudio((s) => s.setTableFilter);
+  const setShowNonWeights = useStudio((s) => s.setShowNonWeights);
+  if (filter.trim()) {
+    return (
+      <p className="tt-empty">
+        No tensors match “{filter.trim()}”.{' '}
+        <button type="button" className="link-button" onClick={() => setTableFilter('')}>
+          Clear the filter
+        </button>
+      </p>
+    );
+  }
+  if (hiddenNonWeights > 0) {
+    return (
+      <p className="tt-empty">
+        This model has no weight tensors.{' '}
+        <button type="button" className="link-button" onClick={() => setShowNonWeights(true)}>
+          Show the {formatInteger(hiddenNonWeights)} non-weight tensors
+        </button>
+      </p>
+    );
+  }
+  return <p className="tt-empty">This model stores no tensors.</p>;
+}
