@@ -26,6 +26,8 @@ export const KNOWN_IR_VERSION = 12;
 export interface OpenedModel {
   fileName: string;
   fileBytes: number;
+  /** The model file's bytes (read once; raw_data fields are views into them). Re-decode to edit a copy. */
+  fileData: Uint8Array;
   /** The decoded model; raw_data fields are views into the bytes read from the file (held once). */
   model: ModelProto;
   catalog: TensorCatalog;
@@ -93,7 +95,7 @@ export async function openModel(files: SourceFile[], options: OpenOptions = {}):
       `${main.name} stores weights in external data file${names.length > 1 ? 's' : ''} ${names.map((n) => `"${n}"`).join(', ')}, which ${names.length > 1 ? 'were' : 'was'} not given. Open the model together with ${names.length > 1 ? 'those files' : 'that file'} (select or drop them all at once).`,
     );
   }
-  return { fileName: main.name, fileBytes: main.size, model, catalog, dataFiles, warnings: collectWarnings(model) };
+  return { fileName: main.name, fileBytes: main.size, fileData: bytes, model, catalog, dataFiles, warnings: collectWarnings(model) };
 }
 
 function collectWarnings(model: ModelProto): string[] {

@@ -1,0 +1,122 @@
+/**
+ * The serialisable description of "what to do to this model". The UI state, the CLI flags and the
+ * exported recipe JSON are three views of this one type.
+ */
+import type { Granularity, RangeMethod } from './compress/quantize/math';
+
+export type QuantFormat = 'auto' | 'qdq' | 'matmulnbits' | 'dynamic' | 'fp16';
+
+export interface BitOverride {
+  /** Glob over tensor and layer (node) names: `*` any run, `?` one character. */
+  match: string;
+  bits: number;
+}
+
+export interface QuantizeRecipe {
+  /** 2–8. Bits the runtime cannot store (3, 5, 6, 7) are quantized to that many levels in the next container. */
+  bits: number;
+  granularity: Granularity;
+  /** 16–256, for granularity 'block'. */
+  blockSize: number;
+  symmetric: boolean;
+  range: RangeMethod;
+  /** For range 'percentile'. */
+  percentile: number;
+  format: QuantFormat;
+  /** Globs over tensor or layer names to leave in float. */
+  exclude: string[];
+  /** Op types to leave in float, e.g. ["Conv"]. */
+  excludeOps: string[];
+  overrides: BitOverride[];
+}
+
+export interface Recipe {
+  version: 1;
+  quantize?: QuantizeRecipe;
+}
+
+export const DEFAULT_QUANTIZE: QuantizeRecipe = {
+  bits: 8,
+  granularity: 'channel',
+  blockSize: 32,
+  symmetric: true,
+  range: 'minmax',
+  percentile: 99.99,
+  format: 'auto',
+  exclude: [],
+  excludeOps: [],
+  overrides: [],
+};
+
+export class RecipeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecipeError';
+  }
+}
+
+const FORMATS: QuantFormat[] = ['auto', 'qdq', 'matmulnbits', 'dynamic', 'fp16'];
+const GRANULARITIES: Granularity[] = ['tensor', 'channel', 'block'];
+const RANGES: RangeMethod[] = ['minmax', 'percentile', 'mse'];
+
+function intIn(value: unknown, lo: number, hi: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < lo || value > hi) throw new RecipeError(`${what} must be an integer from ${lo} to ${hi} (got ${JSON.stringify(value)})`);
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, options: T[], what: string): T {
+  if (!options.includes(value as T)) throw new RecipeError(`${what} must be one of ${options.join(', ')} (got ${JSON.stringify(value)})`);
+  return value as T;
+}
+
+function strings(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new RecipeError(`${what} must be a list of strings`);
+  return value as string[];
+}
+
+/** Checks a quantize section (missing fields take defaults) and returns a complete one. */
+export function validateQuantize(input: unknown): QuantizeRecipe {
+  if (typeof input !== 'object' || input === null) throw new RecipeError('quantize must be an object');
+  const q = { ...DEFAULT_QUANTIZE, ...(input as Partial<QuantizeRecipe>) };
+  const percentile = q.percentile;
+  if (typeof percentile !== 'number' || !(percentile > 50 && percentile <= 100)) throw new RecipeError(`quantize.percentile must be in (50, 100] (got ${JSON.stringify(percentile)})`);
+  const overrides = q.overrides;
+  if (!Array.isArray(overrides)) throw new RecipeError('quantize.overrides must be a list');
+  return {
+    bits: intIn(q.bits, 2, 8, 'quantize.bits'),
+    granularity: oneOf(q.granularity, GRANULARITIES, 'quantize.granularity'),
+    blockSize: intIn(q.blockSize, 16, 256, 'quantize.blockSize'),
+    symmetric: typeof q.symmetric === 'boolean' ? q.symmetric : (() => { throw new RecipeError('quantize.symmetric must be true or false'); })(),
+    range: oneOf(q.range, RANGES, 'quantize.range'),
+    percentile,
+    format: oneOf(q.format, FORMATS, 'quantize.format'),
+    exclude: strings(q.exclude, 'quantize.exclude'),
+    excludeOps: strings(q.excludeOps, 'quantize.excludeOps'),
+    overrides: overrides.map((o: unknown, i: number) => {
+      const ov = o as Partial<BitOverride>;
+      if (typeof ov?.match !== 'string') throw new RecipeError(`quantize.overrides[${i}].match must be a glob string`);
+      return { match: ov.match, bits: intIn(ov.bits, 2, 8, `quantize.overrides[${i}].bits`) };
+    }),
+  };
+}
+
+export function validateRecipe(input: unknown): Recipe {
+  if (typeof input !== 'object' || input === null) throw new RecipeError('a recipe must be a JSON object');
+  const r = input as { version?: unknown; quantize?: unknown };
+  if (r.version !== 1) throw new RecipeError(`recipe version must be 1 (got ${JSON.stringify(r.version)})`);
+  return { version: 1, ...(r.quantize !== undefined ? { quantize: validateQuantize(r.quantize) } : {}) };
+}
+
+/** Glob → anchored RegExp: `*` matches any run, `?` one character; everything else literal. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+export function matchesAny(globs: string[], ...names: (string | undefined)[]): string | undefined {
+  for (const g of globs) {
+    const re = globToRegExp(g);
+    if (names.some((n) => n !== undefined && re.test(n))) return g;
+  }
+  return undefined;
+}
