@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -104,5 +105,46 @@ describe('cstudio inspect', () => {
     expect(missing.stderr).toMatch(/no such file/);
     const usage = await cli('frobnicate');
     expect(usage.code).toBe(2);
+  });
+});
+
+describe('cstudio compress', () => {
+  it('writes a model that loads in onnxruntime, reports per-tensor bits/format/SQNR, and a recipe that reproduces it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-q-'));
+    const out = path.join(dir, 'demo.q4.onnx');
+    const recipePath = path.join(dir, 'recipe.json');
+    const first = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', out, '--bits', '4', '--granularity', 'block', '--block-size', '32', '--exclude', 'conv1*', '--save-recipe', recipePath, '--json');
+    expect(first.code).toBe(0);
+    const report = JSON.parse(first.stdout);
+    expect(report.outputBytes).toBe(readFileSync(out).byteLength);
+    expect(report.inputBytes).toBe(readFileSync('public/demo/mnist-cnn.onnx').byteLength);
+    const byName = new Map(report.tensors.map((t: { name: string }) => [t.name, t]));
+    expect(byName.get('conv1.weight')).toMatchObject({ action: 'skip', format: 'float' });
+    expect(byName.get('fc1.weight')).toMatchObject({ action: 'quantize', format: 'matmulnbits', bits: 4, storedBits: 4, blockSize: 32 });
+    expect((byName.get('fc1.weight') as { sqnrDb: number }).sqnrDb).toBeGreaterThan(10);
+    const session = await ort.InferenceSession.create(out);
+    const logits = await session.run({ input: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) });
+    expect(logits.logits!.dims).toEqual([1, 10]);
+    // The saved recipe alone reproduces the same bytes.
+    const again = path.join(dir, 'again.onnx');
+    const second = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', again, '--recipe', recipePath);
+    expect(second.code).toBe(0);
+    expect(Buffer.compare(readFileSync(again), readFileSync(out))).toBe(0);
+    expect(second.stdout).toMatch(/↓\d+(\.\d)?%/);
+  });
+
+  it('names the output after the input and rejects bad flags and recipes with a reason', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-q-'));
+    const input = path.join(dir, 'demo.onnx');
+    writeFileSync(input, readFileSync('public/demo/mnist-cnn.onnx'));
+    expect((await cli('compress', input)).code).toBe(0);
+    expect(existsSync(path.join(dir, 'demo.int8.onnx'))).toBe(true);
+    const bad = await cli('compress', input, '--bits', '12');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/bits must be an integer from 2 to 8/);
+    writeFileSync(path.join(dir, 'r.json'), JSON.stringify({ version: 1, quantize: { granularity: 'row' } }));
+    const badRecipe = await cli('compress', input, '--recipe', path.join(dir, 'r.json'));
+    expect(badRecipe.code).toBe(1);
+    expect(badRecipe.stderr).toMatch(/granularity must be one of tensor, channel, block/);
   });
 });
