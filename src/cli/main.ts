@@ -11,7 +11,7 @@ Usage:
   cstudio inspect <model.onnx> [--external-data <dir>] [--stats] [--backend auto|wasm|ts] [--json]
   cstudio compress <in.onnx> [-o out.onnx] [--recipe r.json] [--bits N] [--granularity tensor|channel|block]
                    [--block-size N] [--symmetric|--asymmetric] [--range minmax|percentile|mse] [--percentile P]
-                   [--format auto|qdq|matmulnbits] [--exclude GLOB]... [--exclude-op OP]...
+                   [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
                    [--override GLOB=BITS]... [--save-recipe r.json] [--json]
 
 Commands:
@@ -28,7 +28,8 @@ Options:
   --recipe <file>        compress: a recipe JSON (flags given as well override it)
   --bits <2-8>           bits per weight; 3, 5, 6, 7 are stored in the next container (4 or 8)
   --granularity <g>      one scale per tensor, per output channel, or per block of --block-size (16-256)
-  --format <f>           auto: MatMulNBits for 4-bit blocked MatMul/Gemm, DequantizeLinear otherwise
+  --format <f>           auto: MatMulNBits for 4-bit blocked MatMul/Gemm, DequantizeLinear otherwise;
+                         dynamic: DynamicQuantizeLinear + MatMulInteger/ConvInteger; fp16: float16 weights+compute
   --exclude <glob>       leave matching tensors or layers in float (repeatable)
   --override <glob=bits> give matching tensors their own bit width (repeatable)
   --save-recipe <file>   write the recipe that reproduces this output

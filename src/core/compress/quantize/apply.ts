@@ -25,7 +25,7 @@ import { matchesAny, type QuantizeRecipe } from '../../recipe';
 import { packNibbles, quantError, quantizeTensor, type Granularity, type GroupView, type QuantSpec } from './math';
 import { defaultOpset, opsetUpgradeBlockers, setDefaultOpset } from './opset';
 
-export type WrittenFormat = 'qdq' | 'matmulnbits';
+export type WrittenFormat = 'qdq' | 'matmulnbits' | 'dynamic' | 'fp16';
 
 export interface TensorPlan {
   entryId: number;
@@ -82,11 +82,11 @@ export interface QuantReport {
 const QUANTIZABLE_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
 const QUANTIZED_OPS = ['DequantizeLinear', 'MatMulNBits', 'MatMulInteger', 'ConvInteger', 'QLinearConv', 'QLinearMatMul', 'DynamicQuantizeLinear'];
 
-const intAttr = (node: NodeProto, name: string, fallback: number) => {
+export const intAttr = (node: NodeProto, name: string, fallback: number) => {
   const a = node.attribute.find((x) => x.name === name);
   return a ? Number(a.i) : fallback;
 };
-const floatAttr = (node: NodeProto, name: string, fallback: number) => {
+export const floatAttr = (node: NodeProto, name: string, fallback: number) => {
   const a = node.attribute.find((x) => x.name === name);
   return a ? a.f : fallback;
 };
@@ -237,17 +237,17 @@ export function planQuantization(opened: OpenedModel, recipe: QuantizeRecipe): Q
 
 // ---------------------------------------------------------------- writing
 
-function floatTensor(name: string, dims: number[], values: Float32Array): TensorProto {
+export function floatTensor(name: string, dims: number[], values: Float32Array): TensorProto {
   return create(TensorProtoSchema, { name, dataType: DataType.FLOAT, dims: dims.map(BigInt), rawData: new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength) });
 }
 
-function codesTensor(name: string, dims: number[], codes: ArrayLike<number>, signed: boolean, storedBits: number): TensorProto {
+export function codesTensor(name: string, dims: number[], codes: ArrayLike<number>, signed: boolean, storedBits: number): TensorProto {
   const dataType = storedBits === 4 ? (signed ? DataType.INT4 : DataType.UINT4) : signed ? DataType.INT8 : DataType.UINT8;
   const rawData: Uint8Array<ArrayBuffer> = storedBits === 4 ? packNibbles(codes) : signed ? new Uint8Array(Int8Array.from(codes).buffer) : Uint8Array.from(codes);
   return create(TensorProtoSchema, { name, dataType, dims: dims.map(BigInt), rawData });
 }
 
-function intsAttr(name: string, value: number) {
+export function intsAttr(name: string, value: number) {
   return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
 }
 
@@ -259,7 +259,7 @@ function graphOfNode(catalog: TensorCatalog, node: NodeProto): GraphProto | unde
   return catalog.graphs.find((g) => g.graph.node.includes(node))?.graph;
 }
 
-function uniqueName(taken: Set<string>, base: string): string {
+export function uniqueName(taken: Set<string>, base: string): string {
   let name = base;
   for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
   taken.add(name);
@@ -379,7 +379,7 @@ async function internalizeExternalData(opened: OpenedModel, catalog: TensorCatal
   }
 }
 
-function ensureMicrosoftDomain(model: ModelProto): void {
+export function ensureMicrosoftDomain(model: ModelProto): void {
   if (!model.opsetImport.some((o) => o.domain === 'com.microsoft')) model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'com.microsoft', version: 1n }));
 }
 
@@ -394,16 +394,55 @@ export function specFor(recipe: QuantizeRecipe, plan: TensorPlan): QuantSpec {
   return { bits: plan.bits, symmetric: recipe.symmetric, granularity: plan.granularity, blockSize: plan.blockSize, range: recipe.range, percentile: recipe.percentile };
 }
 
-/** Quantizes the opened model per the recipe; returns the new model file and a report of what was done. */
-export async function quantizeModel(opened: OpenedModel, recipe: QuantizeRecipe, options: QuantizeOptions = {}): Promise<{ bytes: Uint8Array; report: QuantReport }> {
-  const plan = planQuantization(opened, recipe);
-  // Edit a fresh decode: its raw_data fields are views of the same file bytes, so nothing is copied.
+/** A fresh decode of the opened model to edit: raw_data fields are views of the same file bytes, nothing is copied. */
+export function editableCopy(opened: OpenedModel): { model: ModelProto; catalog: TensorCatalog; names: Set<string> } {
   const model = decodeModel(opened.fileData, opened.fileName);
   const catalog = buildCatalog(model);
   const names = new Set<string>();
   for (const g of catalog.graphs) for (const n of g.graph.node) n.output.forEach((o) => names.add(o));
   for (const e of catalog.entries) names.add(e.name);
+  for (const g of catalog.graphs) for (const v of [...g.graph.input, ...g.graph.output]) names.add(v.name);
+  return { model, catalog, names };
+}
 
+/** Writes the edited model (external data folded in) and sums up the report. */
+export async function finishReport(
+  opened: OpenedModel,
+  model: ModelProto,
+  catalog: TensorCatalog,
+  reports: TensorReport[],
+  plan: Pick<QuantPlan, 'opset' | 'modelOpset' | 'warnings'>,
+  _recipe: QuantizeRecipe,
+): Promise<{ bytes: Uint8Array; report: QuantReport }> {
+  if (plan.opset > plan.modelOpset) setDefaultOpset(model, plan.opset);
+  await internalizeExternalData(opened, catalog);
+  const bytes = encodeModel(model);
+  if (bytes.byteLength > MAX_PROTOBUF_BYTES) throw new Error('The compressed model is over 2 GB, which one ONNX file cannot hold.');
+  const quantized = reports.filter((r) => r.action === 'quantize');
+  const elements = quantized.reduce((n, r) => n + r.elements, 0);
+  const sum = (f: (r: TensorReport) => number) => quantized.reduce((n, r) => n + f(r), 0);
+  return {
+    bytes,
+    report: {
+      inputBytes: opened.fileBytes + [...opened.dataFiles.values()].reduce((n, f) => n + f.size, 0),
+      outputBytes: bytes.byteLength,
+      tensors: reports,
+      quantizedElements: elements,
+      effectiveBits: elements ? sum((r) => r.bits * r.elements) / elements : 0,
+      storedBits: elements ? sum((r) => r.storedBits * r.elements) / elements : 0,
+      bitsWithScales: elements ? (8 * sum((r) => r.bytesAfter)) / elements : 0,
+      opset: Math.max(plan.opset, plan.modelOpset, defaultOpset(model)),
+      warnings: plan.warnings,
+    },
+  };
+}
+
+/** Compresses the opened model per the recipe; returns the new model file and a report of what was done. */
+export async function quantizeModel(opened: OpenedModel, recipe: QuantizeRecipe, options: QuantizeOptions = {}): Promise<{ bytes: Uint8Array; report: QuantReport }> {
+  if (recipe.format === 'fp16') return (await import('./fp16')).convertToFp16(opened, recipe);
+  if (recipe.format === 'dynamic') return (await import('./dynamic')).quantizeDynamic(opened, recipe, options);
+  const plan = planQuantization(opened, recipe);
+  const { model, catalog, names } = editableCopy(opened);
   const reports: TensorReport[] = [];
   const todo = plan.tensors.filter((t) => t.action === 'quantize');
   let done = 0;
@@ -425,26 +464,5 @@ export async function quantizeModel(opened: OpenedModel, recipe: QuantizeRecipe,
     await new Promise((r) => setTimeout(r, 0));
   }
   if (todo.some((t) => t.format === 'matmulnbits')) ensureMicrosoftDomain(model);
-  if (plan.opset > plan.modelOpset) setDefaultOpset(model, plan.opset);
-  await internalizeExternalData(opened, catalog);
-  const bytes = encodeModel(model);
-  if (bytes.byteLength > MAX_PROTOBUF_BYTES) throw new Error('The quantized model is over 2 GB, which one ONNX file cannot hold.');
-
-  const quantized = reports.filter((r) => r.action === 'quantize');
-  const elements = quantized.reduce((n, r) => n + r.elements, 0);
-  const sum = (f: (r: TensorReport) => number) => quantized.reduce((n, r) => n + f(r), 0);
-  return {
-    bytes,
-    report: {
-      inputBytes: opened.fileBytes + [...opened.dataFiles.values()].reduce((n, f) => n + f.size, 0),
-      outputBytes: bytes.byteLength,
-      tensors: reports,
-      quantizedElements: elements,
-      effectiveBits: elements ? sum((r) => r.bits * r.elements) / elements : 0,
-      storedBits: elements ? sum((r) => r.storedBits * r.elements) / elements : 0,
-      bitsWithScales: elements ? (8 * sum((r) => r.bytesAfter)) / elements : 0,
-      opset: plan.opset,
-      warnings: plan.warnings,
-    },
-  };
+  return finishReport(opened, model, catalog, reports, plan, recipe);
 }

@@ -8,7 +8,18 @@
  * Sessions use graph optimisation level 'basic' so onnxruntime does not re-quantize activations.
  */
 import { create } from '@bufbuild/protobuf';
-import { TensorProtoSchema } from 'onnx-buf';
+import {
+  GraphProtoSchema,
+  ModelProtoSchema,
+  NodeProtoSchema,
+  OperatorSetIdProtoSchema,
+  TensorProtoSchema,
+  TensorShapeProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TypeProtoSchema,
+  TypeProto_TensorSchema,
+  ValueInfoProtoSchema,
+} from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -60,7 +71,7 @@ function simulatedModel(original: Uint8Array, dequantized: Map<string, Float32Ar
   for (const entry of buildCatalog(model).entries) {
     const values = dequantized.get(entry.name);
     if (!values) continue;
-    replaceTensor(entry, create(TensorProtoSchema, { dataType: DataType.FLOAT, dims: entry.tensor.dims, rawData: new Uint8Array(values.buffer) }));
+    replaceTensor(entry, create(TensorProtoSchema, { dataType: DataType.FLOAT, dims: entry.tensor.dims, rawData: new Uint8Array(values.buffer as ArrayBuffer) }));
   }
   return encodeModel(model);
 }
@@ -202,3 +213,84 @@ describe('quantized real models (openwakeword) in onnxruntime-node', () => {
     expect(twice.report.tensors.every((t) => t.action === 'skip' && t.reason === 'already quantized')).toBe(true);
   });
 });
+
+describe('fp16 and dynamic quantization in onnxruntime-node', () => {
+  const original = new Uint8Array(readFileSync('public/demo/mnist-cnn.onnx'));
+  const input = demoInputs(100);
+
+  it('fp16: weights and compute in float16, inputs/outputs still float32, outputs within fp16 precision', async () => {
+    const opened = await openModel([bytesSource('mnist-cnn.onnx', original)]);
+    const dequantized = new Map<string, Float32Array>();
+    const { bytes, report } = await quantizeModel(opened, { ...DEFAULT_QUANTIZE, format: 'fp16' }, { dequantized });
+    const written = summarizeModel(await openModel([bytesSource('f.onnx', bytes)]));
+    expect(written.inputs[0]!.dtype).toBe('FLOAT');
+    expect(written.outputs[0]!.dtype).toBe('FLOAT');
+    expect(written.tensors.filter((t) => t.dtype === 'FLOAT')).toHaveLength(0);
+    expect(report.outputBytes).toBeLessThan(original.byteLength * 0.55);
+    expect(report.tensors.every((t) => t.action === 'quantize' && t.bits === 16 && t.sqnrDb! > 60)).toBe(true);
+    const fid = compare(await run(original, { input }), await run(bytes, { input }));
+    expect(fid.cosine).toBeGreaterThanOrEqual(0.99999);
+    expect(fid.sqnrDb).toBeGreaterThanOrEqual(50);
+  });
+
+  it('fp16: weights that overflow float16 stay float32 and their op computes in float32', async () => {
+    // y = x · W with one weight of 1e5 (beyond fp16's 65504).
+    const w = new Float32Array([1e5, 0.5, -0.25, 2]);
+    const model = create(ModelProtoSchema, {
+      irVersion: 8n,
+      opsetImport: [create(OperatorSetIdProtoSchema, { version: 17n })],
+      graph: create(GraphProtoSchema, {
+        name: 'overflow',
+        initializer: [create(TensorProtoSchema, { name: 'W', dataType: DataType.FLOAT, dims: [2n, 2n], rawData: new Uint8Array(w.buffer) })],
+        node: [create(NodeProtoSchema, { name: 'mm', opType: 'MatMul', input: ['x', 'W'], output: ['y'] })],
+        input: [floatValue('x', [1, 2])],
+        output: [floatValue('y', [1, 2])],
+      }),
+    });
+    const bytes0 = encodeModel(model);
+    const { bytes, report } = await quantizeModel(await openModel([bytesSource('o.onnx', bytes0)]), { ...DEFAULT_QUANTIZE, format: 'fp16' });
+    expect(report.tensors[0]).toMatchObject({ name: 'W', action: 'skip' });
+    expect(report.tensors[0]!.reason).toMatch(/overflow float16/);
+    expect(report.warnings.join(' ')).toMatch(/computes in float32/);
+    const x = new ort.Tensor('float32', new Float32Array([0.001, 1]), [1, 2]);
+    const ref = await run(bytes0, { x });
+    const got = await run(bytes, { x });
+    expect(compare(ref, got).cosine).toBeGreaterThan(0.9999);
+    expect(Math.abs(got[0]! - ref[0]!)).toBeLessThan(1); // 100 + … survives; fp16 compute would not matter here, the weight would be inf
+  });
+
+  it('dynamic: DynamicQuantizeLinear + MatMulInteger (int8) for Gemm and ConvInteger (uint8) for Conv', async () => {
+    const opened = await openModel([bytesSource('mnist-cnn.onnx', original)]);
+    const dequantized = new Map<string, Float32Array>();
+    const { bytes, report } = await quantizeModel(opened, { ...DEFAULT_QUANTIZE, format: 'dynamic' }, { dequantized });
+    const ops = Object.keys(summarizeModel(await openModel([bytesSource('d.onnx', bytes)])).opTypes);
+    for (const op of ['DynamicQuantizeLinear', 'MatMulInteger', 'ConvInteger']) expect(ops).toContain(op);
+    expect(ops).not.toContain('Conv');
+    expect(ops).not.toContain('Gemm');
+    expect(report.tensors.filter((t) => t.action === 'quantize')).toHaveLength(4);
+    const fid = compare(await run(original, { input }), await run(bytes, { input }));
+    expect(fid.cosine).toBeGreaterThanOrEqual(0.999);
+    expect(fid.sqnrDb).toBeGreaterThanOrEqual(25);
+    const labels = demoLabels(100);
+    const acc = (l: Float32Array) => labels.filter((y, i) => argmax(l.subarray(i * 10, i * 10 + 10)) === y).length;
+    expect(acc(await run(bytes, { input }))).toBeGreaterThanOrEqual(acc(await run(original, { input })) - 1);
+  });
+
+  it('dynamic on a real model: embedding_model Conv layers become ConvInteger and stay close', async () => {
+    const model = readRealModel('embedding_model.onnx');
+    const { bytes } = await quantizeModel(await openModel([bytesSource('e.onnx', model)]), { ...DEFAULT_QUANTIZE, format: 'dynamic' });
+    const data = Float32Array.from({ length: 76 * 32 }, (_, i) => Math.sin(i / 13) * 2 + Math.cos(i / 7) - 1);
+    const feeds = { input_1: new ort.Tensor('float32', data, [1, 76, 32, 1]) };
+    const fid = compare(await run(model, feeds), await run(bytes, feeds));
+    expect(fid.cosine).toBeGreaterThanOrEqual(0.99);
+  });
+});
+
+function floatValue(name: string, dims: number[]) {
+  return create(ValueInfoProtoSchema, {
+    name,
+    type: create(TypeProtoSchema, {
+      value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType: DataType.FLOAT, shape: create(TensorShapeProtoSchema, { dim: dims.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } })) }) }) },
+    }),
+  });
+}
