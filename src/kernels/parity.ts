@@ -6,7 +6,8 @@
  * sums relative 1e-5 of Σ|x| (float32 partial sums on the GPU), sums of squares relative 1e-5.
  */
 import { floatToBf16Bits, floatToFp16Bits } from '../core/tensor/codecs';
-import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf } from './ts/reference';
+import type { GroupView, Grouping } from './quant';
+import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf, referenceBackend } from './ts/reference';
 import type { ChannelLayout, KernelBackend } from './types';
 
 export interface ParityCase {
@@ -149,4 +150,71 @@ export async function checkParity(backend: KernelBackend, cases = parityCases())
   if (sample.some((v, i) => Math.abs(v - h[i]!) > Math.abs(v) * 1e-3 + 1e-7)) fail('decodeHalf', 'fp16 round trip off by more than 1e-3 relative');
   if (sample.some((v, i) => Math.abs(v - b[i]!) > Math.abs(v) * 8e-3 + 1e-7)) fail('decodeHalf', 'bf16 round trip off by more than 8e-3 relative');
   return problems;
+}
+
+// ---------------------------------------------------------------- quantization kernels
+
+const QUANT_LAYOUTS: { view: GroupView; grouping: Grouping }[] = [
+  { view: { outer: 1, axisLength: 4096, inner: 1 }, grouping: { granularity: 'tensor', blockSize: 1 } },
+  { view: { outer: 1, axisLength: 64, inner: 72 }, grouping: { granularity: 'channel', blockSize: 1 } }, // Conv [64, 8, 3, 3]
+  { view: { outer: 784, axisLength: 64, inner: 1 }, grouping: { granularity: 'channel', blockSize: 1 } }, // MatMul [784, 64] columns
+  { view: { outer: 64, axisLength: 784, inner: 1 }, grouping: { granularity: 'block', blockSize: 32 } }, // Gemm transB [64, 784], blocks along K (ragged)
+  { view: { outer: 1, axisLength: 100, inner: 48 }, grouping: { granularity: 'block', blockSize: 16 } }, // MatMul [K=100, N=48] blocks along axis 0
+];
+
+/** Parity of a backend's quantization kernels with the reference: codes, dequantized values and min/max exact. */
+export async function checkQuantParity(backend: KernelBackend): Promise<string[]> {
+  const problems: string[] = [];
+  const quant = backend.quant;
+  if (!quant) return [`${backend.name}: no quantization kernels`];
+  const ref = referenceQuant();
+  for (const [k, { view, grouping }] of QUANT_LAYOUTS.entries()) {
+    const n = view.outer * view.axisLength * view.inner;
+    const data = gaussian(n, 100 + k, 0.1);
+    data[5] = 2.5; // outlier
+    if (k === 1) data[17] = NaN; // a NaN quantizes as 0 and is left out of min/max and error sums
+    const tag = `${backend.name} · quant layout ${k} (${grouping.granularity})`;
+    const t = await backend.upload(data);
+    const h = await referenceBackend.upload(data);
+    try {
+      const got = await quant.groupMinMax(t, view, grouping);
+      const want = await ref.groupMinMax(h, view, grouping);
+      const bad = want.min.findIndex((v, g) => !sameFloat(v, got.min[g]!) || !sameFloat(want.max[g]!, got.max[g]!));
+      if (bad >= 0) problems.push(`${tag}: groupMinMax group ${bad} ${got.min[bad]}/${got.max[bad]} ≠ ${want.min[bad]}/${want.max[bad]}`);
+      for (const bits of [8, 4]) {
+        const qmax = 2 ** (bits - 1) - 1;
+        const scales = Float32Array.from(want.max, (hi, g) => Math.fround(Math.max(hi, -want.min[g]!) / qmax) || 1);
+        const invScales = scales.map((s) => Math.fround(1 / s));
+        const zeroPoints = Int32Array.from(scales, (_, g) => (g % 3) - 1); // exercise non-zero zero points
+        const params = { scales, invScales, zeroPoints, qmin: -qmax - 1, qmax };
+        const a = await quant.quantizeGroups(t, view, grouping, params);
+        const b = await ref.quantizeGroups(h, view, grouping, params);
+        const i = b.codes.findIndex((c, j) => c !== a.codes[j] || !sameFloat(b.dequantized[j]!, a.dequantized[j]!));
+        if (i >= 0) problems.push(`${tag} ${bits}-bit: element ${i} code ${a.codes[i]} / ${a.dequantized[i]} ≠ ${b.codes[i]} / ${b.dequantized[i]}`);
+        if (!closeRel(a.signal, b.signal, b.signal) || !closeRel(a.noise, b.noise, b.noise) || !sameFloat(a.maxAbsError, b.maxAbsError)) {
+          problems.push(`${tag} ${bits}-bit: error sums ${a.signal}/${a.noise}/${a.maxAbsError} vs ${b.signal}/${b.noise}/${b.maxAbsError}`);
+        }
+        const packedA = await quant.packNibbles(Int16Array.from(a.codes, (c) => Math.max(-8, Math.min(7, c))));
+        const packedB = await ref.packNibbles(Int16Array.from(b.codes, (c) => Math.max(-8, Math.min(7, c))));
+        if (packedA.length !== packedB.length || packedA.some((v, j) => v !== packedB[j])) problems.push(`${tag}: packNibbles differs`);
+      }
+      const C = 5;
+      const groups = want.min.length;
+      const cs = new Float32Array(groups * C);
+      for (let g = 0; g < groups; g++) for (let c = 0; c < C; c++) cs[g * C + c] = Math.fround(((Math.max(want.max[g]!, -want.min[g]!) || 1) * (1 - c * 0.1)) / 7);
+      const cp = { candidates: C, scales: cs, invScales: cs.map((s) => Math.fround(1 / s)), zeroPoints: new Int32Array(groups * C), qmin: -7, qmax: 7 };
+      const ea = await quant.candidateErrors(t, view, grouping, cp);
+      const eb = await ref.candidateErrors(h, view, grouping, cp);
+      const e = eb.findIndex((v, j) => !closeRel(ea[j]!, v, v, 1e-4));
+      if (e >= 0) problems.push(`${tag}: candidateErrors[${e}] ${ea[e]} vs ${eb[e]}`);
+    } finally {
+      t.dispose();
+      h.dispose();
+    }
+  }
+  return problems;
+}
+
+function referenceQuant() {
+  return referenceBackend.quant!;
 }

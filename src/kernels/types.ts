@@ -4,6 +4,8 @@
  * (histogram counts, NaN/Inf/zero counts, min/max), within stated tolerances for float sums.
  */
 
+import type { QuantKernels } from './quant';
+
 export type BackendName = 'ts' | 'wasm' | 'webgpu';
 
 /** Data held where a backend computes on it (JS memory, the WASM heap, a GPU buffer). Upload once, run many kernels. */
@@ -62,6 +64,8 @@ export interface KernelBackend {
   gatherBins(t: DeviceTensor, bins: number, lo: number, hi: number, wanted: Int32Array): Promise<Float32Array[]>;
   /** IEEE half (fp16) or bfloat16 bit patterns → float32. */
   decodeHalf(bits: Uint16Array, kind: 'fp16' | 'bf16'): Promise<Float32Array>;
+  /** Quantization kernels (./quant.ts), where this backend has them. */
+  quant?: QuantKernels;
 }
 
 /** float32 parameters of the histogram kernel, shared by every backend. */

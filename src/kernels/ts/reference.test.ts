@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkParity } from '../parity';
+import { checkParity, checkQuantParity } from '../parity';
 import { histogramBin, histogramParams } from '../types';
 import { channelStatsOf, gatherBinsOf, histogramOf, momentsOf, referenceBackend } from './reference';
 
@@ -43,5 +43,6 @@ describe('reference kernels, hand-computed', () => {
 
   it('passes its own parity suite (the suite is self-consistent)', async () => {
     expect(await checkParity(referenceBackend)).toEqual([]);
+    expect(await checkQuantParity(referenceBackend)).toEqual([]);
   });
 });

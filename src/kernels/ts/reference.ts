@@ -1,4 +1,5 @@
 import { bf16BitsToFloat, fp16BitsToFloat } from '../../core/tensor/codecs';
+import { hostQuantKernels } from './quant-reference';
 import { histogramBin, histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
 
 /** The reference backend: plain TypeScript, the definition every other backend is tested against. */
@@ -113,4 +114,5 @@ export const referenceBackend: KernelBackend = {
   channelStats: async (t, layout) => channelStatsOf(host(t), layout),
   gatherBins: async (t, bins, lo, hi, wanted) => gatherBinsOf(host(t), bins, lo, hi, wanted),
   decodeHalf: async (bits, kind) => decodeHalfOf(bits, kind),
+  quant: hostQuantKernels(host),
 };

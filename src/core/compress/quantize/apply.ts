@@ -22,7 +22,10 @@ import { MAX_PROTOBUF_BYTES, decodeModel, encodeModel } from '../../onnx/codec';
 import { readTensorBytes, readTensorFloat32, type OpenedModel } from '../../onnx/open';
 import { DataType } from '../../tensor/dtypes';
 import { matchesAny, type QuantizeRecipe } from '../../recipe';
-import { packNibbles, quantError, quantizeTensor, type Granularity, type GroupView, type QuantSpec } from './math';
+import { packNibblesOf } from '../../../kernels/ts/quant-reference';
+import { referenceBackend } from '../../../kernels/ts/reference';
+import type { KernelBackend } from '../../../kernels/types';
+import { quantizeOn, type Granularity, type GroupView, type QuantSpec, type QuantizedTensor } from './math';
 import { defaultOpset, opsetUpgradeBlockers, setDefaultOpset } from './opset';
 
 export type WrittenFormat = 'qdq' | 'matmulnbits' | 'dynamic' | 'fp16';
@@ -243,7 +246,7 @@ export function floatTensor(name: string, dims: number[], values: Float32Array):
 
 export function codesTensor(name: string, dims: number[], codes: ArrayLike<number>, signed: boolean, storedBits: number): TensorProto {
   const dataType = storedBits === 4 ? (signed ? DataType.INT4 : DataType.UINT4) : signed ? DataType.INT8 : DataType.UINT8;
-  const rawData: Uint8Array<ArrayBuffer> = storedBits === 4 ? packNibbles(codes) : signed ? new Uint8Array(Int8Array.from(codes).buffer) : Uint8Array.from(codes);
+  const rawData: Uint8Array<ArrayBuffer> = storedBits === 4 ? packNibblesOf(codes) : signed ? new Uint8Array(Int8Array.from(codes).buffer) : Uint8Array.from(codes);
   return create(TensorProtoSchema, { name, dataType, dims: dims.map(BigInt), rawData });
 }
 
@@ -269,23 +272,51 @@ export function uniqueName(taken: Set<string>, base: string): string {
 interface Written {
   bytesAfter: number;
   dequantized: Float32Array;
+  signal: number;
+  noise: number;
 }
 
-function writeQdq(entry: CatalogEntry, plan: TensorPlan, values: Float32Array, spec: QuantSpec, names: Set<string>): Written {
+/** Uploads once, quantizes on the backend's kernels (the reference where it has none), frees the upload. */
+export async function quantizeWithBackend(backend: KernelBackend, values: Float32Array, view: GroupView, spec: QuantSpec): Promise<QuantizedTensor> {
+  const kernelBackend = backend.quant ? backend : referenceBackend;
+  const t = await kernelBackend.upload(values);
+  try {
+    return await quantizeOn(kernelBackend.quant!, t, values, view, spec);
+  } finally {
+    t.dispose();
+  }
+}
+
+async function codesTensorOn(backend: KernelBackend, name: string, dims: number[], codes: Int16Array, signed: boolean, storedBits: number): Promise<TensorProto> {
+  if (storedBits !== 4) return codesTensor(name, dims, codes, signed, storedBits);
+  const packed = await (backend.quant ?? referenceBackend.quant!).packNibbles(codes);
+  const dataType = signed ? DataType.INT4 : DataType.UINT4;
+  return create(TensorProtoSchema, { name, dataType, dims: dims.map(BigInt), rawData: new Uint8Array(packed.buffer as ArrayBuffer, packed.byteOffset, packed.byteLength) });
+}
+
+/** SQNR and relative error from the kernel's sums. */
+export function errorFromSums(signal: number, noise: number): { sqnrDb: number; relError: number } {
+  return {
+    sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise),
+    relError: signal === 0 ? (noise === 0 ? 0 : Infinity) : Math.sqrt(noise / signal),
+  };
+}
+
+async function writeQdq(entry: CatalogEntry, plan: TensorPlan, values: Float32Array, spec: QuantSpec, names: Set<string>, backend: KernelBackend): Promise<Written> {
   const shape = entry.shape;
   const storedShape = plan.flattenTo2d ? [shape[0]!, shape.slice(1).reduce((a, b) => a * b, 1)] : shape;
   let view: GroupView = { outer: 1, axisLength: values.length, inner: 1 };
   if (plan.granularity !== 'tensor') view = { ...channelLayout(storedShape, plan.axis!), axisLength: storedShape[plan.axis!]! };
-  const q = quantizeTensor(values, view, spec);
+  const q = await quantizeWithBackend(backend, values, view, spec);
   const scaleShape =
     plan.granularity === 'tensor' ? [] : plan.granularity === 'channel' ? [storedShape[plan.axis!]!] : storedShape.map((d, i) => (i === plan.axis ? Math.ceil(d / plan.blockSize) : d));
   const qName = uniqueName(names, `${entry.name}_quantized`);
   const sName = uniqueName(names, `${entry.name}_scale`);
-  const initializers = [codesTensor(qName, storedShape, q.codes, q.signed, plan.storedBits), floatTensor(sName, scaleShape, q.scales)];
+  const initializers = [await codesTensorOn(backend, qName, storedShape, q.codes, q.signed, plan.storedBits), floatTensor(sName, scaleShape, q.scales)];
   const inputs = [qName, sName];
   if (!spec.symmetric) {
     const zName = uniqueName(names, `${entry.name}_zero_point`);
-    initializers.push(codesTensor(zName, scaleShape, q.zeroPoints, q.signed, plan.storedBits));
+    initializers.push(await codesTensorOn(backend, zName, scaleShape, Int16Array.from(q.zeroPoints), q.signed, plan.storedBits));
     inputs.push(zName);
   }
   const attribute = [];
@@ -300,11 +331,11 @@ function writeQdq(entry: CatalogEntry, plan: TensorPlan, values: Float32Array, s
     nodes.push(create(NodeProtoSchema, { name: uniqueName(names, `${entry.name}_Reshape`), opType: 'Reshape', input: [dqOut, shapeName], output: [entry.name] }));
   }
   replaceTensorWithNodes(entry, nodes, initializers);
-  return { bytesAfter: initializers.reduce((n, t) => n + tensorBytes(t), 0), dequantized: q.dequantized };
+  return { bytesAfter: initializers.reduce((n, t) => n + tensorBytes(t), 0), dequantized: q.dequantized, signal: q.signal, noise: q.noise };
 }
 
 /** MatMulNBits: B as uint8 [N, blocks, blockSize·bits/8] (4-bit codes, low nibble first along K), scales [N·blocks]. */
-function writeMatMulNBits(entry: CatalogEntry, plan: TensorPlan, values: Float32Array, spec: QuantSpec, catalog: TensorCatalog, names: Set<string>): Written {
+async function writeMatMulNBits(entry: CatalogEntry, plan: TensorPlan, values: Float32Array, spec: QuantSpec, catalog: TensorCatalog, names: Set<string>, backend: KernelBackend): Promise<Written> {
   const node = matMulNBitsTarget(entry)!;
   const transposed = node.opType === 'Gemm' && intAttr(node, 'transB', 0) === 1;
   const [d0, d1] = entry.shape as [number, number];
@@ -314,7 +345,7 @@ function writeMatMulNBits(entry: CatalogEntry, plan: TensorPlan, values: Float32
   // Row-major [N, K] copy (the layout MatMulNBits quantizes along).
   const nk = new Float32Array(N * K);
   for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) nk[n * K + k] = transposed ? values[n * K + k]! : values[k * N + n]!;
-  const q = quantizeTensor(nk, { outer: N, axisLength: K, inner: 1 }, spec);
+  const q = await quantizeWithBackend(backend, nk, { outer: N, axisLength: K, inner: 1 }, spec);
   const offset = q.signed ? 8 : 0; // signed codes −7…7 are stored as unsigned with the default zero point 8
   const packed = new Uint8Array(N * blocks * (B / 2));
   for (let n = 0; n < N; n++) {
@@ -365,7 +396,7 @@ function writeMatMulNBits(entry: CatalogEntry, plan: TensorPlan, values: Float32
   // Dequantized values back in the original layout, for the error.
   const deq = new Float32Array(values.length);
   for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) deq[transposed ? n * K + k : k * N + n] = q.dequantized[n * K + k]!;
-  return { bytesAfter: initializers.reduce((n, t) => n + tensorBytes(t), 0), dequantized: deq };
+  return { bytesAfter: initializers.reduce((n, t) => n + tensorBytes(t), 0), dequantized: deq, signal: q.signal, noise: q.noise };
 }
 
 /** Copies external-data tensors into the model so the written file stands alone. */
@@ -388,6 +419,8 @@ export interface QuantizeOptions {
   signal?: AbortSignal;
   /** Collect each quantized tensor's dequantized values (tests build a float "simulated" model from them). */
   dequantized?: Map<string, Float32Array>;
+  /** Kernel backend for the quantization math (default: the TypeScript reference). */
+  backend?: KernelBackend;
 }
 
 export function specFor(recipe: QuantizeRecipe, plan: TensorPlan): QuantSpec {
@@ -442,6 +475,7 @@ export async function quantizeModel(opened: OpenedModel, recipe: QuantizeRecipe,
   if (recipe.format === 'fp16') return (await import('./fp16')).convertToFp16(opened, recipe);
   if (recipe.format === 'dynamic') return (await import('./dynamic')).quantizeDynamic(opened, recipe, options);
   const plan = planQuantization(opened, recipe);
+  const backend = options.backend ?? referenceBackend;
   const { model, catalog, names } = editableCopy(opened);
   const reports: TensorReport[] = [];
   const todo = plan.tensors.filter((t) => t.action === 'quantize');
@@ -455,8 +489,8 @@ export async function quantizeModel(opened: OpenedModel, recipe: QuantizeRecipe,
     const values = await readTensorFloat32(opened, opened.catalog.entries[t.entryId]!);
     const entry = catalog.entries[t.entryId]!;
     const spec = specFor(recipe, t);
-    const written = t.format === 'matmulnbits' ? writeMatMulNBits(entry, t, values, spec, catalog, names) : writeQdq(entry, t, values, spec, names);
-    const err = quantError(values, written.dequantized);
+    const written = t.format === 'matmulnbits' ? await writeMatMulNBits(entry, t, values, spec, catalog, names, backend) : await writeQdq(entry, t, values, spec, names, backend);
+    const err = errorFromSums(written.signal, written.noise);
     options.dequantized?.set(t.name, written.dequantized);
     reports.push({ ...t, bytesAfter: written.bytesAfter, sqnrDb: err.sqnrDb, relError: err.relError });
     options.onProgress?.(++done, todo.length);

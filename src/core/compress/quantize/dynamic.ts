@@ -10,9 +10,9 @@ import type { TensorCatalog } from '../../onnx/catalog';
 import { readTensorFloat32, type OpenedModel } from '../../onnx/open';
 import { DataType } from '../../tensor/dtypes';
 import { matchesAny, type QuantizeRecipe } from '../../recipe';
-import { quantError, quantizeTensor } from './math';
+import { referenceBackend } from '../../../kernels/ts/reference';
 import { defaultOpset, opsetUpgradeBlockers } from './opset';
-import { codesTensor, editableCopy, finishReport, floatAttr, floatTensor, intAttr, intsAttr, uniqueName, type QuantizeOptions, type TensorReport } from './apply';
+import { codesTensor, editableCopy, errorFromSums, quantizeWithBackend, finishReport, floatAttr, floatTensor, intAttr, intsAttr, uniqueName, type QuantizeOptions, type TensorReport } from './apply';
 
 function graphOf(catalog: TensorCatalog, node: NodeProto): GraphProto {
   return catalog.graphs.find((g) => g.graph.node.includes(node))!.graph;
@@ -68,7 +68,7 @@ export async function quantizeDynamic(opened: OpenedModel, recipe: QuantizeRecip
     // onnxruntime's ConvInteger takes uint8 weights with one zero point: Conv weights are quantized symmetric
     // (per channel when asked: the per-channel scales live in the float rescale) and shifted by 128.
     const symmetric = recipe.symmetric || isConv;
-    const q = quantizeTensor(weight, perChannel ? view : { outer: 1, axisLength: weight.length, inner: 1 }, { bits, symmetric, granularity: perChannel ? 'channel' : 'tensor', blockSize: 0, range: recipe.range, percentile: recipe.percentile });
+    const q = await quantizeWithBackend(options.backend ?? referenceBackend, weight, perChannel ? view : { outer: 1, axisLength: weight.length, inner: 1 }, { bits, symmetric, granularity: perChannel ? 'channel' : 'tensor', blockSize: 0, range: recipe.range, percentile: recipe.percentile });
     let codes: ArrayLike<number> = q.codes;
     const zeroPoints: ArrayLike<number> = q.zeroPoints;
     let signed = q.signed;
@@ -139,7 +139,7 @@ export async function quantizeDynamic(opened: OpenedModel, recipe: QuantizeRecip
       for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) deq[i * k + j] = q.dequantized[j * n + i]!;
     }
     options.dequantized?.set(entry.name, deq);
-    const err = quantError(values, deq);
+    const err = errorFromSums(q.signal, q.noise);
     reports.push({ ...base, action: 'quantize', bits, storedBits: 8, bytesAfter: initializers.reduce((n, t) => n + t.rawData.byteLength, 0), sqnrDb: err.sqnrDb, relError: err.relError, notes: isConv ? [`uint8 weights, symmetric around 128 (onnxruntime's ConvInteger takes no int8 weights and one zero point)`] : [] });
   }
   return finishReport(opened, model, catalog, reports, { opset, modelOpset, warnings }, recipe);

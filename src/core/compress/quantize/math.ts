@@ -1,3 +1,7 @@
+import { groupCount, groupOf, roundHalfEven, type GroupGranularity, type GroupView, type Grouping, type QuantKernels } from '../../../kernels/quant';
+import { referenceBackend } from '../../../kernels/ts/reference';
+import type { DeviceTensor } from '../../../kernels/types';
+
 /**
  * Weight quantization math (the reference every kernel backend is tested against).
  *
@@ -6,10 +10,11 @@
  *   channel — one group per index along the axis (D groups), scale shape [D];
  *   block   — blocks of `blockSize` along the axis: group (o, ⌊d/B⌋, i), scale shape = the tensor shape with
  *             D replaced by ⌈D/B⌉ (DequantizeLinear's blocked layout).
- * Codes follow ONNX QuantizeLinear: q = clamp(roundHalfEven(x / scale) + zp); dequantized y = (q − zp) · scale in float32.
+ * Codes: q = clamp(roundHalfEven(f32(x · f32(1/scale))) + zp); dequantized y = f32((q − zp) · scale), the value
+ * DequantizeLinear computes. (The kernels multiply by the reciprocal so every backend rounds identically.)
  */
 
-export type Granularity = 'tensor' | 'channel' | 'block';
+export type Granularity = GroupGranularity;
 export type RangeMethod = 'minmax' | 'percentile' | 'mse';
 
 export interface QuantSpec {
@@ -22,15 +27,11 @@ export interface QuantSpec {
   percentile: number;
 }
 
-export interface GroupView {
-  outer: number;
-  axisLength: number;
-  inner: number;
-}
+export type { GroupView };
 
 export interface QuantizedTensor {
   /** One code per element, in the tensor's element order (signed for symmetric, unsigned for asymmetric). */
-  codes: Int32Array;
+  codes: Int16Array;
   scales: Float32Array;
   zeroPoints: Int32Array;
   /** Dequantized values (what the runtime will compute with). */
@@ -39,56 +40,31 @@ export interface QuantizedTensor {
   qmin: number;
   qmax: number;
   groups: number;
+  /** Σx², Σ(x−y)², max|x−y| (from the kernel). */
+  signal: number;
+  noise: number;
+  maxAbsError: number;
 }
 
-export function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const diff = x - f;
-  if (diff < 0.5) return f;
-  if (diff > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
+export { roundHalfEven };
 
 /** Integer range of the codes: symmetric uses the narrow signed range [−(2^(b−1)−1), 2^(b−1)−1] so ±abs-max map exactly. */
 export function codeRange(bits: number, symmetric: boolean): { qmin: number; qmax: number; signed: boolean } {
   return symmetric ? { qmin: -(2 ** (bits - 1) - 1), qmax: 2 ** (bits - 1) - 1, signed: true } : { qmin: 0, qmax: 2 ** bits - 1, signed: false };
 }
 
-export function groupCount(view: GroupView, spec: Pick<QuantSpec, 'granularity' | 'blockSize'>): number {
-  if (spec.granularity === 'tensor') return 1;
-  if (spec.granularity === 'channel') return view.axisLength;
-  return view.outer * Math.ceil(view.axisLength / spec.blockSize) * view.inner;
-}
+export { groupCount };
 
-/** Calls visit(group, elementIndex) for every element, grouped as the spec says. */
-export function forEachGroupElement(view: GroupView, spec: Pick<QuantSpec, 'granularity' | 'blockSize'>, visit: (group: number, index: number) => void): void {
+/** Element indices of each group (for per-group percentiles on the host). */
+export function groupIndices(view: GroupView, grouping: Grouping): Int32Array[] {
+  const n = groupCount(view, grouping);
+  const members: number[][] = Array.from({ length: n }, () => []);
   const { outer, axisLength: D, inner } = view;
-  const blocks = Math.ceil(D / spec.blockSize);
-  for (let o = 0; o < outer; o++) {
-    for (let d = 0; d < D; d++) {
-      const base = (o * D + d) * inner;
-      for (let i = 0; i < inner; i++) {
-        const g = spec.granularity === 'tensor' ? 0 : spec.granularity === 'channel' ? d : (o * blocks + Math.floor(d / spec.blockSize)) * inner + i;
-        visit(g, base + i);
-      }
-    }
-  }
+  for (let o = 0; o < outer; o++) for (let d = 0; d < D; d++) for (let i = 0; i < inner; i++) members[groupOf(view, grouping, o, d, i)]!.push((o * D + d) * inner + i);
+  return members.map((m) => Int32Array.from(m));
 }
 
-/** Element indices of each group (cheap for the sizes weights have; keeps the range search simple). */
-export function groupIndices(view: GroupView, spec: Pick<QuantSpec, 'granularity' | 'blockSize'>): Int32Array[] {
-  const n = groupCount(view, spec);
-  const sizes = new Int32Array(n);
-  forEachGroupElement(view, spec, (g) => sizes[g]!++);
-  const out = Array.from(sizes, (s) => new Int32Array(s));
-  const fill = new Int32Array(n);
-  forEachGroupElement(view, spec, (g, idx) => {
-    out[g]![fill[g]!++] = idx;
-  });
-  return out;
-}
-
-interface GroupParams {
+export interface GroupParams {
   scale: number;
   zeroPoint: number;
 }
@@ -96,6 +72,7 @@ interface GroupParams {
 /** Scale and zero point covering [lo, hi] (zero always representable). */
 export function paramsForRange(lo: number, hi: number, bits: number, symmetric: boolean): GroupParams {
   const { qmin, qmax } = codeRange(bits, symmetric);
+  if (!(hi >= lo)) return { scale: 1, zeroPoint: symmetric ? 0 : qmin };
   if (symmetric) {
     const absMax = Math.max(Math.abs(lo), Math.abs(hi));
     return { scale: absMax > 0 ? Math.fround(absMax / qmax) : 1, zeroPoint: 0 };
@@ -108,21 +85,6 @@ export function paramsForRange(lo: number, hi: number, bits: number, symmetric: 
   return { scale, zeroPoint };
 }
 
-function quantizeValue(x: number, p: GroupParams, qmin: number, qmax: number): number {
-  const q = roundHalfEven(x / p.scale) + p.zeroPoint;
-  return q < qmin ? qmin : q > qmax ? qmax : q;
-}
-
-function groupError(values: Float32Array, idx: Int32Array, p: GroupParams, qmin: number, qmax: number): number {
-  let err = 0;
-  for (let k = 0; k < idx.length; k++) {
-    const x = values[idx[k]!]!;
-    const y = Math.fround((quantizeValue(x, p, qmin, qmax) - p.zeroPoint) * p.scale);
-    err += (x - y) * (x - y);
-  }
-  return err;
-}
-
 /** Clip ratios tried by the MSE search (1 = plain min-max). */
 export const MSE_CLIP_RATIOS = Array.from({ length: 24 }, (_, k) => 1 - k * 0.03);
 
@@ -132,63 +94,69 @@ function percentileOf(sorted: Float32Array, q: number): number {
   return lo + (sorted[Math.ceil(p)]! - lo) * (p - Math.floor(p));
 }
 
-function chooseParams(values: Float32Array, idx: Int32Array, spec: QuantSpec, qmin: number, qmax: number): GroupParams {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let k = 0; k < idx.length; k++) {
-    const x = values[idx[k]!]!;
-    if (x < lo) lo = x;
-    if (x > hi) hi = x;
-  }
-  if (idx.length === 0 || !Number.isFinite(lo)) return { scale: 1, zeroPoint: spec.symmetric ? 0 : Math.max(qmin, Math.min(qmax, 0)) };
-  if (spec.range === 'percentile' && idx.length > 1) {
-    const q = spec.percentile / 100;
+/** Ranges clipped at a percentile, per group (host: sorts each group's finite values). */
+function percentileRanges(values: Float32Array, view: GroupView, spec: QuantSpec, min: Float32Array, max: Float32Array): void {
+  const q = spec.percentile / 100;
+  groupIndices(view, spec).forEach((idx, g) => {
+    const finite = Float32Array.from(idx, (i) => values[i]!).filter((x) => Number.isFinite(x));
+    if (finite.length < 2) return;
     if (spec.symmetric) {
-      const abs = Float32Array.from(idx, (i) => Math.abs(values[i]!)).sort();
-      const a = percentileOf(abs, q);
-      lo = -a;
-      hi = a;
+      const a = percentileOf(finite.map(Math.abs).sort(), q);
+      min[g] = -a;
+      max[g] = a;
     } else {
-      const sorted = Float32Array.from(idx, (i) => values[i]!).sort();
-      lo = percentileOf(sorted, 1 - q);
-      hi = percentileOf(sorted, q);
-    }
-  }
-  if (spec.range === 'mse') {
-    let best = paramsForRange(lo, hi, spec.bits, spec.symmetric);
-    let bestErr = groupError(values, idx, best, qmin, qmax);
-    for (const ratio of MSE_CLIP_RATIOS.slice(1)) {
-      const p = paramsForRange(lo * ratio, hi * ratio, spec.bits, spec.symmetric);
-      const err = groupError(values, idx, p, qmin, qmax);
-      if (err < bestErr) {
-        best = p;
-        bestErr = err;
-      }
-    }
-    return best;
-  }
-  return paramsForRange(lo, hi, spec.bits, spec.symmetric);
-}
-
-export function quantizeTensor(values: Float32Array, view: GroupView, spec: QuantSpec): QuantizedTensor {
-  const { qmin, qmax, signed } = codeRange(spec.bits, spec.symmetric);
-  const groups = groupIndices(view, spec);
-  const scales = new Float32Array(groups.length);
-  const zeroPoints = new Int32Array(groups.length);
-  const codes = new Int32Array(values.length);
-  const dequantized = new Float32Array(values.length);
-  groups.forEach((idx, g) => {
-    const p = chooseParams(values, idx, spec, qmin, qmax);
-    scales[g] = p.scale;
-    zeroPoints[g] = p.zeroPoint;
-    for (let k = 0; k < idx.length; k++) {
-      const i = idx[k]!;
-      const q = quantizeValue(values[i]!, p, qmin, qmax);
-      codes[i] = q;
-      dequantized[i] = Math.fround((q - p.zeroPoint) * p.scale);
+      finite.sort();
+      min[g] = percentileOf(finite, 1 - q);
+      max[g] = percentileOf(finite, q);
     }
   });
-  return { codes, scales, zeroPoints, dequantized, signed, qmin, qmax, groups: groups.length };
+}
+
+/**
+ * Quantizes one tensor on a kernel backend: per-group min/max → (percentile clip on the host, or MSE search
+ * over clip ratios on the kernels) → scales and zero points → codes, dequantized values and error.
+ */
+export async function quantizeOn(kernels: QuantKernels, t: DeviceTensor, values: Float32Array, view: GroupView, spec: QuantSpec): Promise<QuantizedTensor> {
+  const { qmin, qmax, signed } = codeRange(spec.bits, spec.symmetric);
+  const grouping: Grouping = { granularity: spec.granularity, blockSize: spec.blockSize };
+  const { min, max } = await kernels.groupMinMax(t, view, grouping);
+  const groups = min.length;
+  if (spec.range === 'percentile') percentileRanges(values, view, spec, min, max);
+  const chosen: GroupParams[] = new Array(groups);
+  if (spec.range === 'mse') {
+    const C = MSE_CLIP_RATIOS.length;
+    const scales = new Float32Array(groups * C);
+    const zeroPoints = new Int32Array(groups * C);
+    const candidates: GroupParams[] = new Array(groups * C);
+    for (let g = 0; g < groups; g++) {
+      MSE_CLIP_RATIOS.forEach((r, c) => {
+        const p = paramsForRange(min[g]! * r, max[g]! * r, spec.bits, spec.symmetric);
+        candidates[g * C + c] = p;
+        scales[g * C + c] = p.scale;
+        zeroPoints[g * C + c] = p.zeroPoint;
+      });
+    }
+    const invScales = scales.map((s) => Math.fround(1 / s));
+    const errors = await kernels.candidateErrors(t, view, grouping, { candidates: C, scales, invScales, zeroPoints, qmin, qmax });
+    for (let g = 0; g < groups; g++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (errors[g * C + c]! < errors[g * C + best]!) best = c;
+      chosen[g] = candidates[g * C + best]!;
+    }
+  } else {
+    for (let g = 0; g < groups; g++) chosen[g] = paramsForRange(min[g]!, max[g]!, spec.bits, spec.symmetric);
+  }
+  const scales = Float32Array.from(chosen, (p) => p.scale);
+  const zeroPoints = Int32Array.from(chosen, (p) => p.zeroPoint);
+  const invScales = scales.map((s) => Math.fround(1 / s));
+  const out = await kernels.quantizeGroups(t, view, grouping, { scales, invScales, zeroPoints, qmin, qmax });
+  return { ...out, scales, zeroPoints, signed, qmin, qmax, groups };
+}
+
+/** Quantizes on the TypeScript reference kernels. */
+export async function quantizeTensor(values: Float32Array, view: GroupView, spec: QuantSpec): Promise<QuantizedTensor> {
+  const t = await referenceBackend.upload(values);
+  return quantizeOn(referenceBackend.quant!, t, values, view, spec);
 }
 
 export interface QuantError {
@@ -217,9 +185,4 @@ export function quantError(original: Float32Array, approx: Float32Array): QuantE
   };
 }
 
-/** Packs codes of ≤ 4 bits two per byte, element i in the low nibble of byte i/2 when i is even (ONNX int4/uint4 order). */
-export function packNibbles(codes: ArrayLike<number>): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(Math.ceil(codes.length / 2));
-  for (let i = 0; i < codes.length; i++) out[i >> 1]! |= (codes[i]! & 0xf) << ((i & 1) * 4);
-  return out;
-}
+export { packNibblesOf as packNibbles } from '../../../kernels/ts/quant-reference';
