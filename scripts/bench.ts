@@ -24,7 +24,11 @@ import {
   ValueInfoProtoSchema,
 } from 'onnx-buf';
 import { fileSource } from '../src/cli/node-source';
+import { quantizeModel, quantizeWithBackend } from '../src/core/compress/quantize/apply';
 import { openModel } from '../src/core/onnx/open';
+import { bytesSource } from '../src/core/onnx/source';
+import { DEFAULT_QUANTIZE } from '../src/core/recipe';
+import { BackendRegistry } from '../src/kernels/registry';
 import { DataType } from '../src/core/tensor/dtypes';
 
 const MB = 1e6;
@@ -162,10 +166,74 @@ async function benchModelIo(): Promise<void> {
   }
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function timeIt(runs: number, f: () => Promise<unknown> | unknown): Promise<number> {
+  await f(); // warm-up
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    await f();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** int8 per-channel quantization throughput per kernel backend vs a plain memory pass over the same floats. */
+async function benchQuantKernels(): Promise<void> {
+  const params = Number(process.env.BENCH_QUANT_PARAMS ?? 100_000_000);
+  const rows = 2048;
+  const cols = Math.round(params / rows / 8) * 8;
+  const layers = 1;
+  const values = new Float32Array(rows * cols);
+  let seed = 7;
+  for (let i = 0; i < values.length; i++) values[i] = ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.1;
+  const copy = new Float32Array(values.length);
+  const memMs = await timeIt(3, () => copy.set(values));
+  const registry = new BackendRegistry(() => undefined);
+  const spec = { bits: 8, symmetric: true, granularity: 'channel' as const, blockSize: 32, range: 'minmax' as const, percentile: 99.99 };
+  const out: string[][] = [['memory pass (copy, baseline)', memMs.toFixed(0), ((values.length / memMs) * 1e3 / 1e6).toFixed(0), '1.00']];
+  for (const name of ['ts', 'wasm'] as const) {
+    const backend = await registry.get(name);
+    if (!backend) {
+      out.push([`${name}: not available`, '', '', '']);
+      continue;
+    }
+    const runs = name === 'ts' ? 1 : 3;
+    const ms = await timeIt(runs, () => quantizeWithBackend(backend, values, { outer: rows, axisLength: cols, inner: 1 }, spec));
+    out.push([`int8 per-channel on ${name}${backend.quant ? '' : ' (reference quant kernels)'}`, ms.toFixed(0), ((values.length / ms) * 1e3 / 1e6).toFixed(0), (memMs / ms).toFixed(2)]);
+  }
+  printTable(`Quantization kernels — ${(values.length / 1e6).toFixed(0)}M parameters × ${layers} (min/max + scales + codes + dequantized + error)`, ['step', 'ms', 'M params/s', 'speed vs memory pass'], out);
+  console.log('target: int8 per-channel for 100M parameters in under 1 s on WASM SIMD');
+}
+
+/** Time from a control change to the updated size and per-layer error: a full quantizeModel incl. writing. */
+async function benchQuantizeLatency(): Promise<void> {
+  const demo = new Uint8Array(readFileSync('public/demo/mnist-cnn.onnx'));
+  const big = generateMatMulChain(Number(process.env.BENCH_LATENCY_LAYERS ?? 24), 1024); // ~100 MB
+  const registry = new BackendRegistry(() => undefined);
+  const backend = (await registry.get('wasm')) ?? (await registry.get('ts'))!;
+  const rows: string[][] = [];
+  for (const [label, bytes] of [['demo MNIST CNN', demo], [`MatMul chain ${(big.byteLength / MB).toFixed(0)} MB`, big]] as const) {
+    const opened = await openModel([bytesSource('m.onnx', bytes)]);
+    for (const recipe of [DEFAULT_QUANTIZE, { ...DEFAULT_QUANTIZE, bits: 4, granularity: 'block' as const }]) {
+      const ms = await timeIt(label.startsWith('demo') ? 5 : 1, () => quantizeModel(opened, recipe, { backend }));
+      rows.push([label, recipe.bits === 8 ? 'int8 per-channel' : '4-bit block 32', backend.name, ms.toFixed(0)]);
+    }
+  }
+  printTable('Control change → new size and per-layer error (full quantize + write, median)', ['model', 'setting', 'kernels', 'ms'], rows);
+  console.log('target: ~200 ms for the demo model');
+}
+
 const args = process.argv.slice(2);
 if (args[0] === '--child') {
   await child(args[1]!, args[2]!);
 } else {
   console.log(`Compression Studio benchmarks — node ${process.version}, ${process.platform}/${process.arch}`);
   await benchModelIo();
+  await benchQuantKernels();
+  await benchQuantizeLatency();
 }
