@@ -147,4 +147,24 @@ describe('cstudio compress', () => {
     expect(badRecipe.code).toBe(1);
     expect(badRecipe.stderr).toMatch(/granularity must be one of tensor, channel, block/);
   });
+
+  it('prunes with --sparsity/--pattern, alone or before quantization, and reports per-layer sparsity and parameters', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-p-'));
+    const channel = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', path.join(dir, 'c.onnx'), '--sparsity', '0.5', '--pattern', 'channel', '--json');
+    expect(channel.code).toBe(0);
+    const c = JSON.parse(channel.stdout);
+    expect(c.recipe.quantize).toBeUndefined();
+    expect(c.prune.layers.find((l: { name: string }) => l.name === 'conv2.weight')).toMatchObject({ action: 'prune', channelsBefore: 16, channelsAfter: 8 });
+    expect(c.prune.paramsAfter).toBeLessThan(c.prune.paramsBefore);
+    const s = await ort.InferenceSession.create(path.join(dir, 'c.onnx'));
+    expect((await s.run({ input: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) })).logits!.dims).toEqual([1, 10]);
+
+    const masked = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', path.join(dir, 'u.onnx'), '--sparsity', '0.8', '--pattern', 'unstructured', '--bits', '8', '--json');
+    const u = JSON.parse(masked.stdout);
+    expect(u.recipe.prune.sparsity).toBe(0.8);
+    expect(u.recipe.quantize.bits).toBe(8);
+    expect(u.gzipBytes).toBeLessThan(u.outputBytes); // zeros compress
+    expect(u.prune.layers.filter((l: { action: string }) => l.action === 'prune').every((l: { sparsity: number }) => Math.abs(l.sparsity - 0.8) < 0.01)).toBe(true);
+    expect(u.tensors.find((t: { name: string }) => t.name === 'fc1.weight').format).toBe('qdq');
+  });
 });

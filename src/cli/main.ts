@@ -12,7 +12,8 @@ Usage:
   cstudio compress <in.onnx> [-o out.onnx] [--recipe r.json] [--bits N] [--granularity tensor|channel|block]
                    [--block-size N] [--symmetric|--asymmetric] [--range minmax|percentile|mse] [--percentile P]
                    [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
-                   [--override GLOB=BITS]... [--save-recipe r.json] [--json]
+                   [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
+                   [--global [--layer-cap C]] [--norm l1|l2]] [--save-recipe r.json] [--json]
 
 Commands:
   inspect   Print a model's summary and every stored tensor (name, dtype, shape, bytes, where it lives).
@@ -32,6 +33,10 @@ Options:
                          dynamic: DynamicQuantizeLinear + MatMulInteger/ConvInteger; fp16: float16 weights+compute
   --exclude <glob>       leave matching tensors or layers in float (repeatable)
   --override <glob=bits> give matching tensors their own bit width (repeatable)
+  --sparsity <0-0.95>    prune first: fraction of weights (or output channels) to remove
+  --pattern <p>          unstructured (magnitude), 2:4 / 4:8 (N of every M along the input axis),
+                         channel (remove whole output channels: the model gets smaller and faster)
+  --global               unstructured: one magnitude threshold across layers, each capped at --layer-cap
   --save-recipe <file>   write the recipe that reproduces this output
   -h, --help             Show this help`;
 
@@ -60,6 +65,11 @@ export async function runCli(argv: string[]): Promise<string> {
       exclude: { type: 'string', multiple: true },
       'exclude-op': { type: 'string', multiple: true },
       override: { type: 'string', multiple: true },
+      sparsity: { type: 'string' },
+      pattern: { type: 'string' },
+      global: { type: 'boolean' },
+      'layer-cap': { type: 'string' },
+      norm: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -89,6 +99,11 @@ export async function runCli(argv: string[]): Promise<string> {
         exclude: values.exclude,
         excludeOp: values['exclude-op'],
         override: values.override,
+        sparsity: values.sparsity,
+        pattern: values.pattern,
+        global: values.global,
+        layerCap: values['layer-cap'],
+        norm: values.norm,
         externalData: values['external-data'],
         json: values.json ?? false,
       });

@@ -30,9 +30,71 @@ export interface QuantizeRecipe {
   overrides: BitOverride[];
 }
 
+export type PrunePattern = 'unstructured' | '2:4' | '4:8' | 'channel';
+
+export interface SparsityOverride {
+  match: string;
+  sparsity: number;
+}
+
+export interface PruneRecipe {
+  /** Fraction of weights (or output channels, for 'channel') to remove, 0–0.95. N:M patterns fix it at N/M. */
+  sparsity: number;
+  pattern: PrunePattern;
+  /** Unstructured only: one magnitude threshold across layers, no layer beyond `layerCap`. */
+  global: boolean;
+  layerCap: number;
+  /** Channel ranking for 'channel'. */
+  norm: 'l1' | 'l2';
+  exclude: string[];
+  excludeOps: string[];
+  overrides: SparsityOverride[];
+}
+
 export interface Recipe {
   version: 1;
+  /** Applied first; quantization then works on the pruned weights. */
+  prune?: PruneRecipe;
   quantize?: QuantizeRecipe;
+}
+
+export const DEFAULT_PRUNE: PruneRecipe = {
+  sparsity: 0.5,
+  pattern: 'unstructured',
+  global: false,
+  layerCap: 0.95,
+  norm: 'l2',
+  exclude: [],
+  excludeOps: [],
+  overrides: [],
+};
+
+const PATTERNS: PrunePattern[] = ['unstructured', '2:4', '4:8', 'channel'];
+
+function fraction(value: unknown, hi: number, what: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= hi)) throw new RecipeError(`${what} must be a number from 0 to ${hi} (got ${JSON.stringify(value)})`);
+  return value;
+}
+
+export function validatePrune(input: unknown): PruneRecipe {
+  if (typeof input !== 'object' || input === null) throw new RecipeError('prune must be an object');
+  const p = { ...DEFAULT_PRUNE, ...(input as Partial<PruneRecipe>) };
+  if (typeof p.global !== 'boolean') throw new RecipeError('prune.global must be true or false');
+  if (!Array.isArray(p.overrides)) throw new RecipeError('prune.overrides must be a list');
+  return {
+    sparsity: fraction(p.sparsity, 0.95, 'prune.sparsity'),
+    pattern: oneOf(p.pattern, PATTERNS, 'prune.pattern'),
+    global: p.global,
+    layerCap: fraction(p.layerCap, 0.99, 'prune.layerCap'),
+    norm: oneOf(p.norm, ['l1', 'l2'] as ('l1' | 'l2')[], 'prune.norm'),
+    exclude: strings(p.exclude, 'prune.exclude'),
+    excludeOps: strings(p.excludeOps, 'prune.excludeOps'),
+    overrides: p.overrides.map((o: unknown, i: number) => {
+      const ov = o as Partial<SparsityOverride>;
+      if (typeof ov?.match !== 'string') throw new RecipeError(`prune.overrides[${i}].match must be a glob string`);
+      return { match: ov.match, sparsity: fraction(ov.sparsity, 0.95, `prune.overrides[${i}].sparsity`) };
+    }),
+  };
 }
 
 export const DEFAULT_QUANTIZE: QuantizeRecipe = {
@@ -102,9 +164,13 @@ export function validateQuantize(input: unknown): QuantizeRecipe {
 
 export function validateRecipe(input: unknown): Recipe {
   if (typeof input !== 'object' || input === null) throw new RecipeError('a recipe must be a JSON object');
-  const r = input as { version?: unknown; quantize?: unknown };
+  const r = input as { version?: unknown; quantize?: unknown; prune?: unknown };
   if (r.version !== 1) throw new RecipeError(`recipe version must be 1 (got ${JSON.stringify(r.version)})`);
-  return { version: 1, ...(r.quantize !== undefined ? { quantize: validateQuantize(r.quantize) } : {}) };
+  return {
+    version: 1,
+    ...(r.prune !== undefined ? { prune: validatePrune(r.prune) } : {}),
+    ...(r.quantize !== undefined ? { quantize: validateQuantize(r.quantize) } : {}),
+  };
 }
 
 /** Glob → anchored RegExp: `*` matches any run, `?` one character; everything else literal. */

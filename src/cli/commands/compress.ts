@@ -1,9 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { quantizeModel, type QuantReport } from '../../core/compress/quantize/apply';
+import { compressModel, gzipSize } from '../../core/compress/compress';
+import type { PruneReport } from '../../core/compress/prune/apply';
+import type { QuantReport } from '../../core/compress/quantize/apply';
 import { openModel } from '../../core/onnx/open';
-import { DEFAULT_QUANTIZE, RecipeError, validateQuantize, validateRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
-import { formatBytes, table } from '../format';
+import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
+import { formatBytes, formatCount, table } from '../format';
 import { dataFileResolver, fileSource } from '../node-source';
 
 export interface CompressFlags {
@@ -21,6 +23,11 @@ export interface CompressFlags {
   exclude?: string[];
   excludeOp?: string[];
   override?: string[];
+  sparsity?: string;
+  pattern?: string;
+  global?: boolean;
+  layerCap?: string;
+  norm?: string;
   externalData?: string;
   json: boolean;
 }
@@ -31,9 +38,15 @@ function number(value: string, flag: string): number {
   return n;
 }
 
-/** Flags and recipe file are two views of one recipe: flags given on the command line win. */
+const QUANT_FLAGS = ['bits', 'granularity', 'blockSize', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'override', 'excludeOp'] as const;
+const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm'] as const;
+
+/**
+ * Flags and recipe file are two views of one recipe: flags given on the command line win. Prune flags add a
+ * prune step; quantization runs when its flags or the recipe ask for it, or when nothing else was asked (int8).
+ */
 export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
-  let base: Partial<QuantizeRecipe> = {};
+  let file: Recipe = { version: 1 };
   if (flags.recipe) {
     let json: unknown;
     try {
@@ -41,8 +54,29 @@ export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
     } catch (err) {
       throw new RecipeError(`cannot read recipe ${flags.recipe}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    base = validateRecipe(json).quantize ?? {};
+    file = validateRecipe(json);
   }
+  const given = (keys: readonly (keyof CompressFlags)[]) => keys.some((k) => flags[k] !== undefined && !(Array.isArray(flags[k]) && (flags[k] as unknown[]).length === 0));
+  const wantPrune = !!file.prune || given(PRUNE_FLAGS);
+  const wantQuant = !!file.quantize || given(QUANT_FLAGS) || !wantPrune;
+  const recipe: Recipe = { version: 1 };
+  if (wantPrune) recipe.prune = pruneFromFlags(flags, file.prune);
+  if (wantQuant) recipe.quantize = quantizeFromFlags(flags, file.quantize);
+  return recipe;
+}
+
+function pruneFromFlags(flags: CompressFlags, base: PruneRecipe | undefined): PruneRecipe {
+  const p: Partial<PruneRecipe> = { ...DEFAULT_PRUNE, ...base };
+  if (flags.sparsity !== undefined) p.sparsity = number(flags.sparsity, '--sparsity');
+  if (flags.pattern !== undefined) p.pattern = flags.pattern as PruneRecipe['pattern'];
+  if (flags.global) p.global = true;
+  if (flags.layerCap !== undefined) p.layerCap = number(flags.layerCap, '--layer-cap');
+  if (flags.norm !== undefined) p.norm = flags.norm as PruneRecipe['norm'];
+  if (flags.exclude?.length) p.exclude = [...(p.exclude ?? []), ...flags.exclude];
+  return validatePrune(p);
+}
+
+function quantizeFromFlags(flags: CompressFlags, base: QuantizeRecipe | undefined): QuantizeRecipe {
   if (flags.symmetric && flags.asymmetric) throw new RecipeError('choose --symmetric or --asymmetric, not both');
   const q: Partial<QuantizeRecipe> = { ...DEFAULT_QUANTIZE, ...base };
   if (flags.bits !== undefined) q.bits = number(flags.bits, '--bits');
@@ -60,26 +94,64 @@ export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
     if (at <= 0) throw new RecipeError(`--override takes GLOB=BITS (got "${o}")`);
     q.overrides = [...(q.overrides ?? []), { match: o.slice(0, at), bits: number(o.slice(at + 1), '--override') }];
   }
-  return { version: 1, quantize: validateQuantize(q) };
+  return validateQuantize(q);
 }
 
-/** name.onnx → name.int8.onnx / name.q4.onnx / name.q6.onnx */
-export function compressedFileName(input: string, q: QuantizeRecipe): string {
+/** name.onnx → name.int8.onnx / name.q4.onnx / name.fp16.onnx / name.pruned.int8.onnx */
+export function compressedFileName(input: string, recipe: Recipe): string {
   const stem = input.replace(/\.onnx$/i, '');
-  const tag = q.format === 'fp16' ? 'fp16' : q.bits === 8 ? 'int8' : `q${q.bits}`;
-  return `${stem}.${tag}.onnx`;
+  const q = recipe.quantize;
+  const tags = [recipe.prune ? 'pruned' : '', q ? (q.format === 'fp16' ? 'fp16' : q.bits === 8 ? 'int8' : `q${q.bits}`) : ''].filter(Boolean);
+  return `${stem}.${tags.join('.')}.onnx`;
 }
 
 export async function compressCommand(modelPath: string, flags: CompressFlags): Promise<string> {
   const recipe = await recipeFromFlags(flags);
-  const q = recipe.quantize!;
-  const output = flags.output ?? compressedFileName(modelPath, q);
+  const output = flags.output ?? compressedFileName(modelPath, recipe);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
-  const { bytes, report } = await quantizeModel(opened, q);
-  await writeFile(output, bytes);
+  const result = await compressModel(opened, recipe);
+  await writeFile(output, result.bytes);
   if (flags.saveRecipe) await writeFile(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
-  if (flags.json) return JSON.stringify({ input: modelPath, output, recipe, ...reportJson(report) }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
-  return renderReport(modelPath, output, report);
+  const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
+  if (flags.json) {
+    const json = {
+      input: modelPath,
+      output,
+      recipe,
+      inputBytes: result.inputBytes,
+      outputBytes: result.outputBytes,
+      ...(gzipBytes !== undefined ? { gzipBytes } : {}),
+      ...(result.prune ? { prune: result.prune } : {}),
+      ...(result.quantize ? reportJson(result.quantize) : {}),
+    };
+    return JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+  }
+  const lines = [`${modelPath} (${formatBytes(result.inputBytes)}) → ${output} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`];
+  if (result.prune) lines.push('', renderPrune(result.prune));
+  if (result.quantize) lines.push('', renderReport(result.quantize));
+  return lines.join('\n');
+}
+
+function renderPrune(r: PruneReport): string {
+  return [
+    `pruning: parameters ${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)} (${((1 - r.paramsAfter / r.paramsBefore) * 100).toFixed(1)}% fewer non-zero or stored)`,
+    ...r.warnings.map((w) => `note: ${w}`),
+    table(
+      ['tensor', 'op', 'pattern', 'sparsity', 'channels', 'params before', 'after', 'rel. error', 'notes'],
+      r.layers.map((l) => [
+        l.name,
+        l.op,
+        l.action === 'prune' ? l.pattern : '-',
+        l.action === 'prune' ? `${(l.sparsity * 100).toFixed(1)}%` : '',
+        l.channelsBefore !== undefined ? `${l.channelsBefore} → ${l.channelsAfter}` : '',
+        formatCount(l.paramsBefore),
+        formatCount(l.paramsAfter),
+        l.action === 'prune' ? l.relError.toExponential(2) : '',
+        l.reason ?? '',
+      ]),
+      [false, false, false, true, true, true, true, true, false],
+    ),
+  ].join('\n');
 }
 
 function reportJson(report: QuantReport) {
@@ -112,11 +184,9 @@ function reportJson(report: QuantReport) {
   };
 }
 
-function renderReport(input: string, output: string, r: QuantReport): string {
-  const shrink = (1 - r.outputBytes / r.inputBytes) * 100;
+function renderReport(r: QuantReport): string {
   const lines = [
-    `${input} (${formatBytes(r.inputBytes)}) → ${output} (${formatBytes(r.outputBytes)}), ↓${shrink.toFixed(1)}%`,
-    `weights: ${r.effectiveBits.toFixed(2)} effective bits, ${r.storedBits.toFixed(2)} stored, ${r.bitsWithScales.toFixed(2)} with scales; opset ${r.opset}`,
+    `quantization: weights: ${r.effectiveBits.toFixed(2)} effective bits, ${r.storedBits.toFixed(2)} stored, ${r.bitsWithScales.toFixed(2)} with scales; opset ${r.opset}`,
     ...r.warnings.map((w) => `note: ${w}`),
     '',
     table(

@@ -445,7 +445,6 @@ export async function finishReport(
   catalog: TensorCatalog,
   reports: TensorReport[],
   plan: Pick<QuantPlan, 'opset' | 'modelOpset' | 'warnings'>,
-  _recipe: QuantizeRecipe,
 ): Promise<{ bytes: Uint8Array; report: QuantReport }> {
   if (plan.opset > plan.modelOpset) setDefaultOpset(model, plan.opset);
   await internalizeExternalData(opened, catalog);
@@ -498,5 +497,5 @@ export async function quantizeModel(opened: OpenedModel, recipe: QuantizeRecipe,
     await new Promise((r) => setTimeout(r, 0));
   }
   if (todo.some((t) => t.format === 'matmulnbits')) ensureMicrosoftDomain(model);
-  return finishReport(opened, model, catalog, reports, plan, recipe);
+  return finishReport(opened, model, catalog, reports, plan);
 }

@@ -142,5 +142,5 @@ export async function quantizeDynamic(opened: OpenedModel, recipe: QuantizeRecip
     const err = errorFromSums(q.signal, q.noise);
     reports.push({ ...base, action: 'quantize', bits, storedBits: 8, bytesAfter: initializers.reduce((n, t) => n + t.rawData.byteLength, 0), sqnrDb: err.sqnrDb, relError: err.relError, notes: isConv ? [`uint8 weights, symmetric around 128 (onnxruntime's ConvInteger takes no int8 weights and one zero point)`] : [] });
   }
-  return finishReport(opened, model, catalog, reports, { opset, modelOpset, warnings }, recipe);
+  return finishReport(opened, model, catalog, reports, { opset, modelOpset, warnings });
 }

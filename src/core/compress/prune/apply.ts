@@ -1,0 +1,232 @@
+/**
+ * Applies a prune recipe to a copy of the model: masks (unstructured, N:M) keep the dense layout and zero
+ * weights; channel pruning rewrites weights and consumers so the model is physically smaller.
+ */
+import { create } from '@bufbuild/protobuf';
+import { TensorProtoSchema, type NodeProto } from 'onnx-buf';
+import { computeConsumers, multipliedBy } from '../../analysis/channel-axis';
+import { replaceTensor, type CatalogEntry, type TensorCatalog } from '../../onnx/catalog';
+import { readTensorFloat32, type OpenedModel } from '../../onnx/open';
+import { DataType } from '../../tensor/dtypes';
+import { matchesAny, type PruneRecipe } from '../../recipe';
+import { editableCopy, errorFromSums, finishReport, intAttr, type QuantReport, type TensorReport } from '../quantize/apply';
+import { channelGroups, type ChannelGroup } from './channels';
+import { applyNM, channelNorms, channelsToKeep, countZeros, globalPruneCounts, pruneSmallest, type ReductionView } from './masks';
+
+export interface PruneLayerReport {
+  name: string;
+  layer: string;
+  op: string;
+  pattern: PruneRecipe['pattern'];
+  action: 'prune' | 'skip';
+  reason?: string;
+  /** Fraction of zero weights (masks) or of removed output channels (channel pruning). */
+  sparsity: number;
+  paramsBefore: number;
+  paramsAfter: number;
+  /** For channel pruning: output channels before → after. */
+  channelsBefore?: number;
+  channelsAfter?: number;
+  /** ‖w − w_pruned‖ / ‖w‖ and the same as SQNR (dB). */
+  relError: number;
+  sqnrDb: number;
+}
+
+export interface PruneReport {
+  layers: PruneLayerReport[];
+  /** Parameters of all weights compute ops multiply, before and after. */
+  paramsBefore: number;
+  paramsAfter: number;
+  /** Zeros among those weights after pruning (dense layouts keep them stored). */
+  zeros: number;
+  warnings: string[];
+}
+
+const PRUNABLE_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
+
+function setValues(entry: CatalogEntry, values: Float32Array, dims: number[] = entry.shape): void {
+  replaceTensor(entry, create(TensorProtoSchema, { dataType: DataType.FLOAT, dims: dims.map(BigInt), rawData: new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength) }));
+}
+
+function sums(original: Float32Array, pruned: Float32Array): { signal: number; noise: number } {
+  let signal = 0;
+  let noise = 0;
+  for (let i = 0; i < original.length; i++) {
+    signal += original[i]! ** 2;
+    noise += (original[i]! - pruned[i]!) ** 2;
+  }
+  return { signal, noise };
+}
+
+/** The reduction axis along which N:M groups run, as a 2-D view. */
+function reductionView(entry: CatalogEntry, node: NodeProto): ReductionView | undefined {
+  const shape = entry.shape;
+  if (node.opType === 'Conv') {
+    const k = shape.slice(1).reduce((a, b) => a * b, 1);
+    return { lines: shape[0]!, length: k, index: (line, j) => line * k + j };
+  }
+  if (shape.length !== 2) return undefined;
+  const [d0, d1] = shape as [number, number];
+  const kFirst = node.opType === 'MatMul' || (node.opType === 'Gemm' && !intAttr(node, 'transB', 0));
+  return kFirst ? { lines: d1, length: d0, index: (line, j) => j * d1 + line } : { lines: d0, length: d1, index: (line, j) => line * d1 + j };
+}
+
+interface Candidate {
+  entry: CatalogEntry;
+  layer: string;
+  op: string;
+  node: NodeProto;
+  sparsity: number;
+}
+
+function candidates(catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[]): Candidate[] {
+  const out: Candidate[] = [];
+  for (const entry of catalog.entries) {
+    const how = multipliedBy(entry, catalog);
+    if (!how) continue;
+    const compute = computeConsumers(entry, catalog)[0];
+    const layer = compute?.nodeLabel ?? how.node.name;
+    const skip = (reason: string) =>
+      layers.push({ name: entry.name, layer, op: how.op, pattern: recipe.pattern, action: 'skip', reason, sparsity: 0, paramsBefore: entry.elements, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
+    if (entry.dataType !== DataType.FLOAT) skip('not a float32 weight');
+    else if (!PRUNABLE_OPS.has(how.op) || !compute) skip(`${how.op} weights are not pruned`);
+    else if (matchesAny(recipe.exclude, entry.name, layer)) skip(`excluded by pattern "${matchesAny(recipe.exclude, entry.name, layer)}"`);
+    else if (recipe.excludeOps.includes(how.op)) skip(`${how.op} layers excluded`);
+    else {
+      const override = recipe.overrides.find((o) => matchesAny([o.match], entry.name, layer));
+      out.push({ entry, layer, op: how.op, node: compute.node, sparsity: override?.sparsity ?? recipe.sparsity });
+    }
+  }
+  return out;
+}
+
+async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[]): Promise<void> {
+  const list = candidates(catalog, recipe, layers);
+  const originals = await Promise.all(list.map((c) => readTensorFloat32(opened, opened.catalog.entries[c.entry.id]!)));
+  const counts =
+    recipe.pattern === 'unstructured' && recipe.global
+      ? globalPruneCounts(originals, recipe.sparsity, recipe.layerCap)
+      : list.map((c, i) => Math.floor(c.sparsity * originals[i]!.length));
+  list.forEach((c, i) => {
+    const original = originals[i]!;
+    const pruned = Float32Array.from(original);
+    if (recipe.pattern === 'unstructured') pruneSmallest(pruned, counts[i]!);
+    else {
+      const [n, m] = recipe.pattern === '2:4' ? [2, 4] : [4, 8];
+      const view = reductionView(c.entry, c.node);
+      if (!view) {
+        layers.push({ name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'no reduction axis for N:M groups', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
+        return;
+      }
+      applyNM(pruned, view, n, m);
+    }
+    setValues(c.entry, pruned);
+    const zeros = countZeros(pruned);
+    const { signal, noise } = sums(original, pruned);
+    const err = errorFromSums(signal, noise);
+    layers.push({ name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'prune', sparsity: zeros / pruned.length, paramsBefore: pruned.length, paramsAfter: pruned.length - zeros, ...err });
+  });
+}
+
+/** Slices `values` (shape `dims`) to `keep` along `axis`. */
+function sliceAxis(values: Float32Array, dims: number[], axis: number, keep: number[]): Float32Array {
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const D = dims[axis]!;
+  const out = new Float32Array(outer * keep.length * inner);
+  let at = 0;
+  for (let o = 0; o < outer; o++) for (const k of keep) out.set(values.subarray((o * D + k) * inner, (o * D + k + 1) * inner), at), (at += inner);
+  return out;
+}
+
+async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[]): Promise<void> {
+  const outputs = new Set(opened.model.graph!.output.map((o) => o.name));
+  const groups = channelGroups(catalog, outputs);
+  const wanted = new Map(candidates(catalog, recipe, layers).map((c) => [c.entry, c]));
+  // Per tensor, per axis: the indices kept.
+  const slices = new Map<CatalogEntry, Map<number, number[]>>();
+  const kept = new Map<ChannelGroup, number[]>();
+  for (const g of groups) {
+    const c = wanted.get(g.weight);
+    if (!c) continue;
+    wanted.delete(g.weight);
+    const layer = c.layer;
+    const base = { name: g.weight.name, layer, op: g.op, pattern: recipe.pattern, paramsBefore: g.weight.elements, channelsBefore: g.channels };
+    if (g.blocked) {
+      layers.push({ ...base, action: 'skip', reason: `left alone: ${g.blocked}`, sparsity: 0, paramsAfter: g.weight.elements, channelsAfter: g.channels, relError: 0, sqnrDb: Infinity });
+      continue;
+    }
+    const values = await readTensorFloat32(opened, opened.catalog.entries[g.weight.id]!);
+    const axis = g.edits[0]!.axis;
+    const dims = g.weight.shape;
+    const layout = { outer: dims.slice(0, axis).reduce((a, b) => a * b, 1), channels: g.channels, inner: dims.slice(axis + 1).reduce((a, b) => a * b, 1) };
+    const norms = channelNorms(values, layout, recipe.norm);
+    const keep = channelsToKeep(norms, c.sparsity);
+    kept.set(g, keep);
+    let removed = 0;
+    let total = 0;
+    norms.forEach((n, ch) => {
+      const e = recipe.norm === 'l2' ? n * n : n;
+      total += e;
+      if (!keep.includes(ch)) removed += e;
+    });
+    for (const edit of g.edits) {
+      const indices = edit.repeat === 1 ? keep : keep.flatMap((ch) => Array.from({ length: edit.repeat }, (_, j) => ch * edit.repeat + j));
+      const perAxis = slices.get(edit.entry) ?? new Map<number, number[]>();
+      const prior = perAxis.get(edit.axis);
+      if (prior && prior.join() !== indices.join()) throw new Error(`two channel groups disagree on ${edit.entry.name} axis ${edit.axis}`);
+      perAxis.set(edit.axis, indices);
+      slices.set(edit.entry, perAxis);
+    }
+    const rel = recipe.norm === 'l2' && total > 0 ? Math.sqrt(removed / total) : total > 0 ? removed / total : 0;
+    layers.push({ ...base, action: 'prune', sparsity: 1 - keep.length / g.channels, paramsAfter: 0, channelsAfter: keep.length, relError: rel, sqnrDb: rel > 0 ? -20 * Math.log10(rel) : Infinity });
+  }
+  for (const c of wanted.values()) {
+    layers.push({ name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'not the weight of a Conv (group 1), Gemm or MatMul that produces channels', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
+  }
+  // Apply every slice once per tensor, axis by axis.
+  for (const [entry, perAxis] of slices) {
+    let values = await readTensorFloat32(opened, opened.catalog.entries[entry.id]!);
+    let dims = [...entry.shape];
+    for (const [axis, keep] of perAxis) {
+      values = sliceAxis(values, dims, axis, keep);
+      dims[axis] = keep.length;
+    }
+    setValues(entry, values, dims);
+  }
+  for (const [g, keep] of kept) {
+    for (const dw of g.depthwise) {
+      const attr = dw.attribute.find((a) => a.name === 'group')!;
+      attr.i = BigInt(keep.length);
+    }
+  }
+  // Weight elements after all slices (a consumer's input slice shrinks a left-alone layer too).
+  for (const l of layers) {
+    const e = catalog.entries.find((x) => x.name === l.name);
+    if (e) l.paramsAfter = e.tensor.dims.reduce((a, b) => a * Number(b), 1);
+  }
+  const blocked = layers.filter((l) => l.action === 'skip' && l.reason?.startsWith('left alone'));
+  if (blocked.length) warnings.push(`${blocked.length} layer${blocked.length > 1 ? 's' : ''} left unpruned where removing channels could not be proven safe (see reasons).`);
+  // Value infos that named the old channel counts would now lie: drop intermediate ones, onnxruntime infers them.
+  for (const info of catalog.graphs) info.graph.valueInfo = [];
+}
+
+/** Prunes the opened model per the recipe; returns the new model file and what was removed. */
+export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe): Promise<{ bytes: Uint8Array; report: PruneReport; fileReport: QuantReport }> {
+  const { model, catalog } = editableCopy(opened);
+  const layers: PruneLayerReport[] = [];
+  const warnings: string[] = [];
+  if (recipe.pattern === 'channel') await pruneChannels(opened, catalog, recipe, layers, warnings);
+  else await pruneMasks(opened, catalog, recipe, layers);
+  if (recipe.pattern !== 'channel' && recipe.pattern !== 'unstructured') warnings.push(`${recipe.pattern} keeps ${recipe.pattern === '2:4' ? 2 : 4} of every ${recipe.pattern === '2:4' ? 4 : 8} weights along the input axis: sparsity is fixed at 50%.`);
+  if (recipe.pattern !== 'channel') warnings.push('Zeroed weights are still stored: a dense ONNX file does not shrink until it is compressed (zip) or quantized.');
+  const reports: TensorReport[] = [];
+  const { bytes, report: fileReport } = await finishReport(opened, model, catalog, reports, { opset: 0, modelOpset: 0, warnings });
+  const weights = layers;
+  const zeros = layers.reduce((n, l) => n + (l.action === 'prune' && l.pattern !== 'channel' ? Math.round(l.sparsity * l.paramsBefore) : 0), 0);
+  return {
+    bytes,
+    fileReport,
+    report: { layers: weights, paramsBefore: weights.reduce((n, l) => n + l.paramsBefore, 0), paramsAfter: weights.reduce((n, l) => n + l.paramsAfter, 0), zeros, warnings },
+  };
+}
