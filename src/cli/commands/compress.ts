@@ -134,10 +134,10 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
 
 function renderPrune(r: PruneReport): string {
   return [
-    `pruning: parameters ${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)} (${((1 - r.paramsAfter / r.paramsBefore) * 100).toFixed(1)}% fewer non-zero or stored)`,
+    `pruning: parameters ${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)} stored; MACs per input ${formatCount(r.macsBefore)} → ${formatCount(r.macsAfter)}`,
     ...r.warnings.map((w) => `note: ${w}`),
     table(
-      ['tensor', 'op', 'pattern', 'sparsity', 'channels', 'params before', 'after', 'rel. error', 'notes'],
+      ['tensor', 'op', 'pattern', 'sparsity', 'channels', 'params before', 'after', 'MACs before', 'after', 'rel. error', 'notes'],
       r.layers.map((l) => [
         l.name,
         l.op,
@@ -146,10 +146,12 @@ function renderPrune(r: PruneReport): string {
         l.channelsBefore !== undefined ? `${l.channelsBefore} → ${l.channelsAfter}` : '',
         formatCount(l.paramsBefore),
         formatCount(l.paramsAfter),
+        l.macsBefore !== undefined ? formatCount(l.macsBefore) : '',
+        l.macsAfter !== undefined ? formatCount(l.macsAfter) : '',
         l.action === 'prune' ? l.relError.toExponential(2) : '',
         l.reason ?? '',
       ]),
-      [false, false, false, true, true, true, true, true, false],
+      [false, false, false, true, true, true, true, true, true, true, false],
     ),
   ].join('\n');
 }

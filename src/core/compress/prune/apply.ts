@@ -8,6 +8,8 @@ import { computeConsumers, multipliedBy } from '../../analysis/channel-axis';
 import { replaceTensor, type CatalogEntry, type TensorCatalog } from '../../onnx/catalog';
 import { readTensorFloat32, type OpenedModel } from '../../onnx/open';
 import { DataType } from '../../tensor/dtypes';
+import { countMacs, type NodeMacs } from '../../analysis/macs';
+import { decodeModel } from '../../onnx/codec';
 import { matchesAny, type PruneRecipe } from '../../recipe';
 import { editableCopy, errorFromSums, finishReport, intAttr, type QuantReport, type TensorReport } from '../quantize/apply';
 import { channelGroups, type ChannelGroup } from './channels';
@@ -30,6 +32,9 @@ export interface PruneLayerReport {
   /** ‖w − w_pruned‖ / ‖w‖ and the same as SQNR (dB). */
   relError: number;
   sqnrDb: number;
+  /** Multiply-accumulates of the layer's node for one input (dynamic dims = 1), when shapes are known. */
+  macsBefore?: number;
+  macsAfter?: number;
 }
 
 export interface PruneReport {
@@ -39,6 +44,9 @@ export interface PruneReport {
   paramsAfter: number;
   /** Zeros among those weights after pruning (dense layouts keep them stored). */
   zeros: number;
+  /** Total MACs of Conv/Gemm/MatMul nodes for one input; unstructured and N:M masks do not change them. */
+  macsBefore: number;
+  macsAfter: number;
   warnings: string[];
 }
 
@@ -222,11 +230,19 @@ export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe): Prom
   if (recipe.pattern !== 'channel') warnings.push('Zeroed weights are still stored: a dense ONNX file does not shrink until it is compressed (zip) or quantized.');
   const reports: TensorReport[] = [];
   const { bytes, report: fileReport } = await finishReport(opened, model, catalog, reports, { opset: 0, modelOpset: 0, warnings });
+  const before = countMacs(opened.model);
+  const after = countMacs(decodeModel(bytes));
+  const macsOf = (list: NodeMacs[]) => new Map(list.map((m) => [m.node, m.macs]));
+  const [mb, ma] = [macsOf(before.nodes), macsOf(after.nodes)];
+  for (const l of layers) {
+    l.macsBefore = mb.get(l.layer);
+    l.macsAfter = ma.get(l.layer);
+  }
   const weights = layers;
   const zeros = layers.reduce((n, l) => n + (l.action === 'prune' && l.pattern !== 'channel' ? Math.round(l.sparsity * l.paramsBefore) : 0), 0);
   return {
     bytes,
     fileReport,
-    report: { layers: weights, paramsBefore: weights.reduce((n, l) => n + l.paramsBefore, 0), paramsAfter: weights.reduce((n, l) => n + l.paramsAfter, 0), zeros, warnings },
+    report: { layers: weights, paramsBefore: weights.reduce((n, l) => n + l.paramsBefore, 0), paramsAfter: weights.reduce((n, l) => n + l.paramsAfter, 0), zeros, macsBefore: before.total, macsAfter: after.total, warnings },
   };
 }

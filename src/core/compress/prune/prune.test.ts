@@ -64,6 +64,10 @@ describe('structured channel pruning', () => {
     // after:   8·27 +  8 + 4·8       + 16·72  + 16 + 10·256 + 10 = 216 +  8 + 32 + 1152 + 16 + 2560 + 10 =  3 994
     expect(await params(fx.bytes)).toBe(10282);
     expect(await params(bytes)).toBe(3994);
+    // MACs: conv1 16·16·16·27 → 8·16·16·27; conv2 32·8·8·144 → 16·8·8·72; fc 10·512 → 10·256
+    expect(report.macsBefore).toBe(16 * 256 * 27 + 32 * 64 * 144 + 5120);
+    expect(report.macsAfter).toBe(8 * 256 * 27 + 16 * 64 * 72 + 2560);
+    expect(byName.get('c2.w')).toMatchObject({ macsBefore: 32 * 64 * 144, macsAfter: 16 * 64 * 72 });
   });
 
   it('residual Add: the joined channel group is left alone, with the reason', async () => {
