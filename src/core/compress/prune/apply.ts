@@ -13,7 +13,9 @@ import { decodeModel } from '../../onnx/codec';
 import { matchesAny, type PruneRecipe } from '../../recipe';
 import { editableCopy, errorFromSums, finishReport, intAttr, type QuantReport, type TensorReport } from '../quantize/apply';
 import { channelGroups, type ChannelGroup } from './channels';
-import { applyNM, channelNorms, channelsToKeep, countZeros, globalPruneCounts, pruneSmallest, type ReductionView } from './masks';
+import { referenceBackend } from '../../../kernels/ts/reference';
+import type { KernelBackend } from '../../../kernels/types';
+import { applyNM, channelNorms, channelsToKeep, countZeros, globalPruneCountsOn, magnitudeKth, pruneBelow, type ReductionView } from './masks';
 
 export interface PruneLayerReport {
   name: string;
@@ -108,23 +110,24 @@ function candidates(catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLa
   return out;
 }
 
-async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[]): Promise<void> {
+async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], backend: KernelBackend): Promise<void> {
   const list = candidates(catalog, recipe, layers);
   const originals = await Promise.all(list.map((c) => readTensorFloat32(opened, opened.catalog.entries[c.entry.id]!)));
   const counts =
     recipe.pattern === 'unstructured' && recipe.global
-      ? globalPruneCounts(originals, recipe.sparsity, recipe.layerCap)
+      ? await globalPruneCountsOn(backend, originals, recipe.sparsity, recipe.layerCap)
       : list.map((c, i) => Math.floor(c.sparsity * originals[i]!.length));
-  list.forEach((c, i) => {
+  for (const [i, c] of list.entries()) {
     const original = originals[i]!;
     const pruned = Float32Array.from(original);
-    if (recipe.pattern === 'unstructured') pruneSmallest(pruned, counts[i]!);
-    else {
+    if (recipe.pattern === 'unstructured') {
+      if (counts[i]! > 0) pruneBelow(pruned, counts[i]!, await magnitudeKth(backend, [original], counts[i]! - 1));
+    } else {
       const [n, m] = recipe.pattern === '2:4' ? [2, 4] : [4, 8];
       const view = reductionView(c.entry, c.node);
       if (!view) {
         layers.push({ name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'no reduction axis for N:M groups', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
-        return;
+        continue;
       }
       applyNM(pruned, view, n, m);
     }
@@ -133,7 +136,7 @@ async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: P
     const { signal, noise } = sums(original, pruned);
     const err = errorFromSums(signal, noise);
     layers.push({ name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'prune', sparsity: zeros / pruned.length, paramsBefore: pruned.length, paramsAfter: pruned.length - zeros, ...err });
-  });
+  }
 }
 
 /** Slices `values` (shape `dims`) to `keep` along `axis`. */
@@ -220,12 +223,13 @@ async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe
 }
 
 /** Prunes the opened model per the recipe; returns the new model file and what was removed. */
-export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe): Promise<{ bytes: Uint8Array; report: PruneReport; fileReport: QuantReport }> {
+export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe, options: { backend?: KernelBackend } = {}): Promise<{ bytes: Uint8Array; report: PruneReport; fileReport: QuantReport }> {
+  const backend = options.backend ?? referenceBackend;
   const { model, catalog } = editableCopy(opened);
   const layers: PruneLayerReport[] = [];
   const warnings: string[] = [];
   if (recipe.pattern === 'channel') await pruneChannels(opened, catalog, recipe, layers, warnings);
-  else await pruneMasks(opened, catalog, recipe, layers);
+  else await pruneMasks(opened, catalog, recipe, layers, backend);
   if (recipe.pattern !== 'channel' && recipe.pattern !== 'unstructured') warnings.push(`${recipe.pattern} keeps ${recipe.pattern === '2:4' ? 2 : 4} of every ${recipe.pattern === '2:4' ? 4 : 8} weights along the input axis: sparsity is fixed at 50%.`);
   if (recipe.pattern !== 'channel') warnings.push('Zeroed weights are still stored: a dense ONNX file does not shrink until it is compressed (zip) or quantized.');
   const reports: TensorReport[] = [];

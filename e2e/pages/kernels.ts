@@ -1,0 +1,45 @@
+/**
+ * Test page for e2e/kernels-webgpu.spec.ts (served by vite at /e2e/pages/kernels.html): exposes
+ * window.runParity(), which runs the kernel parity suite and the extra checks on the WebGPU backend.
+ */
+import { checkParity } from '../../src/kernels/parity';
+import { createWebGpuBackend, probeWebGpu, type WebGpuProbe } from '../../src/kernels/webgpu/backend';
+import { extraChecks } from '../../src/kernels/webgpu/extra-checks';
+
+export interface ParityPageResult {
+  probe: WebGpuProbe;
+  problems: string[];
+  extra: string[];
+  /** The same suites with tensors split into 40 000-element buffers (multi-buffer dispatch paths). */
+  split: string[];
+  seconds: number;
+  error?: string;
+}
+
+declare global {
+  interface Window {
+    runParity(): Promise<ParityPageResult>;
+  }
+}
+
+window.runParity = async () => {
+  const started = performance.now();
+  const probe = await probeWebGpu();
+  const backend = await createWebGpuBackend();
+  if (!backend) return { probe, problems: [], extra: [], split: [], seconds: 0, error: `no WebGPU backend: ${probe.reason ?? 'requestDevice failed'}` };
+  try {
+    const problems = await checkParity(backend);
+    const extra = await extraChecks(backend);
+    backend.destroy();
+    const splitBackend = await createWebGpuBackend(undefined, { maxSegmentElements: 40_000 });
+    if (!splitBackend) throw new Error('second WebGPU device failed');
+    const split = [...(await checkParity(splitBackend)), ...(await extraChecks(splitBackend))];
+    splitBackend.destroy();
+    return { probe, problems, extra, split, seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    backend.destroy();
+    throw error;
+  }
+};
+
+document.getElementById('status')!.textContent = 'ready';

@@ -1,0 +1,45 @@
+/**
+ * Child-process entry for backend.test.ts: runs the parity suite (and the extra checks) on the WebGPU
+ * backend under Node with Dawn, prints one JSON line prefixed with PARITY_JSON, then exits (Dawn can keep
+ * the event loop alive). Start it with the SwiftShader environment (see node-gpu.ts) on a machine
+ * without a GPU driver.
+ */
+import { checkParity } from '../parity';
+import { createWebGpuBackend, probeWebGpu } from './backend';
+import { extraChecks } from './extra-checks';
+import { nodeGpu } from './node-gpu';
+
+async function main() {
+  const started = Date.now();
+  const gpu = await nodeGpu();
+  const probe = await probeWebGpu(gpu);
+  const report: Record<string, unknown> = { probe };
+  const backend = await createWebGpuBackend(gpu);
+  if (!backend) {
+    report.error = `no WebGPU adapter/device in Node (Dawn): ${probe.reason ?? 'requestDevice failed'}`;
+    return report;
+  }
+  report.segmentElements = backend.segmentElements;
+  report.parity = await checkParity(backend);
+  report.extra = await extraChecks(backend);
+  backend.destroy();
+  // the same suites with tensors split into 40 000-element buffers (multi-segment dispatch paths)
+  const split = await createWebGpuBackend(gpu, { maxSegmentElements: 40_000 });
+  if (!split) throw new Error('second device failed');
+  report.splitParity = await checkParity(split);
+  report.splitExtra = await extraChecks(split);
+  split.destroy();
+  report.seconds = (Date.now() - started) / 1000;
+  return report;
+}
+
+main().then(
+  (report) => {
+    console.log(`PARITY_JSON ${JSON.stringify(report)}`);
+    process.exit(0);
+  },
+  (error: unknown) => {
+    console.log(`PARITY_JSON ${JSON.stringify({ error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) })}`);
+    process.exit(1);
+  },
+);
