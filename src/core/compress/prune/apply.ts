@@ -15,7 +15,7 @@ import { editableCopy, errorFromSums, finishReport, intAttr, type QuantReport, t
 import { channelGroups, type ChannelGroup } from './channels';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import type { KernelBackend } from '../../../kernels/types';
-import { applyNM, channelNorms, channelsToKeep, countZeros, globalPruneCountsOn, magnitudeKth, pruneBelow, type ReductionView } from './masks';
+import { applyNM, channelNorms, channelsToKeep, countZeros, globalPruneCountsOn, pruneSmallest, type ReductionView } from './masks';
 
 export interface PruneLayerReport {
   name: string;
@@ -121,7 +121,8 @@ async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: P
     const original = originals[i]!;
     const pruned = Float32Array.from(original);
     if (recipe.pattern === 'unstructured') {
-      if (counts[i]! > 0) pruneBelow(pruned, counts[i]!, await magnitudeKth(backend, [original], counts[i]! - 1));
+      // One layer: a host quickselect beats a kernel round trip; the global pool above uses the kernels.
+      if (counts[i]! > 0) pruneSmallest(pruned, counts[i]!);
     } else {
       const [n, m] = recipe.pattern === '2:4' ? [2, 4] : [4, 8];
       const view = reductionView(c.entry, c.node);
