@@ -32,6 +32,7 @@ import { bytesSource } from '../src/core/onnx/source';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE } from '../src/core/recipe';
 import { mlp, vggLikeConvNet } from '../test/fixtures/convnets';
 import { BackendRegistry } from '../src/kernels/registry';
+import { benchKernels } from '../src/kernels/wasm/bench-kernels';
 import { DataType } from '../src/core/tensor/dtypes';
 
 const MB = 1e6;
@@ -185,31 +186,50 @@ async function timeIt(runs: number, f: () => Promise<unknown> | unknown): Promis
   return median(times);
 }
 
+/** Analysis kernels on a 64M-element fp32 tensor: stats + histogram per backend vs a plain memory pass. */
+async function benchAnalysisKernels(): Promise<void> {
+  const elements = Number(process.env.BENCH_KERNEL_ELEMENTS ?? 64 * 2 ** 20);
+  const { rows } = await benchKernels(elements);
+  const base = rows[0]!;
+  printTable(
+    `Analysis kernels — ${(elements / 2 ** 20).toFixed(0)}M fp32 elements (median of runs after warm-up)`,
+    ['kernel', 'ms', 'GB/s', 'vs memory pass'],
+    rows.map((r) => [r.name, r.ms.toFixed(1), r.gbPerS.toFixed(2), `${((base.ms / r.ms) * 100).toFixed(0)}%`]),
+  );
+  console.log('target: WASM SIMD moments + histogram ≥ 50% of the memory pass. WebGPU: `npx tsx src/kernels/webgpu/bench-gpu-cli.ts 64M` on a machine with a GPU.');
+}
+
 /** int8 per-channel quantization throughput per kernel backend vs a plain memory pass over the same floats. */
 async function benchQuantKernels(): Promise<void> {
   const params = Number(process.env.BENCH_QUANT_PARAMS ?? 100_000_000);
   const rows = 2048;
-  const cols = Math.round(params / rows / 8) * 8;
-  const layers = 1;
-  const values = new Float32Array(rows * cols);
-  let seed = 7;
-  for (let i = 0; i < values.length; i++) values[i] = ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.1;
-  const copy = new Float32Array(values.length);
-  const memMs = await timeIt(3, () => copy.set(values));
+  const cols = 2048;
+  const tensors = Math.max(1, Math.round(params / (rows * cols)));
+  const weights = Array.from({ length: tensors }, (_, k) => {
+    const w = new Float32Array(rows * cols);
+    let seed = 7 + k;
+    for (let i = 0; i < w.length; i++) w[i] = ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.1;
+    return w;
+  });
+  const total = tensors * rows * cols;
+  const copies = weights.map((w) => new Float32Array(w.length));
+  const memMs = await timeIt(3, () => weights.forEach((w, k) => copies[k]!.set(w)));
   const registry = new BackendRegistry(() => undefined);
   const spec = { bits: 8, symmetric: true, granularity: 'channel' as const, blockSize: 32, range: 'minmax' as const, percentile: 99.99 };
-  const out: string[][] = [['memory pass (copy, baseline)', memMs.toFixed(0), ((values.length / memMs) * 1e3 / 1e6).toFixed(0), '1.00']];
+  const view = { outer: rows, axisLength: cols, inner: 1 }; // MatMul [K, N], one scale per output column
+  const out: string[][] = [['memory pass (copy, baseline)', memMs.toFixed(0), ((total / memMs) * 1e3 / 1e6).toFixed(0), '1.00']];
   for (const name of ['ts', 'wasm'] as const) {
     const backend = await registry.get(name);
     if (!backend) {
       out.push([`${name}: not available`, '', '', '']);
       continue;
     }
-    const runs = name === 'ts' ? 1 : 3;
-    const ms = await timeIt(runs, () => quantizeWithBackend(backend, values, { outer: rows, axisLength: cols, inner: 1 }, spec));
-    out.push([`int8 per-channel on ${name}${backend.quant ? '' : ' (reference quant kernels)'}`, ms.toFixed(0), ((values.length / ms) * 1e3 / 1e6).toFixed(0), (memMs / ms).toFixed(2)]);
+    const ms = await timeIt(1, async () => {
+      for (const w of weights) await quantizeWithBackend(backend, w, view, spec);
+    });
+    out.push([`int8 per-channel on ${name}${backend.quant ? '' : ' (no quant kernels yet: TS reference)'}`, ms.toFixed(0), ((total / ms) * 1e3 / 1e6).toFixed(0), (memMs / ms).toFixed(3)]);
   }
-  printTable(`Quantization kernels — ${(values.length / 1e6).toFixed(0)}M parameters × ${layers} (min/max + scales + codes + dequantized + error)`, ['step', 'ms', 'M params/s', 'speed vs memory pass'], out);
+  printTable(`Quantization kernels — ${(total / 1e6).toFixed(0)}M parameters in ${tensors} MatMul weights [2048, 2048] (min/max, scales, codes, dequantized values, error)`, ['step', 'ms', 'M params/s', 'speed vs memory pass'], out);
   console.log('target: int8 per-channel for 100M parameters in under 1 s on WASM SIMD');
 }
 
@@ -293,6 +313,7 @@ if (args[0] === '--child') {
 } else {
   console.log(`Compression Studio benchmarks — node ${process.version}, ${process.platform}/${process.arch}`);
   await benchModelIo();
+  await benchAnalysisKernels();
   await benchQuantKernels();
   await benchQuantizeLatency();
   await benchPruning();
