@@ -3,6 +3,8 @@
  * a crash rejects the calls in flight instead of leaving them pending forever.
  */
 import * as Comlink from 'comlink';
+import type { AnalyzeOptions } from '../core/analysis/analyze';
+import type { BackendPreference } from '../kernels/registry';
 import type { ModelWorkerApi } from '../../workers/model.worker';
 
 interface Connection {
@@ -39,4 +41,10 @@ async function call<T>(run: (api: Comlink.Remote<ModelWorkerApi>) => Promise<T>)
 export const modelWorker = {
   open: (files: File[]) => call((api) => api.open(files)),
   openUrl: (url: string, name: string) => call((api) => api.openUrl(url, name)),
+  /** Resolves to null when a newer analysis request overtook this one in the worker. */
+  analyzeTensor: (tensorId: number, options: AnalyzeOptions) => call((api) => api.analyzeTensor(tensorId, options)),
+  layerSparsity: (preference: BackendPreference) => call((api) => api.layerSparsity(preference)),
+  backendStatus: () => call((api) => api.backendStatus()),
 };
+
+export type { SparsityResult } from '../../workers/model.worker';

@@ -39,6 +39,7 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
     try {
       const summary = await run();
       if (ticket !== loadTicket) return;
+      get().resetAnalysis();
       set({
         summary,
         fileName: summary.fileName,
@@ -47,6 +48,9 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
         warnings: summary.warnings,
         isDemo,
       });
+      // Weight views of the new model: sparsity per layer, and which kernel backends run here.
+      void get().refreshSparsity();
+      void get().loadBackends();
     } catch (err) {
       if (ticket !== loadTicket) return;
       set({

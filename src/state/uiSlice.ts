@@ -10,6 +10,9 @@ export interface TensorSort {
   dir: SortDirection;
 }
 
+/** What the per-layer views measure: stored bytes or parameters (elements). */
+export type LayerMeasure = 'bytes' | 'params';
+
 export interface UiSlice {
   theme: Theme;
   /** 'system' follows prefers-color-scheme; 'user' once the person picked a theme. */
@@ -25,6 +28,9 @@ export interface UiSlice {
   /** Click on a column header: a new column starts in its natural direction, the same column flips. */
   sortTableBy(key: TensorSortKey): void;
   setShowNonWeights(show: boolean): void;
+
+  layerMeasure: LayerMeasure;
+  setLayerMeasure(measure: LayerMeasure): void;
 }
 
 const THEME_KEY = 'compression-studio.theme';
@@ -76,5 +82,8 @@ export const createUiSlice: StateCreator<StudioState, [], [], UiSlice> = (set, g
       set({ tableSort: { key, dir } });
     },
     setShowNonWeights: (showNonWeights) => set({ showNonWeights }),
+
+    layerMeasure: 'bytes',
+    setLayerMeasure: (layerMeasure) => set({ layerMeasure }),
   };
 };

@@ -1,6 +1,8 @@
-import { useEffect } from 'react';
+import { useEffect, useLayoutEffect } from 'react';
 import { useStudio } from '../state/store';
 import { systemTheme } from '../state/uiSlice';
+import { TensorDetail } from './analysis/TensorDetail';
+import { LayerViews } from './layers/LayerViews';
 import { DropZone } from './shell/DropZone';
 import { EmptyState } from './shell/EmptyState';
 import { ErrorBanner } from './shell/ErrorBanner';
@@ -25,7 +27,9 @@ export function App() {
           {summary ? (
             <>
               <SummaryPanel summary={summary} isDemo={isDemo} />
+              <LayerViews tensors={summary.tensors} />
               <TensorTable tensors={summary.tensors} />
+              <TensorDetail tensors={summary.tensors} />
             </>
           ) : (
             <EmptyState />
@@ -43,7 +47,8 @@ export function App() {
 function useThemeOnDocument() {
   const theme = useStudio((s) => s.theme);
   const followSystemTheme = useStudio((s) => s.followSystemTheme);
-  useEffect(() => {
+  // A layout effect, so canvas charts (which read colours in their own effects) see the new theme.
+  useLayoutEffect(() => {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
   useEffect(() => {

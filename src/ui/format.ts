@@ -80,3 +80,38 @@ export function dtypeLabel(onnxName: string): string {
 export function domainLabel(domain: string): string {
   return domain === '' ? 'ai.onnx' : domain;
 }
+
+/**
+ * A weight value with 4 significant digits: 0.01234, -1.5, 3.2e-5 (tiny and huge values in
+ * exponent notation); NaN (no finite value) as "—".
+ */
+export function formatValue(x: number): string {
+  if (Number.isNaN(x)) return '—';
+  if (x === Infinity) return '+∞';
+  if (x === -Infinity) return '−∞';
+  if (x === 0) return '0';
+  const abs = Math.abs(x);
+  const text = abs >= 1e5 || abs < 1e-3 ? x.toExponential(2).replace('e+', 'e') : String(Number(x.toPrecision(4)));
+  return text.replace('-', '−');
+}
+
+/** Milliseconds: "0.4 ms", "52 ms", "1.3 s". */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '—';
+  if (ms < 0.1) return '<0.1 ms';
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+/** A fraction in [0, 1] as a percentage: 0.0004 → "0.04%", 0.5 → "50%", 0 → "0%". */
+export function formatFraction(f: number): string {
+  if (!Number.isFinite(f)) return '—';
+  if (f === 0) return '0%';
+  const p = f * 100;
+  if (p < 0.01) return '<0.01%';
+  if (p < 1) return `${p.toFixed(2)}%`;
+  if (p < 10) return `${p.toFixed(1)}%`;
+  if (p > 99.9 && p < 100) return '>99.9%';
+  return `${p.toFixed(0)}%`;
+}

@@ -1,4 +1,4 @@
-import { memo, type CSSProperties } from 'react';
+import { memo, type KeyboardEvent } from 'react';
 import type { TensorInfo } from '../../core/onnx/types';
 import { dtypeLabel, formatBytes, formatInteger, formatShape } from '../format';
 import { locationHelp, locationLabel, subgraphLabel, usedByDetail, usedByLabel } from './tensorRows';
@@ -6,11 +6,25 @@ import { locationHelp, locationLabel, subgraphLabel, usedByDetail, usedByLabel }
 export const TensorRow = memo(function TensorRow({
   tensor: t,
   rowIndex,
-  style,
+  top,
+  height,
+  gridTemplate,
+  selected,
+  tabbable,
+  onSelect,
+  onKeyDown,
 }: {
   tensor: TensorInfo;
   rowIndex: number;
-  style: CSSProperties;
+  /** Offset from the top of the body, and size: plain numbers, so the memo holds across renders. */
+  top: number;
+  height: number;
+  gridTemplate: string;
+  selected: boolean;
+  /** One row at a time is in the Tab order (roving tabindex); arrow keys move between rows. */
+  tabbable: boolean;
+  onSelect(id: number): void;
+  onKeyDown(event: KeyboardEvent<HTMLDivElement>, rowIndex: number, id: number): void;
 }) {
   const usedBy = usedByLabel(t);
   const nodes = usedByDetail(t);
@@ -20,9 +34,14 @@ export const TensorRow = memo(function TensorRow({
     <div
       role="row"
       aria-rowindex={rowIndex}
-      className={`tt-row${t.isWeight ? '' : ' is-aux'}`}
-      style={style}
+      className={`tt-row${t.isWeight ? '' : ' is-aux'}${selected ? ' is-selected' : ''}`}
+      style={{ gridTemplateColumns: gridTemplate, height, transform: `translateY(${top}px)` }}
       data-tensor-id={t.id}
+      data-row-index={rowIndex}
+      aria-current={selected ? 'true' : undefined}
+      tabIndex={tabbable ? 0 : -1}
+      onClick={() => onSelect(t.id)}
+      onKeyDown={(event) => onKeyDown(event, rowIndex, t.id)}
     >
       <div role="cell" className="tt-cell tt-name" title={t.name}>
         <span className="ellipsis mono">{t.name}</span>

@@ -1,4 +1,4 @@
-import { useDeferredValue, useMemo, useRef } from 'react';
+import { useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { TensorInfo } from '../../core/onnx/types';
 import { useStudio } from '../../state/store';
@@ -23,6 +23,9 @@ export function TensorTable({ tensors }: { tensors: TensorInfo[] }) {
   const showNonWeights = useStudio((s) => s.showNonWeights);
   const sortTableBy = useStudio((s) => s.sortTableBy);
   const deferredFilter = useDeferredValue(filter);
+  const selectedId = useStudio((s) => s.selectedTensorId);
+  const selectTensor = useStudio((s) => s.selectTensor);
+  const revealRequest = useStudio((s) => s.revealRequest);
 
   const { rows, hiddenNonWeights, filteredOut } = useMemo(
     () => selectTensorRows(tensors, { filter: deferredFilter, sort, showNonWeights }),
@@ -39,6 +42,77 @@ export function TensorTable({ tensors }: { tensors: TensorInfo[] }) {
     getItemKey: (index) => rows[index].id,
   });
   const bodyHeight = rows.length * ROW_HEIGHT;
+  const selectedIndex = useMemo(() => (selectedId === null ? -1 : rows.findIndex((t) => t.id === selectedId)), [rows, selectedId]);
+
+  // Roving tabindex: the focused (else the selected, else the first) row is the one Tab reaches.
+  const [focusIndex, setFocusIndex] = useState<number | null>(null);
+  const tabIndexRow = focusIndex !== null && focusIndex < rows.length ? focusIndex : selectedIndex >= 0 ? selectedIndex : 0;
+  const pendingFocus = useRef<number | null>(null);
+
+  const focusRow = useCallback(
+    (index: number) => {
+      const target = Math.max(0, Math.min(rows.length - 1, index));
+      setFocusIndex(target);
+      pendingFocus.current = target;
+      virtualizer.scrollToIndex(target, { align: 'auto' });
+    },
+    [rows.length, virtualizer],
+  );
+
+  // Move DOM focus once the virtualiser has rendered the row.
+  useLayoutEffect(() => {
+    if (pendingFocus.current === null) return;
+    const row = scrollRef.current?.querySelector<HTMLElement>(`[data-row-index="${pendingFocus.current + 2}"]`);
+    if (row) {
+      row.focus({ preventScroll: true });
+      pendingFocus.current = null;
+    }
+  });
+
+  const onRowKeyDown = useCallback(
+    (event: KeyboardEvent<HTMLDivElement>, rowIndex: number, id: number) => {
+      const index = rowIndex - 2;
+      const page = Math.max(1, Math.floor(MAX_BODY_HEIGHT / ROW_HEIGHT) - 1);
+      const moves: Record<string, number> = {
+        ArrowDown: index + 1,
+        ArrowUp: index - 1,
+        PageDown: index + page,
+        PageUp: index - page,
+        Home: 0,
+        End: rows.length - 1,
+      };
+      if (event.key in moves) {
+        event.preventDefault();
+        focusRow(moves[event.key]!);
+      } else if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        selectTensor(id);
+      }
+    },
+    [focusRow, rows.length, selectTensor],
+  );
+  const onSelect = useCallback((id: number) => selectTensor(id), [selectTensor]);
+
+  // A chart selected a tensor: make sure its row is listed, scroll it into view and highlight it.
+  const setTableFilter = useStudio((s) => s.setTableFilter);
+  const setShowNonWeights = useStudio((s) => s.setShowNonWeights);
+  const handledReveal = useRef(revealRequest);
+  useEffect(() => {
+    if (handledReveal.current === revealRequest || selectedId === null) return;
+    if (selectedIndex < 0) {
+      const t = tensors[selectedId];
+      if (t && !t.isWeight && !showNonWeights) setShowNonWeights(true);
+      else if (filter) setTableFilter('');
+      return; // runs again once the rows include it
+    }
+    handledReveal.current = revealRequest;
+    virtualizer.scrollToIndex(selectedIndex, { align: 'center' });
+    setFocusIndex(selectedIndex);
+    requestAnimationFrame(() => {
+      const row = scrollRef.current?.querySelector<HTMLElement>(`[data-row-index="${selectedIndex + 2}"]`);
+      (row ?? scrollRef.current)?.scrollIntoView({ block: 'nearest' });
+    });
+  }, [revealRequest, selectedId, selectedIndex, tensors, showNonWeights, filter, setShowNonWeights, setTableFilter, virtualizer]);
 
   return (
     <section className="card tensors" aria-labelledby="tensors-title" data-testid="tensor-panel">
@@ -48,7 +122,7 @@ export function TensorTable({ tensors }: { tensors: TensorInfo[] }) {
         </h2>
         <p className="card__help">
           Every block of numbers stored in the model. Weights are what the model learned; the rest are small helper
-          values such as shapes and indices.
+          values such as shapes and indices. Click a row, or press Enter on it, to see its values below.
         </p>
       </header>
 
@@ -60,6 +134,13 @@ export function TensorTable({ tensors }: { tensors: TensorInfo[] }) {
         style={{ maxHeight: MAX_BODY_HEIGHT + HEADER_HEIGHT }}
         tabIndex={0}
         aria-label="Tensor table, scrollable"
+        onKeyDown={(event) => {
+          // From the scroll area itself, the arrow keys step into the rows.
+          if (event.target === event.currentTarget && (event.key === 'ArrowDown' || event.key === 'Enter') && rows.length) {
+            event.preventDefault();
+            focusRow(selectedIndex >= 0 ? selectedIndex : 0);
+          }
+        }}
       >
         <div role="table" aria-labelledby="tensors-title" aria-rowcount={rows.length + 1} className="tt" data-testid="tensor-table">
           <div role="rowgroup" className="tt-head" style={{ height: HEADER_HEIGHT }}>
@@ -90,11 +171,13 @@ export function TensorTable({ tensors }: { tensors: TensorInfo[] }) {
                 key={item.key}
                 tensor={rows[item.index]}
                 rowIndex={item.index + 2}
-                style={{
-                  gridTemplateColumns: GRID_TEMPLATE,
-                  height: ROW_HEIGHT,
-                  transform: `translateY(${item.start - HEADER_HEIGHT}px)`,
-                }}
+                selected={rows[item.index].id === selectedId}
+                tabbable={item.index === tabIndexRow}
+                onSelect={onSelect}
+                onKeyDown={onRowKeyDown}
+                top={item.start - HEADER_HEIGHT}
+                height={ROW_HEIGHT}
+                gridTemplate={GRID_TEMPLATE}
               />
             ))}
           </div>
