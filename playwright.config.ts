@@ -37,7 +37,7 @@ export default defineConfig({
     // stops the server with SIGTERM, which leaves the lock behind, and in containers whose PID 1
     // does not reap children the dead server still looks alive, so back-to-back runs would fail.
     // --strictPort already keeps this server from colliding with anything.
-    command: `NO_OPEN=1 npx vite --port ${PORT} --strictPort --bypass-lock`,
+    command: `E2E=1 NO_OPEN=1 npx vite --port ${PORT} --strictPort --bypass-lock`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: !CI,
     timeout: 60_000,

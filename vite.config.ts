@@ -9,7 +9,8 @@ const isolationHeaders = {
 
 export default defineConfig({
   plugins: [react()],
-  server: { headers: isolationHeaders, open: !process.env.CI && !process.env.NO_OPEN },
+  // E2E=1 (the Playwright server): no hot reload, so a file saved mid-run cannot reload a page under test.
+  server: { headers: isolationHeaders, open: !process.env.CI && !process.env.NO_OPEN && !process.env.E2E, hmr: !process.env.E2E },
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
