@@ -33,11 +33,8 @@ export default defineConfig({
   },
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined } }],
   webServer: {
-    // --bypass-lock: Vite 8 refuses to start while a lock file names a live dev server. Playwright
-    // stops the server with SIGTERM, which leaves the lock behind, and in containers whose PID 1
-    // does not reap children the dead server still looks alive, so back-to-back runs would fail.
-    // --strictPort already keeps this server from colliding with anything.
-    command: `E2E=1 NO_OPEN=1 npx vite --port ${PORT} --strictPort --bypass-lock`,
+    // E2E=1: no hot reload (see vite.config.ts). --strictPort: fail rather than drift to another port.
+    command: `E2E=1 NO_OPEN=1 npx vite --port ${PORT} --strictPort`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: !CI,
     timeout: 60_000,

@@ -31,6 +31,7 @@ import { openModel } from '../src/core/onnx/open';
 import { bytesSource } from '../src/core/onnx/source';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE } from '../src/core/recipe';
 import { mlp, vggLikeConvNet } from '../test/fixtures/convnets';
+import { browserLatencies, type BrowserModel } from '../bench/browser';
 import { BackendRegistry } from '../src/kernels/registry';
 import { benchKernels } from '../src/kernels/wasm/bench-kernels';
 import { DataType } from '../src/core/tensor/dtypes';
@@ -270,18 +271,39 @@ async function ortLatency(bytes: Uint8Array, input: { name: string; dims: number
 /** Structured pruning speed-ups measured in onnxruntime-node, and mask computation time for 100M parameters. */
 async function benchPruning(): Promise<void> {
   const rows: string[][] = [];
+  const browserModels: BrowserModel[] = [];
+  const macsKept: string[] = [];
   for (const fx of [vggLikeConvNet(64, 64), mlp(2048)]) {
     const opened = await openModel([bytesSource('m.onnx', fx.bytes)]);
     const input = fx.name === 'mlp' ? { name: 'x', dims: [32, 64] } : fx.input;
     const base = await ortLatency(fx.bytes, input, 20);
     rows.push([fx.name, '0% (baseline)', base.toFixed(2), '1.00×', '']);
+    browserModels.push({ label: `${fx.name}|0% (baseline)`, bytes: fx.bytes, input });
+    macsKept.push('');
     for (const sparsity of [0.3, 0.5]) {
       const { bytes, report } = await pruneModel(opened, { ...DEFAULT_PRUNE, pattern: 'channel', sparsity });
       const ms = await ortLatency(bytes, input, 20);
-      rows.push([fx.name, `${sparsity * 100}% channels`, ms.toFixed(2), `${(base / ms).toFixed(2)}×`, `${(report.macsAfter / report.macsBefore).toFixed(2)} of MACs`]);
+      const kept = `${(report.macsAfter / report.macsBefore).toFixed(2)} of MACs`;
+      rows.push([fx.name, `${sparsity * 100}% channels`, ms.toFixed(2), `${(base / ms).toFixed(2)}×`, kept]);
+      browserModels.push({ label: `${fx.name}|${sparsity * 100}% channels`, bytes, input });
+      macsKept.push(kept);
     }
   }
   printTable('Structured pruning — onnxruntime-node CPU latency (1 thread, median of 20)', ['model', 'pruned', 'ms', 'speed-up', 'MACs kept'], rows);
+  const web = await browserLatencies(browserModels);
+  if (typeof web === 'string') console.log(web);
+  else {
+    let base = 0;
+    printTable(
+      'Structured pruning — onnxruntime-web wasm latency in headless Chromium (1 thread, median of 20)',
+      ['model', 'pruned', 'median ms', 'p90 ms', 'speed-up', 'MACs kept'],
+      web.map((r, i) => {
+        const [model, pruned] = r.label.split('|') as [string, string];
+        if (pruned.startsWith('0%')) base = r.median;
+        return [model, pruned, r.median.toFixed(2), r.p90.toFixed(2), `${(base / r.median).toFixed(2)}×`, macsKept[i]!];
+      }),
+    );
+  }
   console.log('target: ≥ 1.6× faster at 50% channels on the conv net');
 
   const params = Number(process.env.BENCH_MASK_PARAMS ?? 100_000_000);

@@ -1,0 +1,57 @@
+/**
+ * Latency of models in onnxruntime-web (wasm) inside headless Chromium: starts a Vite server for
+ * bench/pages/ort-latency.html, hands each model's bytes to the page and reads back median/p90.
+ */
+import { chromium } from '@playwright/test';
+import { spawn } from 'node:child_process';
+
+export interface BrowserModel {
+  label: string;
+  bytes: Uint8Array;
+  input: { name: string; dims: number[] };
+}
+
+export async function browserLatencies(models: BrowserModel[], runs = 20): Promise<{ label: string; median: number; p90: number }[] | string> {
+  const port = 5321;
+  const server = spawn('npx', ['vite', '--port', String(port), '--strictPort'], { env: { ...process.env, NO_OPEN: '1', E2E: '1' }, stdio: 'ignore', detached: true });
+  try {
+    for (let i = 0; i < 60; i++) {
+      const ok = await fetch(`http://localhost:${port}/bench/pages/ort-latency.html`).then((r) => r.ok).catch(() => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://localhost:${port}/bench/pages/ort-latency.html`);
+      await page.waitForFunction(() => typeof window.timeModel === 'function', undefined, { timeout: 60_000 });
+      const out = [];
+      for (const m of models) {
+        const r = await page.evaluate(
+          async ({ b64, input, runs }) => {
+            const bin = atob(b64);
+            const bytes = new Uint8Array(bin.length);
+            for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+            return window.timeModel(bytes, input, runs);
+          },
+          { b64: Buffer.from(m.bytes).toString('base64'), input: m.input, runs },
+        );
+        out.push({ label: m.label, median: r.median, p90: r.p90 });
+      }
+      return out;
+    } finally {
+      await browser.close();
+    }
+  } catch (err) {
+    return `browser bench skipped: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    try {
+      process.kill(-server.pid!, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+}
