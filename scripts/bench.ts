@@ -25,7 +25,8 @@ import {
 } from 'onnx-buf';
 import { fileSource } from '../src/cli/node-source';
 import { pruneModel } from '../src/core/compress/prune/apply';
-import { applyNM, globalPruneCounts, globalPruneCountsOn, pruneSmallest } from '../src/core/compress/prune/masks';
+import { globalPruneCounts, globalPruneCountsOn, pruneSmallest } from '../src/core/compress/prune/masks';
+import { nmMaskOf } from '../src/kernels/ts/prune-reference';
 import { quantizeModel, quantizeWithBackend } from '../src/core/compress/quantize/apply';
 import { openModel } from '../src/core/onnx/open';
 import { bytesSource } from '../src/core/onnx/source';
@@ -319,7 +320,7 @@ async function benchPruning(): Promise<void> {
   pruneSmallest(Float32Array.from(layers[0]!), Math.floor(0.5 * layers[0]!.length));
   const tLayer = (performance.now() - t1) * 10;
   const t2 = performance.now();
-  for (const l of layers) applyNM(Float32Array.from(l), { lines: l.length / 1024, length: 1024, index: (line, k) => line * 1024 + k }, 2, 4);
+  for (const l of layers) nmMaskOf(l, { lines: l.length / 1024, length: 1024, lineStride: 1024, kStride: 1 }, 2, 4);
   const tNM = performance.now() - t2;
   printTable(`Mask computation — ${(params / 1e6).toFixed(0)}M parameters in 10 layers`, ['mask', 'ms'], [
     [`global magnitude threshold (with cap, ${wasm ? 'WASM selection kernels' : 'TypeScript'})`, tGlobal.toFixed(0)],

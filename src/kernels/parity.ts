@@ -218,3 +218,51 @@ export async function checkQuantParity(backend: KernelBackend): Promise<string[]
 function referenceQuant() {
   return referenceBackend.quant!;
 }
+
+// ---------------------------------------------------------------- pruning kernels
+
+/** Parity of a backend's pruning kernels with the reference: masks and zero counts exact, norms within 1e-5. */
+export async function checkPruneParity(backend: KernelBackend): Promise<string[]> {
+  const problems: string[] = [];
+  const prune = backend.prune;
+  if (!prune) return [`${backend.name}: no pruning kernels`];
+  const ref = referenceBackend.prune!;
+  const data = gaussian(96 * 100 + 3, 77, 0.2);
+  data[10] = NaN;
+  data[11] = 0;
+  data[12] = data[13] = 0.125; // ties
+  const t = await backend.upload(data);
+  const h = await referenceBackend.upload(data);
+  try {
+    for (const layout of [{ outer: 1, channels: 3, inner: 3201 }, { outer: 3201, channels: 3, inner: 1 }, { outer: 1, channels: 9603, inner: 1 }]) {
+      for (const norm of ['l1', 'l2'] as const) {
+        const a = await prune.channelNorms(t, layout, norm);
+        const b = await ref.channelNorms(h, layout, norm);
+        const i = b.findIndex((v, c) => !closeRel(a[c]!, v, v));
+        if (i >= 0) problems.push(`${backend.name} · channelNorms ${norm} ${layout.outer}×${layout.channels}×${layout.inner} channel ${i}: ${a[i]} vs ${b[i]}`);
+      }
+    }
+    for (const threshold of [0, 0.125, 0.2, 10]) {
+      const a = await prune.maskBelow(t, threshold);
+      const b = await ref.maskBelow(h, threshold);
+      const i = b.values.findIndex((v, j) => !sameFloat(v, a.values[j]!));
+      if (i >= 0 || a.zeros !== b.zeros) problems.push(`${backend.name} · maskBelow(${threshold}): element ${i} ${a.values[i]} ≠ ${b.values[i]}, zeros ${a.zeros}/${b.zeros}`);
+    }
+    const views = [
+      { lines: 3, length: 3201, lineStride: 3201, kStride: 1 }, // Gemm transB [N, K] rows, ragged tail
+      { lines: 3, length: 3201, lineStride: 1, kStride: 3 }, // MatMul [K, N] columns
+    ];
+    for (const view of views) {
+      for (const [n, m] of [[2, 4], [4, 8]]) {
+        const a = await prune.nmMask(t, view, n!, m!);
+        const b = await ref.nmMask(h, view, n!, m!);
+        const i = b.values.findIndex((v, j) => !sameFloat(v, a.values[j]!));
+        if (i >= 0 || a.zeros !== b.zeros) problems.push(`${backend.name} · nmMask ${n}:${m} stride ${view.kStride}: element ${i} ${a.values[i]} ≠ ${b.values[i]}`);
+      }
+    }
+  } finally {
+    t.dispose();
+    h.dispose();
+  }
+  return problems;
+}

@@ -4,6 +4,7 @@
  * (histogram counts, NaN/Inf/zero counts, min/max), within stated tolerances for float sums.
  */
 
+import type { PruneKernels } from './prune';
 import type { QuantKernels } from './quant';
 
 export type BackendName = 'ts' | 'wasm' | 'webgpu';
@@ -66,6 +67,8 @@ export interface KernelBackend {
   decodeHalf(bits: Uint16Array, kind: 'fp16' | 'bf16'): Promise<Float32Array>;
   /** Quantization kernels (./quant.ts), where this backend has them. */
   quant?: QuantKernels;
+  /** Pruning kernels (./prune.ts), where this backend has them. */
+  prune?: PruneKernels;
 }
 
 /** float32 parameters of the histogram kernel, shared by every backend. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkParity, checkQuantParity } from '../parity';
+import { checkParity, checkPruneParity, checkQuantParity } from '../parity';
 import { histogramBin, histogramParams } from '../types';
 import { channelStatsOf, gatherBinsOf, histogramOf, momentsOf, referenceBackend } from './reference';
 
@@ -44,5 +44,6 @@ describe('reference kernels, hand-computed', () => {
   it('passes its own parity suite (the suite is self-consistent)', async () => {
     expect(await checkParity(referenceBackend)).toEqual([]);
     expect(await checkQuantParity(referenceBackend)).toEqual([]);
+    expect(await checkPruneParity(referenceBackend)).toEqual([]);
   });
 });

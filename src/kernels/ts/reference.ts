@@ -1,4 +1,5 @@
 import { bf16BitsToFloat, fp16BitsToFloat } from '../../core/tensor/codecs';
+import { hostPruneKernels } from './prune-reference';
 import { hostQuantKernels } from './quant-reference';
 import { histogramBin, histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
 
@@ -115,4 +116,5 @@ export const referenceBackend: KernelBackend = {
   gatherBins: async (t, bins, lo, hi, wanted) => gatherBinsOf(host(t), bins, lo, hi, wanted),
   decodeHalf: async (bits, kind) => decodeHalfOf(bits, kind),
   quant: hostQuantKernels(host),
+  prune: hostPruneKernels(host),
 };

@@ -15,7 +15,10 @@ import { editableCopy, errorFromSums, finishReport, intAttr, type QuantReport, t
 import { channelGroups, type ChannelGroup } from './channels';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import type { KernelBackend } from '../../../kernels/types';
-import { applyNM, channelNorms, channelsToKeep, countZeros, globalPruneCountsOn, pruneSmallest, type ReductionView } from './masks';
+import type { NMView, PruneKernels } from '../../../kernels/prune';
+import type { DeviceTensor } from '../../../kernels/types';
+import { selectKth } from '../../analysis/select';
+import { channelsToKeep, countZeros, globalPruneCountsOn, zeroTies } from './masks';
 
 export interface PruneLayerReport {
   name: string;
@@ -68,17 +71,27 @@ function sums(original: Float32Array, pruned: Float32Array): { signal: number; n
   return { signal, noise };
 }
 
-/** The reduction axis along which N:M groups run, as a 2-D view. */
-function reductionView(entry: CatalogEntry, node: NodeProto): ReductionView | undefined {
+/** The reduction axis along which N:M groups run: rows of K for Conv / Gemm(transB), columns for MatMul [K, N]. */
+function reductionView(entry: CatalogEntry, node: NodeProto): NMView | undefined {
   const shape = entry.shape;
   if (node.opType === 'Conv') {
     const k = shape.slice(1).reduce((a, b) => a * b, 1);
-    return { lines: shape[0]!, length: k, index: (line, j) => line * k + j };
+    return { lines: shape[0]!, length: k, lineStride: k, kStride: 1 };
   }
   if (shape.length !== 2) return undefined;
   const [d0, d1] = shape as [number, number];
   const kFirst = node.opType === 'MatMul' || (node.opType === 'Gemm' && !intAttr(node, 'transB', 0));
-  return kFirst ? { lines: d1, length: d0, index: (line, j) => j * d1 + line } : { lines: d0, length: d1, index: (line, j) => line * d1 + j };
+  return kFirst ? { lines: d1, length: d0, lineStride: 1, kStride: d1 } : { lines: d0, length: d1, lineStride: d1, kStride: 1 };
+}
+
+async function onDevice<T>(backend: KernelBackend, values: Float32Array, run: (kernels: PruneKernels, t: DeviceTensor) => Promise<T>): Promise<T> {
+  const b = backend.prune ? backend : referenceBackend;
+  const t = await b.upload(values);
+  try {
+    return await run(b.prune!, t);
+  } finally {
+    t.dispose();
+  }
 }
 
 interface Candidate {
@@ -119,10 +132,18 @@ async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: P
       : list.map((c, i) => Math.floor(c.sparsity * originals[i]!.length));
   for (const [i, c] of list.entries()) {
     const original = originals[i]!;
-    const pruned = Float32Array.from(original);
+    let pruned: Float32Array;
     if (recipe.pattern === 'unstructured') {
-      // One layer: a host quickselect beats a kernel round trip; the global pool above uses the kernels.
-      if (counts[i]! > 0) pruneSmallest(pruned, counts[i]!);
+      // The k-th magnitude by a host quickselect (cheaper than a kernel round trip for one layer; the global
+      // pool above uses the selection kernels), the mask on the kernels, exact ties on the host.
+      const k = counts[i]!;
+      if (k > 0) {
+        const abs = new Float32Array(original.length);
+        for (let j = 0; j < abs.length; j++) abs[j] = Math.abs(original[j]!);
+        const threshold = selectKth(abs, k - 1);
+        pruned = (await onDevice(backend, original, (kern, t) => kern.maskBelow(t, threshold))).values;
+        zeroTies(pruned, k, threshold);
+      } else pruned = Float32Array.from(original);
     } else {
       const [n, m] = recipe.pattern === '2:4' ? [2, 4] : [4, 8];
       const view = reductionView(c.entry, c.node);
@@ -130,7 +151,7 @@ async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: P
         layers.push({ name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'no reduction axis for N:M groups', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
         continue;
       }
-      applyNM(pruned, view, n, m);
+      pruned = (await onDevice(backend, original, (kern, t) => kern.nmMask(t, view, n, m))).values;
     }
     setValues(c.entry, pruned);
     const zeros = countZeros(pruned);
@@ -151,7 +172,7 @@ function sliceAxis(values: Float32Array, dims: number[], axis: number, keep: num
   return out;
 }
 
-async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[]): Promise<void> {
+async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[], backend: KernelBackend): Promise<void> {
   const outputs = new Set(opened.model.graph!.output.map((o) => o.name));
   const groups = channelGroups(catalog, outputs);
   const wanted = new Map(candidates(catalog, recipe, layers).map((c) => [c.entry, c]));
@@ -172,7 +193,7 @@ async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe
     const axis = g.edits[0]!.axis;
     const dims = g.weight.shape;
     const layout = { outer: dims.slice(0, axis).reduce((a, b) => a * b, 1), channels: g.channels, inner: dims.slice(axis + 1).reduce((a, b) => a * b, 1) };
-    const norms = channelNorms(values, layout, recipe.norm);
+    const norms = await onDevice(backend, values, (kern, t) => kern.channelNorms(t, layout, recipe.norm));
     const keep = channelsToKeep(norms, c.sparsity);
     kept.set(g, keep);
     let removed = 0;
@@ -229,7 +250,7 @@ export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe, optio
   const { model, catalog } = editableCopy(opened);
   const layers: PruneLayerReport[] = [];
   const warnings: string[] = [];
-  if (recipe.pattern === 'channel') await pruneChannels(opened, catalog, recipe, layers, warnings);
+  if (recipe.pattern === 'channel') await pruneChannels(opened, catalog, recipe, layers, warnings, backend);
   else await pruneMasks(opened, catalog, recipe, layers, backend);
   if (recipe.pattern !== 'channel' && recipe.pattern !== 'unstructured') warnings.push(`${recipe.pattern} keeps ${recipe.pattern === '2:4' ? 2 : 4} of every ${recipe.pattern === '2:4' ? 4 : 8} weights along the input axis: sparsity is fixed at 50%.`);
   if (recipe.pattern !== 'channel') warnings.push('Zeroed weights are still stored: a dense ONNX file does not shrink until it is compressed (zip) or quantized.');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyNM, channelNorms, channelsToKeep, countZeros, globalPruneCounts, pruneSmallest } from './masks';
+import { channelNormsOf, nmMaskOf } from '../../../kernels/ts/prune-reference';
+import { channelsToKeep, countZeros, globalPruneCounts, pruneSmallest } from './masks';
 
 describe('pruning masks, hand-computed', () => {
   it('unstructured: exactly ⌊s·n⌋ smallest magnitudes go, ties in element order', () => {
@@ -21,26 +22,23 @@ describe('pruning masks, hand-computed', () => {
   it('2:4 and 4:8 keep exactly N of every M along the reduction axis', () => {
     // [rows=2, K=8], K contiguous
     const v = Float32Array.from([1, -5, 3, 2, 0.5, 0.25, -4, 6, 8, 7, -6, 5, 4, -3, 2, 1]);
-    const view = { lines: 2, length: 8, index: (l: number, k: number) => l * 8 + k };
-    const a = Float32Array.from(v);
-    applyNM(a, view, 2, 4);
+    const view = { lines: 2, length: 8, lineStride: 8, kStride: 1 };
+    const a = nmMaskOf(v, view, 2, 4).values;
     expect([...a]).toEqual([0, -5, 3, 0, 0, 0, -4, 6, 8, 7, 0, 0, 4, -3, 0, 0]);
     for (let g = 0; g < 4; g++) expect(countZeros(a.subarray(g * 4, g * 4 + 4))).toBe(2);
-    const b = Float32Array.from(v);
-    applyNM(b, view, 4, 8);
+    const b = nmMaskOf(v, view, 4, 8).values;
     expect(countZeros(b.subarray(0, 8))).toBe(4);
     expect([...b.subarray(0, 8)]).toEqual([0, -5, 3, 0, 0, 0, -4, 6]);
     // K-major layout [K=4, N=2]: groups run down each column
-    const col = Float32Array.from([1, 10, -2, 20, 3, -30, -4, 40]);
-    applyNM(col, { lines: 2, length: 4, index: (l, k) => k * 2 + l }, 2, 4);
+    const col = nmMaskOf(Float32Array.from([1, 10, -2, 20, 3, -30, -4, 40]), { lines: 2, length: 4, lineStride: 1, kStride: 2 }, 2, 4).values;
     expect([...col]).toEqual([0, 0, 0, 0, 3, -30, -4, 40]);
   });
 
   it('channel norms and the channels kept', () => {
     const w = Float32Array.from([1, -1, 3, 0, 0.5, 0.5]); // [3 channels, 2]
-    const l1 = channelNorms(w, { outer: 1, channels: 3, inner: 2 }, 'l1');
+    const l1 = channelNormsOf(w, { outer: 1, channels: 3, inner: 2 }, 'l1');
     expect([...l1]).toEqual([2, 3, 1]);
-    const l2 = channelNorms(w, { outer: 1, channels: 3, inner: 2 }, 'l2');
+    const l2 = channelNormsOf(w, { outer: 1, channels: 3, inner: 2 }, 'l2');
     expect(l2[0]).toBeCloseTo(Math.SQRT2, 12);
     expect(channelsToKeep(l1, 1 / 3)).toEqual([0, 1]);
     expect(channelsToKeep(l1, 0.95)).toEqual([1]);

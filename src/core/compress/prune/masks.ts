@@ -2,8 +2,8 @@
  * Pruning masks (reference implementations).
  *   unstructured — zero the k = ⌊s·n⌋ smallest-magnitude weights (ties broken by element order);
  *   global       — one magnitude threshold across layers, each layer capped at `cap` sparsity;
- *   N:M          — in every run of M consecutive weights along the reduction axis keep the N largest;
- *   channels     — rank output channels by L1 or L2 norm.
+ *   channels     — keep the output channels of largest norm.
+ * N:M masks, channel norms and mask application are kernels (src/kernels/prune.ts).
  */
 import { selectKth } from '../../analysis/select';
 import { orderStatistics } from '../../analysis/stats';
@@ -29,12 +29,14 @@ export async function magnitudeKth(backend: KernelBackend, layers: Float32Array[
   }
 }
 
-/** Zeroes the k smallest |w| given the k-th smallest magnitude (ties in element order), in place. */
-export function pruneBelow(values: Float32Array, k: number, threshold: number): number {
+/**
+ * After every |w| < threshold is zero (the k-th smallest magnitude), zero ties |w| = threshold in element order
+ * until k weights are gone, in place.
+ */
+export function zeroTies(values: Float32Array, k: number, threshold: number): void {
   let removed = 0;
-  for (let i = 0; i < values.length; i++) if (Math.abs(values[i]!) < threshold) (values[i] = 0), removed++;
+  for (let i = 0; i < values.length; i++) if (Math.abs(values[i]!) < threshold || (threshold === 0 && values[i] === 0)) removed++;
   for (let i = 0; i < values.length && removed < k; i++) if (Math.abs(values[i]!) === threshold && values[i] !== 0) (values[i] = 0), removed++;
-  return countZeros(values);
 }
 
 /** Zeroes the k weights of smallest |w| (ties in element order), in place; returns how many are zero now. */
@@ -148,53 +150,6 @@ export async function globalPruneCountsOn(backend: KernelBackend, layers: Float3
     budget = 0;
   }
   return result;
-}
-
-/** 2-D view of a weight as [rows, K] where groups of M run along K with a stride (for K-major layouts). */
-export interface ReductionView {
-  /** Number of independent lines (output units). */
-  lines: number;
-  /** Length of each line (the reduction dimension). */
-  length: number;
-  /** Index of element (line, k). */
-  index: (line: number, k: number) => number;
-}
-
-/** N:M: in each run of M along the reduction axis keep the N largest |w| (ties to the earlier), zero the rest. In place. */
-export function applyNM(values: Float32Array, view: ReductionView, n: number, m: number): void {
-  const idx = new Int32Array(m);
-  const kept = new Uint8Array(m);
-  for (let line = 0; line < view.lines; line++) {
-    for (let start = 0; start < view.length; start += m) {
-      const size = Math.min(m, view.length - start);
-      for (let j = 0; j < size; j++) idx[j] = view.index(line, start + j);
-      const keep = size === m ? n : Math.ceil((n * size) / m); // a ragged tail keeps the same ratio
-      kept.fill(0);
-      // Keep the `keep` largest |w| (the earlier one on ties): `keep` passes of a max search over ≤ 8 values.
-      for (let r = 0; r < keep; r++) {
-        let best = -1;
-        for (let j = 0; j < size; j++) if (!kept[j] && (best < 0 || Math.abs(values[idx[j]!]!) > Math.abs(values[idx[best]!]!))) best = j;
-        kept[best] = 1;
-      }
-      for (let j = 0; j < size; j++) if (!kept[j]) values[idx[j]!] = 0;
-    }
-  }
-}
-
-/** L1 or L2 norm of each output channel of a weight laid out [outer, channels, inner]. */
-export function channelNorms(values: Float32Array, layout: { outer: number; channels: number; inner: number }, norm: 'l1' | 'l2'): Float64Array {
-  const out = new Float64Array(layout.channels);
-  for (let o = 0; o < layout.outer; o++) {
-    for (let c = 0; c < layout.channels; c++) {
-      const base = (o * layout.channels + c) * layout.inner;
-      for (let i = 0; i < layout.inner; i++) {
-        const x = values[base + i]!;
-        out[c]! += norm === 'l1' ? Math.abs(x) : x * x;
-      }
-    }
-  }
-  if (norm === 'l2') for (let c = 0; c < out.length; c++) out[c] = Math.sqrt(out[c]!);
-  return out;
 }
 
 /** Channels to keep: the ⌈(1 − s)·C⌉ (at least 1) largest norms, in ascending index order. */
