@@ -7,6 +7,12 @@
  */
 import * as Comlink from 'comlink';
 import { analyzeTensor, layerSparsity, type AnalyzeOptions, type LayerSparsity, type TensorAnalysis } from '../src/core/analysis/analyze';
+import { compressModel, gzipSize } from '../src/core/compress/compress';
+import type { PruneReport } from '../src/core/compress/prune/apply';
+import type { QuantReport } from '../src/core/compress/quantize/apply';
+import { layerQuantPreview, type LayerQuantPreview } from '../src/core/compress/quantize/preview';
+import { runtimeNotes, type RuntimeNote } from '../src/core/compress/quantize/runtime-support';
+import type { QuantizeRecipe, Recipe } from '../src/core/recipe';
 import { blobSource } from '../src/core/onnx/source';
 import { openModel, summarizeModel, type OpenedModel } from '../src/core/onnx/open';
 import type { ModelSummary } from '../src/core/onnx/types';
@@ -24,7 +30,22 @@ const registry = new BackendRegistry();
  * Newest request per kind of analysis. A request that a newer one of the same kind overtook before it
  * started is skipped: the person has already moved on (dragged to another tensor, changed the bins).
  */
-const latestOf = { tensor: 0, sparsity: 0 };
+const latestOf = { tensor: 0, sparsity: 0, preview: 0 };
+
+/** The compression in flight: a newer request (or Cancel) aborts it; the core checks the signal between tensors. */
+let running: { requestId: number; controller: AbortController } | undefined;
+/** Bytes of the last finished compression, kept for Download (the reports went to the page, the bytes stay here). */
+let lastResult: { requestId: number; bytes: Uint8Array } | undefined;
+/** Measured gzip size of the open model's file, so a pruned model's gzip size has something honest to compare with. */
+let originalGzip: { model: OpenedModel; bytes: number } | undefined;
+
+/** Forgets compression state; called when another model opens. */
+function forgetCompression(): void {
+  running?.controller.abort();
+  running = undefined;
+  lastResult = undefined;
+  originalGzip = undefined;
+}
 
 /** Lets messages that are already queued (newer requests) register before this one starts work. */
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -34,7 +55,10 @@ async function openSources(files: { blob: Blob; name: string }[]): Promise<Model
   try {
     const model = await openModel(files.map((f) => blobSource(f.blob, f.name)));
     const summary = summarizeModel(model);
-    if (request === latestRequest) current = model;
+    if (request === latestRequest) {
+      forgetCompression();
+      current = model;
+    }
     return summary;
   } catch (err) {
     throw asPlainError(err, 'Could not read the model');
@@ -53,6 +77,42 @@ function asPlainError(err: unknown, context: string): Error {
     return new Error(`${context}: ${err.message}`);
   }
   return new Error(`${context}: ${String(err)}`);
+}
+
+/** What the page gets back from a compression: reports and sizes; the bytes stay in the worker until Download. */
+export interface CompressOutcome {
+  requestId: number;
+  /** The recipe this result belongs to (the page may have moved on). */
+  recipe: Recipe;
+  inputBytes: number;
+  outputBytes: number;
+  /** Measured gzip size of the output and of the original file, for mask-pruned results (zeros only shrink compressed). */
+  gzipBytes?: number;
+  inputGzipBytes?: number;
+  prune?: PruneReport;
+  quantize?: QuantReport;
+  /** What onnxruntime-web does with each format written. */
+  runtime: RuntimeNote[];
+  /** The kernel backend the quantization math ran on. */
+  backend: BackendName;
+  /** Time in the worker, from start to the report (incl. writing the file and measuring gzip). */
+  ms: number;
+}
+
+export interface PreviewResult extends LayerQuantPreview {
+  backend: BackendName;
+  ms: number;
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof DOMException ? err.name === 'AbortError' : err instanceof Error && err.name === 'AbortError';
+}
+
+/** The largest weight decides where kernels run in auto mode (the GPU only pays off for millions of values). */
+function largestWeight(model: OpenedModel): number {
+  let n = 0;
+  for (const e of model.catalog.entries) if (e.elements > n) n = e.elements;
+  return n;
 }
 
 export interface SparsityResult {
@@ -106,6 +166,116 @@ const api = {
       return { ...result, ms: performance.now() - started };
     } catch (err) {
       throw asPlainError(err, 'Could not measure sparsity');
+    }
+  },
+
+  /**
+   * Compresses the open model with `recipe` (prune, then quantize). Resolves to null when a newer request or
+   * Cancel aborted it: a stale result never reaches the page. The bytes stay here for `downloadBytes`.
+   */
+  async compress(
+    recipe: Recipe,
+    requestId: number,
+    preference: BackendPreference,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<CompressOutcome | null> {
+    running?.controller.abort();
+    const controller = new AbortController();
+    running = { requestId, controller };
+    const release = () => {
+      if (onProgress) (onProgress as unknown as { [Comlink.releaseProxy]?: () => void })[Comlink.releaseProxy]?.();
+    };
+    try {
+      await nextTask();
+      if (controller.signal.aborted) return null;
+      const model = requireModel();
+      const started = performance.now();
+      const backend = await registry.choose(preference, largestWeight(model));
+      let lastReport = 0;
+      const result = await compressModel(model, recipe, {
+        backend,
+        signal: controller.signal,
+        onProgress: onProgress
+          ? (done, total) => {
+              // A message per tensor is plenty for small models; large ones report at most ~10 times a second.
+              const now = performance.now();
+              if (done === total || now - lastReport > 100) {
+                lastReport = now;
+                void onProgress(done, total);
+              }
+            }
+          : undefined,
+      });
+      if (controller.signal.aborted || model !== current) return null;
+      let gzipBytes: number | undefined;
+      let inputGzipBytes: number | undefined;
+      // Masks leave the file dense: only a compressed file shows what the zeros are worth. Channel pruning
+      // shrinks the file itself, so its raw size is the honest one.
+      if (recipe.prune && recipe.prune.pattern !== 'channel') {
+        gzipBytes = await gzipSize(result.bytes);
+        if (originalGzip?.model !== model) originalGzip = { model, bytes: await gzipSize(model.fileData) };
+        inputGzipBytes = originalGzip.bytes;
+        if (controller.signal.aborted) return null;
+      }
+      lastResult = { requestId, bytes: result.bytes };
+      return {
+        requestId,
+        recipe,
+        inputBytes: result.inputBytes,
+        outputBytes: result.outputBytes,
+        gzipBytes,
+        inputGzipBytes,
+        prune: result.prune,
+        quantize: result.quantize,
+        runtime: result.quantize ? runtimeNotes(result.quantize) : [],
+        backend: backend.name,
+        ms: performance.now() - started,
+      };
+    } catch (err) {
+      if (isAbort(err) || controller.signal.aborted) return null;
+      throw asPlainError(err, 'Could not compress the model');
+    } finally {
+      if (running?.controller === controller) running = undefined;
+      release();
+    }
+  },
+
+  /** Stops the compression in flight (its call resolves to null). */
+  cancelCompress(): void {
+    running?.controller.abort();
+  },
+
+  /**
+   * The file of the last finished compression (null if none, or if it is not `requestId`'s). A copy is
+   * transferred, not cloned, so the page gets it without a second copy and Download can be pressed again.
+   */
+  downloadBytes(requestId: number): Uint8Array | null {
+    if (!lastResult || lastResult.requestId !== requestId) return null;
+    const copy = lastResult.bytes.slice();
+    return Comlink.transfer(copy, [copy.buffer]);
+  },
+
+  /** The same file gzip-compressed: what a mask-pruned model's zeros are worth on disk or over the wire. */
+  async downloadGzip(requestId: number): Promise<Uint8Array | null> {
+    if (!lastResult || lastResult.requestId !== requestId) return null;
+    const stream = new Blob([lastResult.bytes as BlobPart]).stream().pipeThrough(new CompressionStream('gzip'));
+    const gz = new Uint8Array(await new Response(stream).arrayBuffer());
+    return Comlink.transfer(gz, [gz.buffer]);
+  },
+
+  /** One layer under a quantize recipe: value histogram, grid, clipping range, error histogram; null when overtaken. */
+  async layerPreview(tensorId: number, recipe: QuantizeRecipe, bins: number, preference: BackendPreference): Promise<PreviewResult | null> {
+    const request = ++latestOf.preview;
+    await nextTask();
+    if (request !== latestOf.preview) return null;
+    try {
+      const model = requireModel();
+      const started = performance.now();
+      const backend = await registry.choose(preference, model.catalog.entries[tensorId]?.elements ?? 0);
+      const preview = await layerQuantPreview(model, tensorId, recipe, backend, bins);
+      return { ...preview, backend: backend.name, ms: performance.now() - started };
+    } catch (err) {
+      throw asPlainError(err, 'Could not preview the quantization of this layer');
     }
   },
 

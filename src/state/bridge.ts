@@ -4,6 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type { AnalyzeOptions } from '../core/analysis/analyze';
+import type { QuantizeRecipe, Recipe } from '../core/recipe';
 import type { BackendPreference } from '../kernels/registry';
 import type { ModelWorkerApi } from '../../workers/model.worker';
 
@@ -45,6 +46,15 @@ export const modelWorker = {
   analyzeTensor: (tensorId: number, options: AnalyzeOptions) => call((api) => api.analyzeTensor(tensorId, options)),
   layerSparsity: (preference: BackendPreference) => call((api) => api.layerSparsity(preference)),
   backendStatus: () => call((api) => api.backendStatus()),
+  /** Resolves to null when a newer request or Cancel aborted it. Progress arrives through a comlink proxy. */
+  compress: (recipe: Recipe, requestId: number, preference: BackendPreference, onProgress: (done: number, total: number) => void) =>
+    call((api) => api.compress(recipe, requestId, preference, Comlink.proxy(onProgress))),
+  cancelCompress: () => call((api) => api.cancelCompress()),
+  downloadBytes: (requestId: number) => call((api) => api.downloadBytes(requestId)),
+  downloadGzip: (requestId: number) => call((api) => api.downloadGzip(requestId)),
+  /** Resolves to null when a newer preview request overtook this one. */
+  layerPreview: (tensorId: number, recipe: QuantizeRecipe, bins: number, preference: BackendPreference) =>
+    call((api) => api.layerPreview(tensorId, recipe, bins, preference)),
 };
 
-export type { SparsityResult } from '../../workers/model.worker';
+export type { SparsityResult, CompressOutcome, PreviewResult } from '../../workers/model.worker';

@@ -1,6 +1,7 @@
 import type { StateCreator } from 'zustand';
 import type { ModelSummary } from '../core/onnx/types';
 import { modelWorker } from './bridge';
+import { AUTO_RUN_MAX_BYTES } from './compressSlice';
 import type { StudioState } from './store';
 
 export const DEMO_MODEL = { path: 'demo/mnist-cnn.onnx', name: 'mnist-cnn.onnx' } as const;
@@ -51,6 +52,8 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
       // Weight views of the new model: sparsity per layer, and which kernel backends run here.
       void get().refreshSparsity();
       void get().loadBackends();
+      // Compression results of the new model: at once for small models, on request for large ones.
+      get().resetCompression(summary.weightBytes <= AUTO_RUN_MAX_BYTES);
     } catch (err) {
       if (ticket !== loadTicket) return;
       set({

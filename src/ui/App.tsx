@@ -2,6 +2,7 @@ import { useEffect, useLayoutEffect } from 'react';
 import { useStudio } from '../state/store';
 import { systemTheme } from '../state/uiSlice';
 import { TensorDetail } from './analysis/TensorDetail';
+import { CompressPanel } from './compress/CompressPanel';
 import { LayerViews } from './layers/LayerViews';
 import { DropZone } from './shell/DropZone';
 import { EmptyState } from './shell/EmptyState';
@@ -27,6 +28,7 @@ export function App() {
           {summary ? (
             <>
               <SummaryPanel summary={summary} isDemo={isDemo} />
+              <CompressPanel tensors={summary.tensors} fileName={summary.fileName} weightBytes={summary.weightBytes} />
               <LayerViews tensors={summary.tensors} />
               <TensorTable tensors={summary.tensors} />
               <TensorDetail tensors={summary.tensors} />

@@ -11,6 +11,14 @@ export interface HistogramMarker {
   label: string;
 }
 
+/** What quantization draws over a histogram: the values its grid can represent and the range it clips to. */
+export interface QuantOverlay {
+  /** Representable values (sorted); drawn as thin lines, thinned out when they would crowd the plot. */
+  levels: number[];
+  /** Values outside are clipped to the nearest end. */
+  clip: [number, number];
+}
+
 /**
  * A histogram drawn on a canvas. Measured in Chromium (PerformanceObserver 'longtask', fc1.weight of
  * the demo): a recharts BarChart with 512 bins caused main-thread long tasks of 70–190 ms per change
@@ -22,6 +30,11 @@ export function HistogramChart({
   markers,
   total,
   dimmed,
+  overlay,
+  testId = 'histogram',
+  height = HEIGHT,
+  tone = 'accent',
+  valueLabel = 'values',
 }: {
   histogram: HistogramData;
   logCounts: boolean;
@@ -29,6 +42,13 @@ export function HistogramChart({
   /** Finite values in the tensor, for the share of each bin. */
   total: number;
   dimmed: boolean;
+  overlay?: QuantOverlay;
+  testId?: string;
+  height?: number;
+  /** Bar colour: the accent, or the second series colour (e.g. for errors). */
+  tone?: 'accent' | 'second';
+  /** What the counted things are called in the tooltip and description. */
+  valueLabel?: string;
 }) {
   const wrapRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -40,7 +60,7 @@ export function HistogramChart({
   const maxCount = useMemo(() => counts.reduce((m, c) => (c > m ? c : m), 0), [counts]);
 
   const plotW = Math.max(10, width - M.left - M.right);
-  const plotH = HEIGHT - M.top - M.bottom;
+  const plotH = height - M.top - M.bottom;
   const xOf = (v: number) => M.left + ((v - lo) / (hi - lo)) * plotW;
   const yOf = (count: number) => {
     if (maxCount === 0 || count <= 0) return M.top + plotH;
@@ -51,7 +71,7 @@ export function HistogramChart({
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || width === 0) return;
-    const ctx = prepareCanvas(canvas, width, HEIGHT);
+    const ctx = prepareCanvas(canvas, width, height);
     if (!ctx) return;
     ctx.font = colors.font;
 
@@ -73,9 +93,21 @@ export function HistogramChart({
       ctx.fillText(formatCount(t), M.left - 6, y);
     }
 
+    // Clipped zones (outside the quantization range): a soft band, behind the bars.
+    if (overlay) {
+      const [c0, c1] = overlay.clip;
+      ctx.fillStyle = colors.danger;
+      ctx.globalAlpha = 0.1;
+      const x0 = Math.max(M.left, Math.min(M.left + plotW, xOf(c0)));
+      const x1 = Math.max(M.left, Math.min(M.left + plotW, xOf(c1)));
+      if (x0 > M.left) ctx.fillRect(M.left, M.top, x0 - M.left, plotH);
+      if (x1 < M.left + plotW) ctx.fillRect(x1, M.top, M.left + plotW - x1, plotH);
+      ctx.globalAlpha = 1;
+    }
+
     // Bars: one rectangle per bin, merged into a single path.
     const binW = plotW / bins;
-    ctx.fillStyle = colors.accent;
+    ctx.fillStyle = tone === 'second' ? colors.second : colors.accent;
     ctx.beginPath();
     for (let b = 0; b < bins; b++) {
       const c = counts[b]!;
@@ -130,8 +162,43 @@ export function HistogramChart({
       }
     }
     ctx.setLineDash([]);
+
+    // Quantization grid: a thin line per representable value (every k-th when they would be under 3 px
+    // apart), and the clipping range as solid lines.
+    if (overlay) {
+      const visible = overlay.levels.filter((v) => v >= lo && v <= hi);
+      const spacing = visible.length > 1 ? (xOf(visible[visible.length - 1]!) - xOf(visible[0]!)) / (visible.length - 1) : Infinity;
+      const every = spacing >= 3 ? 1 : Math.ceil(3 / Math.max(spacing, 1e-9));
+      ctx.strokeStyle = colors.text;
+      // A dense grid (8 bits: 255 lines) reads as a texture; keep it faint so the bars stay in front.
+      ctx.globalAlpha = every > 1 || visible.length > 64 ? 0.16 : 0.35;
+      ctx.beginPath();
+      visible.forEach((v, i) => {
+        if (i % every !== 0) return;
+        const x = Math.round(xOf(v)) + 0.5;
+        ctx.moveTo(x, M.top);
+        ctx.lineTo(x, M.top + plotH);
+      });
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+      ctx.strokeStyle = colors.danger;
+      ctx.fillStyle = colors.danger;
+      ctx.lineWidth = 1.5;
+      ctx.textBaseline = 'top';
+      overlay.clip.forEach((v, i) => {
+        if (!(v >= lo && v <= hi)) return;
+        const x = Math.round(xOf(v)) + 0.5;
+        ctx.beginPath();
+        ctx.moveTo(x, M.top);
+        ctx.lineTo(x, M.top + plotH);
+        ctx.stroke();
+        ctx.textAlign = i === 0 ? 'left' : 'right';
+        ctx.fillText('clip', x + (i === 0 ? 4 : -4), M.top + 2);
+      });
+      ctx.lineWidth = 1;
+    }
     // The painted pixels are the point: no React state changes here.
-  }, [width, colors, counts, lo, hi, logCounts, markers, hover, maxCount]);
+  }, [width, height, colors, counts, lo, hi, logCounts, markers, hover, maxCount, overlay, tone]);
 
   const binWidth = (hi - lo) / bins;
   const hovered =
@@ -145,7 +212,11 @@ export function HistogramChart({
       ? 'Histogram with no finite values.'
       : `Histogram of ${bins} bins from ${formatValue(lo)} to ${formatValue(hi)}; the fullest bin, around ${formatValue(
           lo + (peak + 0.5) * binWidth,
-        )}, holds ${formatInteger(maxCount)} values. Count axis ${logCounts ? 'logarithmic' : 'linear'}.`;
+        )}, holds ${formatInteger(maxCount)} ${valueLabel}. Count axis ${logCounts ? 'logarithmic' : 'linear'}.${
+          overlay
+            ? ` ${formatInteger(overlay.levels.length)} quantization levels drawn as lines; values outside ${formatValue(overlay.clip[0])} to ${formatValue(overlay.clip[1])} are clipped.`
+            : ''
+        }`;
 
   return (
     <div className={`hist${dimmed ? ' is-stale' : ''}`} ref={wrapRef}>
@@ -153,12 +224,15 @@ export function HistogramChart({
         ref={canvasRef}
         role="img"
         aria-label={description}
-        data-testid="histogram"
+        data-testid={testId}
         data-bins={bins}
+        data-levels={overlay?.levels.length}
+        data-clip-lo={overlay?.clip[0]}
+        data-clip-hi={overlay?.clip[1]}
         data-log={logCounts ? 'true' : 'false'}
         data-lo={lo}
         data-hi={hi}
-        height={HEIGHT}
+        height={height}
         onMouseMove={(event) => {
           const rect = event.currentTarget.getBoundingClientRect();
           const x = event.clientX - rect.left - M.left;
@@ -173,7 +247,7 @@ export function HistogramChart({
             {formatValue(hovered.from)} to {formatValue(hovered.to)}
           </strong>
           <span>
-            {formatInteger(hovered.count)} values · {formatFraction(total ? hovered.count / total : 0)}
+            {formatInteger(hovered.count)} {valueLabel} · {formatFraction(total ? hovered.count / total : 0)}
           </span>
         </div>
       )}

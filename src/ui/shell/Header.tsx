@@ -14,7 +14,7 @@ export function Header() {
         </svg>
         <div>
           <h1 className="brand__name">Compression Studio</h1>
-          <p className="brand__tagline">Look inside an ONNX model: what it computes and where its bytes go.</p>
+          <p className="brand__tagline">Look inside an ONNX model, see where its bytes go, and make it smaller.</p>
         </div>
       </div>
       <div className="app-header__actions">

@@ -1,0 +1,311 @@
+import type { StateCreator } from 'zustand';
+import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
+import { modelWorker, type CompressOutcome, type PreviewResult } from './bridge';
+import { compressedFileName, hasSteps, recipeFileName, recipeKey, recipeOf, toggled, withOwnOverride, type RecipeDraft, type Step } from './recipeEdits';
+import { saveFile } from './saveFile';
+import type { StudioState } from './store';
+
+/** Control changes from sliders and typing wait this long for the next one before the worker starts. */
+export const DEBOUNCE_MS = 120;
+/** Models up to this many bytes of weights are compressed as soon as they open (the demo: 0.2 MB). */
+export const AUTO_RUN_MAX_BYTES = 20_000_000;
+/** Bins of the layer preview histograms. */
+export const PREVIEW_BINS = 128;
+
+export type JobStatus = 'idle' | 'waiting' | 'running' | 'ready' | 'error' | 'cancelled';
+
+export interface CompressionJob {
+  status: JobStatus;
+  /** The last finished result; it may belong to an older recipe (compare `result.recipe`). */
+  result: CompressOutcome | null;
+  error: string | null;
+  /** Tensors quantized so far in the run in flight. */
+  progress: { done: number; total: number } | null;
+  /** performance.now() when the run in flight started. */
+  startedAt: number | null;
+  /** performance.now() of the control change the next result answers. */
+  changedAt: number | null;
+  /** Control change → result in the store, for the last result (ms). */
+  latencyMs: number | null;
+}
+
+export interface PreviewState {
+  key: string | null;
+  tensorId: number | null;
+  result: PreviewResult | null;
+  loading: boolean;
+  error: string | null;
+}
+
+export interface CompressSlice extends RecipeDraft {
+  compression: CompressionJob;
+  quantPreview: PreviewState;
+  /** Which per-layer table the results show. */
+  resultsTab: Step;
+  /** A user-facing message from the last recipe file that failed to load. */
+  recipeError: string | null;
+
+  setQuantize(patch: Partial<QuantizeRecipe>, options?: { debounce?: boolean }): void;
+  setPrune(patch: Partial<PruneRecipe>, options?: { debounce?: boolean }): void;
+  setStepOn(step: Step, on: boolean): void;
+  /** Leaves the weight named `name` out of a step (or takes it back in). */
+  toggleExcludedName(step: Step, name: string): void;
+  setExcludedOp(step: Step, op: string, excluded: boolean): void;
+  addExcludePattern(step: Step, glob: string): void;
+  removeExcludePattern(step: Step, glob: string): void;
+  /** A row's own bit width (quantize) or sparsity (prune); null returns it to the recipe's value. */
+  setOwnOverride(step: Step, name: string, value: number | null): void;
+  setResultsTab(tab: Step): void;
+  /** Validates a recipe file's text; on success replaces the draft, on failure keeps it and sets recipeError. */
+  loadRecipeText(text: string, fileName: string): boolean;
+  dismissRecipeError(): void;
+  /** Runs the compression now (no debounce). */
+  compressNow(): void;
+  cancelCompression(): void;
+  /** Called when another model opened: forget results; compress at once when the model is small. */
+  resetCompression(autoRun: boolean): void;
+  /** Previews one weight under `recipe` (the recipe of the result shown); null clears. */
+  requestQuantPreview(tensorId: number | null, recipe?: QuantizeRecipe): void;
+  /** A message when a download failed (e.g. the result went stale). */
+  downloadError: string | null;
+  /** Saves the last result's model, named after the original (name.q4.onnx …); gzip-compressed with `gzip`. */
+  downloadModel(options?: { gzip?: boolean }): Promise<void>;
+  /** Saves the current recipe as JSON. */
+  downloadRecipe(): void;
+}
+
+/** Increases with each compression request; a result whose ticket is not the newest is dropped. */
+let compressTicket = 0;
+let previewTicket = 0;
+let debounceTimer: ReturnType<typeof setTimeout> | undefined;
+/**
+ * Whether control changes recompress by themselves: from the start for small models, after the first
+ * Compress for large ones (so the settings can be chosen before a long run starts).
+ */
+let live = false;
+
+const IDLE_JOB: CompressionJob = { status: 'idle', result: null, error: null, progress: null, startedAt: null, changedAt: null, latencyMs: null };
+const IDLE_PREVIEW: PreviewState = { key: null, tensorId: null, result: null, loading: false, error: null };
+
+const PREVIEW_CACHE_SIZE = 16;
+const previewCache = new Map<string, PreviewResult>();
+
+export function draftOf(s: RecipeDraft): RecipeDraft {
+  return { pruneOn: s.pruneOn, quantizeOn: s.quantizeOn, prune: s.prune, quantize: s.quantize };
+}
+
+export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlice> = (set, get) => {
+  /** Starts a compression of the current recipe; never rejects. */
+  async function run(): Promise<void> {
+    clearTimeout(debounceTimer);
+    debounceTimer = undefined;
+    const ticket = ++compressTicket;
+    const recipe = recipeOf(draftOf(get()));
+    if (!get().summary || !hasSteps(recipe)) {
+      set((s) => ({ compression: { ...s.compression, status: 'idle', progress: null, startedAt: null } }));
+      return;
+    }
+    set((s) => ({ compression: { ...s.compression, status: 'running', error: null, progress: null, startedAt: performance.now() } }));
+    const onProgress = (done: number, total: number) => {
+      if (ticket === compressTicket) set((s) => ({ compression: { ...s.compression, progress: { done, total } } }));
+    };
+    try {
+      const result = await modelWorker.compress(recipe, ticket, get().backendPreference, onProgress);
+      if (result === null || ticket !== compressTicket) return;
+      const { changedAt } = get().compression;
+      set({
+        compression: {
+          status: 'ready',
+          result,
+          error: null,
+          progress: null,
+          startedAt: null,
+          changedAt: null,
+          latencyMs: changedAt === null ? null : performance.now() - changedAt,
+        },
+      });
+    } catch (err) {
+      if (ticket !== compressTicket) return;
+      set((s) => ({ compression: { ...s.compression, status: 'error', error: messageOf(err), progress: null, startedAt: null } }));
+    }
+  }
+
+  /** A control changed: note when, and compress after the debounce (sliders, typing) or at once (clicks). */
+  function changed(debounce: boolean): void {
+    if (!live) return;
+    set((s) => ({
+      compression: {
+        ...s.compression,
+        changedAt: s.compression.changedAt ?? performance.now(),
+        status: s.compression.status === 'running' ? 'running' : 'waiting',
+      },
+    }));
+    clearTimeout(debounceTimer);
+    debounceTimer = setTimeout(() => void run(), debounce ? DEBOUNCE_MS : 0);
+  }
+
+  function editRules(step: Step, edit: (rules: { exclude: string[]; excludeOps: string[] }) => Partial<{ exclude: string[]; excludeOps: string[] }>) {
+    if (step === 'quantize') set((s) => ({ quantize: { ...s.quantize, ...edit(s.quantize) } }));
+    else set((s) => ({ prune: { ...s.prune, ...edit(s.prune) } }));
+    if (step === 'quantize' ? get().quantizeOn : get().pruneOn) changed(false);
+  }
+
+  async function preview(tensorId: number, recipe: QuantizeRecipe, key: string): Promise<void> {
+    const ticket = ++previewTicket;
+    const hit = previewCache.get(key);
+    if (hit) {
+      previewCache.delete(key);
+      previewCache.set(key, hit);
+      set({ quantPreview: { key, tensorId, result: hit, loading: false, error: null } });
+      return;
+    }
+    set((s) => ({ quantPreview: { key, tensorId, result: s.quantPreview.tensorId === tensorId ? s.quantPreview.result : null, loading: true, error: null } }));
+    try {
+      const result = await modelWorker.layerPreview(tensorId, recipe, PREVIEW_BINS, get().backendPreference);
+      if (result === null || ticket !== previewTicket) return;
+      previewCache.set(key, result);
+      if (previewCache.size > PREVIEW_CACHE_SIZE) previewCache.delete(previewCache.keys().next().value!);
+      set({ quantPreview: { key, tensorId, result, loading: false, error: null } });
+    } catch (err) {
+      if (ticket !== previewTicket) return;
+      set({ quantPreview: { key, tensorId, result: null, loading: false, error: messageOf(err) } });
+    }
+  }
+
+  return {
+    pruneOn: false,
+    quantizeOn: true,
+    prune: DEFAULT_PRUNE,
+    quantize: DEFAULT_QUANTIZE,
+    compression: IDLE_JOB,
+    quantPreview: IDLE_PREVIEW,
+    resultsTab: 'quantize',
+    recipeError: null,
+    downloadError: null,
+
+    setQuantize: (patch, { debounce = false } = {}) => {
+      set((s) => ({ quantize: { ...s.quantize, ...patch } }));
+      if (get().quantizeOn) changed(debounce);
+    },
+    setPrune: (patch, { debounce = false } = {}) => {
+      set((s) => ({ prune: { ...s.prune, ...patch } }));
+      if (get().pruneOn) changed(debounce);
+    },
+    setStepOn: (step, on) => {
+      if (step === 'quantize') set({ quantizeOn: on });
+      else set({ pruneOn: on });
+      const s = get();
+      // Show the table of a step just switched on, or of the one still on.
+      if (on) set({ resultsTab: step });
+      else if (s.resultsTab === step) set({ resultsTab: step === 'prune' ? 'quantize' : 'prune' });
+      changed(false);
+    },
+    toggleExcludedName: (step, name) => editRules(step, (r) => ({ exclude: toggled(r.exclude, name) })),
+    setExcludedOp: (step, op, excluded) =>
+      editRules(step, (r) => ({ excludeOps: excluded ? [...new Set([...r.excludeOps, op])] : r.excludeOps.filter((o) => o !== op) })),
+    addExcludePattern: (step, glob) => {
+      const g = glob.trim();
+      if (!g) return;
+      editRules(step, (r) => ({ exclude: r.exclude.includes(g) ? r.exclude : [...r.exclude, g] }));
+    },
+    removeExcludePattern: (step, glob) => editRules(step, (r) => ({ exclude: r.exclude.filter((x) => x !== glob) })),
+    setOwnOverride: (step, name, value) => {
+      if (step === 'quantize') set((s) => ({ quantize: { ...s.quantize, overrides: withOwnOverride(s.quantize.overrides, name, 'bits', value) } }));
+      else set((s) => ({ prune: { ...s.prune, overrides: withOwnOverride(s.prune.overrides, name, 'sparsity', value) } }));
+      changed(false);
+    },
+    setResultsTab: (resultsTab) => set({ resultsTab }),
+
+    loadRecipeText: (text, fileName) => {
+      let recipe: Recipe;
+      try {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (err) {
+          throw new Error(`it is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+        }
+        recipe = validateRecipe(json);
+        if (!hasSteps(recipe)) throw new Error('it has neither a "prune" nor a "quantize" section, so it asks for nothing');
+      } catch (err) {
+        set({ recipeError: `${fileName} was not loaded: ${err instanceof Error ? err.message : String(err)}. Your settings are unchanged.` });
+        return false;
+      }
+      set((s) => ({
+        recipeError: null,
+        pruneOn: recipe.prune !== undefined,
+        quantizeOn: recipe.quantize !== undefined,
+        prune: recipe.prune ?? s.prune,
+        quantize: recipe.quantize ?? s.quantize,
+        resultsTab: recipe.quantize ? 'quantize' : 'prune',
+      }));
+      changed(false);
+      return true;
+    },
+    dismissRecipeError: () => set({ recipeError: null }),
+
+    compressNow: () => {
+      live = true;
+      set((s) => ({ compression: { ...s.compression, changedAt: s.compression.changedAt ?? performance.now() } }));
+      void run();
+    },
+    cancelCompression: () => {
+      clearTimeout(debounceTimer);
+      compressTicket++;
+      // After a Cancel, moving a control must not restart the long run: the next Compress does.
+      live = false;
+      set((s) => ({ compression: { ...s.compression, status: 'cancelled', progress: null, startedAt: null, changedAt: null } }));
+      void modelWorker.cancelCompress().catch(() => undefined);
+    },
+    resetCompression: (autoRun) => {
+      clearTimeout(debounceTimer);
+      compressTicket++;
+      previewTicket++;
+      previewCache.clear();
+      set({ compression: IDLE_JOB, quantPreview: IDLE_PREVIEW });
+      live = false;
+      if (autoRun) get().compressNow();
+    },
+    downloadModel: async ({ gzip = false } = {}) => {
+      const { compression, fileName } = get();
+      const result = compression.result;
+      if (!result || !fileName) return;
+      set({ downloadError: null });
+      try {
+        const bytes = gzip ? await modelWorker.downloadGzip(result.requestId) : await modelWorker.downloadBytes(result.requestId);
+        if (!bytes) throw new Error('the result is no longer held; compress again');
+        const name = compressedFileName(fileName, result.recipe);
+        saveFile(new Blob([bytes as BlobPart], { type: gzip ? 'application/gzip' : 'application/octet-stream' }), gzip ? `${name}.gz` : name);
+      } catch (err) {
+        set({ downloadError: `The download failed: ${messageOf(err)}` });
+      }
+    },
+    downloadRecipe: () => {
+      const recipe = recipeOf(draftOf(get()));
+      saveFile(new Blob([JSON.stringify(recipe, null, 2) + '\n'], { type: 'application/json' }), recipeFileName(get().fileName ?? 'model.onnx'));
+    },
+
+    requestQuantPreview: (tensorId, recipe) => {
+      const s = get();
+      if (tensorId === null || !recipe) {
+        previewTicket++;
+        if (s.quantPreview.key !== null) set({ quantPreview: IDLE_PREVIEW });
+        return;
+      }
+      const key = `${tensorId}|${s.backendPreference}|${JSON.stringify(recipe)}`;
+      if (key === s.quantPreview.key && (s.quantPreview.result || s.quantPreview.loading)) return;
+      void preview(tensorId, recipe, key);
+    },
+  };
+};
+
+/** True when the shown result answers the current recipe (not an older one). */
+export function resultIsCurrent(s: Pick<StudioState, 'compression' | keyof RecipeDraft>): boolean {
+  const r = s.compression.result;
+  return r !== null && recipeKey(r.recipe) === recipeKey(recipeOf(draftOf(s)));
+}
+
+function messageOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  return message.trim() || 'The compression failed for an unknown reason.';
+}

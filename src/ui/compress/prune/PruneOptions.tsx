@@ -1,0 +1,101 @@
+import { memo } from 'react';
+import type { TensorInfo } from '../../../core/onnx/types';
+import type { PruneRecipe } from '../../../core/recipe';
+import { fixedSparsity } from '../../../state/recipeEdits';
+import { useStudio } from '../../../state/store';
+import { Exclusions } from '../shared/Exclusions';
+import { Field } from '../shared/Field';
+import { RangeSlider } from '../shared/RangeSlider';
+import { Segmented } from '../shared/Segmented';
+import { NORM_HELP, PATTERNS, SCOPE_HELP, SPARSITY_HELP } from './meta';
+
+const SPARSITY_TICKS = [0, 25, 50, 75, 95].map((v) => ({ value: v, label: `${v}%` }));
+
+/** The pruning step's controls. */
+export const PruneOptions = memo(function PruneOptions({ tensors }: { tensors: TensorInfo[] }) {
+  const p = useStudio((s) => s.prune);
+  const set = useStudio((s) => s.setPrune);
+  const fixed = fixedSparsity(p.pattern);
+  const pattern = PATTERNS.find((x) => x.value === p.pattern)!;
+  const percent = Math.round((fixed ?? p.sparsity) * 100);
+  const channels = p.pattern === 'channel';
+
+  return (
+    <div className="step-options" data-testid="prune-options">
+      <Field label="Pattern" help={pattern.help}>
+        <Segmented<PruneRecipe['pattern']> label="Pruning pattern" options={PATTERNS} value={p.pattern} onChange={(v) => set({ pattern: v })} />
+      </Field>
+
+      <RangeSlider
+        label="Sparsity"
+        value={percent}
+        min={0}
+        max={95}
+        step={1}
+        ticks={SPARSITY_TICKS}
+        disabled={fixed !== null}
+        onChange={(v) => set({ sparsity: v / 100 }, { debounce: true })}
+        display={`${percent}%${channels ? ' of channels' : ' of weights'}`}
+        valueText={`${percent} percent${channels ? ' of output channels' : ' of weights'}`}
+        testId="sparsity-field"
+        help={
+          fixed !== null ? (
+            <>
+              <strong>Fixed at 50% by the {p.pattern} pattern</strong>: it keeps {p.pattern === '2:4' ? '2 of every 4' : '4 of every 8'} weights, so the slider
+              does not apply.
+            </>
+          ) : channels ? (
+            'The share of output channels removed from each layer (rounded to whole channels). Their inputs in the next layer go too.'
+          ) : (
+            SPARSITY_HELP
+          )
+        }
+      />
+
+      {p.pattern === 'unstructured' && (
+        <Field label="Scope" help={p.global ? SCOPE_HELP.global : SCOPE_HELP.layer}>
+          <div className="cfield__row">
+            <Segmented<'layer' | 'global'>
+              label="Scope"
+              options={[
+                { value: 'layer', label: 'Per layer', help: SCOPE_HELP.layer },
+                { value: 'global', label: 'Global', help: SCOPE_HELP.global },
+              ]}
+              value={p.global ? 'global' : 'layer'}
+              onChange={(v) => set({ global: v === 'global' })}
+            />
+          </div>
+          {p.global && (
+            <RangeSlider
+              label="Per-layer cap"
+              value={Math.round(p.layerCap * 100)}
+              min={50}
+              max={99}
+              step={1}
+              onChange={(v) => set({ layerCap: v / 100 }, { debounce: true })}
+              display={`${Math.round(p.layerCap * 100)}%`}
+              valueText={`at most ${Math.round(p.layerCap * 100)} percent per layer`}
+              help="No layer loses more than this share of its weights, however small they are."
+            />
+          )}
+        </Field>
+      )}
+
+      {channels && (
+        <Field label="Rank channels by" help={NORM_HELP[p.norm]}>
+          <Segmented<'l1' | 'l2'>
+            label="Rank channels by"
+            options={[
+              { value: 'l1', label: 'L1 norm', help: NORM_HELP.l1 },
+              { value: 'l2', label: 'L2 norm', help: NORM_HELP.l2 },
+            ]}
+            value={p.norm}
+            onChange={(norm) => set({ norm })}
+          />
+        </Field>
+      )}
+
+      <Exclusions step="prune" tensors={tensors} />
+    </div>
+  );
+});

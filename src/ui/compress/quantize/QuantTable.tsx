@@ -1,0 +1,189 @@
+import { memo, useMemo, useState } from 'react';
+import type { QuantReport } from '../../../core/compress/quantize/apply';
+import type { TensorInfo } from '../../../core/onnx/types';
+import { useStudio } from '../../../state/store';
+import { formatBytes, formatFraction, formatInteger } from '../../format';
+import { deltaText } from '../shared/delta';
+import { idsByName, nextSort, quantRows, sortQuantRows, type QuantRow, type QuantSortKey, type Sort } from '../shared/rows';
+import { SortHeader } from '../shared/SortHeader';
+import { SQNR_HELP, sqnrRating } from './meta';
+
+const MAX_ROWS = 400;
+const BIT_CHOICES = [2, 3, 4, 5, 6, 7, 8];
+const FORMAT_LABELS: Record<string, string> = { qdq: 'DequantizeLinear', matmulnbits: 'MatMulNBits', dynamic: 'Dynamic', fp16: 'float16' };
+
+/** Per-layer quantization results: error, bits, format, bytes; include/exclude and own bit width per row. */
+export const QuantTable = memo(function QuantTable({ report, tensors, stale }: { report: QuantReport; tensors: TensorInfo[]; stale: boolean }) {
+  const rules = useStudio((s) => s.quantize);
+  const selectedId = useStudio((s) => s.selectedTensorId);
+  const [sort, setSort] = useState<Sort<QuantSortKey>>({ key: 'error', dir: 'asc' });
+  const [showAll, setShowAll] = useState(false);
+  const ids = useMemo(() => idsByName(tensors), [tensors]);
+  const rows = useMemo(() => sortQuantRows(quantRows(report.tensors, rules, ids), sort), [report, rules, ids, sort]);
+  const shown = showAll ? rows : rows.slice(0, MAX_ROWS);
+  const onSort = (key: QuantSortKey) => setSort((s) => nextSort(s, key, (k) => (k === 'name' || k === 'error' ? 'asc' : 'desc')));
+
+  if (rows.length === 0) {
+    return (
+      <p className="detail__empty detail__empty--small" data-testid="quant-table-empty">
+        No weight here is multiplied by a Conv, Gemm or MatMul, so there is nothing to quantize.
+      </p>
+    );
+  }
+  return (
+    <div className={`rtable-scroll${stale ? ' is-stale' : ''}`}>
+      <table className="rtable" aria-label="Quantization per layer" data-testid="quant-table">
+        <thead>
+          <tr>
+            <th scope="col" className="rtable__check" title="Untick a row to leave that weight in float32.">
+              <span className="visually-hidden">Quantize this weight</span>✓
+            </th>
+            <SortHeader label="Weight" sortKey="name" sort={sort} onSort={onSort} />
+            <SortHeader label="Bits" sortKey="bits" sort={sort} onSort={onSort} title="Bits per weight; pick a row's own bit width to override the slider." />
+            <th scope="col">Format</th>
+            <SortHeader label="Error" sortKey="error" sort={sort} onSort={onSort} numeric title={SQNR_HELP} />
+            <SortHeader label="Before" sortKey="before" sort={sort} onSort={onSort} numeric />
+            <SortHeader label="After" sortKey="after" sort={sort} onSort={onSort} numeric />
+            <th scope="col">Notes</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((row) => (
+            <QuantRowView key={row.report.name} row={row} selected={row.tensorId !== undefined && row.tensorId === selectedId} defaultBits={rules.bits} fp16={rules.format === 'fp16'} />
+          ))}
+        </tbody>
+      </table>
+      {rows.length > shown.length && (
+        <button type="button" className="link-button barlist__more" onClick={() => setShowAll(true)}>
+          Show all {formatInteger(rows.length)} weights
+        </button>
+      )}
+    </div>
+  );
+});
+
+function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; selected: boolean; defaultBits: number; fp16: boolean }) {
+  const toggle = useStudio((s) => s.toggleExcludedName);
+  const setOwn = useStudio((s) => s.setOwnOverride);
+  const selectTensor = useStudio((s) => s.selectTensor);
+  const t = row.report;
+  const skipped = t.action === 'skip';
+  const excluded = row.exclusion;
+  // Only weights the recipe can reach get a checkbox; others (e.g. not float32, not multiplied) explain why.
+  const reachable = !skipped || excluded !== null;
+  const rating = sqnrRating(t.sqnrDb);
+  // A row unticked here reads better as such than as the core's "excluded by pattern <its own name>".
+  const reason = excluded?.kind === 'name' ? 'left out: unticked here' : t.reason;
+  const notes = [...(reason ? [reason] : []), ...t.notes];
+  const select = () => {
+    if (row.tensorId !== undefined) selectTensor(row.tensorId);
+  };
+  return (
+    <tr
+      className={`${selected ? 'is-selected' : ''}${excluded ? ' is-excluded' : ''}${row.ownBits !== undefined ? ' is-override' : ''}${skipped ? ' is-skipped' : ''}`}
+      aria-current={selected ? 'true' : undefined}
+      data-name={t.name}
+      data-action={t.action}
+      data-excluded={excluded ? excluded.kind : undefined}
+      data-own-bits={row.ownBits}
+      onClick={(e) => {
+        if ((e.target as HTMLElement).closest('input, select, button')) return;
+        select();
+      }}
+    >
+      <td className="rtable__check">
+        {reachable ? (
+          <input
+            type="checkbox"
+            aria-label={`Quantize ${t.name}`}
+            checked={!excluded}
+            disabled={excluded !== null && excluded.kind !== 'name'}
+            title={
+              excluded?.kind === 'pattern'
+                ? `Left out by the pattern "${excluded.by}": remove the pattern to take it back.`
+                : excluded?.kind === 'op'
+                  ? `Left out with every ${excluded.by} layer: untick ${excluded.by} under "Leave out" to take it back.`
+                  : excluded
+                    ? 'Left out: tick to quantize it again.'
+                    : 'Untick to leave this weight in float32.'
+            }
+            onChange={() => toggle('quantize', t.name)}
+          />
+        ) : (
+          <span className="muted" title={t.reason}>
+            —
+          </span>
+        )}
+      </td>
+      <td className="rtable__name">
+        <button type="button" className="rtable__select" onClick={select} title={`Show ${t.name} in the layer view below and in the tensor table`}>
+          <span className="ellipsis mono">{t.name}</span>
+          <span className="rtable__sub ellipsis">
+            {t.op}
+            {t.layer ? ` · ${t.layer}` : ''}
+          </span>
+        </button>
+        {excluded && (
+          <span className="badge badge--neutral rtable__mark" data-testid="excluded-mark">
+            left out{excluded.kind === 'pattern' ? ` by ${excluded.by}` : excluded.kind === 'op' ? ` (${excluded.by})` : ''}
+          </span>
+        )}
+      </td>
+      <td>
+        {!skipped ? (
+          fp16 ? (
+            <span>16</span>
+          ) : (
+            <select
+              className={`select select--compact${row.ownBits !== undefined ? ' is-own' : ''}`}
+              aria-label={`Own bits for ${t.name}`}
+              value={row.ownBits ?? ''}
+              onChange={(e) => setOwn('quantize', t.name, e.currentTarget.value === '' ? null : Number(e.currentTarget.value))}
+              title={row.ownBits !== undefined ? `This weight has its own bit width (${row.ownBits}).` : `Follows the Bit width slider (${defaultBits}).`}
+            >
+              <option value="">{t.bits === defaultBits || row.ownBits !== undefined ? `${defaultBits} (slider)` : `${t.bits} (pattern)`}</option>
+              {BIT_CHOICES.map((b) => (
+                <option key={b} value={b}>
+                  {b} own
+                </option>
+              ))}
+            </select>
+          )
+        ) : (
+          <span className="muted">float</span>
+        )}
+        {!skipped && t.storedBits !== t.bits && t.bits < 16 && <span className="rtable__sub"> in {t.storedBits}-bit</span>}
+      </td>
+      <td>
+        {skipped ? (
+          <span className="muted">—</span>
+        ) : (
+          <>
+            {FORMAT_LABELS[t.format] ?? t.format}
+            <span className="rtable__sub">{t.format === 'fp16' ? 'per tensor' : t.granularity === 'block' ? `block ${t.blockSize}` : `per ${t.granularity}`}</span>
+          </>
+        )}
+      </td>
+      <td className="num">
+        {skipped || t.sqnrDb === undefined ? (
+          <span className="muted">—</span>
+        ) : (
+          <>
+            <span className={`badge badge--${rating}`} data-testid="row-sqnr">
+              {Number.isFinite(t.sqnrDb) ? `${t.sqnrDb.toFixed(1)} dB` : 'exact'}
+            </span>
+            <span className="rtable__sub">{formatFraction(t.relError ?? 0)} rel. error</span>
+          </>
+        )}
+      </td>
+      <td className="num">{formatBytes(t.bytesBefore)}</td>
+      <td className="num">
+        {formatBytes(t.bytesAfter)}
+        {!skipped && <span className="rtable__sub">{deltaText(t.bytesBefore, t.bytesAfter)}</span>}
+      </td>
+      <td className="rtable__notes" title={notes.join('\n')}>
+        {notes.length ? notes.join('; ') : <span className="muted">—</span>}
+      </td>
+    </tr>
+  );
+}
