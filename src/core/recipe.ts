@@ -173,10 +173,41 @@ export function validateRecipe(input: unknown): Recipe {
   };
 }
 
-/** Glob → anchored RegExp: `*` matches any run, `?` one character; everything else literal. */
+/** Glob → anchored RegExp: `*` matches any run, `?` one character, `\\x` a literal x; everything else literal. */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  let body = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '\\' && i + 1 < glob.length) body += escapeRegExp(glob[++i]!);
+    else if (c === '*') body += '.*';
+    else if (c === '?') body += '.';
+    else body += escapeRegExp(c);
+  }
   return new RegExp(`^${body}$`);
+}
+
+function escapeRegExp(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A glob that matches exactly `name` (its `*`, `?` and `\\` escaped). */
+export function exactGlob(name: string): string {
+  return name.replace(/[*?\\]/g, '\\$&');
+}
+
+/** Why a tensor is excluded by these globs, in words ("excluded by name" for its own exact glob), or undefined. */
+export function excludedBecause(globs: string[], name: string, layer?: string): string | undefined {
+  const glob = matchesAny(globs, name, layer);
+  if (glob === undefined) return undefined;
+  return glob === exactGlob(name) || (layer !== undefined && glob === exactGlob(layer)) ? 'excluded by name' : `excluded by pattern "${glob}"`;
+}
+
+/** name.onnx → name.int8.onnx / name.q4.onnx / name.fp16.onnx / name.pruned.onnx / name.pruned.int8.onnx */
+export function compressedFileName(input: string, recipe: Recipe): string {
+  const stem = input.replace(/\.onnx$/i, '');
+  const q = recipe.quantize;
+  const tags = [recipe.prune ? 'pruned' : '', q ? (q.format === 'fp16' ? 'fp16' : q.bits === 8 ? 'int8' : `q${q.bits}`) : ''].filter(Boolean);
+  return `${stem}.${tags.join('.')}.onnx`;
 }
 
 export function matchesAny(globs: string[], ...names: (string | undefined)[]): string | undefined {

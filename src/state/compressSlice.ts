@@ -1,6 +1,7 @@
 import type { StateCreator } from 'zustand';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
 import { modelWorker, type CompressOutcome, type PreviewResult } from './bridge';
+import { exactGlob } from '../core/recipe';
 import { compressedFileName, hasSteps, recipeFileName, recipeKey, recipeOf, toggled, withOwnOverride, type RecipeDraft, type Step } from './recipeEdits';
 import { saveFile } from './saveFile';
 import type { StudioState } from './store';
@@ -200,7 +201,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       else if (s.resultsTab === step) set({ resultsTab: step === 'prune' ? 'quantize' : 'prune' });
       changed(false);
     },
-    toggleExcludedName: (step, name) => editRules(step, (r) => ({ exclude: toggled(r.exclude, name) })),
+    toggleExcludedName: (step, name) => editRules(step, (r) => ({ exclude: toggled(r.exclude, exactGlob(name)) })),
     setExcludedOp: (step, op, excluded) =>
       editRules(step, (r) => ({ excludeOps: excluded ? [...new Set([...r.excludeOps, op])] : r.excludeOps.filter((o) => o !== op) })),
     addExcludePattern: (step, glob) => {

@@ -4,7 +4,7 @@
  * of it and small edits to it.
  */
 import type { TensorInfo } from '../core/onnx/types';
-import { globToRegExp, matchesAny, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
+import { compressedFileName, exactGlob, globToRegExp, matchesAny, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
 
 export type Step = 'prune' | 'quantize';
 
@@ -33,13 +33,7 @@ export function recipeKey(recipe: Recipe): string {
   return JSON.stringify(recipe);
 }
 
-/** name.onnx → name.int8.onnx / name.q4.onnx / name.fp16.onnx / name.pruned.onnx / name.pruned.int8.onnx (the CLI's rule). */
-export function compressedFileName(input: string, recipe: Recipe): string {
-  const stem = input.replace(/\.onnx$/i, '');
-  const q = recipe.quantize;
-  const tags = [recipe.prune ? 'pruned' : '', q ? (q.format === 'fp16' ? 'fp16' : q.bits === 8 ? 'int8' : `q${q.bits}`) : ''].filter(Boolean);
-  return `${stem}.${tags.join('.')}.onnx`;
-}
+export { compressedFileName };
 
 /** name.onnx → name.recipe.json */
 export function recipeFileName(input: string): string {
@@ -81,7 +75,7 @@ interface StepRules {
 
 /** Why a weight is left out by a step's rules, or null. The row's exact name counts as 'name', not 'pattern'. */
 export function exclusionOf(rules: StepRules, name: string, layer: string | undefined, op: string | undefined): Exclusion | null {
-  if (rules.exclude.includes(name)) return { kind: 'name', by: name };
+  if (rules.exclude.includes(exactGlob(name))) return { kind: 'name', by: name };
   const glob = matchesAny(rules.exclude, name, layer);
   if (glob !== undefined) return { kind: 'pattern', by: glob };
   if (op !== undefined && rules.excludeOps.includes(op)) return { kind: 'op', by: op };
@@ -95,7 +89,7 @@ export function toggled<T>(list: readonly T[], item: T): T[] {
 
 /** The override a row set for itself (match is exactly its name), or undefined. */
 export function ownOverride<O extends { match: string }>(overrides: readonly O[], name: string): O | undefined {
-  return overrides.find((o) => o.match === name);
+  return overrides.find((o) => o.match === exactGlob(name));
 }
 
 /**
@@ -108,9 +102,10 @@ export function withOwnOverride<K extends 'bits' | 'sparsity'>(
   key: K,
   value: number | null,
 ): ({ match: string } & Record<K, number>)[] {
-  const rest = overrides.filter((o) => o.match !== name);
+  const own = exactGlob(name);
+  const rest = overrides.filter((o) => o.match !== own);
   if (value === null) return rest;
-  return [{ match: name, [key]: value } as { match: string } & Record<K, number>, ...rest];
+  return [{ match: own, [key]: value } as { match: string } & Record<K, number>, ...rest];
 }
 
 /** N:M patterns fix sparsity at N/M. */

@@ -4,7 +4,7 @@ import { compressModel, gzipSize } from '../../core/compress/compress';
 import type { PruneReport } from '../../core/compress/prune/apply';
 import type { QuantReport } from '../../core/compress/quantize/apply';
 import { openModel } from '../../core/onnx/open';
-import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
+import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, compressedFileName, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
 import { formatBytes, formatCount, table } from '../format';
 import { dataFileResolver, fileSource } from '../node-source';
 
@@ -95,14 +95,6 @@ function quantizeFromFlags(flags: CompressFlags, base: QuantizeRecipe | undefine
     q.overrides = [...(q.overrides ?? []), { match: o.slice(0, at), bits: number(o.slice(at + 1), '--override') }];
   }
   return validateQuantize(q);
-}
-
-/** name.onnx → name.int8.onnx / name.q4.onnx / name.fp16.onnx / name.pruned.int8.onnx */
-export function compressedFileName(input: string, recipe: Recipe): string {
-  const stem = input.replace(/\.onnx$/i, '');
-  const q = recipe.quantize;
-  const tags = [recipe.prune ? 'pruned' : '', q ? (q.format === 'fp16' ? 'fp16' : q.bits === 8 ? 'int8' : `q${q.bits}`) : ''].filter(Boolean);
-  return `${stem}.${tags.join('.')}.onnx`;
 }
 
 export async function compressCommand(modelPath: string, flags: CompressFlags): Promise<string> {

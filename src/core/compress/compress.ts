@@ -22,7 +22,7 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
   let bytes = opened.fileData;
   let prune: PruneReport | undefined;
   if (recipe.prune) {
-    const pruned = await pruneModel(opened, recipe.prune, { backend: options.backend });
+    const pruned = await pruneModel(opened, recipe.prune, { backend: options.backend, signal: options.signal, onProgress: options.onProgress });
     prune = pruned.report;
     bytes = pruned.bytes;
     current = await openModel([bytesSource(opened.fileName, bytes)]);

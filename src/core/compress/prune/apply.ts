@@ -10,7 +10,7 @@ import { readTensorFloat32, type OpenedModel } from '../../onnx/open';
 import { DataType } from '../../tensor/dtypes';
 import { countMacs, type NodeMacs } from '../../analysis/macs';
 import { decodeModel } from '../../onnx/codec';
-import { matchesAny, type PruneRecipe } from '../../recipe';
+import { excludedBecause, matchesAny, type PruneRecipe } from '../../recipe';
 import { editableCopy, errorFromSums, finishReport, intAttr, type QuantReport, type TensorReport } from '../quantize/apply';
 import { channelGroups, type ChannelGroup } from './channels';
 import { referenceBackend } from '../../../kernels/ts/reference';
@@ -21,6 +21,8 @@ import { selectKth } from '../../analysis/select';
 import { channelsToKeep, countZeros, globalPruneCountsOn, zeroTies } from './masks';
 
 export interface PruneLayerReport {
+  /** Catalog id of the weight in the model that was pruned. */
+  entryId: number;
   name: string;
   layer: string;
   op: string;
@@ -110,10 +112,10 @@ function candidates(catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLa
     const compute = computeConsumers(entry, catalog)[0];
     const layer = compute?.nodeLabel ?? how.node.name;
     const skip = (reason: string) =>
-      layers.push({ name: entry.name, layer, op: how.op, pattern: recipe.pattern, action: 'skip', reason, sparsity: 0, paramsBefore: entry.elements, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
+      layers.push({ entryId: entry.id, name: entry.name, layer, op: how.op, pattern: recipe.pattern, action: 'skip', reason, sparsity: 0, paramsBefore: entry.elements, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
     if (entry.dataType !== DataType.FLOAT) skip('not a float32 weight');
     else if (!PRUNABLE_OPS.has(how.op) || !compute) skip(`${how.op} weights are not pruned`);
-    else if (matchesAny(recipe.exclude, entry.name, layer)) skip(`excluded by pattern "${matchesAny(recipe.exclude, entry.name, layer)}"`);
+    else if (excludedBecause(recipe.exclude, entry.name, layer)) skip(excludedBecause(recipe.exclude, entry.name, layer)!);
     else if (recipe.excludeOps.includes(how.op)) skip(`${how.op} layers excluded`);
     else {
       const override = recipe.overrides.find((o) => matchesAny([o.match], entry.name, layer));
@@ -123,7 +125,19 @@ function candidates(catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLa
   return out;
 }
 
-async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], backend: KernelBackend): Promise<void> {
+export interface PruneOptions {
+  backend?: KernelBackend;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+async function checkpoint(options: PruneOptions, done: number, total: number): Promise<void> {
+  options.onProgress?.(done, total);
+  await new Promise((r) => setTimeout(r, 0)); // let a worker see a cancel between layers
+  if (options.signal?.aborted) throw new DOMException('Pruning cancelled', 'AbortError');
+}
+
+async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], backend: KernelBackend, options: PruneOptions): Promise<void> {
   const list = candidates(catalog, recipe, layers);
   const originals = await Promise.all(list.map((c) => readTensorFloat32(opened, opened.catalog.entries[c.entry.id]!)));
   const counts =
@@ -131,6 +145,7 @@ async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: P
       ? await globalPruneCountsOn(backend, originals, recipe.sparsity, recipe.layerCap)
       : list.map((c, i) => Math.floor(c.sparsity * originals[i]!.length));
   for (const [i, c] of list.entries()) {
+    await checkpoint(options, i, list.length);
     const original = originals[i]!;
     let pruned: Float32Array;
     if (recipe.pattern === 'unstructured') {
@@ -148,7 +163,7 @@ async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: P
       const [n, m] = recipe.pattern === '2:4' ? [2, 4] : [4, 8];
       const view = reductionView(c.entry, c.node);
       if (!view) {
-        layers.push({ name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'no reduction axis for N:M groups', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
+        layers.push({ entryId: c.entry.id, name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'no reduction axis for N:M groups', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
         continue;
       }
       pruned = (await onDevice(backend, original, (kern, t) => kern.nmMask(t, view, n, m))).values;
@@ -157,7 +172,7 @@ async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: P
     const zeros = countZeros(pruned);
     const { signal, noise } = sums(original, pruned);
     const err = errorFromSums(signal, noise);
-    layers.push({ name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'prune', sparsity: zeros / pruned.length, paramsBefore: pruned.length, paramsAfter: pruned.length - zeros, ...err });
+    layers.push({ entryId: c.entry.id, name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'prune', sparsity: zeros / pruned.length, paramsBefore: pruned.length, paramsAfter: pruned.length - zeros, ...err });
   }
 }
 
@@ -172,19 +187,20 @@ function sliceAxis(values: Float32Array, dims: number[], axis: number, keep: num
   return out;
 }
 
-async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[], backend: KernelBackend): Promise<void> {
+async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[], backend: KernelBackend, options: PruneOptions): Promise<void> {
   const outputs = new Set(opened.model.graph!.output.map((o) => o.name));
   const groups = channelGroups(catalog, outputs);
   const wanted = new Map(candidates(catalog, recipe, layers).map((c) => [c.entry, c]));
   // Per tensor, per axis: the indices kept.
   const slices = new Map<CatalogEntry, Map<number, number[]>>();
   const kept = new Map<ChannelGroup, number[]>();
-  for (const g of groups) {
+  for (const [gi, g] of groups.entries()) {
+    await checkpoint(options, gi, groups.length);
     const c = wanted.get(g.weight);
     if (!c) continue;
     wanted.delete(g.weight);
     const layer = c.layer;
-    const base = { name: g.weight.name, layer, op: g.op, pattern: recipe.pattern, paramsBefore: g.weight.elements, channelsBefore: g.channels };
+    const base = { entryId: g.weight.id, name: g.weight.name, layer, op: g.op, pattern: recipe.pattern, paramsBefore: g.weight.elements, channelsBefore: g.channels };
     if (g.blocked) {
       layers.push({ ...base, action: 'skip', reason: `left alone: ${g.blocked}`, sparsity: 0, paramsAfter: g.weight.elements, channelsAfter: g.channels, relError: 0, sqnrDb: Infinity });
       continue;
@@ -215,7 +231,7 @@ async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe
     layers.push({ ...base, action: 'prune', sparsity: 1 - keep.length / g.channels, paramsAfter: 0, channelsAfter: keep.length, relError: rel, sqnrDb: rel > 0 ? -20 * Math.log10(rel) : Infinity });
   }
   for (const c of wanted.values()) {
-    layers.push({ name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'not the weight of a Conv (group 1), Gemm or MatMul that produces channels', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
+    layers.push({ entryId: c.entry.id, name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'not the weight of a Conv (group 1), Gemm or MatMul that produces channels', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
   }
   // Apply every slice once per tensor, axis by axis.
   for (const [entry, perAxis] of slices) {
@@ -245,13 +261,13 @@ async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe
 }
 
 /** Prunes the opened model per the recipe; returns the new model file and what was removed. */
-export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe, options: { backend?: KernelBackend } = {}): Promise<{ bytes: Uint8Array; report: PruneReport; fileReport: QuantReport }> {
+export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe, options: PruneOptions = {}): Promise<{ bytes: Uint8Array; report: PruneReport; fileReport: QuantReport }> {
   const backend = options.backend ?? referenceBackend;
   const { model, catalog } = editableCopy(opened);
   const layers: PruneLayerReport[] = [];
   const warnings: string[] = [];
-  if (recipe.pattern === 'channel') await pruneChannels(opened, catalog, recipe, layers, warnings, backend);
-  else await pruneMasks(opened, catalog, recipe, layers, backend);
+  if (recipe.pattern === 'channel') await pruneChannels(opened, catalog, recipe, layers, warnings, backend, options);
+  else await pruneMasks(opened, catalog, recipe, layers, backend, options);
   if (recipe.pattern !== 'channel' && recipe.pattern !== 'unstructured') warnings.push(`${recipe.pattern} keeps ${recipe.pattern === '2:4' ? 2 : 4} of every ${recipe.pattern === '2:4' ? 4 : 8} weights along the input axis: sparsity is fixed at 50%.`);
   if (recipe.pattern !== 'channel') warnings.push('Zeroed weights are still stored: a dense ONNX file does not shrink until it is compressed (zip) or quantized.');
   const reports: TensorReport[] = [];

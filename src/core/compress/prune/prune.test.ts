@@ -145,3 +145,15 @@ describe('mask pruning', () => {
     expect(report.layers.find((l) => l.name === 'l2.w')).toMatchObject({ action: 'prune', sparsity: 0.5 });
   });
 });
+
+describe('pruning cancellation and progress', () => {
+  it('reports progress per layer and stops on abort', async () => {
+    const seen: number[] = [];
+    const opened = await openModel([bytesSource('m.onnx', mlp().bytes)]);
+    await pruneModel(opened, { ...DEFAULT_PRUNE, pattern: 'unstructured' }, { onProgress: (done, total) => seen.push(done / total) });
+    expect(seen.length).toBe(3);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(pruneModel(opened, { ...DEFAULT_PRUNE, pattern: 'channel' }, { signal: controller.signal })).rejects.toThrow(/cancelled/);
+  });
+});

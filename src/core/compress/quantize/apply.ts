@@ -21,7 +21,7 @@ import { buildCatalog, replaceTensorWithNodes, type CatalogEntry, type TensorCat
 import { MAX_PROTOBUF_BYTES, decodeModel, encodeModel } from '../../onnx/codec';
 import { readTensorBytes, readTensorFloat32, type OpenedModel } from '../../onnx/open';
 import { DataType } from '../../tensor/dtypes';
-import { matchesAny, type QuantizeRecipe } from '../../recipe';
+import { excludedBecause, matchesAny, type QuantizeRecipe } from '../../recipe';
 import { packNibblesOf } from '../../../kernels/ts/quant-reference';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import type { KernelBackend } from '../../../kernels/types';
@@ -147,9 +147,9 @@ export function planQuantization(opened: OpenedModel, recipe: QuantizeRecipe): Q
       tensors.push(skip(entry.dataType === DataType.INT8 || entry.dataType === DataType.UINT8 || entry.dataType === DataType.INT4 || entry.dataType === DataType.UINT4 ? 'already quantized' : 'not a float32 weight'));
       continue;
     }
-    const excludedBy = matchesAny(recipe.exclude, entry.name, base.layer);
-    if (excludedBy) {
-      tensors.push(skip(`excluded by pattern "${excludedBy}"`));
+    const excluded = excludedBecause(recipe.exclude, entry.name, base.layer);
+    if (excluded) {
+      tensors.push(skip(excluded));
       continue;
     }
     if (recipe.excludeOps.includes(op)) {

@@ -9,7 +9,7 @@ import { multipliedBy } from '../../analysis/channel-axis';
 import type { TensorCatalog } from '../../onnx/catalog';
 import { readTensorFloat32, type OpenedModel } from '../../onnx/open';
 import { DataType } from '../../tensor/dtypes';
-import { matchesAny, type QuantizeRecipe } from '../../recipe';
+import { excludedBecause, matchesAny, type QuantizeRecipe } from '../../recipe';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import { defaultOpset, opsetUpgradeBlockers } from './opset';
 import { codesTensor, editableCopy, errorFromSums, quantizeWithBackend, finishReport, floatAttr, floatTensor, intAttr, intsAttr, uniqueName, type QuantizeOptions, type TensorReport } from './apply';
@@ -41,8 +41,8 @@ export async function quantizeDynamic(opened: OpenedModel, recipe: QuantizeRecip
     const base = { entryId: entry.id, name: entry.name, layer: how.node.name || how.op, op: how.op, elements: entry.elements, bytesBefore: entry.bytes, format: 'dynamic' as const, granularity: perChannel ? ('channel' as const) : ('tensor' as const), blockSize: 0, notes: [] as string[] };
     const skip = (reason: string) => reports.push({ ...base, action: 'skip', reason, bits: 32, storedBits: 32, bytesAfter: entry.bytes });
     if (entry.dataType !== DataType.FLOAT) { skip('not a float32 weight'); continue; }
-    const excluded = matchesAny(recipe.exclude, entry.name, base.layer);
-    if (excluded) { skip(`excluded by pattern "${excluded}"`); continue; }
+    const excluded = excludedBecause(recipe.exclude, entry.name, base.layer);
+    if (excluded) { skip(excluded); continue; }
     if (recipe.excludeOps.includes(how.op)) { skip(`${how.op} layers excluded`); continue; }
     if (!node || entry.consumers[0]!.inputIndex !== 1) { skip('dynamic quantization rewrites a MatMul/Gemm/Conv that is the weight\'s only reader'); continue; }
     const isConv = node.opType === 'Conv' && entry.shape.length >= 3;

@@ -9,7 +9,7 @@ import { replaceTensor } from '../../onnx/catalog';
 import { readTensorFloat32, type OpenedModel } from '../../onnx/open';
 import { floatToFp16Bits, fp16BitsToFloat } from '../../tensor/codecs';
 import { DataType } from '../../tensor/dtypes';
-import { matchesAny, type QuantizeRecipe } from '../../recipe';
+import { excludedBecause, type QuantizeRecipe } from '../../recipe';
 import { multipliedBy } from '../../analysis/channel-axis';
 import { quantError } from './math';
 import { editableCopy, finishReport, uniqueName, type QuantReport, type TensorReport } from './apply';
@@ -58,10 +58,10 @@ export async function convertToFp16(opened: OpenedModel, recipe: QuantizeRecipe)
     if (entry.consumers.length > 0 && entry.consumers.every((c) => (c.node.opType === 'Resize' && c.inputIndex === 2) || (c.node.opType === 'Upsample' && c.inputIndex === 1))) continue; // scales stay float32
     const values = await readTensorFloat32(opened, opened.catalog.entries[entry.id]!);
     const base = { entryId: entry.id, name: entry.name, layer: entry.consumers[0]?.nodeLabel ?? '', op: entry.consumers[0]?.node.opType ?? '', elements: entry.elements, bytesBefore: entry.bytes, format: 'fp16' as const, granularity: 'tensor' as const, blockSize: 0, notes: [] as string[] };
-    const excluded = matchesAny(recipe.exclude, entry.name, base.layer) ?? (recipe.excludeOps.includes(base.op) ? `${base.op} layers` : undefined);
+    const excluded = excludedBecause(recipe.exclude, entry.name, base.layer) ?? (recipe.excludeOps.includes(base.op) ? `${base.op} layers excluded` : undefined);
     if (excluded && multipliedBy(entry, catalog)) {
       keepFloat32.add(entry.name);
-      reports.push({ ...base, action: 'skip', reason: `excluded by "${excluded}": kept in float32, its op computes in float32`, bits: 32, storedBits: 32, bytesAfter: entry.bytes });
+      reports.push({ ...base, action: 'skip', reason: `${excluded}: kept in float32, its op computes in float32`, bits: 32, storedBits: 32, bytesAfter: entry.bytes });
       continue;
     }
     let overflow = 0;

@@ -85,3 +85,18 @@ describe('quantization reference math', () => {
     expect([...packNibbles([15, 0])]).toEqual([0x0f]);
   });
 });
+
+describe('recipe globs', () => {
+  it('match tensor or layer names; \\ escapes * and ?; exact-name globs say "by name"', async () => {
+    const { globToRegExp, exactGlob, excludedBecause, matchesAny } = await import('../../recipe');
+    expect(globToRegExp('conv*').test('conv1.weight')).toBe(true);
+    expect(globToRegExp('conv?.weight').test('conv12.weight')).toBe(false);
+    expect(globToRegExp('a\\*b').test('a*b')).toBe(true);
+    expect(globToRegExp('a\\*b').test('axxb')).toBe(false);
+    expect(globToRegExp(exactGlob('odd*name?')).test('odd*name?')).toBe(true);
+    expect(globToRegExp(exactGlob('odd*name?')).test('oddXnameY')).toBe(false);
+    expect(matchesAny(['fc*'], 'w123', 'fc1')).toBe('fc*');
+    expect(excludedBecause([exactGlob('fc1.weight')], 'fc1.weight', 'fc1')).toBe('excluded by name');
+    expect(excludedBecause(['fc*'], 'fc1.weight', 'fc1')).toBe('excluded by pattern "fc*"');
+  });
+});

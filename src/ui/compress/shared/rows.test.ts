@@ -28,7 +28,7 @@ function t(name: string, over: Partial<TensorReport> = {}): TensorReport {
 }
 
 function l(name: string, over: Partial<PruneLayerReport> = {}): PruneLayerReport {
-  return { name, layer: name.split('.')[0]!, op: 'Conv', pattern: 'unstructured', action: 'prune', sparsity: 0.5, paramsBefore: 100, paramsAfter: 50, relError: 0.2, sqnrDb: 14, ...over };
+  return { entryId: 0, name, layer: name.split('.')[0]!, op: 'Conv', pattern: 'unstructured', action: 'prune', sparsity: 0.5, paramsBefore: 100, paramsAfter: 50, relError: 0.2, sqnrDb: 14, ...over };
 }
 
 const rules = { exclude: ['fc9*'], excludeOps: [], overrides: [{ match: 'b.weight', bits: 4 }] };
