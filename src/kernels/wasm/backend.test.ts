@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { checkParity } from '../parity';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkParity, checkQuantParity } from '../parity';
+import { groupCount, type GroupView, type Grouping } from '../quant';
+import { candidateErrorsOf, groupMinMaxOf, packNibblesOf, quantizeGroupsOf } from '../ts/quant-reference';
 import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf } from '../ts/reference';
-import { createWasmBackend, HEAP_LIMIT_BYTES } from './backend';
+import { createWasmBackend, HEAP_LIMIT_BYTES, type WasmKernelBackend } from './backend';
+import { quantFallbacks, quantTuning } from './quant-kernels';
 
 describe('WASM SIMD kernel backend', () => {
   it('matches the TypeScript reference on every parity case', async () => {
@@ -139,5 +142,234 @@ describe('WASM SIMD kernel backend', () => {
     const b = await createWasmBackend();
     const t = await a.upload(new Float32Array(4));
     await expect(b.moments(t)).rejects.toThrow(/another backend/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- quantization
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface QuantParams {
+  scales: Float32Array;
+  invScales: Float32Array;
+  zeroPoints: Int32Array;
+  qmin: number;
+  qmax: number;
+}
+
+/** quantizeOn's min/max parameters: symmetric (narrow signed range) or asymmetric (unsigned, zero point). */
+function minMaxParams(min: Float32Array, max: Float32Array, bits: number, symmetric: boolean): QuantParams {
+  const qmin = symmetric ? -(2 ** (bits - 1) - 1) : 0;
+  const qmax = symmetric ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+  const scales = new Float32Array(min.length);
+  const zeroPoints = new Int32Array(min.length);
+  for (let g = 0; g < min.length; g++) {
+    const lo = Math.min(min[g]!, 0);
+    const hi = Math.max(max[g]!, 0);
+    if (!(hi >= lo) || !Number.isFinite(lo + hi) || hi === lo) {
+      scales[g] = 1;
+      continue;
+    }
+    if (symmetric) scales[g] = Math.fround(Math.max(-lo, hi) / qmax);
+    else {
+      scales[g] = Math.fround((hi - lo) / (qmax - qmin));
+      zeroPoints[g] = Math.min(qmax, Math.max(qmin, Math.round(qmin - lo / scales[g]!)));
+    }
+  }
+  return { scales, invScales: scales.map((v) => Math.fround(1 / v)), zeroPoints, qmin, qmax };
+}
+
+const rel = (a: number, b: number) => (a === b || (Number.isNaN(a) && Number.isNaN(b)) ? 0 : Math.abs(a - b) / Math.abs(b));
+
+/** Every quantization kernel against the reference: min/max, codes and dequantized values bit for bit, max error exactly. */
+async function expectQuantMatches(wasm: WasmKernelBackend, data: Float32Array, view: GroupView, grouping: Grouping, bits: number, symmetric: boolean, tag: string): Promise<void> {
+  const q = wasm.quant!;
+  const t = await wasm.upload(data);
+  try {
+    const got = await q.groupMinMax(t, view, grouping);
+    const want = groupMinMaxOf(data, view, grouping);
+    expect(got.min.length, tag).toBe(groupCount(view, grouping));
+    const badG = want.min.findIndex((v, g) => v !== got.min[g] || want.max[g] !== got.max[g]);
+    expect(badG, `${tag}: groupMinMax group ${badG}`).toBe(-1);
+    const params = minMaxParams(want.min, want.max, bits, symmetric);
+    const a = await q.quantizeGroups(t, view, grouping, params);
+    const b = quantizeGroupsOf(data, view, grouping, params);
+    const bad = b.codes.findIndex((c, i) => c !== a.codes[i] || !Object.is(b.dequantized[i], a.dequantized[i]));
+    expect(bad, `${tag}: element ${bad} (x = ${data[bad]}): ${a.codes[bad]} / ${a.dequantized[bad]} vs ${b.codes[bad]} / ${b.dequantized[bad]}`).toBe(-1);
+    expect(a.maxAbsError, `${tag}: max |x − y|`).toBe(b.maxAbsError);
+    expect(rel(a.signal, b.signal), `${tag}: Σx² ${a.signal} vs ${b.signal}`).toBeLessThan(1e-5);
+    expect(rel(a.noise, b.noise), `${tag}: Σ(x − y)² ${a.noise} vs ${b.noise}`).toBeLessThan(1e-5);
+    const C = 5;
+    const G = want.min.length;
+    const cand = minMaxParams(
+      Float32Array.from({ length: G * C }, (_, k) => want.min[Math.floor(k / C)]! * (1 - 0.07 * (k % C))),
+      Float32Array.from({ length: G * C }, (_, k) => want.max[Math.floor(k / C)]! * (1 - 0.07 * (k % C))),
+      bits,
+      symmetric,
+    );
+    const cp = { candidates: C, ...cand };
+    const ea = await q.candidateErrors(t, view, grouping, cp);
+    const eb = candidateErrorsOf(data, view, grouping, cp);
+    const badE = eb.findIndex((v, k) => !(rel(ea[k]!, v) < 1e-5));
+    expect(badE, `${tag}: candidateErrors[${badE}] ${ea[badE]} vs ${eb[badE]}`).toBe(-1);
+  } finally {
+    t.dispose();
+  }
+}
+
+describe('WASM SIMD quantization kernels', () => {
+  const tuning = structuredClone(quantTuning);
+  afterEach(() => Object.assign(quantTuning, structuredClone(tuning)));
+
+  it('matches the TypeScript reference on the parity suite', async () => {
+    expect(await checkQuantParity(await createWasmBackend())).toEqual([]);
+  });
+
+  it('matches the reference in every layout: ragged blocks, groups of one, NaN/±Inf, 4- and 8-bit codes', async () => {
+    const wasm = await createWasmBackend();
+    const fallbacks = quantFallbacks.count;
+    const cases: [string, GroupView, Grouping][] = [
+      ['tensor', { outer: 1, axisLength: 70_001, inner: 1 }, { granularity: 'tensor', blockSize: 0 }],
+      ['Conv rows (runs)', { outer: 1, axisLength: 33, inner: 75 }, { granularity: 'channel', blockSize: 0 }],
+      ['channel middle axis (runs)', { outer: 3, axisLength: 5, inner: 17 }, { granularity: 'channel', blockSize: 0 }],
+      ['MatMul columns (rows)', { outer: 301, axisLength: 130, inner: 1 }, { granularity: 'channel', blockSize: 0 }],
+      ['MatMul columns, N % 4 ≠ 0', { outer: 97, axisLength: 67, inner: 1 }, { granularity: 'channel', blockSize: 0 }],
+      ['few channels, short inner (widened rows)', { outer: 211, axisLength: 3, inner: 5 }, { granularity: 'channel', blockSize: 0 }],
+      ['channel groups of one', { outer: 1, axisLength: 37, inner: 1 }, { granularity: 'channel', blockSize: 0 }],
+      ['Gemm transB blocks of 32, ragged', { outer: 41, axisLength: 300, inner: 1 }, { granularity: 'block', blockSize: 32 }],
+      ['blocks of 7, ragged', { outer: 13, axisLength: 50, inner: 1 }, { granularity: 'block', blockSize: 7 }],
+      ['block larger than the axis', { outer: 9, axisLength: 20, inner: 1 }, { granularity: 'block', blockSize: 64 }],
+      ['block groups of one', { outer: 6, axisLength: 11, inner: 1 }, { granularity: 'block', blockSize: 1 }],
+      ['MatMul blocks along K, ragged (rows)', { outer: 1, axisLength: 90, inner: 52 }, { granularity: 'block', blockSize: 16 }],
+      ['blocks with outer and inner', { outer: 3, axisLength: 21, inner: 9 }, { granularity: 'block', blockSize: 4 }],
+      ['block groups of one with inner', { outer: 2, axisLength: 3, inner: 6 }, { granularity: 'block', blockSize: 1 }],
+    ];
+    for (const [k, [name, view, grouping]] of cases.entries()) {
+      const n = view.outer * view.axisLength * view.inner;
+      const r = rng(k + 1);
+      const data = Float32Array.from({ length: n }, () => (r() - 0.5) * 0.2);
+      data[Math.floor(n / 3)] = 3.5; // an outlier
+      for (let i = 7; i < n; i += 101) data[i] = [NaN, Infinity, -Infinity, 0, -0, 1e-40][(i >> 3) % 6]!;
+      for (const [bits, symmetric] of [[8, true], [8, false], [4, true], [4, false], [2, false]] as const) {
+        await expectQuantMatches(wasm, data, view, grouping, bits, symmetric, `${name} ${bits}-bit ${symmetric ? 'sym' : 'asym'}`);
+      }
+    }
+    expect(quantFallbacks.count).toBe(fallbacks); // all on the kernels
+    expect(wasm.heapInUse).toBeLessThanOrEqual(64); // every scratch block released
+  });
+
+  it('matches the reference on random layouts, data and chunk / band sizes (fuzz)', async () => {
+    const wasm = await createWasmBackend();
+    for (let seed = 1; seed <= 240; seed++) {
+      const r = rng(seed * 7919);
+      const ri = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
+      const tune = seed % 4;
+      quantTuning.chunkElements = [1 << 22, 1, 7, 100][tune]!;
+      quantTuning.candidateBytes = [1 << 25, 1, 500, 5000][tune]!;
+      quantTuning.bandRows = { quantize: [4, 1, 3, 8][tune]!, quantizeUniformZp: [1, 2, 1, 5][tune]!, minMax: [8, 1, 3, 2][tune]!, candidates: [8, 1, 5, 2][tune]! };
+      const dims = [
+        [ri(1, 5), ri(1, 70), ri(1, 40)],
+        [ri(1, 300), ri(1, 20), 1],
+        [1, ri(1, 50), ri(1, 300)],
+        [ri(1, 3), ri(1, 9), ri(1, 19)],
+        [ri(1, 100), ri(1, 200), 1],
+      ][ri(0, 4)]!;
+      const view = { outer: dims[0]!, axisLength: dims[1]!, inner: dims[2]! };
+      const grouping: Grouping = { granularity: (['tensor', 'channel', 'block'] as const)[seed % 3]!, blockSize: ri(1, 40) };
+      const n = view.outer * view.axisLength * view.inner;
+      const amp = [1, 0.01, 100, 1e-30, 1e18][ri(0, 4)]!; // 1e-30: float32 squares underflow; 1e18: they overflow
+      const data = Float32Array.from({ length: n }, () => (r() * 2 - 1) * amp * (r() < 0.05 ? 20 : 1));
+      for (let s = ri(0, 3) * 3; s > 0; s--) data[ri(0, n - 1)] = [NaN, Infinity, -Infinity, 0, -0, 3e38, -2e20, 1e-44][ri(0, 7)]!;
+      if (r() < 0.1) data.fill(0.125); // every error exactly 0
+      await expectQuantMatches(wasm, data, view, grouping, ri(2, 8), r() < 0.5, `seed ${seed} ${JSON.stringify(view)} ${JSON.stringify(grouping)} amp ${amp}`);
+    }
+    expect(wasm.heapInUse).toBeLessThanOrEqual(64);
+  });
+
+  it('rounds ties to even and clamps exactly like the reference', async () => {
+    const wasm = await createWasmBackend();
+    const view = { outer: 1, axisLength: 1, inner: 4096 };
+    const grouping: Grouping = { granularity: 'tensor', blockSize: 0 };
+    // x / scale lands exactly on k + 0.5 (scale a power of two); some far outside the range.
+    const data = Float32Array.from({ length: 4096 }, (_, i) => ((i % 300) - 150 + 0.5) * 0.25 * (i % 7 === 0 ? 3 : 1));
+    const t = await wasm.upload(data);
+    for (const [zp, qmin, qmax] of [[0, -127, 127], [3, -8, 7], [128, 0, 255], [-5, -128, 127], [400, 0, 15]]) {
+      const params = { scales: Float32Array.of(0.25), invScales: Float32Array.of(4), zeroPoints: Int32Array.of(zp!), qmin: qmin!, qmax: qmax! };
+      const a = await wasm.quant!.quantizeGroups(t, view, grouping, params);
+      const b = quantizeGroupsOf(data, view, grouping, params);
+      expect(Array.from(a.codes)).toEqual(Array.from(b.codes));
+      expect(a.dequantized.every((v, i) => Object.is(v, b.dequantized[i]))).toBe(true);
+      expect(a.maxAbsError).toBe(b.maxAbsError);
+    }
+    t.dispose();
+  });
+
+  it('answers parameters outside the kernels’ range (zero scale, 16-bit codes) with the reference', async () => {
+    const wasm = await createWasmBackend();
+    const data = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 1e-3);
+    data[3] = 0;
+    const view = { outer: 10, axisLength: 100, inner: 1 };
+    const grouping: Grouping = { granularity: 'channel', blockSize: 0 };
+    const t = await wasm.upload(data);
+    const before = quantFallbacks.count;
+    const zeroScale = { scales: new Float32Array(100).fill(0), invScales: new Float32Array(100).fill(Infinity), zeroPoints: new Int32Array(100), qmin: -127, qmax: 127 };
+    const a = await wasm.quant!.quantizeGroups(t, view, grouping, zeroScale);
+    const b = quantizeGroupsOf(data, view, grouping, zeroScale);
+    expect(Array.from(a.codes)).toEqual(Array.from(b.codes));
+    expect(a.dequantized.every((v, i) => Object.is(v, b.dequantized[i]))).toBe(true);
+    const wide = { scales: new Float32Array(100).fill(1e-7), invScales: new Float32Array(100).fill(Math.fround(1e7)), zeroPoints: new Int32Array(100).fill(32768), qmin: 0, qmax: 65535 };
+    expect(Array.from((await wasm.quant!.quantizeGroups(t, view, grouping, wide)).codes)).toEqual(Array.from(quantizeGroupsOf(data, view, grouping, wide).codes));
+    expect(quantFallbacks.count).toBe(before + 2);
+    await expect(wasm.quant!.groupMinMax(t, { outer: 3, axisLength: 100, inner: 1 }, grouping)).rejects.toThrow(/does not match/);
+    await expect(wasm.quant!.quantizeGroups(t, view, grouping, { ...zeroScale, scales: new Float32Array(5) })).rejects.toThrow(/entries/);
+    await expect(wasm.quant!.groupMinMax(t, view, { granularity: 'block', blockSize: 0 })).rejects.toThrow(/blockSize/);
+    t.dispose();
+    const empty = await wasm.upload(new Float32Array(0));
+    const none = await wasm.quant!.quantizeGroups(empty, { outer: 0, axisLength: 4, inner: 1 }, grouping, { ...zeroScale, scales: new Float32Array(4).fill(1), invScales: new Float32Array(4).fill(1) });
+    expect([none.codes.length, none.signal, none.noise, none.maxAbsError]).toEqual([0, 0, 0, 0]);
+    expect(Array.from((await wasm.quant!.groupMinMax(empty, { outer: 0, axisLength: 2, inner: 1 }, grouping)).min)).toEqual([Infinity, Infinity]);
+  });
+
+  it('packs nibbles like the reference for every length and code', async () => {
+    const wasm = await createWasmBackend();
+    for (const n of [0, 1, 2, 31, 32, 33, 63, 64, 65, 1000, 4097]) {
+      const codes = Int16Array.from({ length: n }, (_, i) => ((i * 7) % 31) - 15);
+      expect(await wasm.quant!.packNibbles(codes)).toEqual(packNibblesOf(codes));
+    }
+    quantTuning.chunkElements = 99; // odd: chunks still start on a byte
+    const codes = Int16Array.from({ length: 1001 }, (_, i) => (i % 16) - 8);
+    expect(await wasm.quant!.packNibbles(codes)).toEqual(packNibblesOf(codes));
+  });
+
+  it('quantizes a 12M-element tensor in several chunks on a fresh heap (memory grows mid-call)', async () => {
+    const wasm = await createWasmBackend();
+    const view = { outer: 3000, axisLength: 4000, inner: 1 }; // MatMul [3000, 4000] per output column: 3 chunks
+    const grouping: Grouping = { granularity: 'channel', blockSize: 0 };
+    const n = 12_000_000;
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.sin(i * 0.37) * (1 + (i % 4000) / 1000);
+    data[5_000_123] = NaN;
+    const t = await wasm.upload(data);
+    const grownBefore = wasm.memoryBytes;
+    const { min, max } = await wasm.quant!.groupMinMax(t, view, grouping);
+    const params = minMaxParams(min, max, 8, true);
+    const a = await wasm.quant!.quantizeGroups(t, view, grouping, params);
+    expect(wasm.memoryBytes).toBeGreaterThan(grownBefore);
+    const b = quantizeGroupsOf(data, view, grouping, params);
+    expect(a.codes.length).toBe(n);
+    expect(b.codes.findIndex((c, i) => c !== a.codes[i] || !Object.is(b.dequantized[i], a.dequantized[i]))).toBe(-1);
+    expect(a.maxAbsError).toBe(b.maxAbsError);
+    expect(rel(a.noise, b.noise)).toBeLessThan(1e-5);
+    t.dispose();
+    expect(wasm.heapInUse).toBeLessThanOrEqual(64);
   });
 });

@@ -8,7 +8,9 @@
  * and memory grows on demand up to HEAP_LIMIT_BYTES (1 GiB), beyond which allocation fails clearly.
  */
 import { histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
+import type { QuantKernels } from '../quant';
 import { KERNELS_WASM_BASE64 } from './kernels.generated';
+import { wasmQuantKernels, type QuantExports } from './quant-kernels';
 
 const PAGE = 65536;
 /** Total wasm memory the backend may use (tensors and scratch together); matches the module's maximum. */
@@ -25,7 +27,7 @@ const RUN_MIN_INNER = 16;
 /** Largest super-row (positions) for the vectorised-across-channels channelStats path. */
 const MAX_ROW_POSITIONS = 1 << 16;
 
-interface KernelExports {
+interface KernelExports extends QuantExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   moments(ptr: number, n: number, out: number): void;
@@ -174,8 +176,9 @@ class WasmBackend implements WasmKernelBackend {
   readonly name = 'wasm' as const;
   private readonly k: KernelExports;
   private readonly heap: Heap;
-  /** 64 bytes of result space for `moments`. */
+  /** 64 bytes of result space for `moments` and the quantization kernels. */
   private readonly out: number;
+  readonly quant: QuantKernels;
 
   constructor(instance: WebAssembly.Instance) {
     this.k = instance.exports as unknown as KernelExports;
@@ -183,6 +186,20 @@ class WasmBackend implements WasmKernelBackend {
     const base = Math.max(ALIGN, Math.ceil(this.k.heapBase() / ALIGN) * ALIGN);
     this.heap = new Heap(this.k.memory, base);
     this.out = this.heap.alloc(64);
+    const self = this;
+    this.quant = wasmQuantKernels({
+      k: this.k,
+      get buffer() {
+        return self.buffer;
+      },
+      out: this.out,
+      alloc: (bytes) => this.heap.alloc(bytes),
+      release: (at, bytes) => this.heap.release(at, bytes),
+      tensor: (t) => {
+        const w = this.tensor(t);
+        return { ptr: w.ptr, length: w.length };
+      },
+    });
   }
 
   get memoryBytes(): number {

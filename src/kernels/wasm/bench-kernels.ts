@@ -4,6 +4,9 @@
  * Each row: median of RUNS timed runs after one warm-up; gbPerS = tensor bytes / time (so rows compare
  * directly: the memory pass moves the same bytes in and out once).
  */
+import type { GroupView, Grouping } from '../quant';
+import type { DeviceTensor } from '../types';
+import { groupMinMaxOf, quantizeGroupsOf } from '../ts/quant-reference';
 import { channelStatsOf, histogramOf, momentsOf } from '../ts/reference';
 import { createWasmBackend } from './backend';
 
@@ -96,4 +99,162 @@ export async function benchKernels(elements: number): Promise<{ rows: KernelBenc
     t.dispose();
   }
   return { rows };
+}
+
+// ---------------------------------------------------------------------------------------------------- quantization
+
+export interface QuantBenchRow {
+  name: string;
+  /** Parameters the row processed (the TS reference runs on fewer). */
+  params: number;
+  ms: number;
+  mParamsPerS: number;
+  /** Throughput relative to the memory pass (1 = as fast as copying the floats once). */
+  vsMemory: number;
+}
+
+interface QuantLayout {
+  label: string;
+  view: GroupView;
+  grouping: Grouping;
+}
+
+/** Symmetric int8 (or `bits`) parameters from per-group min/max, as the host computes them in quantizeOn. */
+function symmetricParams(min: Float32Array, max: Float32Array, bits = 8) {
+  const qmax = 2 ** (bits - 1) - 1;
+  const scales = new Float32Array(min.length);
+  for (let g = 0; g < min.length; g++) {
+    const a = Math.max(Math.abs(min[g]!), Math.abs(max[g]!));
+    scales[g] = Number.isFinite(a) && a > 0 ? Math.fround(a / qmax) : 1;
+  }
+  const invScales = scales.map((s) => Math.fround(1 / s));
+  return { scales, invScales, zeroPoints: new Int32Array(min.length), qmin: -qmax, qmax };
+}
+
+/**
+ * Quantization kernels over `totalParams` parameters held as [2048, 2048] fp32 weights (≈ 4.2M each, so
+ * 100M is 24 tensors: the WASM heap holds them all at once). Rows: memory pass (copy of every tensor), the
+ * cost of allocating and filling quantizeGroups' output arrays alone (6 bytes per parameter), WASM upload, then per layout groupMinMax, quantizeGroups and the full int8 quantization (min/max → scales on
+ * the host → quantizeGroups, the tensors already uploaded; and once more including upload and dispose),
+ * and the TS reference on `referenceParams` parameters for comparison. Median of `runs` after one warm-up.
+ */
+export async function benchQuantKernels(totalParams = 100_000_000, options: { runs?: number; referenceParams?: number; layouts?: 'all' | 'channel' } = {}): Promise<{ rows: QuantBenchRow[]; heapBytes: number }> {
+  const runs = options.runs ?? 5;
+  const K = 2048;
+  const N = 2048;
+  const per = K * N;
+  const tensors = Math.max(1, Math.round(totalParams / per));
+  const total = tensors * per;
+  const base = gaussianData(per);
+  const weights = Array.from({ length: tensors }, (_, k) => {
+    const w = new Float32Array(per);
+    const s = 0.02 * (1 + k / tensors);
+    for (let i = 0; i < per; i++) w[i] = base[(i + k * 7919) % per]! * s;
+    return w;
+  });
+  const rows: QuantBenchRow[] = [];
+  let memMs = 0;
+  const add = (name: string, params: number, ms: number) => {
+    const mParamsPerS = params / 1e3 / ms;
+    rows.push({ name, params, ms, mParamsPerS, vsMemory: memMs > 0 ? mParamsPerS / (total / 1e3 / memMs) : 1 });
+  };
+  {
+    const copies = weights.map((w) => new Float32Array(w.length));
+    memMs = await time(() => weights.forEach((w, k) => copies[k]!.set(w)), runs);
+    add(`memory pass (Float32Array.set of ${tensors} × [${K}, ${N}] fp32, baseline)`, total, memMs);
+    // What quantizeGroups' interface costs by itself: fresh codes (Int16Array) and dequantized (Float32Array) arrays, filled once.
+    const codes = new Int16Array(per);
+    add(
+      'output arrays alone (new Int16Array + Float32Array per tensor, filled by copy)',
+      total,
+      await time(() => {
+        for (const w of weights) {
+          new Float32Array(per).set(w);
+          new Int16Array(per).set(codes);
+        }
+      }, runs),
+    );
+  }
+  const wasm = await createWasmBackend();
+  const quant = wasm.quant!;
+  add(
+    'WASM upload (+ dispose)',
+    total,
+    await time(async () => {
+      for (const w of weights) (await wasm.upload(w)).dispose();
+    }, runs),
+  );
+  const layouts: QuantLayout[] = [
+    { label: 'per-channel, MatMul [K, N] columns (inner = 1)', view: { outer: K, axisLength: N, inner: 1 }, grouping: { granularity: 'channel', blockSize: 0 } },
+    { label: 'per-channel, Conv/Gemm rows [Cout, Cin·k·k]', view: { outer: 1, axisLength: K, inner: N }, grouping: { granularity: 'channel', blockSize: 0 } },
+  ];
+  if (options.layouts !== 'channel') {
+    layouts.push(
+      { label: 'per-block 32, Gemm transB [N, K] along K', view: { outer: N, axisLength: K, inner: 1 }, grouping: { granularity: 'block', blockSize: 32 } },
+      { label: 'per-block 32, MatMul [K, N] along K (inner = N)', view: { outer: 1, axisLength: K, inner: N }, grouping: { granularity: 'block', blockSize: 32 } },
+      { label: 'per-tensor', view: { outer: 1, axisLength: per, inner: 1 }, grouping: { granularity: 'tensor', blockSize: 0 } },
+    );
+  }
+  const uploaded: DeviceTensor[] = [];
+  for (const w of weights) uploaded.push(await wasm.upload(w));
+  try {
+    for (const { label, view, grouping } of layouts) {
+      const params: ReturnType<typeof symmetricParams>[] = [];
+      for (const t of uploaded) {
+        const { min, max } = await quant.groupMinMax(t, view, grouping);
+        params.push(symmetricParams(min, max));
+      }
+      add(
+        `WASM groupMinMax — ${label}`,
+        total,
+        await time(async () => {
+          for (const t of uploaded) await quant.groupMinMax(t, view, grouping);
+        }, runs),
+      );
+      add(
+        `WASM quantizeGroups int8 — ${label}`,
+        total,
+        await time(async () => {
+          for (let k = 0; k < tensors; k++) await quant.quantizeGroups(uploaded[k]!, view, grouping, params[k]!);
+        }, runs),
+      );
+      add(
+        `WASM full int8 (min/max + host params + quantizeGroups) — ${label}`,
+        total,
+        await time(async () => {
+          for (const t of uploaded) {
+            const { min, max } = await quant.groupMinMax(t, view, grouping);
+            await quant.quantizeGroups(t, view, grouping, symmetricParams(min, max));
+          }
+        }, runs),
+      );
+    }
+  } finally {
+    uploaded.forEach((t) => t.dispose());
+  }
+  const channel = layouts[0]!;
+  add(
+    `WASM full int8 incl. upload + dispose — ${channel.label}`,
+    total,
+    await time(async () => {
+      for (const w of weights) {
+        const t = await wasm.upload(w);
+        const { min, max } = await quant.groupMinMax(t, channel.view, channel.grouping);
+        await quant.quantizeGroups(t, channel.view, channel.grouping, symmetricParams(min, max));
+        t.dispose();
+      }
+    }, runs),
+  );
+  const refTensors = Math.max(1, Math.min(tensors, Math.round((options.referenceParams ?? 8_000_000) / per)));
+  add(
+    `TS reference full int8 — ${channel.label} (${refTensors} tensor${refTensors > 1 ? 's' : ''})`,
+    refTensors * per,
+    await time(() => {
+      for (let k = 0; k < refTensors; k++) {
+        const { min, max } = groupMinMaxOf(weights[k]!, channel.view, channel.grouping);
+        quantizeGroupsOf(weights[k]!, channel.view, channel.grouping, symmetricParams(min, max));
+      }
+    }, 1),
+  );
+  return { rows, heapBytes: wasm.memoryBytes };
 }
