@@ -1,16 +1,20 @@
 /**
  * Test page for e2e/kernels-webgpu.spec.ts (served by vite at /e2e/pages/kernels.html): exposes
- * window.runParity(), which runs the kernel parity suite and the extra checks on the WebGPU backend.
+ * window.runParity(), which runs the kernel parity suites (incl. the quantization kernels) and the extra checks on
+ * the WebGPU backend.
  */
-import { checkParity } from '../../src/kernels/parity';
+import { checkParity, checkQuantParity } from '../../src/kernels/parity';
 import { createWebGpuBackend, probeWebGpu, type WebGpuProbe } from '../../src/kernels/webgpu/backend';
 import { extraChecks } from '../../src/kernels/webgpu/extra-checks';
+import { quantChecks } from '../../src/kernels/webgpu/quant-checks';
 
 export interface ParityPageResult {
   probe: WebGpuProbe;
   problems: string[];
   extra: string[];
-  /** The same suites with tensors split into 40 000-element buffers (multi-buffer dispatch paths). */
+  /** checkQuantParity and the quantization kernels' extra checks. */
+  quant: string[];
+  /** The same suites with tensors split into 40 000-element buffers (multi-buffer dispatch paths) and 16 KiB quantization chunks. */
   split: string[];
   seconds: number;
   error?: string;
@@ -26,16 +30,22 @@ window.runParity = async () => {
   const started = performance.now();
   const probe = await probeWebGpu();
   const backend = await createWebGpuBackend();
-  if (!backend) return { probe, problems: [], extra: [], split: [], seconds: 0, error: `no WebGPU backend: ${probe.reason ?? 'requestDevice failed'}` };
+  if (!backend) return { probe, problems: [], extra: [], quant: [], split: [], seconds: 0, error: `no WebGPU backend: ${probe.reason ?? 'requestDevice failed'}` };
   try {
     const problems = await checkParity(backend);
     const extra = await extraChecks(backend);
+    const quant = [...(await checkQuantParity(backend)), ...(await quantChecks(backend))];
     backend.destroy();
-    const splitBackend = await createWebGpuBackend(undefined, { maxSegmentElements: 40_000 });
+    const splitBackend = await createWebGpuBackend(undefined, { maxSegmentElements: 40_000, maxChunkBytes: 16_384 });
     if (!splitBackend) throw new Error('second WebGPU device failed');
-    const split = [...(await checkParity(splitBackend)), ...(await extraChecks(splitBackend))];
+    const split = [
+      ...(await checkParity(splitBackend)),
+      ...(await extraChecks(splitBackend)),
+      ...(await checkQuantParity(splitBackend)),
+      ...(await quantChecks(splitBackend)),
+    ];
     splitBackend.destroy();
-    return { probe, problems, extra, split, seconds: (performance.now() - started) / 1000 };
+    return { probe, problems, extra, quant, split, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     backend.destroy();
     throw error;

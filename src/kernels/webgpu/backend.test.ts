@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ChannelLayout } from '../types';
 import { channelSegmentGrid, gridFor, planChannelStats } from './backend';
+import { gpuQuantSafe } from './quant-gpu';
 import { CHROMIUM_LIB_DIR, swiftShaderEnv } from './node-gpu';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -22,6 +23,9 @@ interface Report {
   extra?: string[];
   splitParity?: string[];
   splitExtra?: string[];
+  quantParity?: string[];
+  quantExtra?: string[];
+  splitQuant?: string[];
   seconds?: number;
 }
 
@@ -46,7 +50,7 @@ function runChild(): { report: Report; output: string } {
 }
 
 describe('WebGPU kernels in Node (Dawn)', () => {
-  it('match the reference kernels (parity suite, extra checks, multi-buffer tensors)', { timeout: 600_000 }, () => {
+  it('match the reference kernels (parity suites incl. quantization, extra checks, multi-buffer tensors)', { timeout: 600_000 }, () => {
     const { report, output } = runChild();
     expect(report.error, output.slice(-4000)).toBeUndefined();
     expect(report.probe?.available).toBe(true);
@@ -55,10 +59,32 @@ describe('WebGPU kernels in Node (Dawn)', () => {
     expect(report.extra).toEqual([]);
     expect(report.splitParity).toEqual([]);
     expect(report.splitExtra).toEqual([]);
+    expect(report.quantParity).toEqual([]);
+    expect(report.quantExtra).toEqual([]);
+    expect(report.splitQuant).toEqual([]);
   });
 });
 
 describe('WebGPU grid planning (no GPU needed)', () => {
+  it('sends only parameters the GPU reproduces exactly to the quantization kernels', () => {
+    const p = (scale: number, zp = 0, qmin = -127, qmax = 127) => {
+      const scales = Float32Array.of(0.5, scale);
+      return { scales, invScales: scales.map((s) => Math.fround(1 / s)), zeroPoints: Int32Array.of(0, zp), qmin, qmax };
+    };
+    expect(gpuQuantSafe(p(0.01), 2)).toBe(true);
+    expect(gpuQuantSafe(p(2 ** -126), 2)).toBe(true); // invScale 2^126: normal
+    expect(gpuQuantSafe(p(-0.25, 7, 0, 65535), 2)).toBe(true);
+    expect(gpuQuantSafe(p(1e-39), 2)).toBe(false); // subnormal scale, invScale = Infinity
+    expect(gpuQuantSafe(p(0), 2)).toBe(false);
+    expect(gpuQuantSafe(p(NaN), 2)).toBe(false);
+    expect(gpuQuantSafe(p(3e38), 2)).toBe(false); // invScale subnormal, and y could overflow
+    expect(gpuQuantSafe(p(2e36), 2)).toBe(false); // 127 · 2e36 overflows float32
+    expect(gpuQuantSafe(p(0.1, 2 ** 22), 2)).toBe(false);
+    expect(gpuQuantSafe(p(0.1, 0, -7.5, 7), 2)).toBe(false);
+    expect(gpuQuantSafe(p(0.1, 0, 0, 2 ** 20), 2)).toBe(false);
+    expect(gpuQuantSafe(p(0), 1)).toBe(true); // only the first `count` entries are used
+  });
+
   it('lays out large grids in 2-D within 65535 per dimension', () => {
     for (const count of [1, 65535, 65536, 70_000, 1 << 24, 123_456_789]) {
       const [x, y] = gridFor(count);

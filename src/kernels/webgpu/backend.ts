@@ -13,10 +13,14 @@
  * - gatherBins: GPU compaction (histogram for the sizes, then an atomic-cursor scatter), so only the
  *   gathered values come back, never the whole tensor.
  * - decodeHalf: integer bit manipulation on the GPU, exact for every pattern.
- * Each public call is a single submit + one readback. Validation and out-of-memory errors are turned
- * into rejected promises (error scopes) rather than console noise.
+ * - quant (groupMinMax, quantizeGroups, candidateErrors, packNibbles): see quant-gpu.ts.
+ * Each public call is a single submit + one readback (per buffer segment for quantizeGroups' per-element
+ * outputs). Validation and out-of-memory errors are turned into rejected promises (error scopes) rather than
+ * console noise.
  */
+import type { GroupView, Grouping, QuantKernels } from '../quant';
 import { histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
+import { gpuQuantKernels, gpuQuantSafe, planQuantize, QUANT_CHUNK_BYTES, type QuantGpuContext } from './quant-gpu';
 import { CHANNEL_STATS_WGSL } from './shaders/channel-stats.wgsl';
 import { WG } from './shaders/common.wgsl';
 import { DECODE_HALF_WGSL } from './shaders/decode-half.wgsl';
@@ -57,6 +61,8 @@ export interface WebGpuProbe {
 export interface WebGpuBackendOptions {
   /** Split tensors into buffers of at most this many elements (tests use it to exercise the multi-buffer path). */
   maxSegmentElements?: number;
+  /** Target size of the quantization kernels' temporary buffers (tests use a small one to exercise chunking). */
+  maxChunkBytes?: number;
   /** Power preference passed to requestAdapter. */
   powerPreference?: GPUPowerPreference;
 }
@@ -71,6 +77,7 @@ export interface WebGpuBackend extends KernelBackend {
   destroy(): void;
   /** Internal, for benchmarks: GPU work of one kernel call without readback. */
   readonly jobs: JobFactory;
+  readonly quant: QuantKernels;
 }
 
 /** A prepared unit of GPU work: encode it (any number of times), read `result`, then finish on the CPU. */
@@ -86,6 +93,13 @@ export interface JobFactory {
   moments(t: DeviceTensor): Promise<Job<MomentStats>>;
   histogram(t: DeviceTensor, bins: number, lo: number, hi: number): Promise<Job<Uint32Array>>;
   channelStats(t: DeviceTensor, layout: ChannelLayout): Promise<Job<ChannelStats>>;
+  /** quantizeGroups' GPU work (every segment's dispatch; outputs stay on the GPU). Needs GPU-safe parameters. */
+  quantizeGroups(
+    t: DeviceTensor,
+    view: GroupView,
+    grouping: Grouping,
+    params: { scales: Float32Array; invScales: Float32Array; zeroPoints: Int32Array; qmin: number; qmax: number },
+  ): Promise<Job<void>>;
   run<T>(job: Job<T>): Promise<T>;
 }
 
@@ -210,7 +224,11 @@ class GpuKernels implements WebGpuBackend {
   readonly name = 'webgpu' as const;
   readonly segmentElements: number;
   readonly jobs: JobFactory;
+  readonly quant: QuantKernels;
+  /** What quant-gpu.ts uses of this backend. */
+  private readonly quantContext: QuantGpuContext;
   private readonly pipelines = new Map<Pipelines, Promise<GPUComputePipeline>>();
+  private readonly codePipelines = new Map<string, Promise<GPUComputePipeline>>();
   private readonly modules = new Map<string, GPUShaderModule>();
   private lost: string | undefined;
   private queueTail: Promise<unknown> = Promise.resolve();
@@ -228,12 +246,36 @@ class GpuKernels implements WebGpuBackend {
     void device.lost.then((info) => {
       this.lost = `WebGPU device lost: ${info.message || info.reason}`;
     });
+    this.quantContext = {
+      device: this.device,
+      chunkBytes: Math.max(256, options.maxChunkBytes ?? QUANT_CHUNK_BYTES),
+      segmentsOf: (t) => this.tensor(t).segments,
+      pipelineFor: (code) => this.pipelineFor(code),
+      buffer: (size, usage, label) => this.buffer(size, usage, label),
+      uniform: (words) => this.uniform(words),
+      bind: (pipeline, buffers) => this.bind(pipeline, buffers),
+      dispatch: (encoder, pipeline, group, workgroups) => this.dispatch(encoder, pipeline, group, workgroups),
+      scoped: (fn) => this.scoped(fn),
+      readMany: (encoder, parts) => this.readMany(encoder, parts),
+      download: (t) => this.download(this.tensor(t)),
+      channelStats: async (t, layout) => this.run(await this.channelStatsJob(this.tensor(t), layout)),
+    };
     this.jobs = {
       moments: (t) => this.momentsJob(this.tensor(t)),
       histogram: (t, bins, lo, hi) => this.histogramJob(this.tensor(t), bins, lo, hi),
       channelStats: (t, layout) => this.channelStatsJob(this.tensor(t), layout),
+      quantizeGroups: async (t, view, grouping, params) => {
+        if (!gpuQuantSafe(params, params.scales.length)) throw new Error('quantizeGroups job: parameters need the host path');
+        const plan = await planQuantize(this.quantContext, this.tensor(t), view, grouping, params);
+        return {
+          encode: (encoder) => plan.steps.forEach((s) => this.dispatch(encoder, plan.pipeline, s.group, s.wg)),
+          finish: () => undefined,
+          destroy: () => plan.destroy(),
+        };
+      },
       run: (job) => this.run(job),
     };
+    this.quant = gpuQuantKernels(this.quantContext);
   }
 
   destroy() {
@@ -280,12 +322,23 @@ class GpuKernels implements WebGpuBackend {
     return p;
   }
 
+  /** Pipeline of a generated shader's `main` entry point, cached by source text. */
+  private pipelineFor(code: string): Promise<GPUComputePipeline> {
+    let p = this.codePipelines.get(code);
+    if (!p) {
+      p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module: this.module(code), entryPoint: 'main' } });
+      p.catch(() => this.codePipelines.delete(code));
+      this.codePipelines.set(code, p);
+    }
+    return p;
+  }
+
   private buffer(size: number, usage: number, label?: string): GPUBuffer {
     return this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage, label });
   }
 
   private uniform(words: number[]): GPUBuffer {
-    const b = this.device.createBuffer({ size: 64, usage: UNIFORM, mappedAtCreation: true });
+    const b = this.device.createBuffer({ size: Math.max(64, Math.ceil(words.length / 4) * 16), usage: UNIFORM, mappedAtCreation: true });
     const view = new Uint32Array(b.getMappedRange());
     words.forEach((w, i) => (view[i] = w >>> 0));
     b.unmap();
@@ -349,6 +402,33 @@ class GpuKernels implements WebGpuBackend {
     } finally {
       staging.destroy();
     }
+  }
+
+  /** Copies each part into its own staging buffer after the encoded work, submits once, maps them all. */
+  private async readMany(encoder: GPUCommandEncoder, parts: { buffer: GPUBuffer; bytes: number }[]): Promise<ArrayBuffer[]> {
+    const staging = parts.map(({ buffer, bytes }) => {
+      const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+      const b = this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+      encoder.copyBufferToBuffer(buffer, 0, b, 0, size);
+      return b;
+    });
+    this.device.queue.submit([encoder.finish()]);
+    try {
+      await Promise.all(staging.map((b) => b.mapAsync(MAP_MODE_READ)));
+      return staging.map((b, k) => b.getMappedRange().slice(0, parts[k]!.bytes));
+    } finally {
+      staging.forEach((b) => b.destroy());
+    }
+  }
+
+  /** A tensor's values back on the host (the quantization kernels' exact fallback path). */
+  private async download(t: GpuTensor): Promise<Float32Array> {
+    const out = new Float32Array(t.length);
+    for (const s of t.segments) {
+      const [data] = await this.readMany(this.device.createCommandEncoder(), [{ buffer: s.buffer, bytes: s.length * 4 }]);
+      out.set(new Float32Array(data!), s.start);
+    }
+    return out;
   }
 
   private async run<T>(job: Job<T>): Promise<T> {

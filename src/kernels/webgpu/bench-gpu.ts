@@ -6,8 +6,10 @@
  * chosen so one sample takes ≥ ~20 ms (a 64 MB pass on a big GPU takes ~20 µs, far below submit latency),
  * and ms is per repetition. Median of `samples` (≥ 5) after warm-up. "end-to-end" rows time the public
  * API call, readback included. GB/s counts bytes moved in memory: a kernel reads the tensor once (its
- * small outputs are ignored), moments+histogram reads it twice, a copy reads and writes it.
+ * small outputs are ignored), moments+histogram reads it twice, a copy reads and writes it, quantizeGroups
+ * reads it and writes the dequantized values and one byte of code per element (9 bytes per element).
  */
+import type { GroupView } from '../quant';
 import type { ChannelLayout } from '../types';
 import { createWebGpuBackend, planChannelStats, type Job, type WebGpuBackend } from './backend';
 
@@ -142,6 +144,18 @@ export async function benchWebGpu(gpu: GPU, elements: number, options: BenchOpti
       const kind = planChannelStats(layout).kind;
       add(`channelStats ${what} [${layout.outer}, ${layout.channels}, ${layout.inner}] (${kind})`, await timeJob(await backend.jobs.channelStats(t, layout)), bytes);
     }
+    // int8 symmetric per-channel quantization (scale 1/127: the data lie in [-1, 1))
+    const quantViews: [string, GroupView][] = [
+      ['rows', { outer: 1, axisLength: 1024, inner: n / 1024 }],
+      ['columns', { outer: n / 1024, axisLength: 1024, inner: 1 }],
+    ];
+    const channel = { granularity: 'channel', blockSize: 1 } as const;
+    const scales = new Float32Array(1024).fill(Math.fround(1 / 127));
+    const int8 = { scales, invScales: scales.map((v) => Math.fround(1 / v)), zeroPoints: new Int32Array(1024), qmin: -127, qmax: 127 };
+    for (const [what, view] of quantViews) {
+      add(`quantizeGroups int8 per-channel ${what} [${view.outer}, ${view.axisLength}, ${view.inner}]`, await timeJob(await backend.jobs.quantizeGroups(t, view, channel, int8)), 9 * n);
+    }
+    add('quantizeGroups int8 per-channel rows, end-to-end (API incl. readback)', await timeCall(() => backend.quant.quantizeGroups(t, quantViews[0]![1], channel, int8)), 9 * n);
     add('moments, end-to-end (API incl. readback)', await timeCall(() => backend.moments(t)), bytes);
     add('histogram, end-to-end (API incl. readback)', await timeCall(() => backend.histogram(t, 256, -1, 1)), bytes);
     add('gatherBins 1 bin, end-to-end', await timeCall(() => backend.gatherBins(t, 4096, -1, 1, Int32Array.of(2048))), 2 * bytes);

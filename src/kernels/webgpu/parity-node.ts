@@ -1,13 +1,15 @@
 /**
- * Child-process entry for backend.test.ts: runs the parity suite (and the extra checks) on the WebGPU
+ * Child-process entry for backend.test.ts: runs the parity suites (kernels and quantization kernels, plus the
+ * extra checks of both) on the WebGPU
  * backend under Node with Dawn, prints one JSON line prefixed with PARITY_JSON, then exits (Dawn can keep
  * the event loop alive). Start it with the SwiftShader environment (see node-gpu.ts) on a machine
  * without a GPU driver.
  */
-import { checkParity } from '../parity';
+import { checkParity, checkQuantParity } from '../parity';
 import { createWebGpuBackend, probeWebGpu } from './backend';
 import { extraChecks } from './extra-checks';
 import { nodeGpu } from './node-gpu';
+import { quantChecks } from './quant-checks';
 
 async function main() {
   const started = Date.now();
@@ -22,12 +24,16 @@ async function main() {
   report.segmentElements = backend.segmentElements;
   report.parity = await checkParity(backend);
   report.extra = await extraChecks(backend);
+  report.quantParity = await checkQuantParity(backend);
+  report.quantExtra = await quantChecks(backend);
   backend.destroy();
-  // the same suites with tensors split into 40 000-element buffers (multi-segment dispatch paths)
-  const split = await createWebGpuBackend(gpu, { maxSegmentElements: 40_000 });
+  // the same suites with tensors split into 40 000-element buffers (multi-segment dispatch paths) and the
+  // quantization kernels' temporary buffers limited to 16 KiB (chunked groups / codes)
+  const split = await createWebGpuBackend(gpu, { maxSegmentElements: 40_000, maxChunkBytes: 16_384 });
   if (!split) throw new Error('second device failed');
   report.splitParity = await checkParity(split);
   report.splitExtra = await extraChecks(split);
+  report.splitQuant = [...(await checkQuantParity(split)), ...(await quantChecks(split))];
   split.destroy();
   report.seconds = (Date.now() - started) / 1000;
   return report;

@@ -100,3 +100,13 @@ describe('recipe globs', () => {
     expect(excludedBecause(['fc*'], 'fc1.weight', 'fc1')).toBe('excluded by pattern "fc*"');
   });
 });
+
+describe('degenerate groups', () => {
+  it('a group of subnormal values gets a normal scale (no Infinity reciprocal, no NaN codes)', async () => {
+    const tiny = new Float32Array([1e-40, -2e-40, 3e-41, 0]);
+    const q = await quantizeTensor(tiny, { outer: 1, axisLength: 4, inner: 1 }, spec({ bits: 8 }));
+    expect(q.scales[0]).toBe(2 ** -126);
+    expect([...q.dequantized].every(Number.isFinite)).toBe(true);
+    expect([...q.codes]).toEqual([0, 0, 0, 0]);
+  });
+});

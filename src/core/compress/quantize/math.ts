@@ -69,8 +69,16 @@ export interface GroupParams {
   zeroPoint: number;
 }
 
-/** Scale and zero point covering [lo, hi] (zero always representable). */
+/** Smallest normal float32: scales below it would make 1/scale overflow to Infinity. */
+const MIN_SCALE = 2 ** -126;
+
+/** Scale and zero point covering [lo, hi] (zero always representable; scales at least the smallest normal float32). */
 export function paramsForRange(lo: number, hi: number, bits: number, symmetric: boolean): GroupParams {
+  const p = rawParamsForRange(lo, hi, bits, symmetric);
+  return p.scale < MIN_SCALE ? { scale: MIN_SCALE, zeroPoint: symmetric ? 0 : p.zeroPoint } : p;
+}
+
+function rawParamsForRange(lo: number, hi: number, bits: number, symmetric: boolean): GroupParams {
   const { qmin, qmax } = codeRange(bits, symmetric);
   if (!(hi >= lo)) return { scale: 1, zeroPoint: symmetric ? 0 : qmin };
   if (symmetric) {
