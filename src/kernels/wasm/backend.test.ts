@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkParity, checkQuantParity } from '../parity';
+import { checkParity, checkPruneParity, checkQuantParity } from '../parity';
+import type { NMView } from '../prune';
 import { groupCount, type GroupView, type Grouping } from '../quant';
+import { channelNormsOf, maskBelowOf, nmMaskOf } from '../ts/prune-reference';
 import { candidateErrorsOf, groupMinMaxOf, packNibblesOf, quantizeGroupsOf } from '../ts/quant-reference';
 import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf } from '../ts/reference';
 import { createWasmBackend, HEAP_LIMIT_BYTES, type WasmKernelBackend } from './backend';
+import { pruneFallbacks, pruneTuning } from './prune-kernels';
 import { quantFallbacks, quantTuning } from './quant-kernels';
 
 describe('WASM SIMD kernel backend', () => {
@@ -369,6 +372,243 @@ describe('WASM SIMD quantization kernels', () => {
     expect(b.codes.findIndex((c, i) => c !== a.codes[i] || !Object.is(b.dequantized[i], a.dequantized[i]))).toBe(-1);
     expect(a.maxAbsError).toBe(b.maxAbsError);
     expect(rel(a.noise, b.noise)).toBeLessThan(1e-5);
+    t.dispose();
+    expect(wasm.heapInUse).toBeLessThanOrEqual(64);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- pruning
+
+/** First element where two masked results differ (±0 and NaN payload-insensitive), or -1. */
+function firstDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return i;
+  return -1;
+}
+
+async function expectNMMatches(wasm: WasmKernelBackend, data: Float32Array, view: NMView, n: number, m: number, tag: string): Promise<void> {
+  const t = await wasm.upload(data);
+  try {
+    const got = await wasm.prune.nmMask(t, view, n, m);
+    const want = nmMaskOf(data, view, n, m);
+    const i = firstDiff(got.values, want.values);
+    expect(i, `${tag} ${n}:${m}: element ${i} (x = ${data[i]}) ${got.values[i]} vs ${want.values[i]}`).toBe(-1);
+    expect(got.zeros, `${tag} ${n}:${m}: zeros`).toBe(want.zeros);
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Rows (Conv / Gemm transB: kStride 1) and columns (MatMul [K, N]: lineStride 1) views of a [lines, length] weight. */
+const rowsView = (lines: number, length: number): NMView => ({ lines, length, lineStride: length, kStride: 1 });
+const colsView = (K: number, N: number): NMView => ({ lines: N, length: K, lineStride: 1, kStride: N });
+
+/** Values with many exact ties (±0 included) and a few specials. */
+function tiedData(n: number, seed: number, specials = true): Float32Array {
+  const r = rng(seed);
+  const data = Float32Array.from({ length: n }, () => [0, -0, 0.5, -0.5, 1, -1, 0.25, 2][Math.floor(r() * 8)]! * (r() < 0.5 ? 1 : 1 + Math.floor(r() * 3)));
+  if (specials) for (let i = 3; i < n; i += 37) data[i] = [NaN, Infinity, -Infinity, -0, 1e-45, 3e38][Math.floor(r() * 6)]!;
+  return data;
+}
+
+describe('WASM SIMD pruning kernels', () => {
+  const tuning = structuredClone(pruneTuning);
+  afterEach(() => Object.assign(pruneTuning, structuredClone(tuning)));
+
+  it('matches the TypeScript reference on the parity suite', async () => {
+    expect(await checkPruneParity(await createWasmBackend())).toEqual([]);
+  });
+
+  it('maskBelow: exact for every threshold (unrepresentable, subnormal, ±Inf, NaN, ≤ 0), specials, ±0, odd lengths', async () => {
+    const wasm = await createWasmBackend();
+    const f3 = Math.fround(0.3);
+    expect(f3 + 6e-17).toBeGreaterThan(f3);
+    expect(Math.fround(f3 + 6e-17)).toBe(f3);
+    for (const n of [1, 3, 4, 15, 16, 17, 63, 64, 65, 1000, 4099]) {
+      const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.71) * 0.3);
+      for (let i = 0; i < n; i += 13) data[i] = [NaN, Infinity, -Infinity, 0, -0, 0.2, -0.2, 1e-45, -1e-40, 0.1, Math.fround(0.1), 3.4e38, -f3][(i / 13) % 13]!;
+      const t = await wasm.upload(data);
+      // f3 + 6e-17: a float64 just above a float32 (its float32 rounding is below it, so |f3| < it).
+      for (const threshold of [0.2, Math.fround(0.2), 0.1, Math.fround(0.1), f3, f3 + 6e-17, 1e-45, 7e-46, 1e-300, 0, -0, -1, NaN, Infinity, -Infinity, 3.5e38, 1e300, 0.125]) {
+        for (const chunk of [1 << 16, 16, 5]) {
+          pruneTuning.chunkElements = chunk;
+          const got = await wasm.prune.maskBelow(t, threshold);
+          const want = maskBelowOf(data, threshold);
+          const i = firstDiff(got.values, want.values);
+          expect(i, `n ${n} threshold ${threshold}: element ${i} (x = ${data[i]}) ${got.values[i]} vs ${want.values[i]}`).toBe(-1);
+          expect(got.zeros, `n ${n} threshold ${threshold}: zeros`).toBe(want.zeros);
+        }
+      }
+      t.dispose();
+    }
+    expect(wasm.heapInUse).toBeLessThanOrEqual(64);
+  });
+
+  it('nmMask: ties keep the earlier, NaN anywhere in a group, ±Inf, ±0, ragged tails, 2:4, 4:8 and other N:M, both layouts', async () => {
+    const wasm = await createWasmBackend();
+    const fallbacks = pruneFallbacks.count;
+    // Hand-made groups of 4 and 8: each a worst case for the order (NaN first / later, all equal, ±0, Inf ties).
+    const groups = [
+      [1, 1, 1, 1],
+      [0, -0, -0, 0],
+      [-0, 0, 0, -0],
+      [NaN, 1, 3, 2],
+      [1, NaN, 3, 2],
+      [1, 3, NaN, 2],
+      [NaN, NaN, 1, NaN],
+      [Infinity, -Infinity, Infinity, 1],
+      [-2, 2, -2, 2],
+      [1e-45, -1e-45, 0, 1e-45],
+      [3, 2, 2, 3],
+      [0.5, 0.25, 0.5, 0.25],
+    ];
+    const flat = Float32Array.from(groups.flat());
+    for (const [n, m] of [[2, 4], [1, 4], [3, 4], [0, 4], [4, 4], [4, 8], [2, 8], [6, 8], [1, 2], [2, 3], [1, 1]] as const) {
+      await expectNMMatches(wasm, flat, rowsView(1, flat.length), n, m, 'hand-made rows');
+      await expectNMMatches(wasm, flat, rowsView(groups.length, 4), n, m, 'hand-made rows of 4');
+      // The same groups down columns: column c of the [4, 12] transpose holds group c.
+      const cols = Float32Array.from({ length: flat.length }, (_, i) => flat[(i % groups.length) * 4 + Math.floor(i / groups.length)]!);
+      await expectNMMatches(wasm, cols, colsView(4, groups.length), n, m, 'hand-made columns');
+    }
+    const nm = [[2, 4], [4, 8], [1, 4], [3, 8], [0, 8], [8, 8], [2, 5], [5, 16], [16, 64], [1, 3], [31, 64]] as const;
+    const shapes = [
+      [1, 1],
+      [3, 7],
+      [5, 4],
+      [2, 9],
+      [7, 8],
+      [13, 27],
+      [33, 100],
+      [64, 66],
+      [4, 1003],
+      [1, 257],
+      [129, 5],
+      [17, 130],
+    ] as const;
+    for (const [s, [a, b]] of shapes.entries()) {
+      const data = tiedData(a * b, s + 1);
+      for (const [n, m] of nm) {
+        await expectNMMatches(wasm, data, rowsView(a, b), n, m, `rows [${a}, ${b}]`);
+        await expectNMMatches(wasm, data, colsView(a, b), n, m, `columns [${a}, ${b}]`);
+      }
+    }
+    expect(pruneFallbacks.count).toBe(fallbacks); // all on the kernels
+    expect(wasm.heapInUse).toBeLessThanOrEqual(64);
+  });
+
+  it('nmMask: chunk boundaries inside rows and between column groups (fuzz over shapes, N:M, data, chunk sizes)', async () => {
+    const wasm = await createWasmBackend();
+    for (let seed = 1; seed <= 200; seed++) {
+      const r = rng(seed * 104729);
+      const ri = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
+      pruneTuning.chunkElements = [1 << 16, 1, 7, 100, 1000][seed % 5]!;
+      const [n, m] = ([[2, 4], [4, 8], [1, 4], [2, 8], [3, 6], [1, 2], [7, 16], [0, 4], [4, 4]] as const)[ri(0, 8)]!;
+      const a = ri(1, 70);
+      const b = ri(1, 90);
+      const data =
+        r() < 0.5
+          ? tiedData(a * b, seed, r() < 0.5)
+          : Float32Array.from({ length: a * b }, () => (r() - 0.5) * [1, 1e-40, 1e30][ri(0, 2)]!);
+      if (r() < 0.3) for (let k = ri(1, 5); k > 0; k--) data[ri(0, a * b - 1)] = [NaN, Infinity, -Infinity, -0][ri(0, 3)]!;
+      await expectNMMatches(wasm, data, rowsView(a, b), n, m, `seed ${seed} rows [${a}, ${b}] chunk ${pruneTuning.chunkElements}`);
+      await expectNMMatches(wasm, data, colsView(a, b), n, m, `seed ${seed} columns [${a}, ${b}] chunk ${pruneTuning.chunkElements}`);
+    }
+    expect(wasm.heapInUse).toBeLessThanOrEqual(64);
+  });
+
+  it('nmMask: other views, M > 64 and N > M run the reference; invalid arguments are rejected', async () => {
+    const wasm = await createWasmBackend();
+    const data = tiedData(120, 5);
+    const t = await wasm.upload(data);
+    const before = pruneFallbacks.count;
+    const others: [NMView, number, number][] = [
+      [{ lines: 2, length: 30, lineStride: 60, kStride: 2 }, 2, 4], // every other element of each half
+      [{ lines: 10, length: 6, lineStride: 12, kStride: 1 }, 2, 4], // every other half-row
+      [{ lines: 3, length: 40, lineStride: 1, kStride: 3 }, 2, 4], // a tiling columns view: on the kernels
+      [rowsView(1, 120), 3, 100], // M > 64
+      [rowsView(2, 60), 5, 4], // N > M keeps everything
+    ];
+    for (const [view, n, m] of others) {
+      const got = await wasm.prune.nmMask(t, view, n, m);
+      const want = nmMaskOf(data, view, n, m);
+      expect(firstDiff(got.values, want.values)).toBe(-1);
+      expect(got.zeros).toBe(want.zeros);
+    }
+    expect(pruneFallbacks.count - before).toBe(4);
+    await expect(wasm.prune.nmMask(t, rowsView(2, 60), 1.5, 4)).rejects.toThrow(/integers/);
+    await expect(wasm.prune.nmMask(t, rowsView(2, 60), 2, 0)).rejects.toThrow(/integers/);
+    await expect(wasm.prune.nmMask(t, rowsView(3, 60), 2, 4)).rejects.toThrow(/beyond/);
+    await expect(wasm.prune.nmMask(t, { lines: 2, length: 60, lineStride: -1, kStride: 1 }, 2, 4)).rejects.toThrow(/non-negative/);
+    t.dispose();
+  });
+
+  it('channelNorms: float64 sums over finite values in every layout (runs, widened rows, column slabs), tiny and huge values', async () => {
+    const wasm = await createWasmBackend();
+    const layouts = [
+      [1, 1, 1],
+      [7, 1, 1],
+      [100, 3, 1],
+      [33, 5, 2],
+      [10, 7, 3],
+      [9, 2, 15],
+      [3, 4, 16],
+      [2, 3, 100],
+      [1000, 17, 1],
+      [5, 300, 1],
+      [4, 1, 1029],
+      [1, 9603, 1],
+      [300, 64, 1],
+      [77, 4, 40],
+      [3, 70, 5],
+    ];
+    for (const slab of [1 << 14, 4, 12, 100]) {
+      pruneTuning.normSlab = slab;
+      for (const [s, [outer, channels, inner]] of (layouts as [number, number, number][]).entries()) {
+        const n = outer * channels * inner;
+        const amp = [1, 1e-30, 1e30][s % 3]!; // float32 squares of 1e-30 underflow, of 1e30 overflow
+        const data = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 1.7) * (1 + (i % 11)) * amp);
+        for (let i = 5; i < n; i += 41) data[i] = [NaN, Infinity, -Infinity, 0, 3e38, -1e-45][i % 6]!;
+        if (channels > 1) for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) data[(o * channels + 1) * inner + i] = NaN; // an all-NaN channel
+        const t = await wasm.upload(data);
+        for (const norm of ['l1', 'l2'] as const) {
+          const got = await wasm.prune.channelNorms(t, { outer, channels, inner }, norm);
+          const want = channelNormsOf(data, { outer, channels, inner }, norm);
+          const bad = want.findIndex((v, c) => !(rel(got[c]!, v) <= 1e-9));
+          expect(bad, `${outer}×${channels}×${inner} ${norm} slab ${slab}: channel ${bad} ${got[bad]} vs ${want[bad]}`).toBe(-1);
+        }
+        t.dispose();
+      }
+    }
+    const t = await wasm.upload(new Float32Array(12));
+    await expect(wasm.prune.channelNorms(t, { outer: 2, channels: 2, inner: 2 }, 'l1')).rejects.toThrow(/does not match/);
+    expect(await wasm.prune.channelNorms(t, { outer: 12, channels: 0, inner: 0 }, 'l2').catch(() => 'rejected')).toBe('rejected');
+    t.dispose();
+    expect(wasm.heapInUse).toBeLessThanOrEqual(64);
+  });
+
+  it('masks a 12M-element tensor in many chunks on a fresh heap: maskBelow and 2:4 / 4:8 in both layouts', async () => {
+    const wasm = await createWasmBackend();
+    const K = 3000;
+    const N = 4000;
+    const n = K * N;
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.sin(i * 0.37) * (1 + (i % 4000) / 1000);
+    for (let i = 12345; i < n; i += 999_983) data[i] = [NaN, Infinity, -0][i % 3]!;
+    data.fill(0.5, 6_000_000, 6_000_100); // a run of ties
+    const t = await wasm.upload(data);
+    const check = (got: { values: Float32Array; zeros: number }, want: { values: Float32Array; zeros: number }, tag: string) => {
+      expect(firstDiff(got.values, want.values), tag).toBe(-1);
+      expect(got.zeros, tag).toBe(want.zeros);
+    };
+    check(await wasm.prune.maskBelow(t, 0.7), maskBelowOf(data, 0.7), 'maskBelow');
+    for (const [nn, m] of [[2, 4], [4, 8]] as const) {
+      check(await wasm.prune.nmMask(t, rowsView(K, N), nn, m), nmMaskOf(data, rowsView(K, N), nn, m), `rows ${nn}:${m}`);
+      check(await wasm.prune.nmMask(t, colsView(K, N), nn, m), nmMaskOf(data, colsView(K, N), nn, m), `columns ${nn}:${m}`);
+    }
+    const layout = { outer: K, channels: N, inner: 1 };
+    const got = await wasm.prune.channelNorms(t, layout, 'l2');
+    const want = channelNormsOf(data, layout, 'l2');
+    expect(want.findIndex((v, c) => !(rel(got[c]!, v) <= 1e-9))).toBe(-1);
     t.dispose();
     expect(wasm.heapInUse).toBeLessThanOrEqual(64);
   });

@@ -6,10 +6,14 @@
  * Memory: each backend owns one wasm instance and its linear memory. `upload` copies the tensor into
  * that heap once; a first-fit free list (coalescing, 64-byte aligned) reuses space after `dispose`,
  * and memory grows on demand up to HEAP_LIMIT_BYTES (1 GiB), beyond which allocation fails clearly.
+ *
+ * Quantization and pruning kernels live in quant-kernels.ts and prune-kernels.ts, on the same instance and heap.
  */
 import { histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
+import type { PruneKernels } from '../prune';
 import type { QuantKernels } from '../quant';
 import { KERNELS_WASM_BASE64 } from './kernels.generated';
+import { wasmPruneKernels, type PruneExports } from './prune-kernels';
 import { wasmQuantKernels, type QuantExports } from './quant-kernels';
 
 const PAGE = 65536;
@@ -27,7 +31,7 @@ const RUN_MIN_INNER = 16;
 /** Largest super-row (positions) for the vectorised-across-channels channelStats path. */
 const MAX_ROW_POSITIONS = 1 << 16;
 
-interface KernelExports extends QuantExports {
+interface KernelExports extends QuantExports, PruneExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   moments(ptr: number, n: number, out: number): void;
@@ -170,6 +174,8 @@ export interface WasmKernelBackend extends KernelBackend {
   readonly memoryBytes: number;
   /** Bytes currently allocated (tensors and scratch). */
   readonly heapInUse: number;
+  /** Pruning kernels (./prune-kernels.ts): always present on this backend. */
+  readonly prune: PruneKernels;
 }
 
 class WasmBackend implements WasmKernelBackend {
@@ -179,6 +185,7 @@ class WasmBackend implements WasmKernelBackend {
   /** 64 bytes of result space for `moments` and the quantization kernels. */
   private readonly out: number;
   readonly quant: QuantKernels;
+  readonly prune: PruneKernels;
 
   constructor(instance: WebAssembly.Instance) {
     this.k = instance.exports as unknown as KernelExports;
@@ -187,19 +194,21 @@ class WasmBackend implements WasmKernelBackend {
     this.heap = new Heap(this.k.memory, base);
     this.out = this.heap.alloc(64);
     const self = this;
-    this.quant = wasmQuantKernels({
+    const host = {
       k: this.k,
       get buffer() {
         return self.buffer;
       },
       out: this.out,
-      alloc: (bytes) => this.heap.alloc(bytes),
-      release: (at, bytes) => this.heap.release(at, bytes),
-      tensor: (t) => {
+      alloc: (bytes: number) => this.heap.alloc(bytes),
+      release: (at: number, bytes: number) => this.heap.release(at, bytes),
+      tensor: (t: DeviceTensor) => {
         const w = this.tensor(t);
         return { ptr: w.ptr, length: w.length };
       },
-    });
+    };
+    this.quant = wasmQuantKernels(host);
+    this.prune = wasmPruneKernels(host);
   }
 
   get memoryBytes(): number {

@@ -4,11 +4,14 @@
  * Each row: median of RUNS timed runs after one warm-up; gbPerS = tensor bytes / time (so rows compare
  * directly: the memory pass moves the same bytes in and out once).
  */
+import type { NMView } from '../prune';
 import type { GroupView, Grouping } from '../quant';
+import { channelNormsOf, maskBelowOf, nmMaskOf } from '../ts/prune-reference';
 import type { DeviceTensor } from '../types';
 import { groupMinMaxOf, quantizeGroupsOf } from '../ts/quant-reference';
 import { channelStatsOf, histogramOf, momentsOf } from '../ts/reference';
 import { createWasmBackend } from './backend';
+import { pruneTuning } from './prune-kernels';
 
 const RUNS = 5;
 const BINS = 2048;
@@ -256,5 +259,151 @@ export async function benchQuantKernels(totalParams = 100_000_000, options: { ru
       }
     }, 1),
   );
+  return { rows, heapBytes: wasm.memoryBytes };
+}
+
+// ---------------------------------------------------------------------------------------------------- pruning
+
+/**
+ * Pruning kernels over `totalParams` parameters held as [2048, 2048] fp32 weights (≈ 4.2M each, so 100M is 24
+ * tensors, all uploaded at once). Rows (QuantBenchRow: params, ms, M params/s, speed vs the memory pass): memory
+ * pass (copy of every tensor), the result arrays alone (a fresh Float32Array per tensor, filled by copy: what
+ * the interface costs by itself), WASM upload, then on the uploaded tensors maskBelow (threshold at the median
+ * magnitude), nmMask 2:4 and 4:8 in the rows layout (Conv / Gemm transB, kStride 1) and the columns layout
+ * (MatMul [K, N], lineStride 1), channelNorms l1/l2 per row and per column, the masks once more including
+ * upload + dispose (as pruning's onDevice does per layer), and the TS reference on `referenceParams`.
+ * `chunks` adds maskBelow / 2:4 rows at other pruneTuning.chunkElements. Median of `runs` after one warm-up.
+ */
+export async function benchPruneKernels(
+  totalParams = 100_000_000,
+  options: { runs?: number; referenceParams?: number; chunks?: number[] } = {},
+): Promise<{ rows: QuantBenchRow[]; heapBytes: number }> {
+  const runs = options.runs ?? 5;
+  const K = 2048;
+  const N = 2048;
+  const per = K * N;
+  const tensors = Math.max(1, Math.round(totalParams / per));
+  const total = tensors * per;
+  const base = gaussianData(per);
+  const weights = Array.from({ length: tensors }, (_, k) => {
+    const w = new Float32Array(per);
+    const s = 0.02 * (1 + k / tensors);
+    for (let i = 0; i < per; i++) w[i] = base[(i + k * 7919) % per]! * s;
+    return w;
+  });
+  // Median |x| of a gaussian is 0.6745σ: about half of each tensor is masked.
+  const thresholds = weights.map((_, k) => 0.6745 * 0.02 * (1 + k / tensors));
+  const rowsNM: NMView = { lines: N, length: K, lineStride: K, kStride: 1 };
+  const colsNM: NMView = { lines: N, length: K, lineStride: 1, kStride: N };
+  const perRow = { outer: 1, channels: K, inner: N };
+  const perColumn = { outer: K, channels: N, inner: 1 };
+  const rows: QuantBenchRow[] = [];
+  let memMs = 0;
+  const add = (name: string, params: number, ms: number) => {
+    const mParamsPerS = params / 1e3 / ms;
+    rows.push({ name, params, ms, mParamsPerS, vsMemory: memMs > 0 ? mParamsPerS / (total / 1e3 / memMs) : 1 });
+  };
+  {
+    const copies = weights.map((w) => new Float32Array(w.length));
+    memMs = await time(() => weights.forEach((w, k) => copies[k]!.set(w)), runs);
+    add(`memory pass (Float32Array.set of ${tensors} × [${K}, ${N}] fp32, baseline)`, total, memMs);
+    add('result arrays alone (new Float32Array per tensor, filled by copy)', total, await time(() => weights.forEach((w) => new Float32Array(per).set(w)), runs));
+  }
+  const wasm = await createWasmBackend();
+  const prune = wasm.prune;
+  add(
+    'WASM upload (+ dispose)',
+    total,
+    await time(async () => {
+      for (const w of weights) (await wasm.upload(w)).dispose();
+    }, runs),
+  );
+  const uploaded: DeviceTensor[] = [];
+  for (const w of weights) uploaded.push(await wasm.upload(w));
+  const masks: [string, (t: DeviceTensor, k: number) => Promise<unknown>][] = [
+    ['maskBelow (median |x|)', (t, k) => prune.maskBelow(t, thresholds[k]!)],
+    ['nmMask 2:4 rows (Conv / Gemm transB, kStride 1)', (t) => prune.nmMask(t, rowsNM, 2, 4)],
+    ['nmMask 2:4 columns (MatMul [K, N], lineStride 1)', (t) => prune.nmMask(t, colsNM, 2, 4)],
+    ['nmMask 4:8 rows', (t) => prune.nmMask(t, rowsNM, 4, 8)],
+    ['nmMask 4:8 columns', (t) => prune.nmMask(t, colsNM, 4, 8)],
+  ];
+  try {
+    for (const [label, run] of masks) {
+      add(
+        `WASM ${label}`,
+        total,
+        await time(async () => {
+          for (let k = 0; k < tensors; k++) await run(uploaded[k]!, k);
+        }, runs),
+      );
+    }
+    for (const [label, layout] of [
+      [`per row [${K}, ${N}] (runs)`, perRow],
+      [`per column [${K}, ${N}] (rows)`, perColumn],
+    ] as const) {
+      for (const norm of ['l1', 'l2'] as const) {
+        add(
+          `WASM channelNorms ${norm} ${label}`,
+          total,
+          await time(async () => {
+            for (const t of uploaded) await prune.channelNorms(t, layout, norm);
+          }, runs),
+        );
+      }
+    }
+    const defaultChunk = pruneTuning.chunkElements;
+    try {
+      for (const chunk of options.chunks ?? []) {
+        pruneTuning.chunkElements = chunk;
+        add(
+          `WASM maskBelow, chunks of ${chunk}`,
+          total,
+          await time(async () => {
+            for (let k = 0; k < tensors; k++) await prune.maskBelow(uploaded[k]!, thresholds[k]!);
+          }, runs),
+        );
+        add(
+          `WASM nmMask 2:4 rows, chunks of ${chunk}`,
+          total,
+          await time(async () => {
+            for (const t of uploaded) await prune.nmMask(t, rowsNM, 2, 4);
+          }, runs),
+        );
+      }
+    } finally {
+      pruneTuning.chunkElements = defaultChunk;
+    }
+  } finally {
+    uploaded.forEach((t) => t.dispose());
+  }
+  for (const [label, run] of masks.slice(0, 3)) {
+    add(
+      `WASM ${label} incl. upload + dispose`,
+      total,
+      await time(async () => {
+        for (let k = 0; k < tensors; k++) {
+          const t = await wasm.upload(weights[k]!);
+          await run(t, k);
+          t.dispose();
+        }
+      }, runs),
+    );
+  }
+  const refTensors = Math.max(1, Math.min(tensors, Math.round((options.referenceParams ?? 8_000_000) / per)));
+  const refs: [string, (w: Float32Array, k: number) => unknown][] = [
+    ['maskBelow', (w, k) => maskBelowOf(w, thresholds[k]!)],
+    ['nmMask 2:4 rows', (w) => nmMaskOf(w, rowsNM, 2, 4)],
+    ['nmMask 2:4 columns', (w) => nmMaskOf(w, colsNM, 2, 4)],
+    ['channelNorms l2 per column', (w) => channelNormsOf(w, perColumn, 'l2')],
+  ];
+  for (const [label, run] of refs) {
+    add(
+      `TS reference ${label} (${refTensors} tensor${refTensors > 1 ? 's' : ''})`,
+      refTensors * per,
+      await time(() => {
+        for (let k = 0; k < refTensors; k++) run(weights[k]!, k);
+      }, 1),
+    );
+  }
   return { rows, heapBytes: wasm.memoryBytes };
 }
