@@ -25,8 +25,7 @@ import {
 } from 'onnx-buf';
 import { fileSource } from '../src/cli/node-source';
 import { pruneModel } from '../src/core/compress/prune/apply';
-import { globalPruneCounts, globalPruneCountsOn, pruneSmallest } from '../src/core/compress/prune/masks';
-import { nmMaskOf } from '../src/kernels/ts/prune-reference';
+import { globalPruneCounts, globalPruneCountsOn } from '../src/core/compress/prune/masks';
 import { quantizeModel, quantizeWithBackend } from '../src/core/compress/quantize/apply';
 import { openModel } from '../src/core/onnx/open';
 import { bytesSource } from '../src/core/onnx/source';
@@ -34,7 +33,7 @@ import { DEFAULT_PRUNE, DEFAULT_QUANTIZE } from '../src/core/recipe';
 import { mlp, vggLikeConvNet } from '../test/fixtures/convnets';
 import { browserLatencies, type BrowserModel } from '../bench/browser';
 import { BackendRegistry } from '../src/kernels/registry';
-import { benchKernels } from '../src/kernels/wasm/bench-kernels';
+import { benchKernels, benchPruneKernels } from '../src/kernels/wasm/bench-kernels';
 import { DataType } from '../src/core/tensor/dtypes';
 
 const MB = 1e6;
@@ -316,17 +315,11 @@ async function benchPruning(): Promise<void> {
   const t0 = performance.now();
   const counts = wasm ? await globalPruneCountsOn(wasm, layers, 0.5, 0.9) : globalPruneCounts(layers, 0.5, 0.9);
   const tGlobal = performance.now() - t0;
-  const t1 = performance.now();
-  pruneSmallest(Float32Array.from(layers[0]!), Math.floor(0.5 * layers[0]!.length));
-  const tLayer = (performance.now() - t1) * 10;
-  const t2 = performance.now();
-  for (const l of layers) nmMaskOf(l, { lines: l.length / 1024, length: 1024, lineStride: 1024, kStride: 1 }, 2, 4);
-  const tNM = performance.now() - t2;
-  printTable(`Mask computation — ${(params / 1e6).toFixed(0)}M parameters in 10 layers`, ['mask', 'ms'], [
+  printTable(`Mask computation — global threshold over ${(params / 1e6).toFixed(0)}M parameters in 10 layers`, ['mask', 'ms'], [
     [`global magnitude threshold (with cap, ${wasm ? 'WASM selection kernels' : 'TypeScript'})`, tGlobal.toFixed(0)],
-    ['per-layer magnitude (10 × host quickselect + apply)', tLayer.toFixed(0)],
-    ['2:4 masks (host)', tNM.toFixed(0)],
   ]);
+  const { rows: maskRows } = await benchPruneKernels(params, { runs: 3 });
+  printTable(`Pruning kernels — ${(params / 1e6).toFixed(0)}M parameters in 4M tensors (WASM SIMD, TS reference on a slice)`, ['kernel', 'params', 'ms', 'M params/s'], maskRows.map((r) => [r.name, `${(r.params / 1e6).toFixed(1)}M`, r.ms.toFixed(0), r.mParamsPerS.toFixed(0)]));
   console.log(`target: < 1 s for 100M parameters; global counts sum ${counts.reduce((a, b) => a + b, 0)}`);
 }
 
