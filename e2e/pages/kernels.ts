@@ -1,11 +1,12 @@
 /**
  * Test page for e2e/kernels-webgpu.spec.ts (served by vite at /e2e/pages/kernels.html): exposes
- * window.runParity(), which runs the kernel parity suites (incl. the quantization kernels) and the extra checks on
- * the WebGPU backend.
+ * window.runParity(), which runs the kernel parity suites (incl. the quantization and pruning kernels) and the extra
+ * checks on the WebGPU backend.
  */
-import { checkParity, checkQuantParity } from '../../src/kernels/parity';
+import { checkParity, checkPruneParity, checkQuantParity } from '../../src/kernels/parity';
 import { createWebGpuBackend, probeWebGpu, type WebGpuProbe } from '../../src/kernels/webgpu/backend';
 import { extraChecks } from '../../src/kernels/webgpu/extra-checks';
+import { pruneChecks } from '../../src/kernels/webgpu/prune-checks';
 import { quantChecks } from '../../src/kernels/webgpu/quant-checks';
 
 export interface ParityPageResult {
@@ -14,7 +15,12 @@ export interface ParityPageResult {
   extra: string[];
   /** checkQuantParity and the quantization kernels' extra checks. */
   quant: string[];
-  /** The same suites with tensors split into 40 000-element buffers (multi-buffer dispatch paths) and 16 KiB quantization chunks. */
+  /** checkPruneParity and the pruning kernels' extra checks. */
+  prune: string[];
+  /**
+   * The same suites with tensors split into 40 000-element buffers (multi-buffer dispatch paths) and 16 KiB chunks
+   * (quantization temporaries; 4096-element pruning windows, so N:M runs cross window and buffer boundaries).
+   */
   split: string[];
   seconds: number;
   error?: string;
@@ -30,11 +36,12 @@ window.runParity = async () => {
   const started = performance.now();
   const probe = await probeWebGpu();
   const backend = await createWebGpuBackend();
-  if (!backend) return { probe, problems: [], extra: [], quant: [], split: [], seconds: 0, error: `no WebGPU backend: ${probe.reason ?? 'requestDevice failed'}` };
+  if (!backend) return { probe, problems: [], extra: [], quant: [], prune: [], split: [], seconds: 0, error: `no WebGPU backend: ${probe.reason ?? 'requestDevice failed'}` };
   try {
     const problems = await checkParity(backend);
     const extra = await extraChecks(backend);
     const quant = [...(await checkQuantParity(backend)), ...(await quantChecks(backend))];
+    const prune = [...(await checkPruneParity(backend)), ...(await pruneChecks(backend))];
     backend.destroy();
     const splitBackend = await createWebGpuBackend(undefined, { maxSegmentElements: 40_000, maxChunkBytes: 16_384 });
     if (!splitBackend) throw new Error('second WebGPU device failed');
@@ -43,9 +50,11 @@ window.runParity = async () => {
       ...(await extraChecks(splitBackend)),
       ...(await checkQuantParity(splitBackend)),
       ...(await quantChecks(splitBackend)),
+      ...(await checkPruneParity(splitBackend)),
+      ...(await pruneChecks(splitBackend)),
     ];
     splitBackend.destroy();
-    return { probe, problems, extra, quant, split, seconds: (performance.now() - started) / 1000 };
+    return { probe, problems, extra, quant, prune, split, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     backend.destroy();
     throw error;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ChannelLayout } from '../types';
 import { channelSegmentGrid, gridFor, planChannelStats } from './backend';
+import { nmOrder, thresholdBits } from './prune-gpu';
 import { gpuQuantSafe } from './quant-gpu';
 import { CHROMIUM_LIB_DIR, swiftShaderEnv } from './node-gpu';
 
@@ -26,6 +27,9 @@ interface Report {
   quantParity?: string[];
   quantExtra?: string[];
   splitQuant?: string[];
+  pruneParity?: string[];
+  splitPrune?: string[];
+  pruneSeconds?: number;
   seconds?: number;
 }
 
@@ -50,7 +54,7 @@ function runChild(): { report: Report; output: string } {
 }
 
 describe('WebGPU kernels in Node (Dawn)', () => {
-  it('match the reference kernels (parity suites incl. quantization, extra checks, multi-buffer tensors)', { timeout: 600_000 }, () => {
+  it('match the reference kernels (parity suites incl. quantization and pruning, extra checks, multi-buffer tensors)', { timeout: 600_000 }, () => {
     const { report, output } = runChild();
     expect(report.error, output.slice(-4000)).toBeUndefined();
     expect(report.probe?.available).toBe(true);
@@ -62,6 +66,8 @@ describe('WebGPU kernels in Node (Dawn)', () => {
     expect(report.quantParity).toEqual([]);
     expect(report.quantExtra).toEqual([]);
     expect(report.splitQuant).toEqual([]);
+    expect(report.pruneParity).toEqual([]);
+    expect(report.splitPrune).toEqual([]);
   });
 });
 
@@ -83,6 +89,50 @@ describe('WebGPU grid planning (no GPU needed)', () => {
     expect(gpuQuantSafe(p(0.1, 0, -7.5, 7), 2)).toBe(false);
     expect(gpuQuantSafe(p(0.1, 0, 0, 2 ** 20), 2)).toBe(false);
     expect(gpuQuantSafe(p(0), 1)).toBe(true); // only the first `count` entries are used
+  });
+
+  it('turns any float64 threshold into float32 bits that mask exactly |x| < threshold', () => {
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    const values = [0, 2 ** -149, 2 ** -148, 3 * 2 ** -149, 2 ** -127, 2 ** -126, 1e-30, Math.fround(0.1), 0.125, 1, 3.4028234663852886e38, Infinity, NaN];
+    const thresholds = [0, -0, -1, NaN, Infinity, -Infinity, 1e-50, 1.5 * 2 ** -149, 0.1, Math.fround(0.1), Math.fround(0.1) * (1 + 1e-12), 3.4028235e38, 3.5e38, 1e300];
+    for (const t of [...thresholds, ...values]) {
+      for (const x of values) {
+        for (const v of [x, -x]) {
+          f[0] = v;
+          const masked = (u[0]! & 0x7fffffff) < thresholdBits(t);
+          expect(masked, `|${v}| < ${t}`).toBe(Math.abs(f[0]) < t);
+        }
+      }
+    }
+  });
+
+  it('orders N:M groups by first element only for views that cannot overlap', () => {
+    for (let lines = 0; lines <= 4; lines++) {
+      for (let length = 0; length <= 6; length++) {
+        for (let lineStride = 0; lineStride <= 8; lineStride++) {
+          for (let kStride = 0; kStride <= 6; kStride++) {
+            const view = { lines, length, lineStride, kStride };
+            const order = nmOrder(view);
+            const seen = new Set<number>();
+            let overlap = false;
+            for (let l = 0; l < lines; l++) for (let k = 0; k < length; k++) overlap ||= seen.size === seen.add(l * lineStride + k * kStride).size;
+            if (overlap) expect(order, JSON.stringify(view)).toBeUndefined();
+            if (!order) continue;
+            for (const m of [1, 2, 4]) {
+              const runs = Math.ceil(length / m);
+              let last = -1;
+              for (let g = 0; g < lines * runs; g++) {
+                const [line, r] = order === 'lineFast' ? [g % lines, Math.floor(g / lines)] : [Math.floor(g / runs), g % runs];
+                const start = line * lineStride + r * m * kStride;
+                expect(start, `${JSON.stringify(view)} ${order} m ${m} group ${g}`).toBeGreaterThan(last);
+                last = start;
+              }
+            }
+          }
+        }
+      }
+    }
   });
 
   it('lays out large grids in 2-D within 65535 per dimension', () => {

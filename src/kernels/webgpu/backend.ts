@@ -14,14 +14,17 @@
  *   gathered values come back, never the whole tensor.
  * - decodeHalf: integer bit manipulation on the GPU, exact for every pattern.
  * - quant (groupMinMax, quantizeGroups, candidateErrors, packNibbles): see quant-gpu.ts.
+ * - prune (channelNorms on the channelStats strategies, maskBelow, nmMask): see prune-gpu.ts.
  * Each public call is a single submit + one readback (per buffer segment for quantizeGroups' per-element
- * outputs). Validation and out-of-memory errors are turned into rejected promises (error scopes) rather than
+ * outputs, per window for maskBelow / nmMask). Validation and out-of-memory errors are turned into rejected promises (error scopes) rather than
  * console noise.
  */
+import type { NMView, PruneKernels } from '../prune';
 import type { GroupView, Grouping, QuantKernels } from '../quant';
 import { histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
+import { gpuPruneKernels, nmWindow, planMaskBelow, planNmMask, type PrunePlan } from './prune-gpu';
 import { gpuQuantKernels, gpuQuantSafe, planQuantize, QUANT_CHUNK_BYTES, type QuantGpuContext } from './quant-gpu';
-import { CHANNEL_STATS_WGSL } from './shaders/channel-stats.wgsl';
+import { channelKernelWgsl, type ChannelMode } from './shaders/channel-stats.wgsl';
 import { WG } from './shaders/common.wgsl';
 import { DECODE_HALF_WGSL } from './shaders/decode-half.wgsl';
 import { GATHER_K, GATHER_SLOTS, GATHER_WGSL } from './shaders/gather.wgsl';
@@ -78,6 +81,7 @@ export interface WebGpuBackend extends KernelBackend {
   /** Internal, for benchmarks: GPU work of one kernel call without readback. */
   readonly jobs: JobFactory;
   readonly quant: QuantKernels;
+  readonly prune: PruneKernels;
 }
 
 /** A prepared unit of GPU work: encode it (any number of times), read `result`, then finish on the CPU. */
@@ -100,6 +104,12 @@ export interface JobFactory {
     grouping: Grouping,
     params: { scales: Float32Array; invScales: Float32Array; zeroPoints: Int32Array; qmin: number; qmax: number },
   ): Promise<Job<void>>;
+  /** channelNorms' GPU work (the channelStats grid with a norm accumulator). */
+  channelNorms(t: DeviceTensor, layout: ChannelLayout, norm: 'l1' | 'l2'): Promise<Job<Float64Array>>;
+  /** maskBelow's GPU work: every window's dispatch into one output buffer (no readback). */
+  maskBelow(t: DeviceTensor, threshold: number): Promise<Job<void>>;
+  /** nmMask's GPU work: window copies, group dispatches and zero counts (no readback); throws where the host path applies. */
+  nmMask(t: DeviceTensor, view: NMView, n: number, m: number): Promise<Job<void>>;
   run<T>(job: Job<T>): Promise<T>;
 }
 
@@ -218,13 +228,15 @@ function histUniform(bins: number, lo: number, hi: number) {
   return { ...p, words };
 }
 
-type Pipelines = 'moments' | 'decode' | 'gather' | 'runs' | 'columns' | 'serial' | `hist${number}`;
+type ChannelKind = 'runs' | 'columns' | 'serial';
+type Pipelines = 'moments' | 'decode' | 'gather' | ChannelKind | `${ChannelKind}:norms` | `hist${number}`;
 
 class GpuKernels implements WebGpuBackend {
   readonly name = 'webgpu' as const;
   readonly segmentElements: number;
   readonly jobs: JobFactory;
   readonly quant: QuantKernels;
+  readonly prune: PruneKernels;
   /** What quant-gpu.ts uses of this backend. */
   private readonly quantContext: QuantGpuContext;
   private readonly pipelines = new Map<Pipelines, Promise<GPUComputePipeline>>();
@@ -273,9 +285,20 @@ class GpuKernels implements WebGpuBackend {
           destroy: () => plan.destroy(),
         };
       },
+      channelNorms: (t, layout, norm) => this.channelNormsJob(this.tensor(t), layout, norm),
+      maskBelow: async (t, threshold) => this.planJob(await planMaskBelow(this.quantContext, this.tensor(t), threshold)),
+      nmMask: async (t, view, n, m) => {
+        const C = nmWindow(this.quantContext, this.tensor(t).length, view, m);
+        if (C === undefined) throw new Error('nmMask job: this view or M needs the host path');
+        return this.planJob(await planNmMask(this.quantContext, this.tensor(t), view, n, m, C));
+      },
       run: (job) => this.run(job),
     };
     this.quant = gpuQuantKernels(this.quantContext);
+    this.prune = gpuPruneKernels({
+      ...this.quantContext,
+      channelNorms: async (t, layout, norm) => this.run(await this.channelNormsJob(this.tensor(t), layout, norm)),
+    });
   }
 
   destroy() {
@@ -311,9 +334,10 @@ class GpuKernels implements WebGpuBackend {
       if (key === 'moments') code = MOMENTS_WGSL;
       else if (key === 'decode') code = DECODE_HALF_WGSL;
       else if (key === 'gather') code = GATHER_WGSL;
-      else if (key === 'runs' || key === 'columns' || key === 'serial') {
-        code = CHANNEL_STATS_WGSL;
-        entryPoint = key;
+      else if (/^(runs|columns|serial)/.test(key)) {
+        const [kind, mode] = key.split(':') as [ChannelKind, ChannelMode | undefined];
+        code = channelKernelWgsl(mode ?? 'stats');
+        entryPoint = kind;
       } else code = histogramWgsl(Number(key.slice(4)));
       p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module: this.module(code), entryPoint } });
       p.catch(() => this.pipelines.delete(key));
@@ -531,16 +555,33 @@ class GpuKernels implements WebGpuBackend {
     };
   }
 
-  private async channelStatsJob(t: GpuTensor, layout: ChannelLayout): Promise<Job<ChannelStats>> {
+  private channelStatsJob(t: GpuTensor, layout: ChannelLayout): Promise<Job<ChannelStats>> {
+    return this.channelJob(t, layout, 'stats', (plan, w) => finishChannelStats(layout, plan, w));
+  }
+
+  private async channelNormsJob(t: GpuTensor, layout: ChannelLayout, norm: 'l1' | 'l2'): Promise<Job<Float64Array>> {
+    if (norm !== 'l1' && norm !== 'l2') throw new Error(`channelNorms: unknown norm ${String(norm)}`);
+    return this.channelJob(t, layout, 'norms', (plan, w) => finishChannelNorms(layout, plan, w, norm), norm === 'l2');
+  }
+
+  /** A channelStats-grid job: per-channel partials of the accumulator `mode`, finished by `finish`. */
+  private async channelJob<T>(
+    t: GpuTensor,
+    layout: ChannelLayout,
+    mode: ChannelMode,
+    finish: (plan: ChannelPlan, w: Uint32Array) => T,
+    squared = false,
+  ): Promise<Job<T>> {
     const { outer, channels, inner } = layout;
+    const what = mode === 'stats' ? 'channelStats' : 'channelNorms';
     if (![outer, channels, inner].every((v) => Number.isInteger(v) && v >= 0) || outer * channels * inner !== t.length) {
-      throw new Error(`channelStats: layout ${outer}×${channels}×${inner} does not match ${t.length} elements`);
+      throw new Error(`${what}: layout ${outer}×${channels}×${inner} does not match ${t.length} elements`);
     }
     const plan = planChannelStats(layout);
     const partBytes = plan.partials * 16;
     const part = this.buffer(partBytes, STORAGE | COPY_SRC | COPY_DST, 'channel partials');
     const temps: GPUBuffer[] = [part];
-    const pipeline = t.length ? await this.pipeline(plan.kind) : undefined;
+    const pipeline = t.length ? await this.pipeline(mode === 'stats' ? plan.kind : `${plan.kind}:${mode}`) : undefined;
     const steps = t.length
       ? t.segments.map((s) => {
           const [wgBase, wgCount] = channelSegmentGrid(plan, layout, s.start, s.length);
@@ -548,7 +589,7 @@ class GpuKernels implements WebGpuBackend {
             outer, channels, inner, s.start,
             s.length, wgCount, plan.oSlices, plan.iBlocks,
             plan.oPer, plan.iLen, plan.rowsPer, plan.colBlocks,
-            plan.rowsPerPass, plan.cols, wgBase, 0,
+            plan.rowsPerPass, plan.cols, wgBase, squared ? 1 : 0,
           ]);
           temps.push(u);
           return { group: this.bind(pipeline!, [s.buffer, part, u]), wgCount };
@@ -560,8 +601,20 @@ class GpuKernels implements WebGpuBackend {
         steps.forEach((g) => this.dispatch(encoder, pipeline!, g.group, g.wgCount));
       },
       result: t.length ? { buffer: part, bytes: partBytes } : undefined,
-      finish: (data) => finishChannelStats(layout, plan, new Uint32Array(data)),
+      finish: (data) => finish(plan, new Uint32Array(data)),
       destroy: () => temps.forEach((b) => b.destroy()),
+    };
+  }
+
+  /** A maskBelow / nmMask plan as one job (all windows, no readback), for benchmarks. */
+  private planJob(plan: PrunePlan): Job<void> {
+    return {
+      encode: (encoder) => {
+        plan.prologue(encoder);
+        plan.windows.forEach((w) => w.encode(encoder));
+      },
+      finish: () => undefined,
+      destroy: () => plan.destroy(),
     };
   }
 
@@ -749,15 +802,33 @@ export function channelSegmentGrid(plan: ChannelPlan, { channels, inner }: Chann
   return [first, Math.max(0, last - first + 1)];
 }
 
+/** The channel of partial q of a channelStats grid. */
+function channelOfPartial(plan: ChannelPlan, { channels, inner }: ChannelLayout, q: number): number {
+  return plan.kind === 'runs' ? Math.floor(q / plan.iBlocks) % channels : plan.kind === 'columns' ? Math.floor((q % plan.cols) / inner) : q;
+}
+
+/** Norms from the range-split partials [plain, big · 2^-80, small · 2^88] (see channel-stats.wgsl.ts, norms). */
+function finishChannelNorms(layout: ChannelLayout, plan: ChannelPlan, w: Uint32Array, norm: 'l1' | 'l2'): Float64Array {
+  const out = new Float64Array(layout.channels);
+  const f = new Float32Array(w.buffer, w.byteOffset, w.length);
+  const [big, small] = norm === 'l1' ? [2 ** 80, 2 ** -88] : [2 ** 160, 2 ** -176];
+  for (let q = 0; q < plan.partials && q * 4 < w.length; q++) {
+    const b = q * 4;
+    out[channelOfPartial(plan, layout, q)]! += f[b]! + f[b + 1]! * big + f[b + 2]! * small;
+  }
+  if (norm === 'l2') for (let c = 0; c < out.length; c++) out[c] = Math.sqrt(out[c]!);
+  return out;
+}
+
 function finishChannelStats(layout: ChannelLayout, plan: ChannelPlan, w: Uint32Array): ChannelStats {
-  const { channels, inner } = layout;
+  const { channels } = layout;
   const mnKey = new Uint32Array(channels); // stored inverted: ~minKey, 0 = empty
   const mxKey = new Uint32Array(channels);
   const sum = new Float64Array(channels);
   const sumSq = new Float64Array(channels);
   const f = new Float32Array(w.buffer, w.byteOffset, w.length);
   for (let q = 0; q < plan.partials && q * 4 < w.length; q++) {
-    const c = plan.kind === 'runs' ? Math.floor(q / plan.iBlocks) % channels : plan.kind === 'columns' ? Math.floor((q % plan.cols) / inner) : q;
+    const c = channelOfPartial(plan, layout, q);
     const b = q * 4;
     if (w[b]! > mnKey[c]!) mnKey[c] = w[b]!;
     if (w[b + 1]! > mxKey[c]!) mxKey[c] = w[b + 1]!;

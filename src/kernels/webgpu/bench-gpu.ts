@@ -7,8 +7,12 @@
  * and ms is per repetition. Median of `samples` (≥ 5) after warm-up. "end-to-end" rows time the public
  * API call, readback included. GB/s counts bytes moved in memory: a kernel reads the tensor once (its
  * small outputs are ignored), moments+histogram reads it twice, a copy reads and writes it, quantizeGroups
- * reads it and writes the dequantized values and one byte of code per element (9 bytes per element).
+ * reads it and writes the dequantized values and one byte of code per element (9 bytes per element); maskBelow
+ * reads and writes each element (8 bytes); nmMask copies the tensor into its window buffer, reads it in the group
+ * kernel and again to count zeros (16 bytes per element; the zeroing writes are not counted); channelNorms reads
+ * the tensor once.
  */
+import type { NMView } from '../prune';
 import type { GroupView } from '../quant';
 import type { ChannelLayout } from '../types';
 import { createWebGpuBackend, planChannelStats, type Job, type WebGpuBackend } from './backend';
@@ -155,6 +159,20 @@ export async function benchWebGpu(gpu: GPU, elements: number, options: BenchOpti
     for (const [what, view] of quantViews) {
       add(`quantizeGroups int8 per-channel ${what} [${view.outer}, ${view.axisLength}, ${view.inner}]`, await timeJob(await backend.jobs.quantizeGroups(t, view, channel, int8)), 9 * n);
     }
+    // pruning: magnitude mask, 2:4 on rows (Gemm transB [N, K]) and columns (MatMul [K, N]), channel norms
+    add('maskBelow (threshold 0.5)', await timeJob(await backend.jobs.maskBelow(t, 0.5)), 8 * n);
+    const nmViews: [string, NMView][] = [
+      ['rows [N=1024, K]', { lines: 1024, length: n / 1024, lineStride: n / 1024, kStride: 1 }],
+      ['columns [K, N=1024]', { lines: 1024, length: n / 1024, lineStride: 1, kStride: 1024 }],
+    ];
+    for (const [what, view] of nmViews) add(`nmMask 2:4 ${what}`, await timeJob(await backend.jobs.nmMask(t, view, 2, 4)), 16 * n);
+    for (const [what, layout] of [layouts[0]!, layouts[1]!]) {
+      for (const norm of ['l1', 'l2'] as const) {
+        add(`channelNorms ${norm} ${what} [${layout.outer}, ${layout.channels}, ${layout.inner}] (${planChannelStats(layout).kind})`, await timeJob(await backend.jobs.channelNorms(t, layout, norm)), bytes);
+      }
+    }
+    add('maskBelow, end-to-end (API incl. readback)', await timeCall(() => backend.prune.maskBelow(t, 0.5)), 8 * n);
+    add('nmMask 2:4 columns, end-to-end (API incl. readback)', await timeCall(() => backend.prune.nmMask(t, nmViews[1]![1], 2, 4)), 16 * n);
     add('quantizeGroups int8 per-channel rows, end-to-end (API incl. readback)', await timeCall(() => backend.quant.quantizeGroups(t, quantViews[0]![1], channel, int8)), 9 * n);
     add('moments, end-to-end (API incl. readback)', await timeCall(() => backend.moments(t)), bytes);
     add('histogram, end-to-end (API incl. readback)', await timeCall(() => backend.histogram(t, 256, -1, 1)), bytes);

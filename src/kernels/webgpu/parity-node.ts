@@ -1,14 +1,15 @@
 /**
- * Child-process entry for backend.test.ts: runs the parity suites (kernels and quantization kernels, plus the
- * extra checks of both) on the WebGPU
+ * Child-process entry for backend.test.ts: runs the parity suites (kernels, quantization and pruning kernels, plus
+ * the extra checks of each) on the WebGPU
  * backend under Node with Dawn, prints one JSON line prefixed with PARITY_JSON, then exits (Dawn can keep
  * the event loop alive). Start it with the SwiftShader environment (see node-gpu.ts) on a machine
  * without a GPU driver.
  */
-import { checkParity, checkQuantParity } from '../parity';
+import { checkParity, checkPruneParity, checkQuantParity } from '../parity';
 import { createWebGpuBackend, probeWebGpu } from './backend';
 import { extraChecks } from './extra-checks';
 import { nodeGpu } from './node-gpu';
+import { pruneChecks } from './prune-checks';
 import { quantChecks } from './quant-checks';
 
 async function main() {
@@ -26,14 +27,21 @@ async function main() {
   report.extra = await extraChecks(backend);
   report.quantParity = await checkQuantParity(backend);
   report.quantExtra = await quantChecks(backend);
+  let at = Date.now();
+  report.pruneParity = [...(await checkPruneParity(backend)), ...(await pruneChecks(backend))];
+  report.pruneSeconds = (Date.now() - at) / 1000;
   backend.destroy();
   // the same suites with tensors split into 40 000-element buffers (multi-segment dispatch paths) and the
-  // quantization kernels' temporary buffers limited to 16 KiB (chunked groups / codes)
+  // quantization kernels' temporary buffers limited to 16 KiB (chunked groups / codes; the pruning kernels' windows
+  // of 4096 elements, so N:M runs cross window and buffer boundaries)
   const split = await createWebGpuBackend(gpu, { maxSegmentElements: 40_000, maxChunkBytes: 16_384 });
   if (!split) throw new Error('second device failed');
   report.splitParity = await checkParity(split);
   report.splitExtra = await extraChecks(split);
   report.splitQuant = [...(await checkQuantParity(split)), ...(await quantChecks(split))];
+  at = Date.now();
+  report.splitPrune = [...(await checkPruneParity(split)), ...(await pruneChecks(split))];
+  report.pruneSeconds = (report.pruneSeconds as number) + (Date.now() - at) / 1000;
   split.destroy();
   report.seconds = (Date.now() - started) / 1000;
   return report;

@@ -17,35 +17,86 @@ import { COMMON_WGSL } from './common.wgsl';
  * is the identity. A tensor larger than one storage binding is processed one segment per dispatch: each
  * thread loads only elements inside [segStart, segStart + segLen) and merges (read-modify-write) into its
  * partial; dispatches are ordered, and each partial has exactly one writer per dispatch.
+ *
+ * The same strategies compute per-channel norms for pruning (channelKernelWgsl('norms')): only the
+ * accumulator differs (ACC_WGSL below). Every accumulator is a vec4<u32> in the partial's packed form, so a
+ * zeroed partial is the identity and `combine` merges two of them.
  */
-export const CHANNEL_STATS_WGSL = /* wgsl */ `
+export type ChannelMode = 'stats' | 'norms';
+
+/** Accumulators: `add_elem` folds one finite value's bits into a partial, `combine` merges two partials. */
+const ACC_WGSL: Record<ChannelMode, string> = {
+  // [~minKey, maxKey, Σx f32, Σx² f32]
+  stats: /* wgsl */ `
+fn add_elem(a: vec4<u32>, u: u32) -> vec4<u32> {
+  let k = okey(u);
+  let x = bitcast<f32>(u);
+  return vec4<u32>(max(a.x, ~k), max(a.y, k), bitcast<u32>(bitcast<f32>(a.z) + x), bitcast<u32>(bitcast<f32>(a.w) + x * x));
+}
+fn combine(a: vec4<u32>, b: vec4<u32>) -> vec4<u32> {
+  return vec4<u32>(max(a.x, b.x), max(a.y, b.y), bitcast<u32>(bitcast<f32>(a.z) + bitcast<f32>(b.z)), bitcast<u32>(bitcast<f32>(a.w) + bitcast<f32>(b.w)));
+}
+`,
+  /*
+   * Norms (l1: Σ|x|, l2: Σx², chosen by the uniform word `squared`): [Σ plain, Σ big, Σ small, 0] as f32, where each
+   * finite |x| goes to one of three exactly rescaled ranges so nothing overflows and no subnormal is flushed
+   * (SwiftShader flushes):
+   * - plain  2^-32 <= |x| < 2^32: y = |x|;
+   * - big    |x| >= 2^32:         y = |x| · 2^-80 (exponent arithmetic on the bits; y in [2^-48, 2^48));
+   * - small  |x| < 2^-32:         y = |x| · 2^88 (normal |x|: exponent arithmetic; subnormal: mantissa · 2^-61),
+   *   y in [2^-61, 2^56).
+   * l1 adds y, l2 adds y² (then in [2^-122, 2^112): normal). The host folds the three sums in float64:
+   * plain + big · 2^80 + small · 2^-88 (l1), plain + big · 2^160 + small · 2^-176 (l2); see backend.ts.
+   */
+  norms: /* wgsl */ `
+fn add_elem(a: vec4<u32>, u: u32) -> vec4<u32> {
+  let m = u & 0x7fffffffu;
+  var y: f32;
+  var slot = 0u;
+  if (m >= 0x4f800000u) { // 2^32
+    y = bitcast<f32>(m - (80u << 23u));
+    slot = 1u;
+  } else if (m < 0x2f800000u) { // 2^-32
+    if (m < 0x00800000u) {
+      y = f32(m) * bitcast<f32>(0x21000000u); // subnormal: m · 2^-149 · 2^88 = m · 2^-61
+    } else {
+      y = bitcast<f32>(m + (88u << 23u));
+    }
+    slot = 2u;
+  } else {
+    y = bitcast<f32>(m);
+  }
+  let v = select(y, y * y, prm.squared != 0u);
+  let add = vec4<f32>(select(0.0f, v, slot == 0u), select(0.0f, v, slot == 1u), select(0.0f, v, slot == 2u), 0.0f);
+  return bitcast<vec4<u32>>(bitcast<vec4<f32>>(a) + add);
+}
+fn combine(a: vec4<u32>, b: vec4<u32>) -> vec4<u32> {
+  return bitcast<vec4<u32>>(bitcast<vec4<f32>>(a) + bitcast<vec4<f32>>(b));
+}
+`,
+};
+
+/** channelStats (mode 'stats') or channelNorms ('norms') kernels; entry points runs / columns / serial. */
+export function channelKernelWgsl(mode: ChannelMode): string {
+  return /* wgsl */ `
 ${COMMON_WGSL}
 struct Params {
   outer: u32, channels: u32, inner: u32, segStart: u32,
   segLen: u32, wgCount: u32, oSlices: u32, iBlocks: u32,
   oPer: u32, iLen: u32, rowsPer: u32, colBlocks: u32,
-  rowsPerPass: u32, cols: u32, wgBase: u32, pad0: u32,
+  rowsPerPass: u32, cols: u32, wgBase: u32, squared: u32,
 }
 
 @group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read_write> part: array<u32>;
 @group(0) @binding(2) var<uniform> prm: Params;
 
-var<private> aMin: u32;
-var<private> aMax: u32;
-var<private> aSum: f32;
-var<private> aSq: f32;
-
-var<workgroup> sMin: array<u32, WG>;
-var<workgroup> sMax: array<u32, WG>;
-var<workgroup> sSum: array<f32, WG>;
-var<workgroup> sSq: array<f32, WG>;
+${ACC_WGSL[mode]}
+var<private> A: vec4<u32>;
+var<workgroup> sh: array<vec4<u32>, WG>;
 
 fn acc_reset() {
-  aMin = 0xffffffffu;
-  aMax = 0u;
-  aSum = 0.0f;
-  aSq = 0.0f;
+  A = vec4<u32>(0u);
 }
 
 // Accumulates the element at global index g if it lies in this dispatch's segment and is finite.
@@ -54,24 +105,20 @@ fn acc(g: u32) {
   if (l >= prm.segLen) { return; }
   let u = src[l];
   if (!is_finite_bits(u)) { return; }
-  let k = okey(u);
-  aMin = min(aMin, k);
-  aMax = max(aMax, k);
-  let x = bitcast<f32>(u);
-  aSum += x;
-  aSq += x * x;
+  A = add_elem(A, u);
 }
 
-fn merge(q: u32, mn: u32, mx: u32, s: f32, s2: f32) {
+fn merge(q: u32, a: vec4<u32>) {
   let b = q * 4u;
-  part[b] = max(part[b], ~mn);
-  part[b + 1u] = max(part[b + 1u], mx);
-  part[b + 2u] = bitcast<u32>(bitcast<f32>(part[b + 2u]) + s);
-  part[b + 3u] = bitcast<u32>(bitcast<f32>(part[b + 3u]) + s2);
+  let r = combine(vec4<u32>(part[b], part[b + 1u], part[b + 2u], part[b + 3u]), a);
+  part[b] = r.x;
+  part[b + 1u] = r.y;
+  part[b + 2u] = r.z;
+  part[b + 3u] = r.w;
 }
 
 fn share(lid: u32) {
-  sMin[lid] = aMin; sMax[lid] = aMax; sSum[lid] = aSum; sSq[lid] = aSq;
+  sh[lid] = A;
 }
 
 @compute @workgroup_size(WG)
@@ -112,15 +159,11 @@ fn runs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   workgroupBarrier();
   for (var off = WG / 2u; off > 0u; off >>= 1u) {
     if (lid < off) {
-      let o = lid + off;
-      sMin[lid] = min(sMin[lid], sMin[o]);
-      sMax[lid] = max(sMax[lid], sMax[o]);
-      sSum[lid] = sSum[lid] + sSum[o];
-      sSq[lid] = sSq[lid] + sSq[o];
+      sh[lid] = combine(sh[lid], sh[lid + off]);
     }
     workgroupBarrier();
   }
-  if (lid == 0u) { merge(w, sMin[0], sMax[0], sSum[0], sSq[0]); }
+  if (lid == 0u) { merge(w, sh[0]); }
 }
 
 @compute @workgroup_size(WG)
@@ -162,20 +205,14 @@ fn columns(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     share(lid);
     workgroupBarrier();
     if (lid < prm.cols) {
-      var mn = sMin[lid];
-      var mx = sMax[lid];
-      var s = sSum[lid];
-      var s2 = sSq[lid];
+      var a = sh[lid];
       for (var t = lid + prm.cols; t < P * prm.cols; t += prm.cols) {
-        mn = min(mn, sMin[t]);
-        mx = max(mx, sMax[t]);
-        s += sSum[t];
-        s2 += sSq[t];
+        a = combine(a, sh[t]);
       }
-      merge(y * prm.cols + lid, mn, mx, s, s2);
+      merge(y * prm.cols + lid, a);
     }
   } else if (valid) {
-    merge(y * prm.cols + j, aMin, aMax, aSum, aSq);
+    merge(y * prm.cols + j, A);
   }
 }
 
@@ -194,6 +231,9 @@ fn serial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
       acc(base + i);
     }
   }
-  merge(c, aMin, aMax, aSum, aSq);
+  merge(c, A);
 }
 `;
+}
+
+export const CHANNEL_STATS_WGSL = channelKernelWgsl('stats');
