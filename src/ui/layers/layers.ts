@@ -71,16 +71,8 @@ export function shareByOp(layers: readonly LayerRow[]): OpShare[] {
   return [...byOp.values()].sort((a, b) => b.bytes - a.bytes || a.op.localeCompare(b.op));
 }
 
-export interface SparsityRow {
-  tensorId: number;
-  name: string;
-  layer: string;
-  op: string;
-  elements: number;
-  zeros: number;
-  fraction: number;
-  zeroReference: LayerSparsity['zeroReference'];
-}
+/** A layer's sparsity with its zero fraction. */
+export type SparsityRow = LayerSparsity & { fraction: number };
 
 /** Sparsity rows, sparsest first (ties in graph order). */
 export function sparsityRows(layers: readonly LayerSparsity[]): SparsityRow[] {

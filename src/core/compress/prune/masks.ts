@@ -115,20 +115,27 @@ export async function globalPruneCountsOn(backend: KernelBackend, layers: Float3
   let budget = Math.floor(sparsity * total);
   const result = layers.map(() => 0);
   const open = new Set(layers.map((_, i) => i));
-  const countBelow = (l: Float32Array, t: number, orEqual: boolean) => {
-    let c = 0;
-    if (orEqual) for (let i = 0; i < l.length; i++) c += Math.abs(l[i]!) <= t ? 1 : 0;
-    else for (let i = 0; i < l.length; i++) c += Math.abs(l[i]!) < t ? 1 : 0;
-    return c;
+  /** One pass: how many |x| are below t, and how many equal it. */
+  const countAround = (l: Float32Array, t: number): [number, number] => {
+    let below = 0;
+    let equal = 0;
+    for (let i = 0; i < l.length; i++) {
+      const a = Math.abs(l[i]!);
+      if (a < t) below++;
+      else if (a === t) equal++;
+    }
+    return [below, equal];
   };
   while (budget > 0 && open.size > 0) {
     const members = [...open].map((i) => layers[i]!);
     const poolSize = members.reduce((n, l) => n + l.length, 0);
     const threshold = await magnitudeKth(backend, members, Math.min(budget, poolSize) - 1);
+    const around = new Map([...open].map((i) => [i, countAround(layers[i]!, threshold)] as const));
     let capped = false;
     for (const i of open) {
       const limit = Math.floor(cap * layers[i]!.length);
-      if (countBelow(layers[i]!, threshold, true) > limit) {
+      const [below, equal] = around.get(i)!;
+      if (below + equal > limit) {
         result[i] = limit;
         budget -= limit;
         open.delete(i);
@@ -138,12 +145,12 @@ export async function globalPruneCountsOn(backend: KernelBackend, layers: Float3
     if (capped) continue;
     let remaining = budget;
     for (const i of open) {
-      result[i] = countBelow(layers[i]!, threshold, false);
+      result[i] = around.get(i)![0];
       remaining -= result[i]!;
     }
     for (const i of open) {
       if (remaining <= 0) break;
-      const take = Math.min(countBelow(layers[i]!, threshold, true) - result[i]!, remaining);
+      const take = Math.min(around.get(i)![1], remaining);
       result[i] = result[i]! + take;
       remaining -= take;
     }
