@@ -72,7 +72,7 @@ function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; sel
   // Only weights the recipe can reach get a checkbox; others (e.g. not float32, not multiplied) explain why.
   const reachable = !skipped || excluded !== null;
   const rating = sqnrRating(t.sqnrDb);
-  // A row unticked here reads better as such than as the core's "excluded by pattern <its own name>".
+  // A row unticked here reads better as such than as the core's "excluded by name".
   const reason = excluded?.kind === 'name' ? 'left out: unticked here' : t.reason;
   const notes = [...(reason ? [reason] : []), ...t.notes];
   const select = () => {
