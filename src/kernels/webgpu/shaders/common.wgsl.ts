@@ -8,6 +8,31 @@
  */
 export const WG = 256;
 
+/**
+ * WGSL statements: a grid-stride loop over the `prm.n` u32 elements of `src` (bound as vec4 words) that calls
+ * `visit(u)` on each; the last partial word is read lane by lane by one thread. Needs `wg`, `lid` and
+ * `prm.wgCount` in scope.
+ */
+export function visitElementsWgsl(visit: string): string {
+  return /* wgsl */ `
+  let n = prm.n;
+  let full = n / 4u; // whole vec4 words; the last partial word is read lane by lane
+  let stride = prm.wgCount * WG;
+  for (var i = wg * WG + lid; i < full; i += stride) {
+    let v = src[i];
+    ${visit}(v.x);
+    ${visit}(v.y);
+    ${visit}(v.z);
+    ${visit}(v.w);
+  }
+  if (wg == 0u && lid == 0u && full * 4u < n) {
+    let v = src[full];
+    ${visit}(v.x);
+    if (full * 4u + 1u < n) { ${visit}(v.y); }
+    if (full * 4u + 2u < n) { ${visit}(v.z); }
+  }`;
+}
+
 export const COMMON_WGSL = /* wgsl */ `
 const WG: u32 = ${WG}u;
 

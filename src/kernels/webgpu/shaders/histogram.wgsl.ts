@@ -1,4 +1,4 @@
-import { COMMON_WGSL, HIST_BIN_WGSL, HIST_PARAMS_WGSL } from './common.wgsl';
+import { COMMON_WGSL, visitElementsWgsl, HIST_BIN_WGSL, HIST_PARAMS_WGSL } from './common.wgsl';
 
 /**
  * Histogram, one segment per dispatch, grid-stride over vec4<u32> words.
@@ -29,22 +29,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let wg = flat_wg(wid, nwg);
   if (wg >= prm.wgCount) { return; }
-  let n = prm.n;
-  let full = n / 4u; // whole vec4 words; the last partial word is read lane by lane
-  let stride = prm.wgCount * WG;
-  for (var i = wg * WG + lid; i < full; i += stride) {
-    let v = src[i];
-    count(v.x);
-    count(v.y);
-    count(v.z);
-    count(v.w);
-  }
-  if (wg == 0u && lid == 0u && full * 4u < n) {
-    let v = src[full];
-    count(v.x);
-    if (full * 4u + 1u < n) { count(v.y); }
-    if (full * 4u + 2u < n) { count(v.z); }
-  }
+${visitElementsWgsl('count')}
   ${
     local
       ? `workgroupBarrier();

@@ -1,4 +1,4 @@
-import { COMMON_WGSL } from './common.wgsl';
+import { COMMON_WGSL, visitElementsWgsl } from './common.wgsl';
 
 /**
  * Whole-tensor moments, one segment per dispatch. Grid-stride over vec4<u32> words; each thread keeps
@@ -57,22 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let wg = flat_wg(wid, nwg);
   if (wg >= prm.wgCount) { return; }
-  let n = prm.n;
-  let full = n / 4u; // whole vec4 words; the last partial word is read lane by lane
-  let stride = prm.wgCount * WG;
-  for (var i = wg * WG + lid; i < full; i += stride) {
-    let v = src[i];
-    acc(v.x);
-    acc(v.y);
-    acc(v.z);
-    acc(v.w);
-  }
-  if (wg == 0u && lid == 0u && full * 4u < n) {
-    let v = src[full];
-    acc(v.x);
-    if (full * 4u + 1u < n) { acc(v.y); }
-    if (full * 4u + 2u < n) { acc(v.z); }
-  }
+${visitElementsWgsl('acc')}
   sMin[lid] = aMin; sMax[lid] = aMax; sSum[lid] = aSum; sSq[lid] = aSq;
   sNan[lid] = cN; sPinf[lid] = cP; sNinf[lid] = cM; sZero[lid] = cZ;
   workgroupBarrier();
