@@ -106,6 +106,22 @@ export async function benchKernels(elements: number): Promise<{ rows: KernelBenc
 
 // ---------------------------------------------------------------------------------------------------- quantization
 
+/** ~totalParams parameters as [2048, 2048] fp32 Gaussian weights (σ = 0.02·(1 + k/tensors) for tensor k). */
+function benchWeights(totalParams: number) {
+  const K = 2048;
+  const N = 2048;
+  const per = K * N;
+  const tensors = Math.max(1, Math.round(totalParams / per));
+  const base = gaussianData(per);
+  const weights = Array.from({ length: tensors }, (_, k) => {
+    const w = new Float32Array(per);
+    const s = 0.02 * (1 + k / tensors);
+    for (let i = 0; i < per; i++) w[i] = base[(i + k * 7919) % per]! * s;
+    return w;
+  });
+  return { K, N, per, tensors, total: tensors * per, weights };
+}
+
 export interface QuantBenchRow {
   name: string;
   /** Parameters the row processed (the TS reference runs on fewer). */
@@ -143,18 +159,7 @@ function symmetricParams(min: Float32Array, max: Float32Array, bits = 8) {
  */
 export async function benchQuantKernels(totalParams = 100_000_000, options: { runs?: number; referenceParams?: number; layouts?: 'all' | 'channel' } = {}): Promise<{ rows: QuantBenchRow[]; heapBytes: number }> {
   const runs = options.runs ?? 5;
-  const K = 2048;
-  const N = 2048;
-  const per = K * N;
-  const tensors = Math.max(1, Math.round(totalParams / per));
-  const total = tensors * per;
-  const base = gaussianData(per);
-  const weights = Array.from({ length: tensors }, (_, k) => {
-    const w = new Float32Array(per);
-    const s = 0.02 * (1 + k / tensors);
-    for (let i = 0; i < per; i++) w[i] = base[(i + k * 7919) % per]! * s;
-    return w;
-  });
+  const { K, N, per, tensors, total, weights } = benchWeights(totalParams);
   const rows: QuantBenchRow[] = [];
   let memMs = 0;
   const add = (name: string, params: number, ms: number) => {
@@ -279,18 +284,7 @@ export async function benchPruneKernels(
   options: { runs?: number; referenceParams?: number; chunks?: number[] } = {},
 ): Promise<{ rows: QuantBenchRow[]; heapBytes: number }> {
   const runs = options.runs ?? 5;
-  const K = 2048;
-  const N = 2048;
-  const per = K * N;
-  const tensors = Math.max(1, Math.round(totalParams / per));
-  const total = tensors * per;
-  const base = gaussianData(per);
-  const weights = Array.from({ length: tensors }, (_, k) => {
-    const w = new Float32Array(per);
-    const s = 0.02 * (1 + k / tensors);
-    for (let i = 0; i < per; i++) w[i] = base[(i + k * 7919) % per]! * s;
-    return w;
-  });
+  const { K, N, per, tensors, total, weights } = benchWeights(totalParams);
   // Median |x| of a gaussian is 0.6745σ: about half of each tensor is masked.
   const thresholds = weights.map((_, k) => 0.6745 * 0.02 * (1 + k / tensors));
   const rowsNM: NMView = { lines: N, length: K, lineStride: K, kStride: 1 };
