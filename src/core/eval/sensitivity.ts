@@ -1,0 +1,162 @@
+/**
+ * Per-layer sensitivity: compress one layer at a time at the current settings, measure the damage,
+ * rank the layers; then turn the ranking into a mixed-precision recipe that meets a size (or damage)
+ * target with the least damage — the sensitive layers keep a gentler setting.
+ */
+import { computeConsumers, multipliedBy } from '../analysis/channel-axis';
+import { planQuantization } from '../compress/quantize/apply';
+import type { OpenedModel } from '../onnx/open';
+import { DataType } from '../tensor/dtypes';
+import { exactGlob, excludedBecause, type Recipe } from '../recipe';
+import type { CandidateMeasure } from './candidate';
+
+export interface SensitivityLayer {
+  /** The weight tensor's name (what the recipe's globs match). */
+  name: string;
+  layer: string;
+  op: string;
+  elements: number;
+}
+
+export interface LayerSensitivity extends SensitivityLayer {
+  /** (1 − headline metric) + (1 − cosine) of the first output, with only this layer compressed. 0 = no damage. */
+  damage: number;
+  headline?: { metric: string; value: number };
+  cosine?: number;
+  sqnrDb?: number | null;
+  accuracy?: number;
+  /** Size of the model with only this layer compressed. */
+  sizeBytes: number;
+  /** Bytes this layer alone saves at the current settings. */
+  savedBytes: number;
+  error?: string;
+}
+
+/** The weights the recipe would change, in graph order. */
+export function sensitivityLayers(opened: OpenedModel, recipe: Recipe): SensitivityLayer[] {
+  if (recipe.quantize && recipe.quantize.format !== 'fp16') {
+    const quantized = planQuantization(opened, recipe.quantize).tensors.filter((t) => t.action === 'quantize');
+    if (!recipe.prune) return quantized.map((t) => ({ name: t.name, layer: t.layer, op: t.op, elements: t.elements }));
+  }
+  const out: SensitivityLayer[] = [];
+  const prune = recipe.prune;
+  for (const entry of opened.catalog.entries) {
+    const how = multipliedBy(entry, opened.catalog);
+    if (!how || entry.dataType !== DataType.FLOAT || !['Conv', 'Gemm', 'MatMul'].includes(how.op)) continue;
+    const layer = computeConsumers(entry, opened.catalog)[0]?.nodeLabel ?? how.node.name;
+    const q = recipe.quantize;
+    const excludedEverywhere = (!prune || excludedBecause(prune.exclude, entry.name, layer) || prune.excludeOps.includes(how.op)) && (!q || excludedBecause(q.exclude, entry.name, layer) || q.excludeOps.includes(how.op));
+    if (excludedEverywhere) continue;
+    out.push({ name: entry.name, layer, op: how.op, elements: entry.elements });
+  }
+  return out;
+}
+
+/** The recipe restricted to one layer: every other layer is excluded by its exact name. */
+export function recipeForOnly(recipe: Recipe, layers: SensitivityLayer[], only: SensitivityLayer): Recipe {
+  const others = layers.filter((l) => l !== only).map((l) => exactGlob(l.name));
+  const out: Recipe = { version: 1 };
+  if (recipe.prune) out.prune = { ...recipe.prune, global: false, exclude: [...recipe.prune.exclude, ...others] };
+  if (recipe.quantize) out.quantize = { ...recipe.quantize, exclude: [...recipe.quantize.exclude, ...others] };
+  return out;
+}
+
+export function damageOf(m: Pick<CandidateMeasure, 'fidelity'>): number {
+  const f = m.fidelity[0];
+  if (!f) return 0;
+  const headlineLoss = f.headline.metric === 'cosine' ? 0 : 1 - f.headline.value;
+  return Math.max(0, headlineLoss) + Math.max(0, 1 - f.cosine);
+}
+
+export interface SensitivityDeps {
+  compress(recipe: Recipe, signal?: AbortSignal): Promise<Uint8Array>;
+  measure(bytes: Uint8Array, signal?: AbortSignal): Promise<CandidateMeasure>;
+  originalBytes: number;
+}
+
+/** Measures every layer alone; returns them ranked, most sensitive first. */
+export async function measureSensitivity(
+  recipe: Recipe,
+  layers: SensitivityLayer[],
+  deps: SensitivityDeps,
+  options: { signal?: AbortSignal; onProgress?: (done: number, total: number, layer?: string) => void } = {},
+): Promise<LayerSensitivity[]> {
+  const out: LayerSensitivity[] = [];
+  for (const [i, layer] of layers.entries()) {
+    if (options.signal?.aborted) throw new DOMException('Sensitivity cancelled', 'AbortError');
+    options.onProgress?.(i, layers.length, layer.name);
+    try {
+      const bytes = await deps.compress(recipeForOnly(recipe, layers, layer), options.signal);
+      const m = await deps.measure(bytes, options.signal);
+      const f = m.fidelity[0];
+      out.push({ ...layer, damage: damageOf(m), headline: f?.headline, cosine: f?.cosine, sqnrDb: f?.sqnrDb, accuracy: m.accuracy?.candidate, sizeBytes: m.sizeBytes, savedBytes: deps.originalBytes - m.sizeBytes });
+    } catch (err) {
+      if ((err instanceof Error || err instanceof DOMException) && err.name === 'AbortError') throw err;
+      out.push({ ...layer, damage: 0, sizeBytes: deps.originalBytes, savedBytes: 0, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  options.onProgress?.(layers.length, layers.length);
+  return out.sort((a, b) => b.damage - a.damage);
+}
+
+export type MixedTarget = { sizeBytes: number } | { maxDamage: number };
+
+export interface MixedPlan {
+  recipe: Recipe;
+  /** Layers compressed at the current settings. */
+  compressed: string[];
+  /** Sensitive layers given the gentler setting. */
+  protectedLayers: string[];
+  /** What protection means here ("8-bit", "kept in float", "not pruned"). */
+  protection: string;
+  /** Estimated size of the result (the caller measures the real one) and summed damage of the compressed layers. */
+  estimatedBytes: number;
+  estimatedDamage: number;
+  /** False when even compressing every layer does not reach the size target. */
+  targetMet: boolean;
+}
+
+/**
+ * Greedy: start with every layer protected; compress layers in order of damage per byte saved (least
+ * first) until the estimated size meets the target, or while the summed damage stays within budget.
+ * Protection: 8-bit for layers quantized below 8 bits, float (excluded) for 8-bit quantization, and
+ * no pruning for pruned layers.
+ */
+export function planMixedPrecision(recipe: Recipe, sensitivities: LayerSensitivity[], originalBytes: number, target: MixedTarget): MixedPlan {
+  const q = recipe.quantize;
+  const lowBits = q?.bits ?? 32;
+  const toEight = !!q && q.format !== 'fp16' && lowBits < 8;
+  // Bytes a protected layer still saves: an 8-bit layer saves (32 − 8) / (32 − low) of what the low setting saves.
+  const protectedSaving = (s: LayerSensitivity) => (toEight && !recipe.prune ? (s.savedBytes * (32 - 8)) / (32 - lowBits) : 0);
+  const usable = sensitivities.filter((s) => !s.error);
+  const order = [...usable].sort((a, b) => a.damage / Math.max(1, a.savedBytes - protectedSaving(a)) - b.damage / Math.max(1, b.savedBytes - protectedSaving(b)));
+  let size = originalBytes - usable.reduce((n, s) => n + protectedSaving(s), 0);
+  let damage = 0;
+  const compressed = new Set<string>();
+  for (const s of order) {
+    if ('sizeBytes' in target) {
+      if (size <= target.sizeBytes) break;
+    } else if (damage + s.damage > target.maxDamage) break;
+    compressed.add(s.name);
+    size -= s.savedBytes - protectedSaving(s);
+    damage += s.damage;
+  }
+  const protectedLayers = usable.filter((s) => !compressed.has(s.name)).map((s) => s.name);
+  const out: Recipe = { version: 1 };
+  const globs = protectedLayers.map(exactGlob);
+  if (recipe.prune) out.prune = { ...recipe.prune, overrides: [...globs.map((match) => ({ match, sparsity: 0 })), ...recipe.prune.overrides] };
+  if (q) {
+    out.quantize = toEight && !recipe.prune
+      ? { ...q, overrides: [...globs.map((match) => ({ match, bits: 8 })), ...q.overrides] }
+      : recipe.prune ? { ...q } : { ...q, exclude: [...q.exclude, ...globs] };
+  }
+  return {
+    recipe: out,
+    compressed: [...compressed],
+    protectedLayers,
+    protection: recipe.prune ? 'not pruned' : toEight ? '8-bit' : 'kept in float',
+    estimatedBytes: Math.round(size),
+    estimatedDamage: damage,
+    targetMet: 'sizeBytes' in target ? size <= target.sizeBytes : true,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The evaluation runtime for the CLI and tests: onnxruntime-node on the CPU. Fidelity is measured with
+ * `qdq_matmulnbits_accuracy_level = 0`: ORT's default fuses DequantizeLinear + MatMul into MatMulNBits
+ * with int8 activations, adding error that onnxruntime-web does not have.
+ */
+import * as ort from 'onnxruntime-node';
+import type { CreatedSession, EvalBackend, EvalRuntime, EvalSession } from '../core/eval/types';
+import { fromOrtOutputs, toOrtFeeds } from './ort-tensors';
+
+export interface NodeRuntimeOptions {
+  /** Intra-op threads (default: onnxruntime's choice). */
+  threads?: number;
+}
+
+export function createNodeRuntime(options: NodeRuntimeOptions = {}): EvalRuntime {
+  return {
+    name: `onnxruntime-node ${ort.env.versions.common ?? ''} (cpu${options.threads ? `, ${options.threads} threads` : ''}, qdq_matmulnbits_accuracy_level 0)`.replace('  ', ' '),
+    async createSession(bytes: Uint8Array, backend: EvalBackend): Promise<CreatedSession> {
+      if (backend !== 'cpu') throw new Error(`onnxruntime-node here runs on the CPU; "${backend}" is measured in the browser.`);
+      const t0 = performance.now();
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+        extra: { session: { qdq_matmulnbits_accuracy_level: '0' } },
+      } as ort.InferenceSession.SessionOptions);
+      const loadMs = performance.now() - t0;
+      const wrapped: EvalSession = {
+        inputNames: session.inputNames,
+        outputNames: session.outputNames,
+        async run(feeds) {
+          const out = await session.run(toOrtFeeds(feeds, (type, data, dims) => new ort.Tensor(type, data as never, dims)));
+          return fromOrtOutputs(out as never);
+        },
+        release: () => session.release(),
+      };
+      return { session: wrapped, backend, loadMs, cpuNodes: [], notes: [] };
+    },
+  };
+}
