@@ -18,6 +18,7 @@ import { openModel, summarizeModel, type OpenedModel } from '../src/core/onnx/op
 import type { ModelSummary } from '../src/core/onnx/types';
 import { BackendRegistry, type BackendPreference, type BackendStatus } from '../src/kernels/registry';
 import type { BackendName } from '../src/kernels/types';
+import { sensitivityLayers, type SensitivityLayer } from '../src/core/eval/sensitivity';
 
 /** The last model opened successfully; analysis (and later compression) works on it. */
 let current: OpenedModel | undefined;
@@ -277,6 +278,37 @@ const api = {
     } catch (err) {
       throw asPlainError(err, 'Could not preview the quantization of this layer');
     }
+  },
+
+  /** A copy of the open model's file, transferred (for the evaluation worker). Models with external data are refused with the reason. */
+  originalBytes(): Uint8Array {
+    const model = requireModel();
+    if (model.dataFiles.size > 0 || model.catalog.entries.some((e) => e.external)) {
+      throw new Error('Evaluating models whose weights live in external-data files is not supported yet: onnxruntime-web would need every data file passed alongside.');
+    }
+    const copy = model.fileData.slice();
+    return Comlink.transfer(copy, [copy.buffer]);
+  },
+
+  /**
+   * Compresses the open model for a measurement (sweep point, one-layer sensitivity run) and transfers the
+   * file; independent of the Compress panel's job and its Download.
+   */
+  async compressForEval(recipe: Recipe, preference: BackendPreference): Promise<Uint8Array> {
+    try {
+      const model = requireModel();
+      const backend = await registry.choose(preference, largestWeight(model));
+      const result = await compressModel(model, recipe, { backend });
+      const bytes = result.bytes.byteOffset === 0 && result.bytes.byteLength === result.bytes.buffer.byteLength ? result.bytes : result.bytes.slice();
+      return Comlink.transfer(bytes, [bytes.buffer]);
+    } catch (err) {
+      throw asPlainError(err, 'Could not compress the model');
+    }
+  },
+
+  /** The weights a recipe would change (the layers a sensitivity analysis compresses one at a time). */
+  sensitivityLayers(recipe: Recipe): SensitivityLayer[] {
+    return sensitivityLayers(requireModel(), recipe);
   },
 
   /** Which kernel backends run here, and on what (e.g. the GPU adapter). */

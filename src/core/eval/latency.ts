@@ -1,7 +1,8 @@
 /**
  * The latency harness. Sessions are timed interleaved (A B, then B A, …) on the same input, so drift
  * on a busy machine (thermal, background work, GC) lands on every model alike instead of on whichever
- * ran last. The first run is reported apart as warm-up (lazy kernel compilation, GPU uploads).
+ * ran last. The first run is reported apart as warm-up (lazy kernel compilation, GPU uploads). Models faster
+ * than a millisecond are timed in groups of inferences, so the clock's resolution does not become the spread.
  */
 import type { EvalSession, Feeds } from './types';
 
@@ -17,6 +18,8 @@ export interface LatencyStats {
   meanMs: number;
   /** Run-to-run spread: (p90 − p10) / median, in percent. */
   spreadPct: number;
+  /** Inferences per timed sample: sub-millisecond models are timed in groups (the clock ticks in ~5–100 µs steps). */
+  inferencesPerSample: number;
 }
 
 export interface LatencyOptions {
@@ -38,7 +41,7 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-export function summarizeTimes(times: readonly number[], firstRunMs: number): LatencyStats {
+export function summarizeTimes(times: readonly number[], firstRunMs: number, inferencesPerSample = 1): LatencyStats {
   const sorted = [...times].sort((a, b) => a - b);
   const median = quantile(sorted, 0.5);
   const p10 = quantile(sorted, 0.1);
@@ -53,6 +56,7 @@ export function summarizeTimes(times: readonly number[], firstRunMs: number): La
     maxMs: sorted[sorted.length - 1] ?? NaN,
     meanMs: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length),
     spreadPct: median > 0 ? ((p90 - p10) / median) * 100 : 0,
+    inferencesPerSample,
   };
 }
 
@@ -73,6 +77,15 @@ export async function measureLatency(sessions: EvalSession[], feeds: Feeds, opti
     first.push(now() - t0);
     for (let w = 0; w < warmup; w++) await s.run(feeds);
   }
+  // Group inferences so one timed sample lasts ≥ 1 ms for the fastest session (the same group size for all, so the
+  // comparison stays fair).
+  let fastest = Infinity;
+  for (const s of sessions) {
+    const t0 = now();
+    await s.run(feeds);
+    fastest = Math.min(fastest, now() - t0);
+  }
+  const group = Math.max(1, Math.min(64, Math.ceil(1 / Math.max(fastest, 1e-3))));
   const times = sessions.map(() => [] as number[]);
   const total = runs * sessions.length;
   for (let r = 0; r < runs; r++) {
@@ -81,10 +94,10 @@ export async function measureLatency(sessions: EvalSession[], feeds: Feeds, opti
     if (r % 2) order.reverse();
     for (const i of order) {
       const t0 = now();
-      await sessions[i]!.run(feeds);
-      times[i]!.push(now() - t0);
+      for (let g = 0; g < group; g++) await sessions[i]!.run(feeds);
+      times[i]!.push((now() - t0) / group);
     }
     options.onProgress?.((r + 1) * sessions.length, total);
   }
-  return times.map((t, i) => summarizeTimes(t, first[i]!));
+  return times.map((t, i) => summarizeTimes(t, first[i]!, group));
 }

@@ -105,3 +105,32 @@ describe('latency statistics', () => {
     expect(s.firstRunMs).toBe(50);
   });
 });
+
+describe('latency harness', () => {
+  it('times interleaved, reports the first run apart, and groups sub-millisecond inferences', async () => {
+    let clock = 0;
+    const order: string[] = [];
+    const session = (name: string, ms: number) => ({
+      inputNames: [],
+      outputNames: [],
+      run: async () => {
+        order.push(name);
+        clock += ms;
+        return {};
+      },
+      release: async () => undefined,
+    });
+    const { measureLatency } = await import('./latency');
+    const [a, b] = await measureLatency([session('a', 0.25), session('b', 0.5)], {}, { runs: 4, warmup: 1, now: () => clock });
+    // Fastest single run 0.25 ms → groups of 4 inferences per timed sample.
+    expect(a!.inferencesPerSample).toBe(4);
+    expect(a!.medianMs).toBeCloseTo(0.25, 12);
+    expect(b!.medianMs).toBeCloseTo(0.5, 12);
+    expect(a!.spreadPct).toBe(0);
+    expect(a!.runs).toBe(4);
+    // After warm-up and calibration: a a a a b b b b, then b… a…, alternating.
+    const timed = order.slice(6);
+    expect(timed.slice(0, 8).join('')).toBe('aaaabbbb');
+    expect(timed.slice(8, 16).join('')).toBe('bbbbaaaa');
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The evaluation runtime in the browser: onnxruntime-web's WebGPU build (native WebGPU EP, plus the
+ * multi-threaded wasm EP), loaded from our own origin. Runs inside our evaluation worker, never
+ * through ORT's proxy. Node placement is read from ORT's own log while a session is created, so the
+ * report can name the nodes that fell back to the CPU.
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import type { CreatedSession, EvalBackend, EvalRuntime, EvalSession } from '../core/eval/types';
+import { cpuNodesFromLog, logMessage, ORT_LINE } from './ort-log';
+import { fromOrtOutputs, toOrtFeeds } from './ort-tensors';
+
+export interface WebGpuInfo {
+  available: boolean;
+  /** Why there is no adapter, when there is none. */
+  reason?: string;
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  /** A software (CPU) implementation such as SwiftShader: correct, but its timings mean nothing. */
+  isFallbackAdapter?: boolean;
+  shaderF16?: boolean;
+  maxBufferSize?: number;
+}
+
+export async function probeWebGpu(): Promise<WebGpuInfo> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) return { available: false, reason: 'This browser has no WebGPU (navigator.gpu is missing).' };
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { available: false, reason: 'WebGPU exists but offered no adapter (no usable GPU or driver).' };
+    const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+    const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as unknown as { isFallbackAdapter?: boolean })?.isFallbackAdapter;
+    return {
+      available: true,
+      vendor: info?.vendor || undefined,
+      architecture: info?.architecture || undefined,
+      device: info?.device || undefined,
+      description: info?.description || undefined,
+      isFallbackAdapter: !!fallback || /swiftshader/i.test(`${info?.vendor} ${info?.architecture} ${info?.description}`),
+      shaderF16: adapter.features.has('shader-f16'),
+      maxBufferSize: adapter.limits.maxBufferSize,
+    };
+  } catch (err) {
+    return { available: false, reason: `requestAdapter failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+let configured = false;
+function configure(): number {
+  if (!configured) {
+    ort.env.wasm.wasmPaths = { wasm: wasmUrl };
+    // Multi-threaded wasm needs SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
+    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    ort.env.logLevel = 'error';
+    configured = true;
+  }
+  return ort.env.wasm.numThreads ?? 1;
+}
+
+/**
+ * ORT's C++ log reaches console.* through functions emscripten binds once, when the wasm module starts.
+ * So the console is wrapped here, before that: lines go to the active capture while a session is being
+ * created, and otherwise through (ORT's warnings and info as console.warn, not as errors).
+ */
+let capture: string[] | undefined;
+for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+  const original = console[method].bind(console);
+  console[method] = (...args: unknown[]) => {
+    const text = args.map(String).join(' ');
+    const ort = ORT_LINE.exec(text);
+    if (capture && ort) capture.push(text);
+    else if (ort && ort[1] !== 'E' && ort[1] !== 'F') console.warn === console[method] ? original(...args) : console.warn(...args);
+    else original(...args);
+  };
+}
+
+async function withCapturedLog<T>(create: () => Promise<T>): Promise<{ value: T; lines: string[] }> {
+  const lines: string[] = [];
+  capture = lines;
+  try {
+    return { value: await create(), lines };
+  } finally {
+    capture = undefined;
+  }
+}
+
+async function create(bytes: Uint8Array, backend: EvalBackend, logSeverityLevel: 0 | 3): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel, logVerbosityLevel: 0 });
+  } catch (err) {
+    throw new Error(`onnxruntime-web (${backend}) could not load the model: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export function createWebRuntime(): EvalRuntime {
+  const threads = configure();
+  let started = false;
+  return {
+    name: `onnxruntime-web ${ort.env.versions.web ?? ''} (wasm ${threads} thread${threads === 1 ? '' : 's'}${globalThis.crossOriginIsolated ? '' : ', not cross-origin isolated'}; webgpu EP)`,
+    async createSession(bytes: Uint8Array, backend: EvalBackend): Promise<CreatedSession> {
+      if (backend === 'cpu') throw new Error('In the browser the CPU backend is "wasm".');
+      configure();
+      // WebGPU: a first session with ORT's verbose log tells where each node runs; it is released and a quiet one
+      // is timed (verbose logging would slow every run).
+      let cpuNodes: string[] = [];
+      let notes: string[] = [];
+      if (backend === 'webgpu') {
+        const probe = await withCapturedLog(() => create(bytes, backend, 0));
+        await probe.value.release();
+        cpuNodes = cpuNodesFromLog(probe.lines);
+        notes = probe.lines.filter((l) => /\[W:onnxruntime/.test(l) && !/Removing initializer/.test(l)).map((l) => logMessage(l).trim()).slice(0, 3);
+      }
+      const t0 = performance.now();
+      const session = await create(bytes, backend, 3);
+      const loadMs = performance.now() - t0;
+      if (!started) notes.push('Load time includes starting onnxruntime-web itself (compiling its wasm): the first model loaded in this tab pays it.');
+      started = true;
+      const wrapped: EvalSession = {
+        inputNames: session.inputNames,
+        outputNames: session.outputNames,
+        async run(feeds) {
+          const out = await session.run(toOrtFeeds(feeds, (type, data, dims) => new ort.Tensor(type, data as never, dims)));
+          // WebGPU outputs may live on the GPU; getData() downloads them.
+          const host: Record<string, { type: string; dims: readonly number[]; data: unknown }> = {};
+          for (const [name, t] of Object.entries(out)) host[name] = { type: t.type, dims: t.dims, data: t.location === 'cpu' ? t.data : await t.getData(true) };
+          return fromOrtOutputs(host);
+        },
+        release: () => session.release(),
+      };
+      return { session: wrapped, backend, loadMs, cpuNodes, notes };
+    },
+  };
+}

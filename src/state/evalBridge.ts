@@ -1,0 +1,30 @@
+/** The typed bridge to the evaluation worker (onnxruntime-web). Buffers are transferred, never copied. */
+import * as Comlink from 'comlink';
+import type { CandidateOptions } from '../core/eval/candidate';
+import type { LoadOptions } from '../core/eval/data/load';
+import type { EvalProgress, EvaluationOptions } from '../core/eval/evaluate';
+import type { SyntheticOptions } from '../core/eval/synthetic';
+import type { ValueInfo } from '../core/onnx/types';
+import type { EvalWorkerApi } from '../../workers/eval.worker';
+import { workerConnection } from './bridge';
+
+const evaluation = workerConnection<EvalWorkerApi>(() => new Worker(new URL('../../workers/eval.worker.ts', import.meta.url), { type: 'module' }), 'evaluation worker');
+const call = evaluation.call;
+
+export const evalWorker = {
+  environment: () => call((api) => api.environment()),
+  setOriginal: (bytes: Uint8Array, name: string) => call((api) => api.setOriginal(Comlink.transfer(bytes, [bytes.buffer]), name)),
+  loadDemoData: (url: string, inputs: ValueInfo[]) => call((api) => api.loadDemoData(url, inputs)),
+  loadSyntheticData: (inputs: ValueInfo[], options: SyntheticOptions) => call((api) => api.loadSyntheticData(inputs, options)),
+  loadFileData: (files: { file: File; path: string }[], inputs: ValueInfo[], options: Omit<LoadOptions, 'fallbackDecode' | 'labelsCsv'>) =>
+    call((api) => api.loadFileData(files, inputs, options)),
+  /** Resolves to null when cancelled. */
+  evaluate: (candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'>, onProgress: (p: EvalProgress) => void) =>
+    call((api) => api.evaluate(Comlink.transfer(candidate, [candidate.buffer]), options, Comlink.proxy(onProgress))),
+  prepareCandidates: (options: CandidateOptions) => call((api) => api.prepareCandidates(options)),
+  originalLatency: () => call((api) => api.originalLatency()),
+  measureCandidate: (bytes: Uint8Array, runs?: number) => call((api) => api.measureCandidate(Comlink.transfer(bytes, [bytes.buffer]), runs)),
+  cancel: () => call((api) => api.cancel()),
+};
+
+export type { DatasetSummary, EvalEnvironment } from '../../workers/eval.worker';

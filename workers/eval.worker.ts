@@ -1,0 +1,212 @@
+/// <reference lib="webworker" />
+/**
+ * Evaluation worker: onnxruntime-web (wasm + WebGPU) in our own worker, never ORT's proxy. It holds the
+ * original model's bytes and the evaluation data; candidates arrive as transferred buffers. comlink glue
+ * around src/core/eval and src/runtime/ort-web — no algorithm lives here.
+ */
+import * as Comlink from 'comlink';
+import { CandidateEvaluator, type CandidateMeasure, type CandidateOptions } from '../src/core/eval/candidate';
+import { loadDataset, type DataFile, type LoadOptions } from '../src/core/eval/data/load';
+import { parseDemoDigits } from '../src/core/eval/data/json';
+import type { RgbaImage } from '../src/core/eval/data/png';
+import { evaluateModels, type EvalProgress, type EvaluationOptions, type EvaluationReport } from '../src/core/eval/evaluate';
+import type { LatencyStats } from '../src/core/eval/latency';
+import { syntheticDataset, type SyntheticOptions } from '../src/core/eval/synthetic';
+import type { EvalDataset } from '../src/core/eval/types';
+import type { ValueInfo } from '../src/core/onnx/types';
+import { createWebRuntime, probeWebGpu, type WebGpuInfo } from '../src/runtime/ort-web';
+
+const runtime = createWebRuntime();
+let original: { bytes: Uint8Array; name: string } | undefined;
+let dataset: EvalDataset | undefined;
+let evaluator: CandidateEvaluator | undefined;
+/** The job in flight; Cancel aborts it (checked between samples and runs). */
+let job: AbortController | undefined;
+
+/** Peak size of onnxruntime's wasm heap: WebAssembly memories created here are tracked (ORT's grows, never shrinks). */
+const memories: WebAssembly.Memory[] = [];
+const NativeMemory = WebAssembly.Memory;
+WebAssembly.Memory = new Proxy(NativeMemory, {
+  construct(target, args: [WebAssembly.MemoryDescriptor]) {
+    const memory = new target(...args);
+    memories.push(memory);
+    return memory;
+  },
+});
+function wasmHeapBytes(): number {
+  return memories.reduce((n, m) => n + m.buffer.byteLength, 0);
+}
+
+export interface DatasetSummary {
+  name: string;
+  description: string;
+  samples: number;
+  labelled: number;
+  classNames?: string[];
+  synthetic: boolean;
+  /** Input shapes of the first sample, e.g. { input: [1, 1, 28, 28] }. */
+  shapes: Record<string, number[]>;
+}
+
+function summary(d: EvalDataset): DatasetSummary {
+  const first = d.samples[0]?.feeds ?? {};
+  return {
+    name: d.name,
+    description: d.description,
+    samples: d.samples.length,
+    labelled: d.samples.filter((s) => s.label !== undefined).length,
+    classNames: d.classNames,
+    synthetic: d.synthetic,
+    shapes: Object.fromEntries(Object.entries(first).map(([k, t]) => [k, t.dims])),
+  };
+}
+
+function plain(err: unknown, context: string): Error {
+  if (err instanceof Error && (err.name === 'EvalInputError' || err.name === 'AbortError')) return Object.assign(new Error(err.message), { name: err.name });
+  return new Error(`${context}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+function requireOriginal() {
+  if (!original) throw new Error('No model to evaluate: open a model first.');
+  return original;
+}
+function requireData(): EvalDataset {
+  if (!dataset) throw new Error('Choose evaluation data first.');
+  return dataset;
+}
+
+async function startJob(): Promise<AbortController> {
+  job?.abort();
+  const controller = new AbortController();
+  job = controller;
+  return controller;
+}
+
+/** Other image formats (webp, gif, bmp) through the browser's own decoder. */
+async function browserDecode(name: string, bytes: Uint8Array): Promise<RgbaImage> {
+  const bitmap = await createImageBitmap(new Blob([bytes as BlobPart]));
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error(`Could not decode ${name}: no 2D canvas in this worker.`);
+  ctx.drawImage(bitmap, 0, 0);
+  const pixels = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  bitmap.close();
+  return { width: canvas.width, height: canvas.height, data: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength), channels: 4 };
+}
+
+export interface EvalEnvironment {
+  runtime: string;
+  crossOriginIsolated: boolean;
+  threads: number;
+  webgpu: WebGpuInfo;
+}
+
+const api = {
+  async environment(): Promise<EvalEnvironment> {
+    return { runtime: runtime.name, crossOriginIsolated: globalThis.crossOriginIsolated, threads: navigator.hardwareConcurrency, webgpu: await probeWebGpu() };
+  },
+
+  /** The original model's file (transferred). Forgets evaluators built on the previous one. */
+  async setOriginal(bytes: Uint8Array, name: string): Promise<void> {
+    await evaluator?.release();
+    evaluator = undefined;
+    original = { bytes, name };
+  },
+
+  async loadDemoData(url: string, inputs: ValueInfo[]): Promise<DatasetSummary> {
+    try {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      const samples = parseDemoDigits(await response.json(), inputs[0]);
+      dataset = { name: `MNIST demo digits (${samples.length}, labelled)`, description: 'Held-out MNIST test digits shipped with the studio (50 per class, never used for training the demo model); pixel/255, 1×28×28.', samples, synthetic: false };
+      return summary(dataset);
+    } catch (err) {
+      throw plain(err, 'Could not load the demo digits');
+    }
+  },
+
+  async loadSyntheticData(inputs: ValueInfo[], options: SyntheticOptions): Promise<DatasetSummary> {
+    try {
+      dataset = syntheticDataset(inputs, options);
+      return summary(dataset);
+    } catch (err) {
+      throw plain(err, 'Could not generate inputs');
+    }
+  },
+
+  /** Files the person chose (a folder of images, .npy files, a JSON file, a labels CSV); read here, never uploaded. */
+  async loadFileData(files: { file: File; path: string }[], inputs: ValueInfo[], options: Omit<LoadOptions, 'fallbackDecode' | 'labelsCsv'>): Promise<DatasetSummary> {
+    try {
+      const dataFiles: DataFile[] = files.map(({ file, path }) => ({ path, bytes: async () => new Uint8Array(await file.arrayBuffer()) }));
+      dataset = await loadDataset(dataFiles, inputs, { ...options, fallbackDecode: browserDecode });
+      return summary(dataset);
+    } catch (err) {
+      throw plain(err, 'Could not load the evaluation data');
+    }
+  },
+
+  /** Original vs candidate side by side on each backend. Resolves to null when cancelled. */
+  async evaluate(candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'>, onProgress?: (p: EvalProgress) => void): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
+    const controller = await startJob();
+    try {
+      const report = await evaluateModels(runtime, requireOriginal().bytes, candidate, requireData(), {
+        ...options,
+        signal: controller.signal,
+        onProgress: onProgress ? (p) => void onProgress(p) : undefined,
+      });
+      return { ...report, wasmHeapBytes: wasmHeapBytes() };
+    } catch (err) {
+      if (controller.signal.aborted) return null;
+      throw plain(err, 'Evaluation failed');
+    } finally {
+      if (job === controller) job = undefined;
+    }
+  },
+
+  /** Prepares repeated measurements against the original (sweeps, sensitivity): runs the original on every sample once. */
+  async prepareCandidates(options: CandidateOptions): Promise<{ samples: number; originalAccuracy?: number; originalBytes: number }> {
+    const controller = await startJob();
+    try {
+      await evaluator?.release();
+      evaluator = undefined;
+      evaluator = await CandidateEvaluator.create(runtime, requireOriginal().bytes, requireData(), options, controller.signal);
+      return { samples: evaluator.sampleCount, originalAccuracy: evaluator.originalAccuracy?.value, originalBytes: evaluator.originalBytes };
+    } catch (err) {
+      throw plain(err, 'Could not run the original model');
+    } finally {
+      if (job === controller) job = undefined;
+    }
+  },
+
+  async originalLatency(): Promise<LatencyStats | undefined> {
+    if (!evaluator) throw new Error('prepareCandidates first');
+    const controller = await startJob();
+    try {
+      return await evaluator.originalLatency(controller.signal);
+    } catch (err) {
+      throw plain(err, 'Could not time the original model');
+    } finally {
+      if (job === controller) job = undefined;
+    }
+  },
+
+  async measureCandidate(bytes: Uint8Array, runs?: number): Promise<CandidateMeasure> {
+    if (!evaluator) throw new Error('prepareCandidates first');
+    const controller = await startJob();
+    try {
+      return await evaluator.evaluate(bytes, controller.signal, runs);
+    } catch (err) {
+      throw plain(err, 'Could not measure the candidate');
+    } finally {
+      if (job === controller) job = undefined;
+    }
+  },
+
+  cancel(): void {
+    job?.abort();
+  },
+};
+
+export type EvalWorkerApi = typeof api;
+
+Comlink.expose(api);
