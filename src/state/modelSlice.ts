@@ -54,6 +54,7 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
       void get().loadBackends();
       // Compression results of the new model: at once for small models, on request for large ones.
       get().resetCompression(summary.weightBytes <= AUTO_RUN_MAX_BYTES);
+      get().resetEvaluationLab(isDemo);
     } catch (err) {
       if (ticket !== loadTicket) return;
       set({
