@@ -16,7 +16,7 @@ import type { EvalDataset } from '../src/core/eval/types';
 import type { ValueInfo } from '../src/core/onnx/types';
 import { createWebRuntime, probeWebGpu, type WebGpuInfo } from '../src/runtime/ort-web';
 
-const runtime = createWebRuntime();
+const runtimeReady = createWebRuntime();
 let original: { bytes: Uint8Array; name: string } | undefined;
 let dataset: EvalDataset | undefined;
 let evaluator: CandidateEvaluator | undefined;
@@ -103,7 +103,7 @@ export interface EvalEnvironment {
 
 const api = {
   async environment(): Promise<EvalEnvironment> {
-    return { runtime: runtime.name, crossOriginIsolated: globalThis.crossOriginIsolated, threads: navigator.hardwareConcurrency, webgpu: await probeWebGpu() };
+    return { runtime: (await runtimeReady).name, crossOriginIsolated: globalThis.crossOriginIsolated, threads: navigator.hardwareConcurrency, webgpu: await probeWebGpu() };
   },
 
   /** The original model's file (transferred). Forgets evaluators built on the previous one. */
@@ -149,7 +149,7 @@ const api = {
   async evaluate(candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'>, onProgress?: (p: EvalProgress) => void): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
     const controller = await startJob();
     try {
-      const report = await evaluateModels(runtime, requireOriginal().bytes, candidate, requireData(), {
+      const report = await evaluateModels(await runtimeReady, requireOriginal().bytes, candidate, requireData(), {
         ...options,
         signal: controller.signal,
         onProgress: onProgress ? (p) => void onProgress(p) : undefined,
@@ -169,7 +169,7 @@ const api = {
     try {
       await evaluator?.release();
       evaluator = undefined;
-      evaluator = await CandidateEvaluator.create(runtime, requireOriginal().bytes, requireData(), options, controller.signal);
+      evaluator = await CandidateEvaluator.create(await runtimeReady, requireOriginal().bytes, requireData(), options, controller.signal);
       return { samples: evaluator.sampleCount, originalAccuracy: evaluator.originalAccuracy?.value, originalBytes: evaluator.originalBytes };
     } catch (err) {
       throw plain(err, 'Could not run the original model');

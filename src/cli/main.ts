@@ -2,8 +2,14 @@ import { parseArgs } from 'node:util';
 import { ModelInputError } from '../core/onnx/types';
 import type { BackendPreference } from '../kernels/registry';
 import { RecipeError } from '../core/recipe';
-import { compressCommand } from './commands/compress';
+import { compressCommand, type CompressFlags } from './commands/compress';
+import { evalCommand } from './commands/eval';
 import { inspectCommand } from './commands/inspect';
+import { sensitivityCommand } from './commands/sensitivity';
+import { PRESET_NAMES, sweepCommand } from './commands/sweep';
+import { UsageError, type EvalDataFlags } from './eval-data';
+
+export { UsageError };
 
 const USAGE = `Compression Studio CLI
 
@@ -14,10 +20,23 @@ Usage:
                    [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
                    [--global [--layer-cap C]] [--norm l1|l2]] [--save-recipe r.json] [--json]
+  cstudio eval <original.onnx> <candidate.onnx> [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
+                   [--mask-threshold T] [--threads N] [--json]
+  cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
+                   [--block-size N] [--preset NAME,...|all] [--recipe base.json] [DATA] [--runs N]
+                   [--csv out.csv] [--out-dir DIR] [--json]
+  cstudio sensitivity <model.onnx> [compress flags | --recipe r.json] [DATA] [--target-size SIZE | --max-damage X]
+                   [-o out.onnx] [--save-recipe r.json] [--runs N] [--json]
+  DATA: [--data <dir|file>] [--samples N] | [--synthetic N] [--dims NAME=N,...]
 
 Commands:
   inspect   Print a model's summary and every stored tensor (name, dtype, shape, bytes, where it lives).
   compress  Quantize a model's weights and write a model that runs in onnxruntime (web, node, python).
+  eval      Run a compressed model against its original in onnxruntime-node (CPU): per-output fidelity,
+            accuracy on labelled data, interleaved latency, sizes.
+  sweep     Compress a grid of recipes (or presets), measure each, mark the quality/latency frontier.
+  sensitivity  Compress one layer at a time and rank the layers by damage; with a target, plan a
+            mixed-precision recipe, compress with it and report the measured size and fidelity.
 
 Options:
   --external-data <dir>  Folder holding the model's external-data files (default: the model's folder)
@@ -37,44 +56,142 @@ Options:
   --pattern <p>          unstructured (magnitude), 2:4 / 4:8 (N of every M along the input axis),
                          channel (remove whole output channels: the model gets smaller and faster)
   --global               unstructured: one magnitude threshold across layers, each capped at --layer-cap
-  --save-recipe <file>   write the recipe that reproduces this output
+  --save-recipe <file>   write the recipe that reproduces this output (sensitivity: the planned recipe)
+
+Evaluation (eval, sweep, sensitivity; onnxruntime-node on the CPU):
+  --data <dir|file>      one .json file (batch, list of samples or the demo digits format), .npy files
+                         (one per input named after it, or one sample per file; labels.npy), or a folder of
+                         images with labels from sub-folder names or a labels .csv; folders are read recursively
+  --samples <N>          use N samples (spread over classes when labelled)
+  --synthetic <N>        N seeded random inputs from the input specs (default without --data: 32);
+                         fidelity on random inputs can mislead
+  --dims <name=N,...>    values for dynamic input dimensions of synthetic inputs (batch defaults to 1, others 32)
+  --runs <N>             timed runs per model (default 20; 0 skips latency); --warmup <N> untimed runs (3)
+  --task <out=task>      classification | map | sequence | regression (default: inferred from the output)
+  --mask-threshold <t>   map outputs: mask = value > t (default 0.5)
+  --threads <N>          onnxruntime intra-op threads
+  --bits, --sparsity, --granularity
+                         sweep: comma-separated lists, every combination is a point (bits 32 = float weights);
+                         --recipe and the other recipe flags (--exclude, --range, …) set the base of every point
+  --preset <names|all>   sweep: also (or, without grid flags, only) these presets; none given: all of
+                         ${PRESET_NAMES.replace(/, all$/, '')}
+  --csv <file>           sweep: also write the table as CSV
+  --out-dir <dir>        sweep: write each point's model there
+  --target-size <size>   sensitivity: bytes, with kB/MB/GB (1000) or KiB/MiB/GiB (1024), or N% of the original
+  --max-damage <x>       sensitivity: compress the least sensitive layers while their summed damage stays ≤ x
   -h, --help             Show this help`;
 
-export class UsageError extends Error {}
+const OPTIONS = {
+  json: { type: 'boolean', default: false },
+  'external-data': { type: 'string' },
+  stats: { type: 'boolean', default: false },
+  backend: { type: 'string', default: 'auto' },
+  output: { type: 'string', short: 'o' },
+  recipe: { type: 'string' },
+  'save-recipe': { type: 'string' },
+  bits: { type: 'string' },
+  granularity: { type: 'string' },
+  'block-size': { type: 'string' },
+  symmetric: { type: 'boolean' },
+  asymmetric: { type: 'boolean' },
+  range: { type: 'string' },
+  percentile: { type: 'string' },
+  format: { type: 'string' },
+  exclude: { type: 'string', multiple: true },
+  'exclude-op': { type: 'string', multiple: true },
+  override: { type: 'string', multiple: true },
+  sparsity: { type: 'string' },
+  pattern: { type: 'string' },
+  global: { type: 'boolean' },
+  'layer-cap': { type: 'string' },
+  norm: { type: 'string' },
+  // Evaluation (eval, sweep, sensitivity).
+  data: { type: 'string' },
+  samples: { type: 'string' },
+  runs: { type: 'string' },
+  warmup: { type: 'string' },
+  synthetic: { type: 'string' },
+  dims: { type: 'string' },
+  task: { type: 'string', multiple: true },
+  'mask-threshold': { type: 'string' },
+  threads: { type: 'string' },
+  preset: { type: 'string' },
+  csv: { type: 'string' },
+  'out-dir': { type: 'string' },
+  'target-size': { type: 'string' },
+  'max-damage': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+const COMPRESS_OPTIONS: OptionName[] = ['recipe', 'bits', 'granularity', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'sparsity', 'pattern', 'global', 'layer-cap', 'norm'];
+const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'dims', 'task', 'mask-threshold', 'threads'];
+
+/** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
+const COMMAND_OPTIONS: Record<string, OptionName[]> = {
+  inspect: ['json', 'external-data', 'stats', 'backend'],
+  compress: ['json', 'external-data', 'output', 'save-recipe', ...COMPRESS_OPTIONS],
+  eval: ['json', ...EVAL_OPTIONS],
+  sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'preset', 'csv', 'out-dir'],
+  sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
+};
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, tokens: true, options: OPTIONS });
+  } catch (err) {
+    // Unknown options and options missing their value are wrong usage (exit status 2).
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS_')) throw new UsageError(e.message);
+    throw err;
+  }
+}
 
 export async function runCli(argv: string[]): Promise<string> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      'external-data': { type: 'string' },
-      stats: { type: 'boolean', default: false },
-      backend: { type: 'string', default: 'auto' },
-      output: { type: 'string', short: 'o' },
-      recipe: { type: 'string' },
-      'save-recipe': { type: 'string' },
-      bits: { type: 'string' },
-      granularity: { type: 'string' },
-      'block-size': { type: 'string' },
-      symmetric: { type: 'boolean' },
-      asymmetric: { type: 'boolean' },
-      range: { type: 'string' },
-      percentile: { type: 'string' },
-      format: { type: 'string' },
-      exclude: { type: 'string', multiple: true },
-      'exclude-op': { type: 'string', multiple: true },
-      override: { type: 'string', multiple: true },
-      sparsity: { type: 'string' },
-      pattern: { type: 'string' },
-      global: { type: 'boolean' },
-      'layer-cap': { type: 'string' },
-      norm: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const { values, positionals, tokens } = parse(argv);
   const [command, ...rest] = positionals;
   if (values.help || !command) return USAGE;
+  const allowed = COMMAND_OPTIONS[command];
+  if (!allowed) throw new UsageError(`unknown command "${command}"`);
+  for (const token of tokens) {
+    if (token.kind === 'option' && token.name !== 'help' && !allowed.includes(token.name as OptionName)) throw new UsageError(`${command} does not take ${token.rawName}`);
+  }
+  const compressFlags = (): CompressFlags => ({
+    output: values.output,
+    recipe: values.recipe,
+    saveRecipe: values['save-recipe'],
+    bits: values.bits,
+    granularity: values.granularity,
+    blockSize: values['block-size'],
+    symmetric: values.symmetric,
+    asymmetric: values.asymmetric,
+    range: values.range,
+    percentile: values.percentile,
+    format: values.format,
+    exclude: values.exclude,
+    excludeOp: values['exclude-op'],
+    override: values.override,
+    sparsity: values.sparsity,
+    pattern: values.pattern,
+    global: values.global,
+    layerCap: values['layer-cap'],
+    norm: values.norm,
+    externalData: values['external-data'],
+    json: values.json ?? false,
+  });
+  const evalFlags = (): EvalDataFlags => ({
+    data: values.data,
+    samples: values.samples,
+    runs: values.runs,
+    warmup: values.warmup,
+    synthetic: values.synthetic,
+    dims: values.dims,
+    task: values.task,
+    maskThreshold: values['mask-threshold'],
+    threads: values.threads,
+    json: values.json ?? false,
+  });
   switch (command) {
     case 'inspect': {
       if (rest.length !== 1) throw new UsageError('inspect takes exactly one model path');
@@ -84,29 +201,30 @@ export async function runCli(argv: string[]): Promise<string> {
     }
     case 'compress': {
       if (rest.length !== 1) throw new UsageError('compress takes exactly one model path');
-      return compressCommand(rest[0]!, {
-        output: values.output,
-        recipe: values.recipe,
-        saveRecipe: values['save-recipe'],
+      return compressCommand(rest[0]!, compressFlags());
+    }
+    case 'eval': {
+      if (rest.length !== 2) throw new UsageError('eval takes two model paths: the original and the candidate');
+      return evalCommand(rest[0]!, rest[1]!, evalFlags());
+    }
+    case 'sweep': {
+      if (rest.length !== 1) throw new UsageError('sweep takes exactly one model path');
+      return sweepCommand(rest[0]!, {
+        ...evalFlags(),
+        base: compressFlags(),
         bits: values.bits,
-        granularity: values.granularity,
-        blockSize: values['block-size'],
-        symmetric: values.symmetric,
-        asymmetric: values.asymmetric,
-        range: values.range,
-        percentile: values.percentile,
-        format: values.format,
-        exclude: values.exclude,
-        excludeOp: values['exclude-op'],
-        override: values.override,
         sparsity: values.sparsity,
+        granularity: values.granularity,
         pattern: values.pattern,
-        global: values.global,
-        layerCap: values['layer-cap'],
-        norm: values.norm,
-        externalData: values['external-data'],
-        json: values.json ?? false,
+        blockSize: values['block-size'],
+        preset: values.preset,
+        csv: values.csv,
+        outDir: values['out-dir'],
       });
+    }
+    case 'sensitivity': {
+      if (rest.length !== 1) throw new UsageError('sensitivity takes exactly one model path');
+      return sensitivityCommand(rest[0]!, { ...evalFlags(), compress: compressFlags(), targetSize: values['target-size'], maxDamage: values['max-damage'] });
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -4,7 +4,7 @@
  * through ORT's proxy. Node placement is read from ORT's own log while a session is created, so the
  * report can name the nodes that fell back to the CPU.
  */
-import * as ort from 'onnxruntime-web/webgpu';
+import type * as OrtWeb from 'onnxruntime-web/webgpu';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import type { CreatedSession, EvalBackend, EvalRuntime, EvalSession } from '../core/eval/types';
 import { cpuNodesFromLog, logMessage, ORT_LINE } from './ort-log';
@@ -47,16 +47,19 @@ export async function probeWebGpu(): Promise<WebGpuInfo> {
   }
 }
 
-let configured = false;
-function configure(): number {
-  if (!configured) {
-    ort.env.wasm.wasmPaths = { wasm: wasmUrl };
-    // Multi-threaded wasm needs SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
-    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-    ort.env.logLevel = 'error';
-    configured = true;
-  }
-  return ort.env.wasm.numThreads ?? 1;
+type Ort = typeof OrtWeb;
+
+/**
+ * onnxruntime-web is imported on first use, as its own chunk: its threaded wasm starts pthread workers from its
+ * own module URL, so that module must be ORT alone, not this worker's bundle.
+ */
+async function loadOrt(): Promise<{ ort: Ort; threads: number }> {
+  const ort = await import('onnxruntime-web/webgpu');
+  ort.env.wasm.wasmPaths = { wasm: wasmUrl };
+  // Multi-threaded wasm needs SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
+  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  ort.env.logLevel = 'error';
+  return { ort, threads: ort.env.wasm.numThreads };
 }
 
 /**
@@ -86,7 +89,7 @@ async function withCapturedLog<T>(create: () => Promise<T>): Promise<{ value: T;
   }
 }
 
-async function create(bytes: Uint8Array, backend: EvalBackend, logSeverityLevel: 0 | 3): Promise<ort.InferenceSession> {
+async function create(ort: Ort, bytes: Uint8Array, backend: EvalBackend, logSeverityLevel: 0 | 3): Promise<OrtWeb.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel, logVerbosityLevel: 0 });
   } catch (err) {
@@ -94,26 +97,25 @@ async function create(bytes: Uint8Array, backend: EvalBackend, logSeverityLevel:
   }
 }
 
-export function createWebRuntime(): EvalRuntime {
-  const threads = configure();
+export async function createWebRuntime(): Promise<EvalRuntime> {
+  const { ort, threads } = await loadOrt();
   let started = false;
   return {
     name: `onnxruntime-web ${ort.env.versions.web ?? ''} (wasm ${threads} thread${threads === 1 ? '' : 's'}${globalThis.crossOriginIsolated ? '' : ', not cross-origin isolated'}; webgpu EP)`,
     async createSession(bytes: Uint8Array, backend: EvalBackend): Promise<CreatedSession> {
       if (backend === 'cpu') throw new Error('In the browser the CPU backend is "wasm".');
-      configure();
       // WebGPU: a first session with ORT's verbose log tells where each node runs; it is released and a quiet one
       // is timed (verbose logging would slow every run).
       let cpuNodes: string[] = [];
       let notes: string[] = [];
       if (backend === 'webgpu') {
-        const probe = await withCapturedLog(() => create(bytes, backend, 0));
+        const probe = await withCapturedLog(() => create(ort, bytes, backend, 0));
         await probe.value.release();
         cpuNodes = cpuNodesFromLog(probe.lines);
         notes = probe.lines.filter((l) => /\[W:onnxruntime/.test(l) && !/Removing initializer/.test(l)).map((l) => logMessage(l).trim()).slice(0, 3);
       }
       const t0 = performance.now();
-      const session = await create(bytes, backend, 3);
+      const session = await create(ort, bytes, backend, 3);
       const loadMs = performance.now() - t0;
       if (!started) notes.push('Load time includes starting onnxruntime-web itself (compiling its wasm): the first model loaded in this tab pays it.');
       started = true;

@@ -126,8 +126,10 @@ export function planMixedPrecision(recipe: Recipe, sensitivities: LayerSensitivi
   const q = recipe.quantize;
   const lowBits = q?.bits ?? 32;
   const toEight = !!q && q.format !== 'fp16' && lowBits < 8;
-  // Bytes a protected layer still saves: an 8-bit layer saves (32 − 8) / (32 − low) of what the low setting saves.
-  const protectedSaving = (s: LayerSensitivity) => (toEight && !recipe.prune ? (s.savedBytes * (32 - 8)) / (32 - lowBits) : 0);
+  // Bytes a protected layer still saves: an 8-bit layer saves (32 − 8) / (32 − stored) of what the low setting saves
+  // (2- and 3-bit levels are stored in 4-bit containers).
+  const storedLow = lowBits <= 4 ? 4 : 8;
+  const protectedSaving = (s: LayerSensitivity) => (toEight && !recipe.prune ? (s.savedBytes * (32 - 8)) / (32 - storedLow) : 0);
   const usable = sensitivities.filter((s) => !s.error);
   const order = [...usable].sort((a, b) => a.damage / Math.max(1, a.savedBytes - protectedSaving(a)) - b.damage / Math.max(1, b.savedBytes - protectedSaving(b)));
   let size = originalBytes - usable.reduce((n, s) => n + protectedSaving(s), 0);

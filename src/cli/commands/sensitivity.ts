@@ -1,0 +1,217 @@
+/**
+ * `cstudio sensitivity model.onnx`: compress one layer at a time with a recipe (flags as in `compress`),
+ * measure the damage of each against the original, rank the layers. With --target-size or --max-damage,
+ * plan a mixed-precision recipe (the sensitive layers keep a gentler setting), compress with it, and report
+ * the measured size next to the estimate, with the fidelity of the result.
+ */
+import { writeFile } from 'node:fs/promises';
+import { compressModel } from '../../core/compress/compress';
+import { CandidateEvaluator, type CandidateMeasure } from '../../core/eval/candidate';
+import { measureSensitivity, planMixedPrecision, sensitivityLayers, type LayerSensitivity, type MixedPlan, type MixedTarget } from '../../core/eval/sensitivity';
+import { EvalInputError } from '../../core/eval/types';
+import { validateRecipe, type Recipe } from '../../core/recipe';
+import {
+  datasetJson,
+  evalDataset,
+  evalSettings,
+  fidelityJson,
+  fmt,
+  headlineText,
+  jsonNumbers,
+  labelledCount,
+  latencyJson,
+  loadModel,
+  nodeRuntime,
+  numberFlag,
+  parseTasks,
+  SYNTHETIC_WARNING,
+  UsageError,
+  type EvalDataFlags,
+} from '../eval-data';
+import { formatBytes, formatCount, table } from '../format';
+import { recipeFromFlags, type CompressFlags } from './compress';
+
+export interface SensitivityFlags extends EvalDataFlags {
+  /** The recipe (flags or --recipe) whose per-layer damage is measured; also -o and --save-recipe. */
+  compress: CompressFlags;
+  targetSize?: string;
+  maxDamage?: string;
+}
+
+const UNITS: Record<string, number> = { b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** "250000", "300kB", "1.5MB", "200KiB", "40%" (of the original) → bytes. */
+export function parseSize(value: string, originalBytes: number): number {
+  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
+  if (pct) {
+    const p = Number(pct[1]);
+    if (!(p > 0 && p <= 100)) throw new UsageError(`--target-size: a percentage must be above 0 and at most 100 (got "${value}")`);
+    return Math.round((originalBytes * p) / 100);
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+  if (!m || unit === undefined || !(Number(m[1]) > 0)) {
+    throw new UsageError(`--target-size takes bytes, a size with kB / MB / GB (1000) or KiB / MiB / GiB (1024), or a percentage of the original (got "${value}")`);
+  }
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** The recipe in a few words ("int2 per tensor", "50% 2:4 + int8 per channel"). */
+export function describeRecipe(r: Recipe): string {
+  const parts: string[] = [];
+  if (r.prune) parts.push(`${Math.round(r.prune.sparsity * 100)}% ${r.prune.pattern === 'channel' ? 'channels pruned' : `${r.prune.pattern} pruned`}`);
+  const q = r.quantize;
+  if (q) parts.push(q.format === 'fp16' ? 'fp16' : `int${q.bits} ${q.granularity === 'block' ? `blocks of ${q.blockSize}` : `per ${q.granularity}`}${q.format === 'dynamic' ? ' (dynamic)' : ''}`);
+  return parts.join(' + ') || 'no change';
+}
+
+function measureJson(m: CandidateMeasure) {
+  return {
+    sizeBytes: m.sizeBytes,
+    outputs: m.fidelity.map(fidelityJson),
+    ...(m.accuracy ? { accuracy: m.accuracy } : {}),
+    ...(m.latency ? { latencyMs: { original: latencyJson(m.latency.original), candidate: latencyJson(m.latency.candidate) } } : {}),
+  };
+}
+
+export async function sensitivityCommand(modelPath: string, flags: SensitivityFlags): Promise<string> {
+  const settings = evalSettings(flags);
+  if (flags.targetSize !== undefined && flags.maxDamage !== undefined) throw new UsageError('give --target-size or --max-damage, not both');
+  const hasTarget = flags.targetSize !== undefined || flags.maxDamage !== undefined;
+  if (!hasTarget && flags.compress.saveRecipe) throw new UsageError('--save-recipe needs a target (--target-size or --max-damage) to plan a recipe');
+  if (!hasTarget && flags.compress.output) throw new UsageError('-o needs a target (--target-size or --max-damage) to plan a recipe');
+  const maxDamage = numberFlag(flags.maxDamage, '--max-damage', 0);
+  const recipe = await recipeFromFlags(flags.compress);
+  const model = await loadModel(modelPath);
+  const originalBytes = model.bytes.byteLength;
+  const target: MixedTarget | undefined = flags.targetSize !== undefined ? { sizeBytes: parseSize(flags.targetSize, originalBytes) } : maxDamage !== undefined ? { maxDamage } : undefined;
+  const layers = sensitivityLayers(model.opened, recipe);
+  if (layers.length === 0) throw new EvalInputError(`the recipe (${describeRecipe(recipe)}) changes no layer of ${modelPath}`);
+  settings.tasks = parseTasks(flags.task, model.summary.outputs);
+  const data = await evalDataset(flags, settings, model.summary.inputs);
+  const progress = (line: string) => {
+    if (!flags.json) process.stderr.write(line + '\n');
+  };
+  if (data.synthetic) progress(`note: no --data given: ${data.samples.length} synthetic inputs; ${SYNTHETIC_WARNING}`);
+  const runtime = nodeRuntime(settings);
+  const evaluator = await CandidateEvaluator.create(runtime, model.bytes, data, {
+    backend: 'cpu',
+    samples: settings.samples,
+    runs: settings.runs,
+    warmup: settings.warmup,
+    tasks: settings.tasks,
+    maskThreshold: settings.maskThreshold,
+  });
+  const compress = async (r: Recipe) => (await compressModel(model.opened, r)).bytes;
+  let ranked: LayerSensitivity[];
+  let planned: { plan: MixedPlan; recipe: Recipe; measure: CandidateMeasure; uniform: CandidateMeasure } | undefined;
+  try {
+    ranked = await measureSensitivity(
+      recipe,
+      layers,
+      // Latency is not part of the damage: the per-layer runs skip it.
+      { compress, measure: (bytes) => evaluator.evaluate(bytes, undefined, 0), originalBytes },
+      { onProgress: (done, total, layer) => layer && progress(`sensitivity: layer ${done + 1}/${total}: ${layer}`) },
+    );
+    if (target) {
+      const plan = planMixedPrecision(recipe, ranked, originalBytes, target);
+      const planRecipe = validateRecipe(plan.recipe);
+      progress('sensitivity: compressing with the planned recipe');
+      const bytes = await compress(planRecipe);
+      const measure = await evaluator.evaluate(bytes);
+      if (flags.compress.output) await writeFile(flags.compress.output, bytes);
+      if (flags.compress.saveRecipe) await writeFile(flags.compress.saveRecipe, JSON.stringify(planRecipe, null, 2) + '\n');
+      // The recipe on every layer, for comparison.
+      const uniform = await evaluator.evaluate(await compress(recipe), undefined, 0);
+      planned = { plan, recipe: planRecipe, measure, uniform };
+    }
+  } finally {
+    await evaluator.release();
+  }
+  const used = evaluator.sampleCount;
+  if (flags.json) {
+    const p = planned;
+    const json = {
+      model: modelPath,
+      recipe,
+      samples: used,
+      originalBytes,
+      ...(evaluator.originalAccuracy ? { originalAccuracy: evaluator.originalAccuracy.value } : {}),
+      layers: ranked,
+      ...(p && target
+        ? {
+            plan: {
+              target,
+              recipe: p.recipe,
+              protection: p.plan.protection,
+              compressed: p.plan.compressed,
+              protectedLayers: p.plan.protectedLayers,
+              estimatedBytes: p.plan.estimatedBytes,
+              measuredBytes: p.measure.sizeBytes,
+              estimatedDamage: p.plan.estimatedDamage,
+              targetMet: p.plan.targetMet,
+              ...('sizeBytes' in target ? { measuredTargetMet: p.measure.sizeBytes <= target.sizeBytes } : {}),
+              ...measureJson(p.measure),
+              ...(flags.compress.output ? { output: flags.compress.output } : {}),
+              ...(flags.compress.saveRecipe ? { savedRecipe: flags.compress.saveRecipe } : {}),
+            },
+            uniform: measureJson(p.uniform),
+          }
+        : {}),
+      dataset: datasetJson(data, used, labelledCount(data, used)),
+      runtime: runtime.name,
+    };
+    return JSON.stringify(json, jsonNumbers, 2);
+  }
+  const lines = [
+    `${modelPath} (${formatBytes(originalBytes)}): ${layers.length} layer${layers.length === 1 ? '' : 's'} compressed one at a time with ${describeRecipe(recipe)}; data: ${data.name}, ${used} samples`,
+    '',
+    table(
+      ['rank', 'tensor', 'op', 'elements', 'damage', 'headline', 'cosine', 'SQNR dB', ...(evaluator.originalAccuracy ? ['accuracy'] : []), 'saves'],
+      ranked.map((l, i) =>
+        l.error
+          ? [String(i + 1), l.name, l.op, formatCount(l.elements), 'failed', l.error, '', '', ...(evaluator.originalAccuracy ? [''] : []), '']
+          : [
+              String(i + 1),
+              l.name,
+              l.op,
+              formatCount(l.elements),
+              l.damage.toExponential(2),
+              headlineText(l.headline),
+              fmt.cosine(l.cosine),
+              fmt.sqnr(l.sqnrDb),
+              ...(evaluator.originalAccuracy ? [fmt.pct(l.accuracy)] : []),
+              formatBytes(l.savedBytes),
+            ],
+      ),
+      [true, false, false, true, true, false, true, true, ...(evaluator.originalAccuracy ? [true] : []), true],
+    ),
+    '',
+    'damage = (1 − headline) + (1 − cosine) of the first output with only that layer compressed; most sensitive first.',
+  ];
+  if (evaluator.originalAccuracy) lines.push(`original accuracy: ${fmt.pct(evaluator.originalAccuracy.value)} on ${evaluator.originalAccuracy.labelled} labelled samples`);
+  if (planned && target) {
+    const { plan, measure, uniform } = planned;
+    const goal = 'sizeBytes' in target ? `size ≤ ${formatBytes(target.sizeBytes)} (${((target.sizeBytes / originalBytes) * 100).toFixed(1)}% of the original)` : `summed damage ≤ ${target.maxDamage}`;
+    const quality = (m: CandidateMeasure) => {
+      const f = m.fidelity[0];
+      const parts = f ? [headlineText(f.headline), `cosine ${fmt.cosine(f.cosine)}`] : [];
+      if (m.accuracy) parts.push(`accuracy ${fmt.pct(m.accuracy.candidate)}`);
+      return parts.filter(Boolean).join(', ');
+    };
+    lines.push(
+      '',
+      `mixed-precision plan for ${goal}:`,
+      `  ${plan.compressed.length} layer${plan.compressed.length === 1 ? '' : 's'} at ${describeRecipe(recipe)}; ${plan.protectedLayers.length} protected, ${plan.protection}${plan.protectedLayers.length ? ` (${plan.protectedLayers.join(', ')})` : ''}`,
+      `  size: estimated ${formatBytes(plan.estimatedBytes)}, measured ${formatBytes(measure.sizeBytes)} (${fmt.shrink(originalBytes, measure.sizeBytes)})${'sizeBytes' in target ? (measure.sizeBytes <= target.sizeBytes ? '; target met' : plan.targetMet ? '; target missed by the measured size' : '; target not reachable even with every layer compressed') : ''}`,
+      `  fidelity: ${quality(measure)}`,
+    );
+    if (measure.latency) lines.push(`  latency: median ${fmt.ms(measure.latency.candidate.medianMs)} ms vs original ${fmt.ms(measure.latency.original.medianMs)} ms (${fmt.ratio(measure.latency.candidate.medianMs, measure.latency.original.medianMs)})`);
+    lines.push(`  for comparison, ${describeRecipe(recipe)} on every layer: ${formatBytes(uniform.sizeBytes)}, ${quality(uniform)}`);
+    if (flags.compress.output) lines.push(`model written to ${flags.compress.output}`);
+    if (flags.compress.saveRecipe) lines.push(`recipe saved to ${flags.compress.saveRecipe} (use it with: cstudio compress ${modelPath} --recipe ${flags.compress.saveRecipe})`);
+  } else {
+    lines.push('add --target-size SIZE or --max-damage X to plan a mixed-precision recipe from this ranking');
+  }
+  return lines.join('\n');
+}

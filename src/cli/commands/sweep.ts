@@ -1,0 +1,239 @@
+/**
+ * `cstudio sweep model.onnx`: compress a grid of recipes (bit widths × sparsities × granularities on a base
+ * recipe) and/or presets, measure every point against the original in onnxruntime-node, and mark the points
+ * on the quality/latency frontier.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { compressModel } from '../../core/compress/compress';
+import type { Granularity } from '../../core/compress/quantize/math';
+import { CandidateEvaluator } from '../../core/eval/candidate';
+import { gridCandidates, PRESETS, runSweep, sweepCsv, type SweepCandidate, type SweepPoint } from '../../core/eval/sweep';
+import { RecipeError, validateRecipe, type PrunePattern, type Recipe } from '../../core/recipe';
+import {
+  datasetJson,
+  evalDataset,
+  evalSettings,
+  fmt,
+  integerFlag,
+  jsonNumbers,
+  labelledCount,
+  listFlag,
+  loadModel,
+  nodeRuntime,
+  parseTasks,
+  SYNTHETIC_WARNING,
+  UsageError,
+  type EvalDataFlags,
+} from '../eval-data';
+import { formatBytes, table } from '../format';
+import { recipeFromFlags, type CompressFlags } from './compress';
+
+export interface SweepFlags extends EvalDataFlags {
+  /** Recipe flags and --recipe: the base every grid point is built on. */
+  base: CompressFlags;
+  bits?: string;
+  sparsity?: string;
+  granularity?: string;
+  pattern?: string;
+  blockSize?: string;
+  preset?: string;
+  csv?: string;
+  outDir?: string;
+}
+
+/** A preset's command-line name: its label in lower case, non-alphanumerics as '-' ("int4-blocks-of-32"). */
+export const slug = (label: string) => label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+export const PRESET_NAMES = PRESETS.map((p) => slug(p.label)).join(', ') + ', all';
+
+function presetsFrom(value: string): SweepCandidate[] {
+  const names = listFlag(value) ?? [];
+  if (names.length === 0) throw new UsageError(`--preset needs one or more of ${PRESET_NAMES}`);
+  if (names.some((n) => n.toLowerCase() === 'all')) return PRESETS;
+  return names.map((name) => {
+    const found = PRESETS.find((p) => slug(p.label) === slug(name));
+    if (!found) throw new UsageError(`--preset: unknown preset "${name}" (presets: ${PRESET_NAMES})`);
+    return found;
+  });
+}
+
+const GRANULARITIES: Granularity[] = ['tensor', 'channel', 'block'];
+const PATTERNS: PrunePattern[] = ['unstructured', '2:4', '4:8', 'channel'];
+
+function bitsList(value: string): number[] {
+  return (listFlag(value) ?? []).map((b) => {
+    if (/^(float|fp32|32)$/i.test(b)) return 32;
+    const n = Number(b);
+    if (!Number.isInteger(n)) throw new UsageError(`--bits takes whole numbers (2-8, or 32 for float weights) separated by commas (got "${b}")`);
+    if (n < 2 || n > 8) throw new RecipeError(`bits must be an integer from 2 to 8, or 32 for float weights (got ${n})`);
+    return n;
+  });
+}
+
+function sparsityList(value: string): number[] {
+  return (listFlag(value) ?? []).map((x) => {
+    const n = Number(x);
+    if (!Number.isFinite(n)) throw new UsageError(`--sparsity takes numbers separated by commas (got "${x}")`);
+    if (n < 0 || n > 0.95) throw new RecipeError(`sparsity must be from 0 to 0.95 (got ${n})`);
+    return n;
+  });
+}
+
+const BASE_KEYS = ['recipe', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'excludeOp', 'override', 'global', 'layerCap', 'norm'] as const;
+
+/** The sweep's candidates: the grid (when grid or base flags are given), the presets asked for, or every preset. */
+export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate[]> {
+  const b = flags.base;
+  const baseGiven = BASE_KEYS.some((k) => b[k] !== undefined && !(Array.isArray(b[k]) && (b[k] as unknown[]).length === 0));
+  const gridGiven = [flags.bits, flags.sparsity, flags.granularity, flags.pattern, flags.blockSize].some((v) => v !== undefined);
+  const candidates: SweepCandidate[] = [];
+  if (gridGiven || baseGiven) {
+    const base = await recipeFromFlags({ ...Object.fromEntries(BASE_KEYS.map((k) => [k, b[k]])), json: false } as CompressFlags);
+    const granularities = listFlag(flags.granularity) ?? [base.quantize?.granularity ?? 'channel'];
+    for (const g of granularities) if (!GRANULARITIES.includes(g as Granularity)) throw new RecipeError(`granularity must be one of ${GRANULARITIES.join(', ')} (got "${g}")`);
+    if (flags.pattern !== undefined && !PATTERNS.includes(flags.pattern as PrunePattern)) throw new RecipeError(`pattern must be one of ${PATTERNS.join(', ')} (got "${flags.pattern}")`);
+    const bits = flags.bits !== undefined ? bitsList(flags.bits) : [base.quantize ? base.quantize.bits : 32];
+    // A pattern without sparsities compares dense with sparse at 50 %.
+    const sparsities = flags.sparsity !== undefined ? sparsityList(flags.sparsity) : flags.pattern !== undefined ? [0, 0.5] : [base.prune?.sparsity ?? 0];
+    candidates.push(
+      ...gridCandidates(
+        {
+          bits,
+          sparsities,
+          granularities: granularities as Granularity[],
+          ...(flags.pattern !== undefined ? { pattern: flags.pattern as PrunePattern } : {}),
+          ...(flags.blockSize !== undefined ? { blockSize: integerFlag(flags.blockSize, '--block-size', 1)! } : {}),
+        },
+        base,
+      ),
+    );
+  }
+  if (flags.preset !== undefined) candidates.push(...presetsFrom(flags.preset));
+  else if (!gridGiven && !baseGiven) candidates.push(...PRESETS);
+  const seen = new Set<string>();
+  const unique = candidates.filter((c) => {
+    const key = JSON.stringify(c.recipe);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (unique.length === 0) throw new UsageError('nothing to sweep: every point of the grid is the unchanged model (32-bit, no sparsity)');
+  // Each point's recipe is checked before anything runs, so a bad value stops the sweep at once.
+  return unique.map((c) => {
+    try {
+      return { label: c.label, recipe: validateRecipe(c.recipe) };
+    } catch (err) {
+      throw err instanceof RecipeError ? new RecipeError(`${c.label}: ${err.message}`) : err;
+    }
+  });
+}
+
+function etaText(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return '';
+  const s = Math.round(seconds);
+  if (s < 1) return "";
+  return `, about ${s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`} left`;
+}
+
+export async function sweepCommand(modelPath: string, flags: SweepFlags): Promise<string> {
+  const settings = evalSettings(flags);
+  const candidates = await sweepCandidates(flags);
+  const model = await loadModel(modelPath);
+  settings.tasks = parseTasks(flags.task, model.summary.outputs);
+  const data = await evalDataset(flags, settings, model.summary.inputs);
+  const progress = (line: string) => {
+    if (!flags.json) process.stderr.write(line + '\n');
+  };
+  if (data.synthetic) progress(`note: no --data given: ${data.samples.length} synthetic inputs; ${SYNTHETIC_WARNING}`);
+  if (flags.outDir) await mkdir(flags.outDir, { recursive: true });
+  const runtime = nodeRuntime(settings);
+  const evaluator = await CandidateEvaluator.create(runtime, model.bytes, data, {
+    backend: 'cpu',
+    samples: settings.samples,
+    runs: settings.runs,
+    warmup: settings.warmup,
+    tasks: settings.tasks,
+    maskThreshold: settings.maskThreshold,
+  });
+  const files = new Map<Recipe, string>();
+  let points: SweepPoint[];
+  try {
+    points = await runSweep(
+      candidates,
+      {
+        compress: async (recipe) => {
+          const bytes = (await compressModel(model.opened, recipe)).bytes;
+          if (flags.outDir) {
+            const index = candidates.findIndex((c) => c.recipe === recipe) + 1;
+            const label = candidates[index - 1]?.label ?? 'point';
+            const file = path.join(flags.outDir, `${String(index).padStart(2, '0')}-${slug(label)}.onnx`);
+            await writeFile(file, bytes);
+            files.set(recipe, file);
+          }
+          return bytes;
+        },
+        measure: (bytes) => evaluator.evaluate(bytes),
+        original: async () => ({ sizeBytes: model.bytes.byteLength, latency: await evaluator.originalLatency(), accuracy: evaluator.originalAccuracy?.value }),
+      },
+      {
+        onProgress: (p) => {
+          if (p.point?.error) progress(`sweep: ${p.point.label} failed: ${p.point.error}`);
+          if (p.done < p.total) progress(`sweep: point ${p.done + 1}/${p.total}: ${p.current ?? ''}${etaText(p.etaSeconds)}`);
+        },
+      },
+    );
+  } finally {
+    await evaluator.release();
+  }
+  if (flags.csv) await writeFile(flags.csv, sweepCsv(points));
+  const used = evaluator.sampleCount;
+  if (flags.json) {
+    const json = {
+      model: modelPath,
+      samples: used,
+      points: points.map((p) => (files.has(p.recipe) ? { ...p, file: files.get(p.recipe) } : p)),
+      dataset: datasetJson(data, used, labelledCount(data, used)),
+      runtime: runtime.name,
+      ...(evaluator.originalAccuracy ? { accuracyFrom: evaluator.originalAccuracy.output } : {}),
+      ...(flags.csv ? { csv: flags.csv } : {}),
+      ...(flags.outDir ? { outDir: flags.outDir } : {}),
+    };
+    return JSON.stringify(json, jsonNumbers, 2);
+  }
+  return renderSweep(points, { modelPath, data: data.name, runtime: runtime.name, labelled: !!evaluator.originalAccuracy, csv: flags.csv, outDir: flags.outDir });
+}
+
+function renderSweep(points: SweepPoint[], info: { modelPath: string; data: string; runtime: string; labelled: boolean; csv?: string; outDir?: string }): string {
+  const original = points[0]!;
+  const metric = info.labelled ? 'accuracy' : (points.find((p) => p.headline && !p.isOriginal)?.headline?.metric ?? 'quality');
+  const quality = (p: SweepPoint) => (info.labelled ? p.accuracy : p.headline?.value);
+  const lines = [
+    `${info.modelPath}: ${points.length - 1} point${points.length === 2 ? '' : 's'} and the original; data: ${info.data}; ${info.runtime}`,
+    '',
+    table(
+      ['', 'point', 'size', 'saved', 'latency ms', 'vs original', metric, 'cosine', 'SQNR dB'],
+      points.map((p) =>
+        p.error
+          ? ['', p.label, '', '', '', '', `failed: ${p.error}`, '', '']
+          : [
+              p.frontier ? '★' : '',
+              p.label,
+              formatBytes(p.sizeBytes),
+              p.isOriginal ? '' : fmt.shrink(original.sizeBytes, p.sizeBytes),
+              fmt.ms(p.latency?.medianMs),
+              p.isOriginal ? '' : fmt.ratio(p.latency?.medianMs, p.originalLatency?.medianMs),
+              fmt.pct(quality(p)),
+              fmt.cosine(p.cosine),
+              fmt.sqnr(p.sqnrDb),
+            ],
+      ),
+      [false, false, true, true, true, true, true, true, true],
+    ),
+    '',
+    `★ frontier: no other point has ${metric} as high with latency as low. Latency is the median; "vs original" compares it with the original timed alongside (interleaved).`,
+  ];
+  if (info.csv) lines.push(`table written to ${info.csv}`);
+  if (info.outDir) lines.push(`models written to ${info.outDir}`);
+  return lines.join('\n');
+}
