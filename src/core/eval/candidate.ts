@@ -4,7 +4,7 @@
  * interleaved with the original.
  */
 import { accuracyOutput, predictedClass, type Accuracy } from './evaluate';
-import { tensorValues } from './host';
+import { tensorValues } from './data/tensor';
 import { measureLatency, type LatencyStats } from './latency';
 import { FidelityAccumulator, type OutputFidelity, type OutputTask } from './metrics';
 import type { CreatedSession, EvalBackend, EvalDataset, EvalRuntime, EvalSample, HostTensor } from './types';

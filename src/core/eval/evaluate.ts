@@ -3,7 +3,7 @@
  * candidate against the original on the same backend, accuracy when the data is labelled, latency
  * (interleaved), and a cross-backend check of every backend's outputs against the first one's.
  */
-import { tensorValues } from './host';
+import { tensorValues } from './data/tensor';
 import { measureLatency, type LatencyStats } from './latency';
 import { argmaxRows, FidelityAccumulator, type OutputFidelity, type OutputTask } from './metrics';
 import type { CreatedSession, EvalBackend, EvalDataset, EvalRuntime, EvalSample, EvalSession, HostTensor } from './types';

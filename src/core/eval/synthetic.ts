@@ -4,6 +4,7 @@
  * the dataset says so (synthetic: true) and the UI shows it next to every number.
  */
 import type { ValueInfo } from '../onnx/types';
+import { floatToHalf, HOST_DTYPE_OF_ONNX } from './data/tensor';
 import { EvalInputError, type EvalDataset, type EvalSample, type HostDtype, type HostTensor } from './types';
 
 export type FloatDistribution = 'normal' | 'uniform01' | 'uniform11';
@@ -19,19 +20,6 @@ export interface SyntheticOptions {
   intHigh?: number;
 }
 
-export const DTYPE_OF_ONNX: Record<string, HostDtype> = {
-  FLOAT: 'float32',
-  FLOAT16: 'float16',
-  DOUBLE: 'float64',
-  INT64: 'int64',
-  INT32: 'int32',
-  INT16: 'int16',
-  INT8: 'int8',
-  UINT8: 'uint8',
-  UINT16: 'uint16',
-  UINT32: 'uint32',
-  BOOL: 'bool',
-};
 
 /** mulberry32: small, fast, good enough for test inputs. */
 export function seededRandom(seed: number): () => number {
@@ -72,16 +60,6 @@ export function concreteDims(input: ValueInfo, values: Record<string, number> = 
   });
 }
 
-function floatToHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = ((x >>> 23) & 0xff) - 127 + 15;
-  const mant = x & 0x7fffff;
-  if (exp <= 0) return sign;
-  if (exp >= 31) return sign | 0x7c00;
-  return sign | (exp << 10) | Math.round(mant / 8192);
-}
 
 function fill(dtype: HostDtype, n: number, random: () => number, options: SyntheticOptions): HostTensor['data'] {
   const floats = options.floats ?? 'normal';
@@ -124,7 +102,7 @@ export function syntheticDataset(inputs: ValueInfo[], options: SyntheticOptions)
   if (inputs.length === 0) throw new EvalInputError('The model has no inputs to generate data for.');
   const random = seededRandom(options.seed ?? 1);
   const specs = inputs.map((input) => {
-    const dtype = DTYPE_OF_ONNX[input.dtype];
+    const dtype = HOST_DTYPE_OF_ONNX[input.dtype];
     if (!dtype) throw new EvalInputError(`Input "${input.name}" has type ${input.dtype}, which the studio cannot generate data for.`);
     return { input, dtype, dims: concreteDims(input, options.dims) };
   });

@@ -1,8 +1,11 @@
 /** Dtype mapping, number ↔ typed-array conversion and shape checks shared by the data loaders. */
 import { EvalInputError, type HostData, type HostDtype, type HostTensor } from '../types';
 import type { ValueInfo } from '../../onnx/types';
+import { floatToFp16Bits as floatToHalf, fp16BitsToFloat as halfToFloat } from '../../tensor/codecs';
 
-const HOST_DTYPE_OF_ONNX: Record<string, HostDtype> = {
+export { floatToHalf, halfToFloat };
+
+export const HOST_DTYPE_OF_ONNX: Record<string, HostDtype> = {
   FLOAT: 'float32',
   FLOAT16: 'float16',
   DOUBLE: 'float64',
@@ -75,6 +78,11 @@ export function fromNumbers(values: ArrayLike<number>, dtype: HostDtype): HostDa
   return out;
 }
 
+/** Values of any host tensor as numbers: float arrays as they are (no copy), others converted (int64 through Number, float16 decoded). */
+export function tensorValues(tensor: HostTensor): Float32Array | Float64Array {
+  return tensor.data instanceof Float32Array || tensor.data instanceof Float64Array ? tensor.data : toNumbers(tensor);
+}
+
 /** Values of any host tensor as plain numbers (int64 through Number, float16 decoded). */
 export function toNumbers(tensor: HostTensor): Float64Array {
   const data = tensor.data;
@@ -90,44 +98,6 @@ export function convertTensor(tensor: HostTensor, dtype: HostDtype): HostTensor 
   return { dtype, dims: tensor.dims, data: fromNumbers(toNumbers(tensor), dtype) };
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE half-precision bits of `value`, rounded to nearest even. */
-export function floatToHalf(value: number): number {
-  f32[0] = value;
-  const bits = u32[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  let mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  const halfExponent = exponent - 127 + 15;
-  if (halfExponent >= 0x1f) return sign | 0x7c00;
-  if (halfExponent <= 0) {
-    if (halfExponent < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - halfExponent;
-    let half = mantissa >>> shift;
-    const rest = mantissa & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (halfExponent << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
-
-export function halfToFloat(half: number): number {
-  const sign = half & 0x8000 ? -1 : 1;
-  const exponent = (half >> 10) & 0x1f;
-  const fraction = half & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
 
 export function formatShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;
