@@ -290,3 +290,53 @@ describe('evaluation data and flags', () => {
     for (const c of ['cstudio eval', 'cstudio sweep', 'cstudio sensitivity', '--target-size', '--preset']) expect(r.stdout).toContain(c);
   });
 });
+
+describe('image preprocessing flags', () => {
+  it('map to the loader options, and bad values are usage errors', async () => {
+    const { imagePrepFlags, UsageError } = await import('./eval-data');
+    expect(imagePrepFlags({ size: '320x240', resize: 'letterbox', channels: 'bgr', layout: 'nhwc', scale: '-1-1', mean: '0.5,0.5,0.5', std: '0.25,0.25,0.25' })).toEqual({
+      width: 320,
+      height: 240,
+      resize: 'letterbox',
+      channels: 'bgr',
+      layout: 'nhwc',
+      scale: '-1-1',
+      mean: [0.5, 0.5, 0.5],
+      std: [0.25, 0.25, 0.25],
+    });
+    expect(imagePrepFlags({ size: '28', imagenet: true })).toMatchObject({ width: 28, height: 28, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+    expect(() => imagePrepFlags({ resize: 'squash' })).toThrow(UsageError);
+    expect(() => imagePrepFlags({ size: 'big' })).toThrow(/--image-size/);
+    expect(() => imagePrepFlags({ std: '1,0,1' })).toThrow(/--std/);
+    expect(() => imagePrepFlags({ imagenet: true, mean: '1' })).toThrow(/--imagenet/);
+  });
+});
+
+describe('eval on a folder of PNG digits', () => {
+  it('labels from folder names, gray 28×28 scaled 0–1: the same accuracy as the JSON digits', async () => {
+    const { encodePng } = await import('../core/eval/data/fixtures.testutil');
+    const digits = JSON.parse(readFileSync(DIGITS, 'utf8')) as { labels: number[]; pixels: string };
+    const pixels = Buffer.from(digits.pixels, 'base64');
+    const root = mkdtempSync(path.join(tmpdir(), 'cstudio-png-'));
+    const n = 60;
+    for (let i = 0; i < n; i++) {
+      const folder = path.join(root, `digit-${digits.labels[i]}`);
+      mkdirSync(folder, { recursive: true });
+      const rows = Array.from({ length: 28 * 28 }, (_, p) => [pixels[i * 784 + p]!]);
+      writeFileSync(path.join(folder, `${String(i).padStart(3, '0')}.png`), encodePng({ width: 28, height: 28, colorType: 0, bitDepth: 8, pixels: rows, filters: [0, 1, 2, 3, 4] }));
+    }
+    // The same 60 digits as JSON (the demo format), for the reference accuracy.
+    const json = path.join(mkdtempSync(path.join(tmpdir(), 'cstudio-json-')), 'digits.json');
+    writeFileSync(json, JSON.stringify({ shape: [1, 28, 28], count: n, labels: digits.labels.slice(0, n), pixels: pixels.subarray(0, n * 784).toString('base64') }));
+    const fromPng = await cli('eval', DEMO, DEMO, '--data', root, '--image-size', '28', '--channels', 'gray', '--scale', '0-1', '--runs', '0', '--json');
+    const fromJson = await cli('eval', DEMO, DEMO, '--data', json, '--runs', '0', '--json');
+    expect(fromJson.code).toBe(0);
+    expect(fromPng.code, fromPng.stderr).toBe(0);
+    const a = JSON.parse(fromPng.stdout);
+    const b = JSON.parse(fromJson.stdout);
+    expect(a.samples).toBe(n);
+    // Folder names "digit-0" … "digit-9" sort into indices 0…9, so the labels are the digits.
+    expect(a.accuracy.original).toBeCloseTo(b.accuracy.original, 12);
+    expect(a.dataset.classNames).toEqual(Array.from({ length: 10 }, (_, d) => `digit-${d}`));
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { IMAGENET_MEAN, IMAGENET_STD, type ImagePrep } from '../core/eval/data/image';
 import { loadDataset, type DataFile } from '../core/eval/data/load';
 import type { LatencyStats } from '../core/eval/latency';
 import type { OutputFidelity, OutputTask } from '../core/eval/metrics';
@@ -33,7 +34,54 @@ export interface EvalDataFlags {
   task?: string[];
   maskThreshold?: string;
   threads?: string;
+  /** Synthetic floats: normal | uniform01 | uniform11. */
+  floats?: string;
+  /** Image preprocessing for folders of images. */
+  image?: { size?: string; resize?: string; channels?: string; layout?: string; scale?: string; mean?: string; std?: string; imagenet?: boolean };
   json: boolean;
+}
+
+function choice<T extends string>(value: string | undefined, flag: string, options: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!options.includes(value as T)) throw new UsageError(`${flag} must be one of ${options.join(', ')} (got "${value}")`);
+  return value as T;
+}
+
+function numberList(value: string | undefined, flag: string): number[] | undefined {
+  if (value === undefined) return undefined;
+  const out = value.split(',').map((v) => Number(v.trim()));
+  if (out.length === 0 || out.some((v) => !Number.isFinite(v))) throw new UsageError(`${flag} takes numbers separated by commas, e.g. 0.485,0.456,0.406 (got "${value}")`);
+  return out;
+}
+
+/** The image preprocessing the flags ask for (the rest is inferred from the model input, as in the studio). */
+export function imagePrepFlags(image: EvalDataFlags['image'] = {}): Partial<ImagePrep> {
+  const prep: Partial<ImagePrep> = {};
+  if (image.size !== undefined) {
+    const m = /^(\d+)(?:x(\d+))?$/i.exec(image.size);
+    if (!m || Number(m[1]) < 1) throw new UsageError(`--image-size takes N or WxH in pixels, e.g. 224 or 320x240 (got "${image.size}")`);
+    prep.width = Number(m[1]);
+    prep.height = Number(m[2] ?? m[1]);
+  }
+  const resize = choice(image.resize, '--resize', ['stretch', 'center-crop', 'letterbox'] as const);
+  const channels = choice(image.channels, '--channels', ['rgb', 'bgr', 'gray'] as const);
+  const layout = choice(image.layout, '--layout', ['nchw', 'nhwc'] as const);
+  const scale = choice(image.scale, '--scale', ['0-1', '0-255', '-1-1'] as const);
+  if (resize) prep.resize = resize;
+  if (channels) prep.channels = channels;
+  if (layout) prep.layout = layout;
+  if (scale) prep.scale = scale;
+  if (image.imagenet) {
+    if (image.mean !== undefined || image.std !== undefined) throw new UsageError('--imagenet sets --mean and --std; give one or the other');
+    prep.mean = IMAGENET_MEAN;
+    prep.std = IMAGENET_STD;
+  }
+  const mean = numberList(image.mean, '--mean');
+  const std = numberList(image.std, '--std');
+  if (std?.some((v) => v === 0)) throw new UsageError('--std values must not be 0');
+  if (mean) prep.mean = mean;
+  if (std) prep.std = std;
+  return prep;
 }
 
 export interface EvalSettings {
@@ -159,10 +207,10 @@ export async function dataFilesFrom(arg: string): Promise<DataFile[]> {
 /** The evaluation data: `--data` through the studio's loader, else seeded synthetic inputs from the input specs. */
 export async function evalDataset(flags: EvalDataFlags, settings: EvalSettings, inputs: ValueInfo[]): Promise<EvalDataset> {
   if (flags.data !== undefined) {
-    return loadDataset(await dataFilesFrom(flags.data), inputs, settings.samples !== undefined ? { limit: settings.samples } : {});
+    return loadDataset(await dataFilesFrom(flags.data), inputs, { image: imagePrepFlags(flags.image), ...(settings.samples !== undefined ? { limit: settings.samples } : {}) });
   }
   const count = integerFlag(flags.synthetic, '--synthetic', 1) ?? settings.samples ?? DEFAULT_SYNTHETIC_SAMPLES;
-  return syntheticDataset(inputs, { count, dims: parseDims(flags.dims, inputs) });
+  return syntheticDataset(inputs, { count, dims: parseDims(flags.dims, inputs), floats: choice(flags.floats, '--floats', ['normal', 'uniform01', 'uniform11'] as const) });
 }
 
 /** Labelled samples among the first `used`. */

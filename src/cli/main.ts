@@ -27,7 +27,7 @@ Usage:
                    [--csv out.csv] [--out-dir DIR] [--json]
   cstudio sensitivity <model.onnx> [compress flags | --recipe r.json] [DATA] [--target-size SIZE | --max-damage X]
                    [-o out.onnx] [--save-recipe r.json] [--runs N] [--json]
-  DATA: [--data <dir|file>] [--samples N] | [--synthetic N] [--dims NAME=N,...]
+  DATA: [--data <dir|file>] [--samples N] [image flags] | [--synthetic N] [--dims NAME=N,...] [--floats F]
 
 Commands:
   inspect   Print a model's summary and every stored tensor (name, dtype, shape, bytes, where it lives).
@@ -66,6 +66,13 @@ Evaluation (eval, sweep, sensitivity; onnxruntime-node on the CPU):
   --synthetic <N>        N seeded random inputs from the input specs (default without --data: 32);
                          fidelity on random inputs can mislead
   --dims <name=N,...>    values for dynamic input dimensions of synthetic inputs (batch defaults to 1, others 32)
+  --floats <f>           synthetic float inputs: normal (N(0,1), default), uniform01 ([0,1)), uniform11 ([-1,1))
+  --image-size <N|WxH>   images: target size (default: the model input's fixed size, else 224)
+  --resize <mode>        images: stretch (default) | center-crop | letterbox
+  --channels <c>         images: rgb | bgr | gray (default: from the input's channel dim: 1 gray, 3 rgb)
+  --layout <l>           images: nchw | nhwc (default: from the input's dims)
+  --scale <s>            images: 0-1 (default) | 0-255 | -1-1
+  --mean <a,b,c> --std <a,b,c>  images: per-channel normalisation after scaling; --imagenet for ImageNet's
   --runs <N>             timed runs per model (default 20; 0 skips latency); --warmup <N> untimed runs (3)
   --task <out=task>      classification | map | sequence | regression (default: inferred from the output)
   --mask-threshold <t>   map outputs: mask = value > t (default 0.5)
@@ -115,6 +122,15 @@ const OPTIONS = {
   task: { type: 'string', multiple: true },
   'mask-threshold': { type: 'string' },
   threads: { type: 'string' },
+  floats: { type: 'string' },
+  'image-size': { type: 'string' },
+  resize: { type: 'string' },
+  channels: { type: 'string' },
+  layout: { type: 'string' },
+  scale: { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  imagenet: { type: 'boolean' },
   preset: { type: 'string' },
   csv: { type: 'string' },
   'out-dir': { type: 'string' },
@@ -126,7 +142,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 
 const COMPRESS_OPTIONS: OptionName[] = ['recipe', 'bits', 'granularity', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'sparsity', 'pattern', 'global', 'layer-cap', 'norm'];
-const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'dims', 'task', 'mask-threshold', 'threads'];
+const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'dims', 'floats', 'task', 'mask-threshold', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
@@ -190,6 +206,8 @@ export async function runCli(argv: string[]): Promise<string> {
     task: values.task,
     maskThreshold: values['mask-threshold'],
     threads: values.threads,
+    floats: values.floats,
+    image: { size: values['image-size'], resize: values.resize, channels: values.channels, layout: values.layout, scale: values.scale, mean: values.mean, std: values.std, imagenet: values.imagenet },
     json: values.json ?? false,
   });
   switch (command) {
