@@ -2,7 +2,7 @@
  * Latency of models in onnxruntime-web (wasm) inside headless Chromium: starts a Vite server for
  * bench/pages/ort-latency.html, hands each model's bytes to the page and reads back median/p90.
  */
-import { chromium } from '@playwright/test';
+import { chromium, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
 
 export interface BrowserModel {
@@ -11,37 +11,25 @@ export interface BrowserModel {
   input: { name: string; dims: number[] };
 }
 
-export async function browserLatencies(models: BrowserModel[], runs = 20): Promise<{ label: string; median: number; p90: number }[] | string> {
+/** Starts a Vite server and headless Chromium on `page` (a path under the repo), runs `use`, and tears both down. */
+export async function withBenchPage<T>(pagePath: string, ready: string, use: (page: Page) => Promise<T>, flags: string[] = []): Promise<T | string> {
   const port = 5321;
   const server = spawn('npx', ['vite', '--port', String(port), '--strictPort'], { env: { ...process.env, NO_OPEN: '1', E2E: '1' }, stdio: 'ignore', detached: true });
   try {
     for (let i = 0; i < 60; i++) {
-      const ok = await fetch(`http://localhost:${port}/bench/pages/ort-latency.html`).then((r) => r.ok).catch(() => false);
+      const ok = await fetch(`http://localhost:${port}/${pagePath}`).then((r) => r.ok).catch(() => false);
       if (ok) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...flags],
     });
     try {
       const page = await browser.newPage();
-      await page.goto(`http://localhost:${port}/bench/pages/ort-latency.html`);
-      await page.waitForFunction(() => typeof window.timeModel === 'function', undefined, { timeout: 60_000 });
-      const out = [];
-      for (const m of models) {
-        const r = await page.evaluate(
-          async ({ b64, input, runs }) => {
-            const bin = atob(b64);
-            const bytes = new Uint8Array(bin.length);
-            for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-            return window.timeModel(bytes, input, runs);
-          },
-          { b64: Buffer.from(m.bytes).toString('base64'), input: m.input, runs },
-        );
-        out.push({ label: m.label, median: r.median, p90: r.p90 });
-      }
-      return out;
+      await page.goto(`http://localhost:${port}/${pagePath}`);
+      await page.waitForFunction((name) => typeof (window as unknown as Record<string, unknown>)[name] === 'function', ready, { timeout: 60_000 });
+      return await use(page);
     } finally {
       await browser.close();
     }
@@ -54,4 +42,23 @@ export async function browserLatencies(models: BrowserModel[], runs = 20): Promi
       /* already gone */
     }
   }
+}
+
+export async function browserLatencies(models: BrowserModel[], runs = 20): Promise<{ label: string; median: number; p90: number }[] | string> {
+  return withBenchPage('bench/pages/ort-latency.html', 'timeModel', async (page) => {
+    const out = [];
+    for (const m of models) {
+      const r = await page.evaluate(
+        async ({ b64, input, runs }) => {
+          const bin = atob(b64);
+          const bytes = new Uint8Array(bin.length);
+          for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+          return window.timeModel(bytes, input, runs);
+        },
+        { b64: Buffer.from(m.bytes).toString('base64'), input: m.input, runs },
+      );
+      out.push({ label: m.label, median: r.median, p90: r.p90 });
+    }
+    return out;
+  });
 }

