@@ -121,16 +121,16 @@ describe('latency harness', () => {
       release: async () => undefined,
     });
     const { measureLatency } = await import('./latency');
-    const [a, b] = await measureLatency([session('a', 0.25), session('b', 0.5)], {}, { runs: 4, warmup: 1, now: () => clock });
-    // Fastest single run 0.25 ms → groups of 4 inferences per timed sample.
-    expect(a!.inferencesPerSample).toBe(4);
+    const [a, b] = await measureLatency([session('a', 0.25), session('b', 0.5)], {}, { runs: 4, warmup: 1, warmupMs: 0, now: () => clock });
+    // Fastest single run 0.25 ms → groups of 20 inferences, so one timed sample lasts 5 ms.
+    expect(a!.inferencesPerSample).toBe(20);
     expect(a!.medianMs).toBeCloseTo(0.25, 12);
     expect(b!.medianMs).toBeCloseTo(0.5, 12);
     expect(a!.spreadPct).toBe(0);
     expect(a!.runs).toBe(4);
-    // After warm-up and calibration: a a a a b b b b, then b… a…, alternating.
-    const timed = order.slice(6);
-    expect(timed.slice(0, 8).join('')).toBe('aaaabbbb');
-    expect(timed.slice(8, 16).join('')).toBe('bbbbaaaa');
+    // After warm-up and calibration: 20 a then 20 b, then b before a, alternating.
+    const timed = order.slice(6).join('');
+    expect(timed.slice(0, 40)).toBe('a'.repeat(20) + 'b'.repeat(20));
+    expect(timed.slice(40, 80)).toBe('b'.repeat(20) + 'a'.repeat(20));
   });
 });
