@@ -76,11 +76,13 @@ export async function quantizeDynamic(opened: OpenedModel, recipe: QuantizeRecip
       codes = Int32Array.from(q.codes, (c) => c + 128);
       signed = false;
     }
-    const sShape = perChannel ? [channels] : [];
+    // Conv scales broadcast over NCHW: stored as [1, Cout, 1, …] straight away (no unused [Cout] copy).
+    const sShape = perChannel ? (isConv ? [1, channels, ...dims.slice(2).map(() => 1)] : [channels]) : [];
     const wq = uniqueName(names, `${entry.name}_quantized`);
     const ws = uniqueName(names, `${entry.name}_scale`);
     const wz = uniqueName(names, `${entry.name}_zero_point`);
     const zpShape = isConv ? [] : sShape;
+    const scaleInput = ws;
     const initializers = [codesTensor(wq, dims, codes, signed, 8), floatTensor(ws, sShape, q.scales), codesTensor(wz, zpShape, isConv ? [128] : zeroPoints, signed, 8)];
 
     const graph = graphOf(catalog, node);
@@ -104,13 +106,6 @@ export async function quantizeDynamic(opened: OpenedModel, recipe: QuantizeRecip
         : create(NodeProtoSchema, { name: uniqueName(names, `${label}_MatMulInteger`), opType: 'MatMulInteger', input: [act[0], wq, act[2], wz], output: [int32] }),
       create(NodeProtoSchema, { name: uniqueName(names, `${label}_cast`), opType: 'Cast', input: [int32], output: [asFloat], attribute: [intsAttr('to', DataType.FLOAT)] }),
     );
-    let scaleInput = ws;
-    if (isConv && perChannel) {
-      // Per-channel scale [Cout] → [1, Cout, 1, …] to broadcast over NCHW.
-      const reshaped = uniqueName(names, `${ws}_nchw`);
-      initializers.push(floatTensor(reshaped, [1, channels, ...dims.slice(2).map(() => 1)], q.scales));
-      scaleInput = reshaped;
-    }
     newNodes.push(create(NodeProtoSchema, { name: uniqueName(names, `${label}_scale_mul`), opType: 'Mul', input: [act[1], scaleInput], output: [scale] }));
     const bias = isConv || isGemm ? node.input[2] : undefined;
     const scaled = bias ? uniqueName(names, `${y}_before_bias`) : y;
@@ -123,6 +118,8 @@ export async function quantizeDynamic(opened: OpenedModel, recipe: QuantizeRecip
         const b = await readTensorFloat32(opened, opened.catalog.entries[biasEntry.id]!);
         biasInput = uniqueName(names, `${bias}_nchw`);
         initializers.push(floatTensor(biasInput, [1, channels, ...dims.slice(2).map(() => 1)], b));
+        // The [Cout] bias is replaced by its NCHW copy; drop it unless another node reads it.
+        if (biasEntry.storage === 'initializer' && biasEntry.consumers.length === 1) biasEntry.graph.initializer.splice(biasEntry.graph.initializer.indexOf(biasEntry.tensor), 1);
       }
       newNodes.push(create(NodeProtoSchema, { name: uniqueName(names, `${label}_bias`), opType: 'Add', input: [scaled, biasInput], output: [y] }));
     }
