@@ -6,7 +6,7 @@ import type { EvalProgress, EvaluationOptions } from '../core/eval/evaluate';
 import type { SyntheticOptions } from '../core/eval/synthetic';
 import type { ValueInfo } from '../core/onnx/types';
 import type { EvalWorkerApi } from '../../workers/eval.worker';
-import { workerConnection } from './bridge';
+import { workerConnection } from './workerConnection';
 
 const evaluation = workerConnection<EvalWorkerApi>(() => new Worker(new URL('../../workers/eval.worker.ts', import.meta.url), { type: 'module' }), 'evaluation worker');
 const call = evaluation.call;
