@@ -149,7 +149,7 @@ function messageOf(err: unknown): string {
 const isAbort = (err: unknown) => (err instanceof Error || err instanceof DOMException) && err.name === 'AbortError';
 
 function demoDataUrl(): string {
-  return new URL(`${import.meta.env.BASE_URL}demo/mnist-test.json`, location.href).href;
+  return new URL(`${import.meta.env.BASE_URL}demo/mnist-test.json`, globalThis.location?.href ?? 'http://localhost/').href;
 }
 
 export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (set, get) => {

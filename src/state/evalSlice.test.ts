@@ -1,0 +1,113 @@
+/**
+ * The evaluation lab's orchestration with scripted workers: a sweep streams its points and keeps them on
+ * Cancel, only two points can be compared, clicking a point loads its recipe into the Compress panel, and a
+ * new model forgets every result.
+ */
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CandidateMeasure } from '../core/eval/candidate';
+import type { LatencyStats } from '../core/eval/latency';
+import type { ModelSummary } from '../core/onnx/types';
+import type { Recipe } from '../core/recipe';
+
+const compressed: Recipe[] = [];
+let measureGate: (() => void) | undefined;
+const cancel = vi.fn(() => Promise.resolve());
+
+const latency = (medianMs: number): LatencyStats => ({ runs: 3, firstRunMs: 1, medianMs, p90Ms: medianMs, p10Ms: medianMs, minMs: medianMs, maxMs: medianMs, meanMs: medianMs, spreadPct: 0, inferencesPerSample: 1 });
+
+vi.mock('./bridge', () => ({
+  modelWorker: {
+    originalBytes: () => Promise.resolve(new Uint8Array(1000)),
+    compressForEval: (recipe: Recipe) => {
+      compressed.push(recipe);
+      return Promise.resolve(new Uint8Array(recipe.quantize?.bits === 4 ? 150 : 250));
+    },
+    compress: () => new Promise(() => undefined),
+    cancelCompress: () => Promise.resolve(),
+    sensitivityLayers: () => Promise.resolve([]),
+  },
+}));
+
+vi.mock('./evalBridge', () => ({
+  evalWorker: {
+    setOriginal: () => Promise.resolve(),
+    environment: () => Promise.resolve({ runtime: 'test', crossOriginIsolated: true, threads: 2, webgpu: { available: false } }),
+    loadDemoData: () => Promise.resolve({ name: 'digits', description: '', samples: 10, labelled: 10, synthetic: false, shapes: {} }),
+    loadSyntheticData: () => Promise.resolve({ name: 'noise', description: '', samples: 4, labelled: 0, synthetic: true, shapes: {} }),
+    prepareCandidates: () => Promise.resolve({ samples: 10, originalAccuracy: 0.9, originalBytes: 1000 }),
+    originalLatency: () => Promise.resolve(latency(2)),
+    measureCandidate: async (bytes: Uint8Array): Promise<CandidateMeasure> => {
+      if (measureGate) await new Promise<void>((resolve) => (measureGate = resolve));
+      const small = bytes.byteLength < 200;
+      return {
+        sizeBytes: bytes.byteLength,
+        fidelity: [{ name: 'y', task: 'classification', taskSource: 'auto', cosine: small ? 0.99 : 0.999, sqnrDb: 20, maxAbs: 0.1, meanAbs: 0.01, headline: { metric: 'top-1 agreement', value: 0.98 }, elements: 10, nonFinite: 0 }],
+        accuracy: { original: 0.9, candidate: small ? 0.85 : 0.9, labelled: 10, output: 'y' },
+        latency: { original: latency(2), candidate: latency(small ? 1 : 1.5) },
+        loadMs: 1,
+        cpuNodes: [],
+      };
+    },
+    cancel,
+  },
+}));
+
+const { useStudio } = await import('./store');
+
+beforeEach(() => {
+  compressed.length = 0;
+  measureGate = undefined;
+  useStudio.setState({ summary: { tensors: [], weightBytes: 1000, inputs: [], outputs: [] } as unknown as ModelSummary, fileName: 'm.onnx', pruneOn: false, quantizeOn: true });
+  useStudio.getState().resetEvaluationLab(true);
+});
+
+describe('sweep orchestration', () => {
+  it('measures the original and every grid point; frontier marked; every point kept', async () => {
+    useStudio.getState().setSweepSettings({ bits: [8, 4], sparsities: [0], granularities: ['channel'], presets: [] });
+    await useStudio.getState().runSweep();
+    const { sweep } = useStudio.getState();
+    expect(sweep.error).toBeNull();
+    expect(sweep.status).toBe('done');
+    expect(sweep.points.map((p) => p.label)).toEqual(['original', 'int8 per channel', 'int4 per channel']);
+    expect(compressed.map((r) => r.quantize?.bits)).toEqual([8, 4]);
+    // int8: 0.9 at 1.5 ms; int4: 0.85 at 1 ms; original 0.9 at 2 ms → int8 and int4 are on the frontier, the original is beaten.
+    expect(sweep.points.filter((p) => p.frontier).map((p) => p.label)).toEqual(['int8 per channel', 'int4 per channel']);
+  });
+
+  it('Cancel keeps the points measured so far', async () => {
+    useStudio.getState().setSweepSettings({ bits: [8, 4], sparsities: [0], granularities: ['channel'], presets: [] });
+    measureGate = () => undefined;
+    const run = useStudio.getState().runSweep();
+    await vi.waitFor(() => expect(useStudio.getState().sweep.points).toHaveLength(1)); // the original
+    useStudio.getState().cancelLabJob();
+    measureGate?.();
+    await run;
+    const { sweep } = useStudio.getState();
+    expect(sweep.status).toBe('cancelled');
+    expect(sweep.points.map((p) => p.label)).toEqual(['original']);
+    expect(cancel).toHaveBeenCalled();
+  });
+
+  it('two points at most are compared; clicking a point loads its recipe', async () => {
+    useStudio.getState().setSweepSettings({ bits: [8, 4], sparsities: [0], granularities: ['channel'], presets: [] });
+    await useStudio.getState().runSweep();
+    const s = useStudio.getState();
+    s.toggleSweepPoint(0);
+    s.toggleSweepPoint(1);
+    s.toggleSweepPoint(2);
+    expect(useStudio.getState().sweep.selected).toEqual([1, 2]);
+    const int4 = useStudio.getState().sweep.points[2]!;
+    useStudio.getState().applyRecipe(int4.recipe, int4.id);
+    expect(useStudio.getState().quantize.bits).toBe(4);
+    expect(useStudio.getState().sweep.applied).toBe(2);
+  });
+
+  it('a new model forgets every result', async () => {
+    useStudio.getState().setSweepSettings({ bits: [8], sparsities: [0], granularities: ['channel'], presets: [] });
+    await useStudio.getState().runSweep();
+    expect(useStudio.getState().sweep.points).toHaveLength(2);
+    useStudio.getState().resetEvaluationLab(false);
+    expect(useStudio.getState().sweep.points).toEqual([]);
+    expect(useStudio.getState().evalData.source).toBe('synthetic');
+  });
+});
