@@ -31,7 +31,11 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined } }],
+  projects: [
+    { name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined }, testIgnore: /responsiveness\.spec\.ts/ },
+    // Long-task checks run last and alone: a spec running beside them starves the page of CPU on a 2-core box.
+    { name: 'responsiveness', use: { ...devices['Desktop Chrome'], channel: undefined }, testMatch: /responsiveness\.spec\.ts/, dependencies: ['chromium'] },
+  ],
   webServer: {
     // E2E=1: no hot reload (see vite.config.ts). --strictPort: fail rather than drift to another port.
     command: `E2E=1 NO_OPEN=1 npx vite --port ${PORT} --strictPort`,

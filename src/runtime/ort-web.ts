@@ -92,7 +92,14 @@ async function withCapturedLog<T>(create: () => Promise<T>): Promise<{ value: T;
 
 async function create(ort: Ort, bytes: Uint8Array, backend: EvalBackend, logSeverityLevel: 0 | 3): Promise<OrtWeb.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel, logVerbosityLevel: 0 });
+    return await ort.InferenceSession.create(bytes, {
+      executionProviders: [backend],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel,
+      logVerbosityLevel: 0,
+      // Idle worker threads sleep instead of spinning, so a sweep does not take the page's core on small machines.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
   } catch (err) {
     throw new Error(`onnxruntime-web (${backend}) could not load the model: ${err instanceof Error ? err.message : String(err)}`);
   }

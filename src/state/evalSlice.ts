@@ -239,7 +239,8 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       if (get().evalEnv) return;
       try {
         const env = await evalWorker.environment();
-        set((s) => ({ evalEnv: env, evalSettings: { ...s.evalSettings, backends: env.webgpu.available ? ['wasm', 'webgpu'] : ['wasm'] } }));
+        // WebGPU is ticked by default on a real GPU; a software fallback (SwiftShader) is offered but slow.
+        set((s) => ({ evalEnv: env, evalSettings: { ...s.evalSettings, backends: env.webgpu.available && !env.webgpu.isFallbackAdapter ? ['wasm', 'webgpu'] : ['wasm'] } }));
       } catch (err) {
         set({ evalEnv: { runtime: `onnxruntime-web did not start: ${messageOf(err)}`, crossOriginIsolated: false, threads: 0, webgpu: { available: false, reason: messageOf(err) } } });
       }

@@ -3,6 +3,7 @@ import { useStudio } from '../state/store';
 import { systemTheme } from '../state/uiSlice';
 import { TensorDetail } from './analysis/TensorDetail';
 import { CompressPanel } from './compress/CompressPanel';
+import { EvaluatePanel } from './evaluate/EvaluatePanel';
 import { LayerViews } from './layers/LayerViews';
 import { DropZone } from './shell/DropZone';
 import { EmptyState } from './shell/EmptyState';
@@ -29,6 +30,7 @@ export function App() {
             <>
               <SummaryPanel summary={summary} isDemo={isDemo} />
               <CompressPanel tensors={summary.tensors} fileName={summary.fileName} weightBytes={summary.weightBytes} />
+              <EvaluatePanel />
               <LayerViews tensors={summary.tensors} />
               <TensorTable tensors={summary.tensors} />
               <TensorDetail tensors={summary.tensors} />

@@ -98,19 +98,19 @@ export function pointQuality(p: SweepPoint): number | undefined {
 }
 
 /**
- * Marks the points no other point beats: none has higher-or-equal quality with lower-or-equal
- * latency (and is strictly better in one). Latency is the median; points without one fall back to size.
+ * The points with their `frontier` flag: true for those no other point beats — none has higher-or-equal
+ * quality with lower-or-equal latency (and is strictly better in one). Latency is the median; points without
+ * one fall back to size. Returns new objects (points may be frozen by the UI).
  */
-export function markFrontier(points: SweepPoint[]): SweepPoint[] {
+export function markFrontier(points: readonly SweepPoint[]): SweepPoint[] {
   const cost = (p: SweepPoint) => p.latency?.medianMs ?? p.sizeBytes;
   const ok = points.filter((p) => !p.error && pointQuality(p) !== undefined);
-  for (const p of points) p.frontier = false;
-  for (const p of ok) {
+  const beaten = (p: SweepPoint) => {
     const q = pointQuality(p)!;
     const c = cost(p);
-    p.frontier = !ok.some((o) => o !== p && pointQuality(o)! >= q && cost(o) <= c && (pointQuality(o)! > q || cost(o) < c));
-  }
-  return points;
+    return ok.some((o) => o !== p && pointQuality(o)! >= q && cost(o) <= c && (pointQuality(o)! > q || cost(o) < c));
+  };
+  return points.map((p) => ({ ...p, frontier: ok.includes(p) && !beaten(p) }));
 }
 
 export interface SweepDeps {
