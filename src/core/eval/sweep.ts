@@ -32,6 +32,11 @@ export interface SweepPoint extends SweepCandidate {
   latency?: LatencyStats;
   /** Latency of the original measured alongside this point (interleaved). */
   originalLatency?: LatencyStats;
+  /**
+   * Median latency as a multiple of the original's, both timed interleaved in the same run (1 for the original).
+   * Drift on a busy machine moves both alike, so this is the number to compare points by.
+   */
+  relativeLatency?: number;
   /** Candidate accuracy on labelled data, else undefined. */
   accuracy?: number;
   /** The first output's headline metric (top-1 agreement, mask IoU, …) and its cosine / SQNR. */
@@ -99,11 +104,11 @@ export function pointQuality(p: SweepPoint): number | undefined {
 
 /**
  * The points with their `frontier` flag: true for those no other point beats — none has higher-or-equal
- * quality with lower-or-equal latency (and is strictly better in one). Latency is the median; points without
- * one fall back to size. Returns new objects (points may be frozen by the UI).
+ * quality with lower-or-equal latency (and is strictly better in one). Latency is the median relative to the
+ * original timed alongside; points without latency fall back to size. Returns new objects (the UI may freeze them).
  */
 export function markFrontier(points: readonly SweepPoint[]): SweepPoint[] {
-  const cost = (p: SweepPoint) => p.latency?.medianMs ?? p.sizeBytes;
+  const cost = (p: SweepPoint) => p.relativeLatency ?? p.latency?.medianMs ?? p.sizeBytes;
   const ok = points.filter((p) => !p.error && pointQuality(p) !== undefined);
   const beaten = (p: SweepPoint) => {
     const q = pointQuality(p)!;
@@ -141,6 +146,7 @@ function fromMeasure(id: number, c: SweepCandidate, m: CandidateMeasure): SweepP
     sizeBytes: m.sizeBytes,
     latency: m.latency?.candidate,
     originalLatency: m.latency?.original,
+    relativeLatency: m.latency ? m.latency.candidate.medianMs / m.latency.original.medianMs : undefined,
     accuracy: m.accuracy?.candidate,
     headline: first?.headline,
     cosine: first?.cosine,
@@ -161,7 +167,7 @@ export async function runSweep(candidates: SweepCandidate[], deps: SweepDeps, op
   const eta = (done: number) => (done > 0 ? (((now() - started) / done) * (total - done)) / 1000 : undefined);
   options.onProgress?.({ done: 0, total, current: 'original' });
   const o = await deps.original(options.signal);
-  const original: SweepPoint = { id: 0, label: 'original', recipe: { version: 1 }, isOriginal: true, sizeBytes: o.sizeBytes, latency: o.latency, originalLatency: o.latency, accuracy: o.accuracy, headline: undefined, frontier: false };
+  const original: SweepPoint = { id: 0, label: 'original', recipe: { version: 1 }, isOriginal: true, sizeBytes: o.sizeBytes, latency: o.latency, originalLatency: o.latency, relativeLatency: o.latency ? 1 : undefined, accuracy: o.accuracy, headline: undefined, frontier: false };
   points.push(original);
   options.onProgress?.({ done: 1, total, current: candidates[0]?.label, etaSeconds: eta(1), point: original });
   for (const [i, c] of candidates.entries()) {
@@ -188,13 +194,13 @@ export async function runSweep(candidates: SweepCandidate[], deps: SweepDeps, op
 
 /** The table as CSV (one row per point). */
 export function sweepCsv(points: SweepPoint[]): string {
-  const header = ['id', 'label', 'size_bytes', 'latency_median_ms', 'latency_p90_ms', 'original_latency_median_ms', 'accuracy', 'headline_metric', 'headline', 'cosine', 'sqnr_db', 'frontier', 'error', 'recipe'];
+  const header = ['id', 'label', 'size_bytes', 'latency_median_ms', 'latency_p90_ms', 'original_latency_median_ms', 'latency_x_original', 'accuracy', 'headline_metric', 'headline', 'cosine', 'sqnr_db', 'frontier', 'error', 'recipe'];
   const cell = (v: unknown) => {
     const s = v === undefined || v === null ? '' : typeof v === 'string' ? v : String(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const rows = points.map((p) =>
-    [p.id, p.label, p.sizeBytes, p.latency?.medianMs, p.latency?.p90Ms, p.originalLatency?.medianMs, p.accuracy, p.headline?.metric, p.headline?.value, p.cosine, p.sqnrDb, p.frontier, p.error, JSON.stringify(p.recipe)].map(cell).join(','),
+    [p.id, p.label, p.sizeBytes, p.latency?.medianMs, p.latency?.p90Ms, p.originalLatency?.medianMs, p.relativeLatency, p.accuracy, p.headline?.metric, p.headline?.value, p.cosine, p.sqnrDb, p.frontier, p.error, JSON.stringify(p.recipe)].map(cell).join(','),
   );
   return [header.join(','), ...rows].join('\n') + '\n';
 }

@@ -28,6 +28,8 @@ export const SweepChart = memo(function SweepChart({ points }: { points: SweepPo
   const shown = points.filter((p) => !p.error && pointLatency(p) !== undefined && qualityOf(p) !== undefined);
   const original = points.find((p) => p.isOriginal);
   const line = frontierLine(points, qualityOf);
+  // Ratios to the original timed alongside each point cancel the drift of a busy machine; plot those when known.
+  const relative = shown.every((p) => p.relativeLatency !== undefined);
 
   const [x0, x1] = paddedDomain(shown.map((p) => pointLatency(p)!), 0.1, 0);
   const [y0, y1] = paddedDomain(shown.map((p) => qualityOf(p)! * 100), 0.15, 0, 100);
@@ -69,14 +71,14 @@ export const SweepChart = memo(function SweepChart({ points }: { points: SweepPo
                 <g key={`x${t}`}>
                   <line x1={sx(t)} x2={sx(t)} y1={M.top} y2={M.top + plotH} className="lab-grid" />
                   <text x={sx(t)} y={M.top + plotH + 16} textAnchor="middle">
-                    {formatLatency(t)}
+                    {relative ? `${Number(t.toPrecision(3))}×` : formatLatency(t)}
                   </text>
                 </g>
               ))}
               <line x1={M.left} x2={M.left + plotW} y1={M.top + plotH} y2={M.top + plotH} className="lab-axis__line" />
               <line x1={M.left} x2={M.left} y1={M.top} y2={M.top + plotH} className="lab-axis__line" />
               <text x={M.left + plotW / 2} y={HEIGHT - 6} textAnchor="middle" className="lab-axis__title">
-                Latency, median per inference (faster ←)
+                {relative ? 'Latency × the original (medians timed interleaved; faster ←)' : 'Latency, median per inference (faster ←)'}
               </text>
               <text transform={`translate(14 ${M.top + plotH / 2}) rotate(-90)`} textAnchor="middle" className="lab-axis__title">
                 {`${yName} (better ↑)`}
@@ -110,7 +112,7 @@ export const SweepChart = memo(function SweepChart({ points }: { points: SweepPo
                   data-frontier={p.frontier ? 'true' : 'false'}
                   role="button"
                   tabIndex={0}
-                  aria-label={`${p.label}: ${formatBytes(p.sizeBytes)}${original && !p.isOriginal ? ` (${deltaText(original.sizeBytes, p.sizeBytes)})` : ''}, ${formatLatency(pointLatency(p)!)}, ${yName.toLowerCase()} ${(qualityOf(p)! * 100).toFixed(1)}%${p.frontier ? ', on the frontier' : ''}. Apply its recipe to the Compress panel.`}
+                  aria-label={`${p.label}: ${formatBytes(p.sizeBytes)}${original && !p.isOriginal ? ` (${deltaText(original.sizeBytes, p.sizeBytes)})` : ''}, ${relative ? `${pointLatency(p)!.toFixed(2)}× the original's latency` : formatLatency(pointLatency(p)!)}, ${yName.toLowerCase()} ${(qualityOf(p)! * 100).toFixed(1)}%${p.frontier ? ', on the frontier' : ''}. Apply its recipe to the Compress panel.`}
                   onClick={() => apply(p)}
                   onKeyDown={onKey}
                   onPointerEnter={() => setHover(p.id)}
@@ -136,7 +138,7 @@ export const SweepChart = memo(function SweepChart({ points }: { points: SweepPo
               size {formatBytes(hovered.sizeBytes)} {original && !hovered.isOriginal ? deltaText(original.sizeBytes, hovered.sizeBytes) : ''}
             </span>
             <span>
-              latency {formatLatency(pointLatency(hovered)!)} median{hovered.latency ? `, p90 ${formatLatency(hovered.latency.p90Ms)}` : ''}
+              latency {formatLatency(hovered.latency?.medianMs)} median{hovered.latency ? `, p90 ${formatLatency(hovered.latency.p90Ms)}` : ''}
               {!hovered.isOriginal && hovered.originalLatency ? ` (${ratioText(hovered.latency?.medianMs, hovered.originalLatency.medianMs)} the original)` : ''}
             </span>
             <span>

@@ -128,9 +128,9 @@ export function qualityOf(p: SweepPoint): number | undefined {
   return p.accuracy ?? p.headline?.value ?? (p.isOriginal && !p.error ? 1 : undefined);
 }
 
-/** Latency of a sweep point, ms (the x axis). */
+/** Latency of a sweep point as × the original timed alongside it (the x axis; ms when no ratio is known). */
 export function pointLatency(p: SweepPoint): number | undefined {
-  return p.latency?.medianMs;
+  return p.relativeLatency ?? p.latency?.medianMs;
 }
 
 /** The frontier points joined by a line: sorted by latency (then quality). */
