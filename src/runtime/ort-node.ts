@@ -4,8 +4,8 @@
  * with int8 activations, adding error that onnxruntime-web does not have.
  */
 import * as ort from 'onnxruntime-node';
-import type { CreatedSession, EvalBackend, EvalRuntime, EvalSession } from '../core/eval/types';
-import { fromOrtOutputs, toOrtFeeds } from './ort-tensors';
+import type { CreatedSession, EvalBackend, EvalRuntime } from '../core/eval/types';
+import { wrapSession } from './ort-tensors';
 
 export interface NodeRuntimeOptions {
   /** Intra-op threads (default: onnxruntime's choice). */
@@ -24,15 +24,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): EvalRuntime
         extra: { session: { qdq_matmulnbits_accuracy_level: '0' } },
       } as ort.InferenceSession.SessionOptions);
       const loadMs = performance.now() - t0;
-      const wrapped: EvalSession = {
-        inputNames: session.inputNames,
-        outputNames: session.outputNames,
-        async run(feeds) {
-          const out = await session.run(toOrtFeeds(feeds, (type, data, dims) => new ort.Tensor(type, data as never, dims)));
-          return fromOrtOutputs(out as never);
-        },
-        release: () => session.release(),
-      };
+      const wrapped = wrapSession(session as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
       return { session: wrapped, backend, loadMs, cpuNodes: [], notes: [] };
     },
   };

@@ -1,10 +1,37 @@
 /** Host tensors ↔ onnxruntime tensors (the web and node packages share onnxruntime-common's Tensor). */
-import type { Feeds, HostDtype, HostTensor } from '../core/eval/types';
+import type { EvalSession, Feeds, HostDtype, HostTensor } from '../core/eval/types';
 
 interface OrtTensorLike {
   type: string;
   dims: readonly number[];
   data: unknown;
+}
+
+/** What onnxruntime-web's and -node's sessions and output tensors have in common here. */
+interface OrtOutput extends OrtTensorLike {
+  location?: string;
+  getData?(release?: boolean): Promise<unknown>;
+}
+interface OrtSessionLike<T> {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, T>): Promise<Record<string, OrtOutput>>;
+  release(): Promise<void>;
+}
+
+/** An onnxruntime session as an EvalSession: host tensors in, host tensors out (GPU outputs are downloaded). */
+export function wrapSession<T>(session: OrtSessionLike<T>, makeTensor: (type: HostDtype, data: HostTensor['data'], dims: number[]) => T): EvalSession {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    async run(feeds) {
+      const out = await session.run(toOrtFeeds(feeds, makeTensor));
+      const host: Record<string, OrtTensorLike> = {};
+      for (const [name, t] of Object.entries(out)) host[name] = { type: t.type, dims: t.dims, data: !t.location || t.location === 'cpu' || !t.getData ? t.data : await t.getData(true) };
+      return fromOrtOutputs(host);
+    },
+    release: () => session.release(),
+  };
 }
 
 const HOST_TYPES = new Set<string>(['float32', 'float16', 'float64', 'int64', 'int32', 'int16', 'int8', 'uint8', 'uint16', 'uint32', 'bool']);

@@ -6,9 +6,9 @@
  */
 import type * as OrtWeb from 'onnxruntime-web/webgpu';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import type { CreatedSession, EvalBackend, EvalRuntime, EvalSession } from '../core/eval/types';
+import type { CreatedSession, EvalBackend, EvalRuntime } from '../core/eval/types';
 import { cpuNodesFromLog, logMessage, ORT_LINE } from './ort-log';
-import { fromOrtOutputs, toOrtFeeds } from './ort-tensors';
+import { wrapSession } from './ort-tensors';
 import { identityModel } from './warm-start';
 
 export interface WebGpuInfo {
@@ -130,18 +130,7 @@ export async function createWebRuntime(): Promise<EvalRuntime> {
       const t0 = performance.now();
       const session = await create(ort, bytes, backend, 3);
       const loadMs = performance.now() - t0;
-      const wrapped: EvalSession = {
-        inputNames: session.inputNames,
-        outputNames: session.outputNames,
-        async run(feeds) {
-          const out = await session.run(toOrtFeeds(feeds, (type, data, dims) => new ort.Tensor(type, data as never, dims)));
-          // WebGPU outputs may live on the GPU; getData() downloads them.
-          const host: Record<string, { type: string; dims: readonly number[]; data: unknown }> = {};
-          for (const [name, t] of Object.entries(out)) host[name] = { type: t.type, dims: t.dims, data: t.location === 'cpu' ? t.data : await t.getData(true) };
-          return fromOrtOutputs(host);
-        },
-        release: () => session.release(),
-      };
+      const wrapped = wrapSession(session as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
       return { session: wrapped, backend, loadMs, cpuNodes, notes };
     },
   };

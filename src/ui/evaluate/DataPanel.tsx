@@ -188,8 +188,6 @@ function ImagePrepControls({ inputs }: { inputs: ValueInfo[] }) {
   const prep = { width: 224, height: 224, resize: 'stretch', channels: 'rgb', layout: 'nchw', scale: '0-1', ...defaults, ...image } as ImagePrep;
   const resizeId = useId();
   const scaleId = useId();
-  const meanId = useId();
-  const stdId = useId();
   const [meanText, setMeanText] = useState((prep.mean ?? []).join(', '));
   const [stdText, setStdText] = useState((prep.std ?? []).join(', '));
   const [listError, setListError] = useState<string | null>(null);
@@ -267,32 +265,8 @@ function ImagePrepControls({ inputs }: { inputs: ValueInfo[] }) {
         </Field>
       </div>
       <div className="lab-row">
-        <span className="lab-number">
-          <label htmlFor={meanId}>Mean</label>
-          <input
-            id={meanId}
-            className="input lab-list-input"
-            placeholder="0"
-            value={meanText}
-            title="Subtracted per channel after scaling; one value applies to all channels."
-            onChange={(e) => setMeanText(e.currentTarget.value)}
-            onBlur={() => commitList('mean', meanText)}
-            onKeyDown={(e) => e.key === 'Enter' && commitList('mean', meanText)}
-          />
-        </span>
-        <span className="lab-number">
-          <label htmlFor={stdId}>Std</label>
-          <input
-            id={stdId}
-            className="input lab-list-input"
-            placeholder="1"
-            value={stdText}
-            title="Divides each channel after the mean is subtracted; one value applies to all channels."
-            onChange={(e) => setStdText(e.currentTarget.value)}
-            onBlur={() => commitList('std', stdText)}
-            onKeyDown={(e) => e.key === 'Enter' && commitList('std', stdText)}
-          />
-        </span>
+        <ChannelListInput label="Mean" placeholder="0" value={meanText} onChange={setMeanText} onCommit={() => commitList('mean', meanText)} help="Subtracted per channel after scaling; one value applies to all channels." />
+        <ChannelListInput label="Std" placeholder="1" value={stdText} onChange={setStdText} onCommit={() => commitList('std', stdText)} help="Divides each channel after the mean is subtracted; one value applies to all channels." />
         <button type="button" className="button button--small" onClick={imagenet} title="Scale 0–1, mean 0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225: what most ImageNet-trained models expect.">
           ImageNet
         </button>
@@ -383,5 +357,25 @@ function DataStatus({ isDemo }: { isDemo: boolean }) {
         </div>
       )}
     </div>
+  );
+}
+
+/** A comma-separated per-channel list (mean or std), committed on Enter or when focus leaves. */
+function ChannelListInput(props: { label: string; placeholder: string; value: string; help: string; onChange(text: string): void; onCommit(): void }) {
+  const id = useId();
+  return (
+    <span className="lab-number">
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        className="input lab-list-input"
+        placeholder={props.placeholder}
+        value={props.value}
+        title={props.help}
+        onChange={(e) => props.onChange(e.currentTarget.value)}
+        onBlur={props.onCommit}
+        onKeyDown={(e) => e.key === 'Enter' && props.onCommit()}
+      />
+    </span>
   );
 }
