@@ -75,7 +75,9 @@ describe('fidelity metrics (hand-computed references)', () => {
     expect(inferTask([1, 25, 97], [-3, 4])).toBe('sequence');
     expect(inferTask([1, 1, 32, 32], [-3, 4])).toBe('regression');
     expect(inferTask([1, 1], [2])).toBe('regression');
-    expect(inferTask([1, 64, 64], new Float32Array(10).fill(0.5))).toBe('map');
+    expect(inferTask([1, 64, 64], new Float32Array(64 * 64).fill(0.5))).toBe('map');
+    // Softmax per position: rows sum to 1 → a sequence, although every value is in [0, 1].
+    expect(inferTask([1, 3, 4], [0.25, 0.25, 0.25, 0.25, 0.1, 0.2, 0.3, 0.4, 1, 0, 0, 0])).toBe('sequence');
   });
 
   it('non-finite values are counted, not summed', () => {

@@ -56,7 +56,11 @@ export function inferTask(dims: readonly number[], values: ArrayLike<number>): O
   }
   const inUnit = min >= 0 && max <= 1;
   if (rank === 2 && last >= 2) return 'classification';
-  if (rank === 3 && dims[1]! >= 2 && last >= 2 && !(inUnit && last >= 8 && dims[1]! >= 8)) return 'sequence';
+  if (rank === 3 && dims[1]! >= 2 && last >= 2) {
+    // [N, T, C]: a distribution per position (softmax applied) or logits; [N, H, W] in [0, 1] rows that are not
+    // distributions is a map.
+    if (looksLikeProbabilities(values, last) || !inUnit) return 'sequence';
+  }
   // [N, 1, H, W], [N, H, W] or [N, H, W, 1] maps with values in [0, 1]: probabilities per pixel.
   const spatial = (rank === 4 && (dims[1] === 1 || last === 1)) || rank === 3;
   if (spatial && inUnit && dims.slice(1).filter((d) => d > 1).length >= 2) return 'map';
