@@ -127,3 +127,50 @@ test('sensitivity at 2 bits ranks the 4 layers; a mixed-precision plan is made a
   await expect(result(page)).toHaveAttribute('data-current', 'true');
   await expect.poll(async () => Number(await result(page).getAttribute('data-output-bytes'))).toBeGreaterThan(twoBitBytes);
 });
+
+test('a folder of PNG digits, labelled by sub-folder: the accuracy equals onnxruntime-node on the same pixels; a broken image is named', async ({ page }) => {
+  test.setTimeout(60_000);
+  const { mkdtempSync, mkdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const ort = await import('onnxruntime-node');
+  const { encodePng } = await import('../src/core/eval/data/fixtures.testutil');
+  const digits = JSON.parse(readFileSync('public/demo/mnist-test.json', 'utf8')) as { labels: number[]; pixels: string };
+  const pixels = Buffer.from(digits.pixels, 'base64');
+  const n = 40;
+  const root = path.join(mkdtempSync(path.join(tmpdir(), 'cstudio-e2e-')), 'digits');
+  for (let i = 0; i < n; i++) {
+    const folder = path.join(root, String(digits.labels[i]));
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, `${String(i).padStart(2, '0')}.png`), encodePng({ width: 28, height: 28, colorType: 0, bitDepth: 8, pixels: Array.from({ length: 784 }, (_, p) => [pixels[i * 784 + p]!]) }));
+  }
+  // The reference: the original model on the same 40 digits in onnxruntime-node.
+  const session = await ort.InferenceSession.create('public/demo/mnist-cnn.onnx');
+  const logits = (await session.run({ input: new ort.Tensor('float32', Float32Array.from(pixels.subarray(0, n * 784), (p) => p / 255), [n, 1, 28, 28]) })).logits!.data as Float32Array;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+    if (row.indexOf(Math.max(...row)) === digits.labels[i]) correct++;
+  }
+  await session.release();
+
+  await openLab(page);
+  const lab = panel(page);
+  await lab.getByTestId('eval-data').getByRole('radio', { name: 'My files' }).check();
+  await lab.getByTestId('data-folder').setInputFiles(root);
+  await expect(lab.getByTestId('data-samples')).toHaveText(String(n));
+  await expect(lab.getByTestId('data-labelled')).toContainText(String(n));
+  await expect(lab.getByTestId('synthetic-warning')).toHaveCount(0);
+  await setNumber(lab.getByTestId('eval-samples'), n);
+  await setNumber(lab.getByTestId('eval-runs'), 2);
+  await lab.getByTestId('evaluate-button').click();
+  const wasm = lab.getByTestId('backend-wasm');
+  await expect(wasm.getByTestId('accuracy-original')).toHaveText(`${((correct / n) * 100).toFixed(1)}%`, { timeout: 30_000 });
+
+  // A file named .png that is not one: the error names it, and the lab keeps working.
+  const broken = path.join(path.dirname(root), 'broken');
+  mkdirSync(path.join(broken, '7'), { recursive: true });
+  writeFileSync(path.join(broken, '7', 'scan.png'), 'not an image');
+  await lab.getByTestId('data-folder').setInputFiles(broken);
+  await expect(lab.getByTestId('data-error')).toContainText('scan.png');
+});

@@ -126,3 +126,9 @@ describe('decodeImage', () => {
     await expect(decodeImage('bad.jpg', new Uint8Array([0xff, 0xd8, 0xff, 0, 1]))).rejects.toThrow(EvalInputError);
   });
 });
+
+describe('decodeImage fallback errors', () => {
+  it("names the file when the browser's decoder refuses it", async () => {
+    await expect(decodeImage('scans/7/scan.webp', new Uint8Array([1, 2, 3]), async () => { throw new Error('The source image could not be decoded.'); })).rejects.toThrow(/scans\/7\/scan\.webp: not an image/);
+  });
+});

@@ -34,7 +34,13 @@ export async function decodeImage(name: string, bytes: Uint8Array, fallbackDecod
       throw new EvalInputError(`${name}: corrupt or unsupported JPEG (${error instanceof Error ? error.message : String(error)}).`);
     }
   }
-  if (fallbackDecode) return fallbackDecode(name, bytes);
+  if (fallbackDecode) {
+    try {
+      return await fallbackDecode(name, bytes);
+    } catch (error) {
+      throw new EvalInputError(`${name}: not an image this browser can decode (${error instanceof Error ? error.message : String(error)}).`);
+    }
+  }
   const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
   throw new EvalInputError(
     `${name}: ${extension ? `.${extension} images are` : 'this file is'} not decoded here; only PNG and JPEG here. Convert the images to PNG.`,
