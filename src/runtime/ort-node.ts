@@ -22,6 +22,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): EvalRuntime
         executionProviders: ['cpu'],
         ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
         extra: { session: { qdq_matmulnbits_accuracy_level: '0' } },
+        // Failures reach the caller as errors with context; onnxruntime's own log would repeat them on stderr.
+        logSeverityLevel: 4,
       } as ort.InferenceSession.SessionOptions);
       const loadMs = performance.now() - t0;
       const wrapped = wrapSession(session as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));

@@ -3,7 +3,7 @@
  * outputs on every sample are computed once; each candidate then runs the samples once and is timed
  * interleaved with the original.
  */
-import { accuracyOutput, predictedClass, type Accuracy } from './evaluate';
+import { accuracyOutput, predictedClass, runSample, type Accuracy } from './evaluate';
 import { tensorValues } from './data/tensor';
 import { measureLatency, type LatencyStats } from './latency';
 import { FidelityAccumulator, type OutputFidelity, type OutputTask } from './metrics';
@@ -50,7 +50,7 @@ export class CandidateEvaluator {
       const outputs: Record<string, HostTensor>[] = [];
       for (const s of samples) {
         if (signal?.aborted) throw new DOMException('Evaluation cancelled', 'AbortError');
-        outputs.push(await created.session.run(s.feeds));
+        outputs.push(await runSample(created.session, s, 'original'));
       }
       // Tasks from the first sample's outputs (unless the user set them), so every candidate is judged alike.
       const tasks: Record<string, OutputTask> = { ...options.tasks };
@@ -94,7 +94,7 @@ export class CandidateEvaluator {
       let correct = 0;
       for (const [i, sample] of this.samples.entries()) {
         if (signal?.aborted) throw new DOMException('Evaluation cancelled', 'AbortError');
-        const out = await created.session.run(sample.feeds);
+        const out = await runSample(created.session, sample, 'compressed');
         for (const [name, ref] of Object.entries(this.outputs[i]!)) {
           const mine = out[name];
           if (!mine) throw new Error(`The candidate model has no output "${name}": it does not match the original.`);

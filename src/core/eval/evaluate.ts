@@ -91,6 +91,22 @@ export function isAbortError(err: unknown): boolean {
   return (err instanceof DOMException || err instanceof Error) && err.name === 'AbortError';
 }
 
+/**
+ * Runs one sample, turning a runtime failure into a message that says which model, which sample and which input
+ * shapes — and, for generated inputs, that their dynamic sizes are guesses the person can set.
+ */
+export async function runSample(session: EvalSession, sample: EvalSample, role: 'original' | 'compressed'): Promise<Record<string, HostTensor>> {
+  try {
+    return await session.run(sample.feeds);
+  } catch (err) {
+    const shapes = Object.entries(sample.feeds).map(([name, t]) => `${name} ${t.dims.length ? t.dims.join('×') : 'scalar'}`).join(', ');
+    const hint = sample.id.startsWith('synthetic')
+      ? ' Synthetic inputs use 1 for the batch and 32 for other dynamic dimensions: set the sizes the model expects (the dimension fields in the studio, --dims in the CLI), or use real data.'
+      : '';
+    throw new Error(`onnxruntime could not run the ${role} model on ${sample.id} (${shapes}): ${err instanceof Error ? err.message : String(err)}.${hint}`);
+  }
+}
+
 /** The class a model predicted for one sample: argmax of a class-score output, or an integer output read as is. */
 export function predictedClass(outputs: Record<string, HostTensor>, name: string): number | undefined {
   const t = outputs[name];
@@ -131,8 +147,8 @@ async function fidelityPass(pairs: Pair[], samples: EvalSample[], options: Evalu
   for (const [si, sample] of samples.entries()) {
     abortIfNeeded(options.signal);
     for (const [pi, pair] of pairs.entries()) {
-      const original = await pair.original.session.run(sample.feeds);
-      const candidate = await pair.candidate.session.run(sample.feeds);
+      const original = await runSample(pair.original.session, sample, 'original');
+      const candidate = await runSample(pair.candidate.session, sample, 'compressed');
       for (const name of pair.original.session.outputNames) {
         const a = original[name]!;
         const b = candidate[name];
