@@ -4,7 +4,8 @@
  * per-layer sensitivity with a mixed-precision plan. (That a sweep never blocks the page is checked in
  * responsiveness.spec.ts, which runs alone.)
  */
-import { expect, test } from './support';
+import { buildExternalData } from '../test/fixtures/build.ts';
+import { dropFiles, expect, modelName, test } from './support';
 import { openLab, panel, result, setNumber } from './lab';
 
 test('evaluate int8 on wasm and webgpu: accuracy, fidelity, latency and the cross-backend check', async ({ page }) => {
@@ -173,4 +174,20 @@ test('a folder of PNG digits, labelled by sub-folder: the accuracy equals onnxru
   writeFileSync(path.join(broken, '7', 'scan.png'), 'not an image');
   await lab.getByTestId('data-folder').setInputFiles(broken);
   await expect(lab.getByTestId('data-error')).toContainText('scan.png');
+});
+
+test('a model with external data is evaluated with its data files (synthetic inputs, as it has no demo data)', async ({ page }) => {
+  await openLab(page);
+  const fixture = buildExternalData();
+  await dropFiles(page, [{ name: 'model.onnx', bytes: fixture.bytes }, ...fixture.sideFiles]);
+  await expect(modelName(page)).toHaveText('model.onnx');
+  const lab = panel(page);
+  await expect(lab.getByTestId('eval-data').getByRole('radio', { name: 'Synthetic' })).toBeChecked();
+  await setNumber(lab.getByTestId('eval-runs'), 2);
+  await lab.getByTestId('evaluate-button').click();
+  const wasm = lab.getByTestId('backend-wasm');
+  await expect(wasm.getByTestId('fidelity-headline')).toBeVisible({ timeout: 30_000 });
+  await expect(lab.getByTestId('eval-synthetic-warning')).toBeVisible();
+  // The original's size counts its data files: the model file + 256 + 120 bytes.
+  await expect(lab.getByTestId('eval-sizes')).toHaveAttribute('title', new RegExp(`^${fixture.bytes.byteLength + 376} bytes`));
 });

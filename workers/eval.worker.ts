@@ -12,12 +12,12 @@ import type { RgbaImage } from '../src/core/eval/data/png';
 import { evaluateModels, type EvalProgress, type EvaluationOptions, type EvaluationReport } from '../src/core/eval/evaluate';
 import type { LatencyStats } from '../src/core/eval/latency';
 import { syntheticDataset, type SyntheticOptions } from '../src/core/eval/synthetic';
-import type { EvalDataset } from '../src/core/eval/types';
+import type { EvalDataset, ModelFiles } from '../src/core/eval/types';
 import type { ValueInfo } from '../src/core/onnx/types';
 import { createWebRuntime, probeWebGpu, type WebGpuInfo } from '../src/runtime/ort-web';
 
 const runtimeReady = createWebRuntime();
-let original: { bytes: Uint8Array; name: string } | undefined;
+let original: { model: ModelFiles; name: string } | undefined;
 let dataset: EvalDataset | undefined;
 let evaluator: CandidateEvaluator | undefined;
 /** The job in flight; Cancel aborts it (checked between samples and runs). */
@@ -106,11 +106,11 @@ const api = {
     return { runtime: (await runtimeReady).name, crossOriginIsolated: globalThis.crossOriginIsolated, threads: navigator.hardwareConcurrency, webgpu: await probeWebGpu() };
   },
 
-  /** The original model's file (transferred). Forgets evaluators built on the previous one. */
-  async setOriginal(bytes: Uint8Array, name: string): Promise<void> {
+  /** The original model's files (transferred). Forgets evaluators built on the previous one. */
+  async setOriginal(model: ModelFiles, name: string): Promise<void> {
     await evaluator?.release();
     evaluator = undefined;
-    original = { bytes, name };
+    original = { model, name };
   },
 
   async loadDemoData(url: string, inputs: ValueInfo[]): Promise<DatasetSummary> {
@@ -149,7 +149,7 @@ const api = {
   async evaluate(candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'>, onProgress?: (p: EvalProgress) => void): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
     const controller = await startJob();
     try {
-      const report = await evaluateModels(await runtimeReady, requireOriginal().bytes, candidate, requireData(), {
+      const report = await evaluateModels(await runtimeReady, requireOriginal().model, candidate, requireData(), {
         ...options,
         signal: controller.signal,
         onProgress: onProgress ? (p) => void onProgress(p) : undefined,
@@ -169,7 +169,7 @@ const api = {
     try {
       await evaluator?.release();
       evaluator = undefined;
-      evaluator = await CandidateEvaluator.create(await runtimeReady, requireOriginal().bytes, requireData(), options, controller.signal);
+      evaluator = await CandidateEvaluator.create(await runtimeReady, requireOriginal().model, requireData(), options, controller.signal);
       return { samples: evaluator.sampleCount, originalAccuracy: evaluator.originalAccuracy?.value, originalBytes: evaluator.originalBytes };
     } catch (err) {
       throw plain(err, 'Could not run the original model');

@@ -19,6 +19,8 @@ import type { ModelSummary } from '../src/core/onnx/types';
 import { BackendRegistry, type BackendPreference, type BackendStatus } from '../src/kernels/registry';
 import type { BackendName } from '../src/kernels/types';
 import { sensitivityLayers, type SensitivityLayer } from '../src/core/eval/sensitivity';
+import { modelFilesOf } from '../src/core/eval/model-files';
+import type { ModelFiles } from '../src/core/eval/types';
 
 /** The last model opened successfully; analysis (and later compression) works on it. */
 let current: OpenedModel | undefined;
@@ -280,14 +282,16 @@ const api = {
     }
   },
 
-  /** A copy of the open model's file, transferred (for the evaluation worker). Models with external data are refused with the reason. */
-  originalBytes(): Uint8Array {
-    const model = requireModel();
-    if (model.dataFiles.size > 0 || model.catalog.entries.some((e) => e.external)) {
-      throw new Error('Evaluating models whose weights live in external-data files is not supported yet: onnxruntime-web would need every data file passed alongside.');
+  /** The open model's file and its external-data files, as copies transferred to the page (for the evaluation worker). */
+  async originalFiles(): Promise<ModelFiles> {
+    try {
+      const files = await modelFilesOf(requireModel());
+      const own = (b: Uint8Array) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer !== requireModel().fileData.buffer ? b : b.slice());
+      const out: ModelFiles = { bytes: files.bytes.slice(), externalData: files.externalData?.map((f) => ({ path: f.path, data: own(f.data) })) };
+      return Comlink.transfer(out, [out.bytes.buffer, ...(out.externalData ?? []).map((f) => f.data.buffer)]);
+    } catch (err) {
+      throw asPlainError(err, 'Could not read the model for evaluation');
     }
-    const copy = model.fileData.slice();
-    return Comlink.transfer(copy, [copy.buffer]);
   },
 
   /**

@@ -340,3 +340,23 @@ describe('eval on a folder of PNG digits', () => {
     expect(a.dataset.classNames).toEqual(Array.from({ length: 10 }, (_, d) => `digit-${d}`));
   });
 });
+
+describe('models with external data', () => {
+  it('eval reads the data files next to the model; the compressed model stands alone', async () => {
+    const { buildExternalData } = await import('../../test/fixtures/build');
+    const fixture = buildExternalData();
+    const folder = mkdtempSync(path.join(tmpdir(), 'cstudio-ext-'));
+    const model = path.join(folder, 'model.onnx');
+    writeFileSync(model, fixture.bytes);
+    for (const f of fixture.sideFiles) writeFileSync(path.join(folder, f.name), f.bytes);
+    const compressed = path.join(folder, 'model.int8.onnx');
+    expect((await cli('compress', model, '-o', compressed)).code).toBe(0);
+    const r = await cli('eval', model, compressed, '--synthetic', '8', '--runs', '2', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    const dataBytes = fixture.sideFiles.reduce((n, f) => n + f.bytes.byteLength, 0);
+    expect(json.sizes.original).toBe(fixture.bytes.byteLength + dataBytes);
+    // Threshold: int8 per channel on these small matrices keeps cosine ≥ 0.999.
+    expect(json.outputs[0].cosine).toBeGreaterThan(0.999);
+  });
+});

@@ -11,7 +11,8 @@ import { loadDataset, type DataFile } from '../core/eval/data/load';
 import type { LatencyStats } from '../core/eval/latency';
 import type { OutputFidelity, OutputTask } from '../core/eval/metrics';
 import { dynamicDims, syntheticDataset } from '../core/eval/synthetic';
-import { EvalInputError, type EvalDataset, type EvalRuntime } from '../core/eval/types';
+import { EvalInputError, type EvalDataset, type EvalRuntime, type ModelFiles } from '../core/eval/types';
+import { modelFilesOf } from '../core/eval/model-files';
 import { openModel, summarizeModel, type OpenedModel } from '../core/onnx/open';
 import type { ModelSummary, ValueInfo } from '../core/onnx/types';
 import * as ort from 'onnxruntime-node';
@@ -240,7 +241,8 @@ export function nodeRuntime(settings: EvalSettings): EvalRuntime {
 
 export interface LoadedModel {
   path: string;
-  bytes: Uint8Array;
+  /** The ONNX file and the external-data files it refers to (read from the model's folder). */
+  files: ModelFiles;
   opened: OpenedModel;
   summary: ModelSummary;
 }
@@ -248,11 +250,7 @@ export interface LoadedModel {
 /** Reads a model for evaluation: its bytes (for onnxruntime) and its parsed graph (inputs, outputs, compression). */
 export async function loadModel(modelPath: string): Promise<LoadedModel> {
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(path.dirname(modelPath)) });
-  const summary = summarizeModel(opened);
-  if (summary.externalFiles.length) {
-    throw new EvalInputError(`${modelPath} keeps its weights in external data (${summary.externalFiles.join(', ')}); the evaluation commands need a single-file model`);
-  }
-  return { path: modelPath, bytes: new Uint8Array(await readFile(modelPath)), opened, summary };
+  return { path: modelPath, files: await modelFilesOf(opened), opened, summary: summarizeModel(opened) };
 }
 
 /** JSON has no NaN/Infinity: write them as null. */
@@ -316,7 +314,7 @@ export async function candidateSetup(flags: EvalDataFlags, settings: EvalSetting
     if (!flags.json) process.stderr.write(line + '\n');
   };
   if (data.synthetic) progress(`note: no --data given: ${data.samples.length} synthetic inputs; ${SYNTHETIC_WARNING}`);
-  const evaluator = await CandidateEvaluator.create(nodeRuntime(settings), model.bytes, data, {
+  const evaluator = await CandidateEvaluator.create(nodeRuntime(settings), model.files, data, {
     backend: 'cpu',
     samples: settings.samples,
     runs: settings.runs,

@@ -6,7 +6,7 @@
  */
 import type * as OrtWeb from 'onnxruntime-web/webgpu';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import type { CreatedSession, EvalBackend, EvalRuntime } from '../core/eval/types';
+import { modelFiles, type CreatedSession, type EvalBackend, type EvalModel, type EvalRuntime, type ModelFiles } from '../core/eval/types';
 import { cpuNodesFromLog, logMessage, ORT_LINE } from './ort-log';
 import { wrapSession } from './ort-tensors';
 import { identityModel } from './warm-start';
@@ -90,9 +90,10 @@ async function withCapturedLog<T>(create: () => Promise<T>): Promise<{ value: T;
   }
 }
 
-async function create(ort: Ort, bytes: Uint8Array, backend: EvalBackend, logSeverityLevel: 0 | 3): Promise<OrtWeb.InferenceSession> {
+async function create(ort: Ort, model: ModelFiles, backend: EvalBackend, logSeverityLevel: 0 | 3): Promise<OrtWeb.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, {
+    return await ort.InferenceSession.create(model.bytes, {
+      ...(model.externalData?.length ? { externalData: model.externalData } : {}),
       executionProviders: [backend],
       graphOptimizationLevel: 'all',
       logSeverityLevel,
@@ -110,25 +111,26 @@ export async function createWebRuntime(): Promise<EvalRuntime> {
   let started = false;
   return {
     name: `onnxruntime-web ${ort.env.versions.web ?? ''} (wasm ${threads} thread${threads === 1 ? '' : 's'}${globalThis.crossOriginIsolated ? '' : ', not cross-origin isolated'}; webgpu EP)`,
-    async createSession(bytes: Uint8Array, backend: EvalBackend): Promise<CreatedSession> {
+    async createSession(input: EvalModel, backend: EvalBackend): Promise<CreatedSession> {
+      const model = modelFiles(input);
       if (backend === 'cpu') throw new Error('In the browser the CPU backend is "wasm".');
       // WebGPU: a first session with ORT's verbose log tells where each node runs; it is released and a quiet one
       // is timed (verbose logging would slow every run).
       let cpuNodes: string[] = [];
       let notes: string[] = [];
       if (backend === 'webgpu') {
-        const probe = await withCapturedLog(() => create(ort, bytes, backend, 0));
+        const probe = await withCapturedLog(() => create(ort, model, backend, 0));
         await probe.value.release();
         cpuNodes = cpuNodesFromLog(probe.lines);
         notes = probe.lines.filter((l) => /\[W:onnxruntime/.test(l) && !/Removing initializer/.test(l)).map((l) => logMessage(l).trim()).slice(0, 3);
       }
       if (!started) {
         // Start onnxruntime-web on a one-node model first, so the first model's load time is its own.
-        await (await create(ort, identityModel(), 'wasm', 3)).release();
+        await (await create(ort, { bytes: identityModel() }, 'wasm', 3)).release();
         started = true;
       }
       const t0 = performance.now();
-      const session = await create(ort, bytes, backend, 3);
+      const session = await create(ort, model, backend, 3);
       const loadMs = performance.now() - t0;
       const wrapped = wrapSession(session as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
       return { session: wrapped, backend, loadMs, cpuNodes, notes };

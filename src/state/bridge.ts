@@ -28,8 +28,8 @@ export const modelWorker = {
   /** Resolves to null when a newer preview request overtook this one. */
   layerPreview: (tensorId: number, recipe: QuantizeRecipe, bins: number, preference: BackendPreference) =>
     call((api) => api.layerPreview(tensorId, recipe, bins, preference)),
-  /** A copy of the open model's file, transferred. */
-  originalBytes: () => call((api) => api.originalBytes()),
+  /** Copies of the open model's file and external-data files, transferred. */
+  originalFiles: () => call((api) => api.originalFiles()),
   /** The open model compressed with `recipe`, transferred (for measurements; the Compress panel's result is untouched). */
   compressForEval: (recipe: Recipe, preference: BackendPreference) => call((api) => api.compressForEval(recipe, preference)),
   sensitivityLayers: (recipe: Recipe) => call((api) => api.sensitivityLayers(recipe)),

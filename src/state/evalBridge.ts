@@ -4,6 +4,7 @@ import type { CandidateOptions } from '../core/eval/candidate';
 import type { LoadOptions } from '../core/eval/data/load';
 import type { EvalProgress, EvaluationOptions } from '../core/eval/evaluate';
 import type { SyntheticOptions } from '../core/eval/synthetic';
+import type { ModelFiles } from '../core/eval/types';
 import type { ValueInfo } from '../core/onnx/types';
 import type { EvalWorkerApi } from '../../workers/eval.worker';
 import { workerConnection } from './workerConnection';
@@ -13,7 +14,7 @@ const call = evaluation.call;
 
 export const evalWorker = {
   environment: () => call((api) => api.environment()),
-  setOriginal: (bytes: Uint8Array, name: string) => call((api) => api.setOriginal(Comlink.transfer(bytes, [bytes.buffer]), name)),
+  setOriginal: (model: ModelFiles, name: string) => call((api) => api.setOriginal(Comlink.transfer(model, [model.bytes.buffer, ...(model.externalData ?? []).map((f) => f.data.buffer)]), name)),
   loadDemoData: (url: string, inputs: ValueInfo[]) => call((api) => api.loadDemoData(url, inputs)),
   loadSyntheticData: (inputs: ValueInfo[], options: SyntheticOptions) => call((api) => api.loadSyntheticData(inputs, options)),
   loadFileData: (files: { file: File; path: string }[], inputs: ValueInfo[], options: Omit<LoadOptions, 'fallbackDecode' | 'labelsCsv'>) =>

@@ -17,7 +17,7 @@ const latency = (medianMs: number): LatencyStats => ({ runs: 3, firstRunMs: 1, m
 
 vi.mock('./bridge', () => ({
   modelWorker: {
-    originalBytes: () => Promise.resolve(new Uint8Array(1000)),
+    originalFiles: () => Promise.resolve({ bytes: new Uint8Array(1000) }),
     compressForEval: (recipe: Recipe) => {
       compressed.push(recipe);
       return Promise.resolve(new Uint8Array(recipe.quantize?.bits === 4 ? 150 : 250));

@@ -156,8 +156,8 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
   async function ensureOriginal(): Promise<void> {
     if (originalSentFor === modelGeneration) return;
     const generation = modelGeneration;
-    const bytes = await modelWorker.originalBytes();
-    await evalWorker.setOriginal(bytes, get().fileName ?? 'model.onnx');
+    const files = await modelWorker.originalFiles();
+    await evalWorker.setOriginal(files, get().fileName ?? 'model.onnx');
     originalSentFor = generation;
   }
 

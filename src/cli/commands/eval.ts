@@ -42,7 +42,7 @@ export async function evalCommand(originalPath: string, candidatePath: string, f
   settings.tasks = parseTasks(flags.task, outputs);
   const data = await evalDataset(flags, settings, inputs);
   if (data.synthetic && !flags.json) process.stderr.write(`note: no --data given: ${data.samples.length} synthetic inputs; ${SYNTHETIC_WARNING}\n`);
-  const report = await evaluateModels(nodeRuntime(settings), original.bytes, candidate.bytes, data, {
+  const report = await evaluateModels(nodeRuntime(settings), original.files, candidate.files, data, {
     backends: ['cpu'],
     samples: settings.samples,
     runs: settings.runs,

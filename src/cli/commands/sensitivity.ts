@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { compressModel } from '../../core/compress/compress';
 import type { CandidateMeasure } from '../../core/eval/candidate';
 import { measureSensitivity, planMixedPrecision, sensitivityLayers, type LayerSensitivity, type MixedPlan, type MixedTarget } from '../../core/eval/sensitivity';
-import { EvalInputError } from '../../core/eval/types';
+import { EvalInputError, modelSize } from '../../core/eval/types';
 import { validateRecipe, type Recipe } from '../../core/recipe';
 import {
   candidateSetup,
@@ -80,7 +80,7 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
   const maxDamage = numberFlag(flags.maxDamage, '--max-damage', 0);
   const recipe = await recipeFromFlags(flags.compress);
   const model = await loadModel(modelPath);
-  const originalBytes = model.bytes.byteLength;
+  const originalBytes = modelSize(model.files);
   const target: MixedTarget | undefined = flags.targetSize !== undefined ? { sizeBytes: parseSize(flags.targetSize, originalBytes) } : maxDamage !== undefined ? { maxDamage } : undefined;
   const layers = sensitivityLayers(model.opened, recipe);
   if (layers.length === 0) throw new EvalInputError(`the recipe (${describeRecipe(recipe)}) changes no layer of ${modelPath}`);

@@ -3,6 +3,7 @@
  * recipe) and/or presets, measure every point against the original in onnxruntime-node, and mark the points
  * on the quality/latency frontier.
  */
+import { modelSize } from '../../core/eval/types';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compressModel } from '../../core/compress/compress';
@@ -156,7 +157,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
           return bytes;
         },
         measure: (bytes) => evaluator.evaluate(bytes),
-        original: async () => ({ sizeBytes: model.bytes.byteLength, latency: await evaluator.originalLatency(), accuracy: evaluator.originalAccuracy?.value }),
+        original: async () => ({ sizeBytes: modelSize(model.files), latency: await evaluator.originalLatency(), accuracy: evaluator.originalAccuracy?.value }),
       },
       {
         onProgress: (p) => {

@@ -7,7 +7,7 @@ import { accuracyOutput, predictedClass, runSample, type Accuracy } from './eval
 import { tensorValues } from './data/tensor';
 import { measureLatency, type LatencyStats } from './latency';
 import { FidelityAccumulator, type OutputFidelity, type OutputTask } from './metrics';
-import type { CreatedSession, EvalBackend, EvalDataset, EvalRuntime, EvalSample, HostTensor } from './types';
+import { modelSize, type CreatedSession, type EvalBackend, type EvalDataset, type EvalModel, type EvalRuntime, type EvalSample, type HostTensor } from './types';
 
 export interface CandidateOptions {
   backend: EvalBackend;
@@ -42,7 +42,7 @@ export class CandidateEvaluator {
     readonly tasks: Record<string, OutputTask>,
   ) {}
 
-  static async create(runtime: EvalRuntime, original: Uint8Array, data: EvalDataset, options: CandidateOptions, signal?: AbortSignal): Promise<CandidateEvaluator> {
+  static async create(runtime: EvalRuntime, original: EvalModel, data: EvalDataset, options: CandidateOptions, signal?: AbortSignal): Promise<CandidateEvaluator> {
     const samples = data.samples.slice(0, options.samples ?? data.samples.length);
     if (samples.length === 0) throw new Error('The evaluation data has no samples.');
     const created = await runtime.createSession(original, options.backend);
@@ -72,7 +72,7 @@ export class CandidateEvaluator {
         });
         originalAccuracy = { value: correct / labelled, labelled, output: from };
       }
-      return new CandidateEvaluator(runtime, created, samples, outputs, options, original.byteLength, originalAccuracy, tasks);
+      return new CandidateEvaluator(runtime, created, samples, outputs, options, modelSize(original), originalAccuracy, tasks);
     } catch (err) {
       await created.session.release();
       throw err;

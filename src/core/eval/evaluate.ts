@@ -6,7 +6,7 @@
 import { tensorValues } from './data/tensor';
 import { measureLatency, type LatencyStats } from './latency';
 import { argmaxRows, FidelityAccumulator, type OutputFidelity, type OutputTask } from './metrics';
-import type { CreatedSession, EvalBackend, EvalDataset, EvalRuntime, EvalSample, EvalSession, HostTensor } from './types';
+import { modelSize, type CreatedSession, type EvalBackend, type EvalDataset, type EvalModel, type EvalRuntime, type EvalSample, type EvalSession, type HostTensor } from './types';
 
 export interface EvaluationOptions {
   /** Backends to run on, in order; the first available one is the reference of the cross-backend check. */
@@ -185,8 +185,8 @@ async function fidelityPass(pairs: Pair[], samples: EvalSample[], options: Evalu
   return { accumulators, correct, accuracyFrom, cross };
 }
 
-/** Evaluates `candidate` against `original` (model bytes) on `data` with `runtime`. */
-export async function evaluateModels(runtime: EvalRuntime, original: Uint8Array, candidate: Uint8Array, data: EvalDataset, options: EvaluationOptions): Promise<EvaluationReport> {
+/** Evaluates `candidate` against `original` (model bytes, or files with external data) on `data` with `runtime`. */
+export async function evaluateModels(runtime: EvalRuntime, original: EvalModel, candidate: EvalModel, data: EvalDataset, options: EvaluationOptions): Promise<EvaluationReport> {
   const started = performance.now();
   const samples = data.samples.slice(0, options.samples ?? data.samples.length);
   if (samples.length === 0) throw new Error('The evaluation data has no samples.');
@@ -259,7 +259,7 @@ export async function evaluateModels(runtime: EvalRuntime, original: Uint8Array,
     return {
       runtime: runtime.name,
       dataset: { name: data.name, description: data.description, samples: samples.length, synthetic: data.synthetic, labelled },
-      sizes: { original: original.byteLength, candidate: candidate.byteLength },
+      sizes: { original: modelSize(original), candidate: modelSize(candidate) },
       backends: results,
       crossBackend,
       ms: performance.now() - started,

@@ -59,10 +59,35 @@ export interface CreatedSession {
   notes: string[];
 }
 
+/** A data file an ONNX model's `external_data` refers to, by the `location` written in the model. */
+export interface ExternalDataFile {
+  path: string;
+  data: Uint8Array;
+}
+
+/** A model to run: its ONNX file, and the external-data files it refers to (large models keep weights there). */
+export interface ModelFiles {
+  bytes: Uint8Array;
+  externalData?: ExternalDataFile[];
+}
+
+/** A single-file model as bytes, or a model with its external data. */
+export type EvalModel = Uint8Array | ModelFiles;
+
+export function modelFiles(model: EvalModel): ModelFiles {
+  return model instanceof Uint8Array ? { bytes: model } : model;
+}
+
+/** Bytes of the model file and all its external data. */
+export function modelSize(model: EvalModel): number {
+  const m = modelFiles(model);
+  return m.bytes.byteLength + (m.externalData ?? []).reduce((n, f) => n + f.data.byteLength, 0);
+}
+
 export interface EvalRuntime {
   /** "onnxruntime-web 1.30 (wasm, 2 threads)" etc. */
   readonly name: string;
-  createSession(bytes: Uint8Array, backend: EvalBackend): Promise<CreatedSession>;
+  createSession(model: EvalModel, backend: EvalBackend): Promise<CreatedSession>;
 }
 
 export class EvalInputError extends Error {
