@@ -3,6 +3,7 @@ import { create } from '@bufbuild/protobuf';
 import { TensorProtoSchema } from 'onnx-buf';
 import { DT, graph, model, node, serialize, tensor, valueInfo } from '../test/fixtures/onnx-helpers.ts';
 import { expect, modelName, openStudio, tensorTable, test, type NamedBytes } from './support';
+import { longTasksDuring } from './lab';
 import type { Page } from '@playwright/test';
 
 const detail = (page: Page) => page.getByTestId('tensor-detail');
@@ -132,23 +133,6 @@ function bigModel(): NamedBytes {
   return { name: 'big.onnx', bytes };
 }
 
-/** Long tasks (ms) on the page's main thread while `action` runs and until `done` resolves. */
-async function longTasksDuring(page: Page, action: () => Promise<void>, done: () => Promise<void>): Promise<number[]> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __longTasks: number[]; __longTaskObserver?: PerformanceObserver };
-    w.__longTaskObserver?.disconnect();
-    w.__longTasks = [];
-    w.__longTaskObserver = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) w.__longTasks.push(Math.round(entry.duration));
-    });
-    w.__longTaskObserver.observe({ type: 'longtask' });
-  });
-  await action();
-  await done();
-  // Long-task entries are delivered after the task; give them a moment.
-  await page.waitForTimeout(400);
-  return page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
-}
 
 test('analysing a 10-million-value weight never blocks the main thread for more than 50 ms', async ({ page }) => {
   test.setTimeout(180_000);
@@ -176,17 +160,14 @@ test('analysing a 10-million-value weight never blocks the main thread for more 
     await expect(histogram(page)).toHaveAttribute('data-bins', bins);
     let wallMs = 0;
     const started = Date.now();
-    const longTasks = await longTasksDuring(
-      page,
-      () => table.getByRole('row', { name: /big\.weight/ }).click(),
-      async () => {
-        await expect(page.getByTestId('stat-count')).toContainText('10,000,000 values', { timeout: 30_000 });
-        await expect(histogram(page)).toHaveAttribute('data-bins', bins);
-        await expect(page.getByTestId('channel-chart')).toHaveAttribute('data-channels', '4000');
-        await expect(meta).toHaveAttribute('data-compute-ms', /\d/);
-        wallMs = Date.now() - started;
-      },
-    );
+    const { tasks: longTasks } = await longTasksDuring(page, async () => {
+      await table.getByRole('row', { name: /big\.weight/ }).click();
+      await expect(page.getByTestId('stat-count')).toContainText('10,000,000 values', { timeout: 30_000 });
+      await expect(histogram(page)).toHaveAttribute('data-bins', bins);
+      await expect(page.getByTestId('channel-chart')).toHaveAttribute('data-channels', '4000');
+      await expect(meta).toHaveAttribute('data-compute-ms', /\d/);
+      wallMs = Date.now() - started;
+    });
     const report = `10M fp32, ${bins} bins, on ${await meta.getAttribute('data-backend')}: read ${await meta.getAttribute('data-read-ms')} ms, compute ${await meta.getAttribute(
       'data-compute-ms',
     )} ms, click→stats ${wallMs} ms; long tasks ${JSON.stringify(longTasks)}`;

@@ -1,27 +1,15 @@
-import { execFile } from 'node:child_process';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { cli } from './run-cli.testutil';
 import { describe, expect, it } from 'vitest';
 import { REAL_MODEL_DIR, readRealModel } from '../../test/helpers/models';
 import { scanModel } from '../../test/helpers/wire-scan';
 
-const run = promisify(execFile);
-const BIN = path.resolve('bin/cstudio.mjs');
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('cstudio inspect', () => {
   it('prints the JSON the issue specifies, with counts matching an independent scan', async () => {

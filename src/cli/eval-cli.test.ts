@@ -1,31 +1,19 @@
-import { execFile } from 'node:child_process';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { cli } from './run-cli.testutil';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateRecipe } from '../core/recipe';
 import { parseSize } from './commands/sensitivity';
 import { PRESET_NAMES, sweepCandidates } from './commands/sweep';
 import { dataFilesFrom, parseDims } from './eval-data';
 
-const run = promisify(execFile);
-const BIN = path.resolve('bin/cstudio.mjs');
 const DEMO = 'public/demo/mnist-cnn.onnx';
 const DIGITS = 'public/demo/mnist-test.json';
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 function expectOneLineError(r: { code: number; stdout: string; stderr: string }, code: number, pattern: RegExp) {
   expect(r.code).toBe(code);
