@@ -62,11 +62,15 @@ describe('fidelity metrics (hand-computed references)', () => {
 
   it('per-position agreement for sequences', () => {
     const a = new FidelityAccumulator('chars');
-    // [1, T=3, C=2]: argmax original 1,0,1; candidate 1,1,1 → 2 of 3.
-    a.add([0, 1, 1, 0, 0, 1], [0, 1, 0, 1, 0, 1], [1, 3, 2]);
+    // [1, T=3, C=2] logits: argmax original 1,0,1; candidate 1,1,1 → 2 of 3.
+    a.add([0, 2, 2, 0, 0, 2], [0, 2, 0, 2, 0, 2], [1, 3, 2]);
     const r = a.result();
     expect(r.task).toBe('sequence');
     expect(r.positionAgreement).toBeCloseTo(2 / 3, 12);
+    // KL averaged over the 3 positions: only the middle one differs, softmax [2, 0] vs softmax [0, 2].
+    const p = Math.exp(2) / (Math.exp(2) + 1);
+    const klMiddle = p * Math.log(p / (1 - p)) + (1 - p) * Math.log((1 - p) / p);
+    expect(r.klDivergence).toBeCloseTo(klMiddle / 3, 12);
   });
 
   it('infers the task from shape and value range', () => {

@@ -28,7 +28,7 @@ export interface OutputFidelity {
   meanAbs: number;
   /** Share of rows (last axis) whose argmax agrees — classification and sequence outputs. */
   top1Agreement?: number;
-  /** Mean KL(original ‖ candidate) over rows, in nats, of the probabilities (softmax applied to logits). */
+  /** Mean KL(original ‖ candidate) over rows (samples, or positions of a sequence), in nats, of the probabilities (softmax applied to logits). */
   klDivergence?: number;
   /** Map outputs: IoU of the masks (value > threshold) over all samples, and the share of pixels that flipped. */
   maskIoU?: number;
@@ -173,7 +173,7 @@ export class FidelityAccumulator {
       for (let start = 0; start + cols <= original.length; start += cols) {
         this.rows++;
         if (argmaxRow(original, start, cols) === argmaxRow(candidate, start, cols)) this.rowsAgree++;
-        if (this.task === 'classification') this.klSum += klRow(original, candidate, start, cols, this.probabilities);
+        this.klSum += klRow(original, candidate, start, cols, this.probabilities);
       }
     }
     if (this.task === 'map') {
@@ -214,6 +214,7 @@ export class FidelityAccumulator {
       } else {
         out.positionAgreement = agree;
         out.top1Agreement = agree;
+        out.klDivergence = this.klSum / this.rows;
         out.headline = { metric: 'per-position agreement', value: agree };
       }
     }
