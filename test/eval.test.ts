@@ -17,7 +17,7 @@ import { syntheticDataset } from '../src/core/eval/synthetic';
 import type { EvalDataset } from '../src/core/eval/types';
 import { openModel, summarizeModel, type OpenedModel } from '../src/core/onnx/open';
 import { bytesSource } from '../src/core/onnx/source';
-import { DEFAULT_QUANTIZE, type Recipe } from '../src/core/recipe';
+import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, type Recipe } from '../src/core/recipe';
 import { createNodeRuntime } from '../src/runtime/ort-node';
 
 const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'public', 'demo');
@@ -155,6 +155,9 @@ describe('sensitivity and mixed precision', () => {
     const recipe: Recipe = { version: 1, quantize: { ...DEFAULT_QUANTIZE, bits: 4 } };
     const layers = sensitivityLayers(opened, recipe);
     expect(layers.length).toBe(4); // two Conv, two Gemm weights
+    // Pruning and fp16 recipes list the weights they change, exclusions honoured, in graph order.
+    expect(sensitivityLayers(opened, { version: 1, prune: { ...DEFAULT_PRUNE, exclude: ['conv1*'] } }).map((l) => l.name)).toEqual(layers.slice(1).map((l) => l.name));
+    expect(sensitivityLayers(opened, { version: 1, quantize: { ...DEFAULT_QUANTIZE, format: 'fp16', excludeOps: ['Gemm'] } }).map((l) => l.op)).toEqual(['Conv', 'Conv']);
     const only = recipeForOnly(recipe, layers, layers[1]!);
     const result = await compressModel(opened, only);
     const quantized = result.quantize!.tensors.filter((t) => t.action === 'quantize').map((t) => t.name);

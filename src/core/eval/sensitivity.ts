@@ -3,11 +3,10 @@
  * rank the layers; then turn the ranking into a mixed-precision recipe that meets a size (or damage)
  * target with the least damage — the sensitive layers keep a gentler setting.
  */
-import { computeConsumers, multipliedBy } from '../analysis/channel-axis';
+import { pruneCandidates } from '../compress/prune/apply';
 import { planQuantization } from '../compress/quantize/apply';
 import type { OpenedModel } from '../onnx/open';
-import { DataType } from '../tensor/dtypes';
-import { exactGlob, excludedBecause, type Recipe } from '../recipe';
+import { DEFAULT_PRUNE, exactGlob, type Recipe } from '../recipe';
 import type { CandidateMeasure } from './candidate';
 
 export interface SensitivityLayer {
@@ -32,24 +31,20 @@ export interface LayerSensitivity extends SensitivityLayer {
   error?: string;
 }
 
-/** The weights the recipe would change, in graph order. */
+/** The weights the recipe would change, in graph order: those it quantizes and those it prunes. */
 export function sensitivityLayers(opened: OpenedModel, recipe: Recipe): SensitivityLayer[] {
-  if (recipe.quantize && recipe.quantize.format !== 'fp16') {
-    const quantized = planQuantization(opened, recipe.quantize).tensors.filter((t) => t.action === 'quantize');
-    if (!recipe.prune) return quantized.map((t) => ({ name: t.name, layer: t.layer, op: t.op, elements: t.elements }));
+  const byId = new Map<number, SensitivityLayer>();
+  const q = recipe.quantize;
+  if (q && q.format !== 'fp16') {
+    for (const t of planQuantization(opened, q).tensors) if (t.action === 'quantize') byId.set(t.entryId, { name: t.name, layer: t.layer, op: t.op, elements: t.elements });
   }
-  const out: SensitivityLayer[] = [];
-  const prune = recipe.prune;
-  for (const entry of opened.catalog.entries) {
-    const how = multipliedBy(entry, opened.catalog);
-    if (!how || entry.dataType !== DataType.FLOAT || !['Conv', 'Gemm', 'MatMul'].includes(how.op)) continue;
-    const layer = computeConsumers(entry, opened.catalog)[0]?.nodeLabel ?? how.node.name;
-    const q = recipe.quantize;
-    const excludedEverywhere = (!prune || excludedBecause(prune.exclude, entry.name, layer) || prune.excludeOps.includes(how.op)) && (!q || excludedBecause(q.exclude, entry.name, layer) || q.excludeOps.includes(how.op));
-    if (excludedEverywhere) continue;
-    out.push({ name: entry.name, layer, op: how.op, elements: entry.elements });
+  // fp16 converts every float weight of Conv / Gemm / MatMul its exclusions leave: the same set pruning would consider.
+  const steps = [recipe.prune, q?.format === 'fp16' ? { ...DEFAULT_PRUNE, exclude: q.exclude, excludeOps: q.excludeOps } : undefined];
+  for (const step of steps) {
+    if (!step) continue;
+    for (const c of pruneCandidates(opened.catalog, step)) byId.set(c.entry.id, { name: c.entry.name, layer: c.layer, op: c.op, elements: c.entry.elements });
   }
-  return out;
+  return [...byId.entries()].sort((x, y) => x[0] - y[0]).map(([, layer]) => layer);
 }
 
 /** The recipe restricted to one layer: every other layer is excluded by its exact name. */

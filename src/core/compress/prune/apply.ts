@@ -96,7 +96,7 @@ async function onDevice<T>(backend: KernelBackend, values: Float32Array, run: (k
   }
 }
 
-interface Candidate {
+export interface Candidate {
   entry: CatalogEntry;
   layer: string;
   op: string;
@@ -104,7 +104,8 @@ interface Candidate {
   sparsity: number;
 }
 
-function candidates(catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[]): Candidate[] {
+/** The weights `recipe` prunes, in graph order; the others are reported to `layers` with the reason, when given. */
+export function pruneCandidates(catalog: TensorCatalog, recipe: PruneRecipe, layers?: PruneLayerReport[]): Candidate[] {
   const out: Candidate[] = [];
   for (const entry of catalog.entries) {
     const how = multipliedBy(entry, catalog);
@@ -112,7 +113,7 @@ function candidates(catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLa
     const compute = computeConsumers(entry, catalog)[0];
     const layer = compute?.nodeLabel ?? how.node.name;
     const skip = (reason: string) =>
-      layers.push({ entryId: entry.id, name: entry.name, layer, op: how.op, pattern: recipe.pattern, action: 'skip', reason, sparsity: 0, paramsBefore: entry.elements, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
+      layers?.push({ entryId: entry.id, name: entry.name, layer, op: how.op, pattern: recipe.pattern, action: 'skip', reason, sparsity: 0, paramsBefore: entry.elements, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
     if (entry.dataType !== DataType.FLOAT) skip('not a float32 weight');
     else if (!PRUNABLE_OPS.has(how.op) || !compute) skip(`${how.op} weights are not pruned`);
     else if (excludedBecause(recipe.exclude, entry.name, layer)) skip(excludedBecause(recipe.exclude, entry.name, layer)!);
@@ -138,7 +139,7 @@ async function checkpoint(options: PruneOptions, done: number, total: number): P
 }
 
 async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], backend: KernelBackend, options: PruneOptions): Promise<void> {
-  const list = candidates(catalog, recipe, layers);
+  const list = pruneCandidates(catalog, recipe, layers);
   const originals = await Promise.all(list.map((c) => readTensorFloat32(opened, opened.catalog.entries[c.entry.id]!)));
   const counts =
     recipe.pattern === 'unstructured' && recipe.global
@@ -190,7 +191,7 @@ function sliceAxis(values: Float32Array, dims: number[], axis: number, keep: num
 async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[], backend: KernelBackend, options: PruneOptions): Promise<void> {
   const outputs = new Set(opened.model.graph!.output.map((o) => o.name));
   const groups = channelGroups(catalog, outputs);
-  const wanted = new Map(candidates(catalog, recipe, layers).map((c) => [c.entry, c]));
+  const wanted = new Map(pruneCandidates(catalog, recipe, layers).map((c) => [c.entry, c]));
   // Per tensor, per axis: the indices kept.
   const slices = new Map<CatalogEntry, Map<number, number[]>>();
   const kept = new Map<ChannelGroup, number[]>();
