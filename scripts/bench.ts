@@ -255,20 +255,14 @@ async function benchQuantizeLatency(): Promise<void> {
   console.log('target: ~200 ms for the demo model');
 }
 
+/** Median latency (ms) of a model in onnxruntime-node on one thread, through the evaluation lab's harness. */
 async function ortLatency(bytes: Uint8Array, input: { name: string; dims: number[] }, runs: number): Promise<number> {
-  const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const { session } = await createNodeRuntime({ threads: 1 }).createSession(bytes, 'cpu');
   const n = input.dims.reduce((a, b) => a * b, 1);
-  const feeds = { [input.name]: new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => Math.sin(i)), input.dims) };
-  for (let w = 0; w < 3; w++) await session.run(feeds);
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
-  }
+  const feeds = { [input.name]: { dtype: 'float32' as const, dims: input.dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i)) } };
+  const [stats] = await measureLatency([session], feeds, { runs });
   await session.release();
-  return median(times);
+  return stats!.medianMs;
 }
 
 /** Structured pruning speed-ups measured in onnxruntime-node, and mask computation time for 100M parameters. */

@@ -1,6 +1,11 @@
-/** Exposes `window.timeModel(bytes, input, runs)` → median and p90 latency (ms) of onnxruntime-web on wasm. */
+/**
+ * Exposes `window.timeModel(bytes, input, runs)` → median and p90 latency (ms) of onnxruntime-web on wasm (one
+ * thread), measured by the evaluation lab's harness.
+ */
 import * as ort from 'onnxruntime-web/wasm';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import { measureLatency } from '../../src/core/eval/latency';
+import { wrapSession } from '../../src/runtime/ort-tensors';
 
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
 ort.env.wasm.numThreads = 1;
@@ -12,17 +17,10 @@ declare global {
 }
 
 window.timeModel = async (bytes, input, runs) => {
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  const session = wrapSession((await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })) as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
   const n = input.dims.reduce((a, b) => a * b, 1);
-  const feeds = { [input.name]: new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => Math.sin(i)), input.dims) };
-  for (let w = 0; w < 3; w++) await session.run(feeds);
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
-  }
+  const feeds = { [input.name]: { dtype: 'float32' as const, dims: input.dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i)) } };
+  const [stats] = await measureLatency([session], feeds, { runs });
   await session.release();
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)]!, p90: times[Math.floor(times.length * 0.9)]!, isolated: crossOriginIsolated };
+  return { median: stats!.medianMs, p90: stats!.p90Ms, isolated: crossOriginIsolated };
 };
