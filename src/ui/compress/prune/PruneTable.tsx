@@ -5,6 +5,7 @@ import { useStudio } from '../../../state/store';
 import { formatCount, formatFraction, formatInteger } from '../../format';
 import { deltaText } from '../shared/delta';
 import { idsByName, nextSort, pruneRows, sortPruneRows, type PruneRow, type PruneSortKey, type Sort } from '../shared/rows';
+import { IncludeCell, ResultRow, ShowAllRows, WeightNameCell } from '../shared/RowCells';
 import { SortHeader } from '../shared/SortHeader';
 
 const MAX_ROWS = 400;
@@ -64,17 +65,12 @@ export const PruneTable = memo(function PruneTable({ report, tensors, stale }: {
           ))}
         </tbody>
       </table>
-      {rows.length > shown.length && (
-        <button type="button" className="link-button barlist__more" onClick={() => setShowAll(true)}>
-          Show all {formatInteger(rows.length)} weights
-        </button>
-      )}
+      <ShowAllRows total={rows.length} shown={shown.length} onShowAll={() => setShowAll(true)} />
     </div>
   );
 });
 
 function PruneRowView({ row, selected, defaultSparsity, fixed }: { row: PruneRow; selected: boolean; defaultSparsity: number; fixed: boolean }) {
-  const toggle = useStudio((s) => s.toggleExcludedName);
   const setOwn = useStudio((s) => s.setOwnOverride);
   const selectTensor = useStudio((s) => s.selectTensor);
   const l = row.report;
@@ -87,55 +83,17 @@ function PruneRowView({ row, selected, defaultSparsity, fixed }: { row: PruneRow
     if (row.tensorId !== undefined) selectTensor(row.tensorId);
   };
   return (
-    <tr
-      className={`${selected ? 'is-selected' : ''}${excluded ? ' is-excluded' : ''}${row.ownSparsity !== undefined ? ' is-override' : ''}${skipped ? ' is-skipped' : ''}`}
-      aria-current={selected ? 'true' : undefined}
-      data-name={l.name}
-      data-action={l.action}
-      data-excluded={excluded ? excluded.kind : undefined}
-      onClick={(e) => {
-        if ((e.target as HTMLElement).closest('input, select, button')) return;
-        select();
-      }}
-    >
-      <td className="rtable__check">
-        {reachable ? (
-          <input
-            type="checkbox"
-            aria-label={`Prune ${l.name}`}
-            checked={!excluded}
-            disabled={excluded !== null && excluded.kind !== 'name'}
-            title={
-              excluded?.kind === 'pattern'
-                ? `Left out by the pattern "${excluded.by}": remove the pattern to take it back.`
-                : excluded?.kind === 'op'
-                  ? `Left out with every ${excluded.by} layer.`
-                  : excluded
-                    ? 'Left out: tick to prune it again.'
-                    : 'Untick to leave this weight unpruned.'
-            }
-            onChange={() => toggle('prune', l.name)}
-          />
-        ) : (
-          <span className="muted" title={l.reason}>
-            —
-          </span>
-        )}
-      </td>
-      <td className="rtable__name">
-        <button type="button" className="rtable__select" onClick={select} title={`Select ${l.name} in the tensor table`}>
-          <span className="ellipsis mono">{l.name}</span>
-          <span className="rtable__sub ellipsis">
-            {l.op}
-            {l.layer ? ` · ${l.layer}` : ''}
-          </span>
-        </button>
-        {excluded && (
-          <span className="badge badge--neutral rtable__mark" data-testid="excluded-mark">
-            left out{excluded.kind === 'pattern' ? ` by ${excluded.by}` : excluded.kind === 'op' ? ` (${excluded.by})` : ''}
-          </span>
-        )}
-      </td>
+    <ResultRow name={l.name} action={l.action} selected={selected} excluded={excluded} own={row.ownSparsity !== undefined} onSelect={select}>
+      <IncludeCell
+        step="prune"
+        name={l.name}
+        reachable={reachable}
+        excluded={excluded}
+        reason={l.reason}
+        verb="Prune"
+        hints={{ op: (op) => `Left out with every ${op} layer.`, tickAgain: 'Left out: tick to prune it again.', untick: 'Untick to leave this weight unpruned.' }}
+      />
+      <WeightNameCell name={l.name} op={l.op} layer={l.layer} excluded={excluded} onSelect={select} selectTitle={`Select ${l.name} in the tensor table`} />
       <td className="rtable__sparsity">
         <span className="rtable__bar" aria-hidden="true">
           <span style={{ width: `${Math.min(100, l.sparsity * 100)}%` }} />
@@ -194,6 +152,6 @@ function PruneRowView({ row, selected, defaultSparsity, fixed }: { row: PruneRow
       <td className="rtable__notes" title={l.reason}>
         {(excluded?.kind === 'name' ? 'left out: unticked here' : l.reason) ?? <span className="muted">—</span>}
       </td>
-    </tr>
+    </ResultRow>
   );
 }

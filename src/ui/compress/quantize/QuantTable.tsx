@@ -2,9 +2,10 @@ import { memo, useMemo, useState } from 'react';
 import type { QuantReport } from '../../../core/compress/quantize/apply';
 import type { TensorInfo } from '../../../core/onnx/types';
 import { useStudio } from '../../../state/store';
-import { formatBytes, formatFraction, formatInteger } from '../../format';
+import { formatBytes, formatFraction } from '../../format';
 import { deltaText } from '../shared/delta';
 import { idsByName, nextSort, quantRows, sortQuantRows, type QuantRow, type QuantSortKey, type Sort } from '../shared/rows';
+import { IncludeCell, ResultRow, ShowAllRows, WeightNameCell } from '../shared/RowCells';
 import { SortHeader } from '../shared/SortHeader';
 import { SQNR_HELP, sqnrRating } from './meta';
 
@@ -53,17 +54,12 @@ export const QuantTable = memo(function QuantTable({ report, tensors, stale }: {
           ))}
         </tbody>
       </table>
-      {rows.length > shown.length && (
-        <button type="button" className="link-button barlist__more" onClick={() => setShowAll(true)}>
-          Show all {formatInteger(rows.length)} weights
-        </button>
-      )}
+      <ShowAllRows total={rows.length} shown={shown.length} onShowAll={() => setShowAll(true)} />
     </div>
   );
 });
 
 function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; selected: boolean; defaultBits: number; fp16: boolean }) {
-  const toggle = useStudio((s) => s.toggleExcludedName);
   const setOwn = useStudio((s) => s.setOwnOverride);
   const selectTensor = useStudio((s) => s.selectTensor);
   const t = row.report;
@@ -79,56 +75,17 @@ function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; sel
     if (row.tensorId !== undefined) selectTensor(row.tensorId);
   };
   return (
-    <tr
-      className={`${selected ? 'is-selected' : ''}${excluded ? ' is-excluded' : ''}${row.ownBits !== undefined ? ' is-override' : ''}${skipped ? ' is-skipped' : ''}`}
-      aria-current={selected ? 'true' : undefined}
-      data-name={t.name}
-      data-action={t.action}
-      data-excluded={excluded ? excluded.kind : undefined}
-      data-own-bits={row.ownBits}
-      onClick={(e) => {
-        if ((e.target as HTMLElement).closest('input, select, button')) return;
-        select();
-      }}
-    >
-      <td className="rtable__check">
-        {reachable ? (
-          <input
-            type="checkbox"
-            aria-label={`Quantize ${t.name}`}
-            checked={!excluded}
-            disabled={excluded !== null && excluded.kind !== 'name'}
-            title={
-              excluded?.kind === 'pattern'
-                ? `Left out by the pattern "${excluded.by}": remove the pattern to take it back.`
-                : excluded?.kind === 'op'
-                  ? `Left out with every ${excluded.by} layer: untick ${excluded.by} under "Leave out" to take it back.`
-                  : excluded
-                    ? 'Left out: tick to quantize it again.'
-                    : 'Untick to leave this weight in float32.'
-            }
-            onChange={() => toggle('quantize', t.name)}
-          />
-        ) : (
-          <span className="muted" title={t.reason}>
-            —
-          </span>
-        )}
-      </td>
-      <td className="rtable__name">
-        <button type="button" className="rtable__select" onClick={select} title={`Show ${t.name} in the layer view below and in the tensor table`}>
-          <span className="ellipsis mono">{t.name}</span>
-          <span className="rtable__sub ellipsis">
-            {t.op}
-            {t.layer ? ` · ${t.layer}` : ''}
-          </span>
-        </button>
-        {excluded && (
-          <span className="badge badge--neutral rtable__mark" data-testid="excluded-mark">
-            left out{excluded.kind === 'pattern' ? ` by ${excluded.by}` : excluded.kind === 'op' ? ` (${excluded.by})` : ''}
-          </span>
-        )}
-      </td>
+    <ResultRow name={t.name} action={t.action} selected={selected} excluded={excluded} own={row.ownBits !== undefined} onSelect={select} data={{ 'data-own-bits': row.ownBits }}>
+      <IncludeCell
+        step="quantize"
+        name={t.name}
+        reachable={reachable}
+        excluded={excluded}
+        reason={t.reason}
+        verb="Quantize"
+        hints={{ op: (op) => `Left out with every ${op} layer: untick ${op} under "Leave out" to take it back.`, tickAgain: 'Left out: tick to quantize it again.', untick: 'Untick to leave this weight in float32.' }}
+      />
+      <WeightNameCell name={t.name} op={t.op} layer={t.layer} excluded={excluded} onSelect={select} selectTitle={`Show ${t.name} in the layer view below and in the tensor table`} />
       <td>
         {!skipped ? (
           fp16 ? (
@@ -184,6 +141,6 @@ function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; sel
       <td className="rtable__notes" title={notes.join('\n')}>
         {notes.length ? notes.join('; ') : <span className="muted">—</span>}
       </td>
-    </tr>
+    </ResultRow>
   );
 }
