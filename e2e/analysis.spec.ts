@@ -1,9 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { create } from '@bufbuild/protobuf';
-import { TensorProtoSchema } from 'onnx-buf';
 import { DT, graph, model, node, serialize, tensor, valueInfo } from '../test/fixtures/onnx-helpers.ts';
 import { expect, modelName, openStudio, tensorTable, test, type NamedBytes } from './support';
-import { longTasksDuring } from './lab';
 import type { Page } from '@playwright/test';
 
 const detail = (page: Page) => page.getByTestId('tensor-detail');
@@ -93,92 +89,6 @@ test('a weight of the demo: histogram, statistics and channel ranges, linked wit
   // Switching themes keeps the charts.
   await page.getByRole('button', { name: 'Dark theme' }).click();
   await expect(histogram(page)).toBeVisible();
-});
-
-/** A MatMul with one [2500, 4000] float32 weight: 10 million values, 40 MB. */
-function bigModel(): NamedBytes {
-  const rows = 2500;
-  const cols = 4000;
-  const values = new Float32Array(rows * cols);
-  let seed = 12345;
-  for (let i = 0; i < values.length; i += 2) {
-    // Box–Muller from a small LCG: bell-shaped weights with a per-column scale.
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    const u = (seed + 1) / 4294967297;
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    const v = seed / 4294967296;
-    const r = Math.sqrt(-2 * Math.log(u));
-    const scale = 0.02 * (1 + ((i % cols) % 97) / 40);
-    values[i] = r * Math.cos(2 * Math.PI * v) * scale;
-    values[i + 1] = r * Math.sin(2 * Math.PI * v) * scale;
-  }
-  const weight = create(TensorProtoSchema, {
-    name: 'big.weight',
-    dataType: DT.FLOAT,
-    dims: [BigInt(rows), BigInt(cols)],
-    rawData: new Uint8Array(values.buffer),
-  });
-  const bytes = serialize(
-    model(
-      graph({
-        name: 'big',
-        inputs: [valueInfo('X', DT.FLOAT, ['batch', rows])],
-        outputs: [valueInfo('Y', DT.FLOAT, ['batch', cols])],
-        initializers: [weight, tensor({ name: 'big.bias', dtype: DT.FLOAT, dims: [cols], values: Array.from({ length: cols }, (_, i) => Math.sin(i) / 10) })],
-        nodes: [node('MatMul', 'big_matmul', ['X', 'big.weight'], ['XW']), node('Add', 'big_add', ['XW', 'big.bias'], ['Y'])],
-      }),
-      { '': 13 },
-    ),
-  );
-  return { name: 'big.onnx', bytes };
-}
-
-
-test('analysing a 10-million-value weight never blocks the main thread for more than 50 ms', async ({ page }) => {
-  test.setTimeout(180_000);
-  await openStudio(page);
-  // 40 MB: handed to the file input as a file on disk, so Playwright need not ship it over its
-  // protocol as base64 (slow when other tests run alongside).
-  const big = bigModel();
-  const path = test.info().outputPath(big.name);
-  writeFileSync(path, big.bytes);
-  await page.getByLabel('Open model').setInputFiles(path);
-  await expect(modelName(page)).toHaveText(big.name, { timeout: 60_000 });
-  await expect(page.getByTestId('sparsity-backend')).toBeVisible({ timeout: 30_000 });
-
-  const table = tensorTable(page);
-  const meta = page.getByTestId('analysis-backend');
-  // Each attempt: from the small bias, with a new bin count (so no cached result), click the 10M
-  // weight and wait for its statistics, histogram and 4000-channel chart. The page must stay
-  // responsive throughout; on a shared, oversubscribed test machine the OS can stall the page's
-  // thread by itself, so the best of three attempts is asserted and all are reported.
-  const attempts: { bins: string; longTasks: number[]; report: string }[] = [];
-  for (const bins of ['128', '256', '512']) {
-    await table.getByRole('row', { name: /big\.bias/ }).click();
-    await expect(page.getByTestId('detail-name')).toHaveText('big.bias');
-    if ((await binsSelect(page).inputValue()) !== bins) await binsSelect(page).selectOption(bins);
-    await expect(histogram(page)).toHaveAttribute('data-bins', bins);
-    let wallMs = 0;
-    const started = Date.now();
-    const { tasks: longTasks } = await longTasksDuring(page, async () => {
-      await table.getByRole('row', { name: /big\.weight/ }).click();
-      await expect(page.getByTestId('stat-count')).toContainText('10,000,000 values', { timeout: 30_000 });
-      await expect(histogram(page)).toHaveAttribute('data-bins', bins);
-      await expect(page.getByTestId('channel-chart')).toHaveAttribute('data-channels', '4000');
-      await expect(meta).toHaveAttribute('data-compute-ms', /\d/);
-      wallMs = Date.now() - started;
-    });
-    const report = `10M fp32, ${bins} bins, on ${await meta.getAttribute('data-backend')}: read ${await meta.getAttribute('data-read-ms')} ms, compute ${await meta.getAttribute(
-      'data-compute-ms',
-    )} ms, click→stats ${wallMs} ms; long tasks ${JSON.stringify(longTasks)}`;
-    console.log(report);
-    test.info().annotations.push({ type: 'measurement', description: report });
-    attempts.push({ bins, longTasks, report });
-  }
-  const longest = attempts.map((a) => Math.max(0, ...a.longTasks));
-  const summary = `longest long task per attempt: ${longest.join(', ')} ms`;
-  test.info().annotations.push({ type: 'measurement', description: summary });
-  expect(Math.min(...longest), `${summary}\n${attempts.map((a) => a.report).join('\n')}`).toBeLessThanOrEqual(50);
 });
 
 /** NaN/Inf weights, an empty tensor, a scalar, an int64 shape constant and a string tensor. */

@@ -16,7 +16,10 @@ import type { EvalDataset, ModelFiles } from '../src/core/eval/types';
 import type { ValueInfo } from '../src/core/onnx/types';
 import { createWebRuntime, probeWebGpu, type WebGpuInfo } from '../src/runtime/ort-web';
 
-const runtimeReady = createWebRuntime();
+/** onnxruntime-web, started on first use with the thread count the page asked for (fixed for this worker's life). */
+let runtimeStarted: ReturnType<typeof createWebRuntime> | undefined;
+let requestedThreads: number | undefined;
+const runtime = () => (runtimeStarted ??= createWebRuntime(requestedThreads));
 let original: { model: ModelFiles; name: string } | undefined;
 let dataset: EvalDataset | undefined;
 let evaluator: CandidateEvaluator | undefined;
@@ -97,13 +100,19 @@ async function browserDecode(name: string, bytes: Uint8Array): Promise<RgbaImage
 export interface EvalEnvironment {
   runtime: string;
   crossOriginIsolated: boolean;
+  /** Logical cores the browser reports. */
+  cores: number;
+  /** Threads onnxruntime-web's wasm runs on. */
   threads: number;
   webgpu: WebGpuInfo;
 }
 
 const api = {
-  async environment(): Promise<EvalEnvironment> {
-    return { runtime: (await runtimeReady).name, crossOriginIsolated: globalThis.crossOriginIsolated, threads: navigator.hardwareConcurrency, webgpu: await probeWebGpu() };
+  /** Starts onnxruntime-web (with `threads` wasm threads, or the default) and describes the environment. */
+  async environment(threads?: number): Promise<EvalEnvironment> {
+    if (!runtimeStarted) requestedThreads = threads;
+    const started = await runtime();
+    return { runtime: started.name, crossOriginIsolated: globalThis.crossOriginIsolated, cores: navigator.hardwareConcurrency, threads: started.threads, webgpu: await probeWebGpu() };
   },
 
   /** The original model's files (transferred). Forgets evaluators built on the previous one. */
@@ -149,7 +158,7 @@ const api = {
   async evaluate(candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'>, onProgress?: (p: EvalProgress) => void): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
     const controller = await startJob();
     try {
-      const report = await evaluateModels(await runtimeReady, requireOriginal().model, candidate, requireData(), {
+      const report = await evaluateModels(await runtime(), requireOriginal().model, candidate, requireData(), {
         ...options,
         signal: controller.signal,
         onProgress: onProgress ? (p) => void onProgress(p) : undefined,
@@ -169,7 +178,7 @@ const api = {
     try {
       await evaluator?.release();
       evaluator = undefined;
-      evaluator = await CandidateEvaluator.create(await runtimeReady, requireOriginal().model, requireData(), options, controller.signal);
+      evaluator = await CandidateEvaluator.create(await runtime(), requireOriginal().model, requireData(), options, controller.signal);
       return { samples: evaluator.sampleCount, originalAccuracy: evaluator.originalAccuracy?.value, originalBytes: evaluator.originalBytes };
     } catch (err) {
       throw plain(err, 'Could not run the original model');

@@ -10,6 +10,7 @@ import { modelFiles, type CreatedSession, type EvalBackend, type EvalModel, type
 import { cpuNodesFromLog, logMessage, ORT_LINE } from './ort-log';
 import { wrapSession } from './ort-tensors';
 import { identityModel } from './warm-start';
+import { wasmThreads } from '../core/eval/threads';
 
 export interface WebGpuInfo {
   available: boolean;
@@ -52,13 +53,13 @@ type Ort = typeof OrtWeb;
 
 /**
  * onnxruntime-web is imported on first use, as its own chunk: its threaded wasm starts pthread workers from its
- * own module URL, so that module must be ORT alone, not this worker's bundle.
+ * own module URL, so that module must be ORT alone, not this worker's bundle. Its thread count is fixed once it
+ * starts, so a different count needs a fresh worker.
  */
-async function loadOrt(): Promise<{ ort: Ort; threads: number }> {
+async function loadOrt(requestedThreads: number | undefined): Promise<{ ort: Ort; threads: number }> {
   const ort = await import('onnxruntime-web/webgpu');
   ort.env.wasm.wasmPaths = { wasm: wasmUrl };
-  // Multi-threaded wasm needs SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
-  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  ort.env.wasm.numThreads = wasmThreads(requestedThreads, navigator.hardwareConcurrency, globalThis.crossOriginIsolated);
   ort.env.logLevel = 'error';
   return { ort, threads: ort.env.wasm.numThreads };
 }
@@ -98,18 +99,17 @@ async function create(ort: Ort, model: ModelFiles, backend: EvalBackend, logSeve
       graphOptimizationLevel: 'all',
       logSeverityLevel,
       logVerbosityLevel: 0,
-      // Idle worker threads sleep instead of spinning, so a sweep does not take the page's core on small machines.
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
   } catch (err) {
     throw new Error(`onnxruntime-web (${backend}) could not load the model: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
-export async function createWebRuntime(): Promise<EvalRuntime> {
-  const { ort, threads } = await loadOrt();
+export async function createWebRuntime(requestedThreads?: number): Promise<EvalRuntime & { threads: number }> {
+  const { ort, threads } = await loadOrt(requestedThreads);
   let started = false;
   return {
+    threads,
     name: `onnxruntime-web ${ort.env.versions.web ?? ''} (wasm ${threads} thread${threads === 1 ? '' : 's'}${globalThis.crossOriginIsolated ? '' : ', not cross-origin isolated'}; webgpu EP)`,
     async createSession(input: EvalModel, backend: EvalBackend): Promise<CreatedSession> {
       const model = modelFiles(input);

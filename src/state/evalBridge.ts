@@ -13,7 +13,10 @@ const evaluation = workerConnection<EvalWorkerApi>(() => new Worker(new URL('../
 const call = evaluation.call;
 
 export const evalWorker = {
-  environment: () => call((api) => api.environment()),
+  /** Starts onnxruntime-web with `threads` wasm threads (default: the runtime's choice for this machine). */
+  environment: (threads?: number) => call((api) => api.environment(threads)),
+  /** Stops the worker (its onnxruntime, model and data go with it); the next call starts a fresh one. */
+  restart: () => evaluation.terminate(),
   setOriginal: (model: ModelFiles, name: string) => call((api) => api.setOriginal(Comlink.transfer(model, [model.bytes.buffer, ...(model.externalData ?? []).map((f) => f.data.buffer)]), name)),
   loadDemoData: (url: string, inputs: ValueInfo[]) => call((api) => api.loadDemoData(url, inputs)),
   loadSyntheticData: (inputs: ValueInfo[], options: SyntheticOptions) => call((api) => api.loadSyntheticData(inputs, options)),

@@ -12,6 +12,10 @@ import type { Recipe } from '../core/recipe';
 const compressed: Recipe[] = [];
 let measureGate: (() => void) | undefined;
 const cancel = vi.fn(() => Promise.resolve());
+const restart = vi.fn();
+const environment = vi.fn((threads?: number) => Promise.resolve({ runtime: 'test', crossOriginIsolated: true, cores: 2, threads: threads ?? 1, webgpu: { available: false } }));
+const setOriginal = vi.fn(() => Promise.resolve());
+const loadDemoData = vi.fn(() => Promise.resolve({ name: 'digits', description: '', samples: 10, labelled: 10, synthetic: false, shapes: {} }));
 
 const latency = (medianMs: number): LatencyStats => ({ runs: 3, firstRunMs: 1, medianMs, p90Ms: medianMs, p10Ms: medianMs, minMs: medianMs, maxMs: medianMs, meanMs: medianMs, spreadPct: 0, inferencesPerSample: 1 });
 
@@ -30,9 +34,10 @@ vi.mock('./bridge', () => ({
 
 vi.mock('./evalBridge', () => ({
   evalWorker: {
-    setOriginal: () => Promise.resolve(),
-    environment: () => Promise.resolve({ runtime: 'test', crossOriginIsolated: true, threads: 2, webgpu: { available: false } }),
-    loadDemoData: () => Promise.resolve({ name: 'digits', description: '', samples: 10, labelled: 10, synthetic: false, shapes: {} }),
+    setOriginal,
+    environment,
+    restart,
+    loadDemoData,
     loadSyntheticData: () => Promise.resolve({ name: 'noise', description: '', samples: 4, labelled: 0, synthetic: true, shapes: {} }),
     prepareCandidates: () => Promise.resolve({ samples: 10, originalAccuracy: 0.9, originalBytes: 1000 }),
     originalLatency: () => Promise.resolve(latency(2)),
@@ -109,5 +114,25 @@ describe('sweep orchestration', () => {
     useStudio.getState().resetEvaluationLab(false);
     expect(useStudio.getState().sweep.points).toEqual([]);
     expect(useStudio.getState().evalData.source).toBe('synthetic');
+  });
+});
+
+describe('wasm threads', () => {
+  it('a new thread count restarts onnxruntime-web with it, sends the data again and the original before the next job', async () => {
+    await useStudio.getState().loadEvalEnvironment();
+    await useStudio.getState().runSensitivity();
+    const sentBefore = setOriginal.mock.calls.length;
+    const dataBefore = loadDemoData.mock.calls.length;
+    await useStudio.getState().setWasmThreads(2);
+    expect(restart).toHaveBeenCalledTimes(1);
+    expect(environment).toHaveBeenLastCalledWith(2);
+    expect(useStudio.getState().evalEnv?.threads).toBe(2);
+    expect(useStudio.getState().evalSettings.threads).toBe(2);
+    expect(loadDemoData.mock.calls.length).toBe(dataBefore + 1);
+    expect(useStudio.getState().evalData.status).toBe('ready');
+    await useStudio.getState().runSensitivity();
+    expect(setOriginal.mock.calls.length).toBe(sentBefore + 1);
+    await useStudio.getState().setWasmThreads(undefined);
+    expect(environment).toHaveBeenLastCalledWith(undefined);
   });
 });

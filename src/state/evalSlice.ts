@@ -18,6 +18,7 @@ import { evalWorker, type DatasetSummary, type EvalEnvironment } from './evalBri
 import { hasSteps, recipeOf } from './recipeEdits';
 import { draftOf } from './compressSlice';
 import { saveFile } from './saveFile';
+import { latestEvery } from './throttle';
 import type { StudioState } from './store';
 
 export type DataSource = 'demo' | 'synthetic' | 'files';
@@ -44,6 +45,8 @@ export interface DataState {
 
 export interface EvalSettings {
   backends: EvalBackend[];
+  /** onnxruntime-web's wasm threads; undefined: the runtime's default for this machine (half the cores, 1–4). */
+  threads?: number;
   /** Samples used for fidelity and accuracy (at most the data's). */
   samples: number;
   /** Timed runs per model and backend. */
@@ -111,6 +114,8 @@ export interface EvalSlice {
 
   resetEvaluationLab(isDemo: boolean): void;
   loadEvalEnvironment(): Promise<void>;
+  /** Restarts onnxruntime-web with another wasm thread count (undefined: the default); the model and data are sent again. */
+  setWasmThreads(threads: number | undefined): Promise<void>;
   useDemoData(): Promise<void>;
   useSyntheticData(patch?: Partial<SyntheticSettings>): Promise<void>;
   useFileData(files: { file: File; path: string }[]): Promise<void>;
@@ -238,12 +243,27 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     loadEvalEnvironment: async () => {
       if (get().evalEnv) return;
       try {
-        const env = await evalWorker.environment();
+        const env = await evalWorker.environment(get().evalSettings.threads);
         // WebGPU is ticked by default on a real GPU; a software fallback (SwiftShader) is offered but slow.
         set((s) => ({ evalEnv: env, evalSettings: { ...s.evalSettings, backends: env.webgpu.available && !env.webgpu.isFallbackAdapter ? ['wasm', 'webgpu'] : ['wasm'] } }));
       } catch (err) {
-        set({ evalEnv: { runtime: `onnxruntime-web did not start: ${messageOf(err)}`, crossOriginIsolated: false, threads: 0, webgpu: { available: false, reason: messageOf(err) } } });
+        set({ evalEnv: { runtime: `onnxruntime-web did not start: ${messageOf(err)}`, crossOriginIsolated: false, cores: 0, threads: 0, webgpu: { available: false, reason: messageOf(err) } } });
       }
+    },
+
+    setWasmThreads: async (threads) => {
+      labJob?.abort();
+      evalWorker.restart();
+      // The fresh worker holds neither the original model nor the data: both are sent again on the next job.
+      originalSentFor = -1;
+      const { source } = get().evalData;
+      const { backends } = get().evalSettings;
+      set((s) => ({ evalEnv: null, evalSettings: { ...s.evalSettings, threads }, evalData: { ...s.evalData, status: 'idle', summary: source === 'files' ? s.evalData.summary : null } }));
+      await get().loadEvalEnvironment();
+      const gpu = !!get().evalEnv?.webgpu.available;
+      set((s) => ({ evalSettings: { ...s.evalSettings, backends: backends.filter((b) => b !== 'webgpu' || gpu) } }));
+      if (source === 'files' && lastFiles.length) await get().useFileData(lastFiles);
+      else await ensureData().catch(() => undefined);
     },
 
     useDemoData: () => {
@@ -281,9 +301,10 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
         const candidate = await modelWorker.compressForEval(recipe, get().backendPreference);
         if (controller.signal.aborted) return;
         const { backends, samples, runs, tasks, maskThreshold } = get().evalSettings;
-        const report = await evalWorker.evaluate(candidate, { backends, samples, runs, tasks, maskThreshold }, (progress) => {
-          if (labJob === controller) set((s) => ({ evaluation: { ...s.evaluation, progress } }));
+        const progress = latestEvery<EvalProgress>(100, (p) => {
+          if (labJob === controller) set((s) => ({ evaluation: { ...s.evaluation, progress: p } }));
         });
+        const report = await evalWorker.evaluate(candidate, { backends, samples, runs, tasks, maskThreshold }, (p) => progress.push(p)).finally(() => progress.cancel());
         if (labJob !== controller) return;
         if (!report) set((s) => ({ evaluation: { ...s.evaluation, status: 'cancelled', progress: null } }));
         else set({ evaluation: { status: 'done', progress: null, report, recipe, error: null } });

@@ -1,5 +1,6 @@
 import { memo, useId } from 'react';
 import type { OutputTask } from '../../core/eval/metrics';
+import { defaultWasmThreads } from '../../core/eval/threads';
 import type { EvalBackend } from '../../core/eval/types';
 import type { ValueInfo } from '../../core/onnx/types';
 import { useStudio } from '../../state/store';
@@ -70,7 +71,7 @@ function Environment() {
   if (!env) {
     return (
       <p className="lab-status" data-testid="eval-env">
-        <span className="spinner spinner--tiny" aria-hidden="true" /> Starting onnxruntime-web and looking for a WebGPU adapter…
+        Starting onnxruntime-web and looking for a WebGPU adapter…
       </p>
     );
   }
@@ -78,7 +79,7 @@ function Environment() {
   return (
     <div className="lab-env" data-testid="eval-env">
       <p>
-        <strong>wasm</strong>, {env.threads} thread{env.threads === 1 ? '' : 's'}, cross-origin isolated{' '}
+        <strong>wasm</strong>, <ThreadsSelect threads={env.threads} cores={env.cores} enabled={env.crossOriginIsolated} />, cross-origin isolated{' '}
         <span data-testid="env-isolated">{env.crossOriginIsolated ? 'yes' : 'no'}</span>
         {!env.crossOriginIsolated && <span className="muted"> (without isolation onnxruntime runs on one thread)</span>}
         <span className="muted"> · {env.runtime}</span>
@@ -102,6 +103,37 @@ function Environment() {
         )}
       </p>
     </div>
+  );
+}
+
+/** onnxruntime-web's wasm thread count: restarting the runtime is the only way to change it. */
+function ThreadsSelect({ threads, cores, enabled }: { threads: number; cores: number; enabled: boolean }) {
+  const chosen = useStudio((s) => s.evalSettings.threads);
+  const setThreads = useStudio((s) => s.setWasmThreads);
+  const busy = useStudio((s) => s.evaluation.status === 'running' || s.sensitivity.status === 'running' || s.sweep.status === 'running');
+  const label = `${threads} thread${threads === 1 ? '' : 's'}`;
+  if (!enabled) return <span data-testid="env-threads">{label}</span>;
+  const defaultThreads = defaultWasmThreads(cores);
+  const options = Array.from({ length: Math.max(cores, threads, 1) }, (_, i) => i + 1);
+  return (
+    <select
+      className="select select--compact"
+      aria-label="wasm threads"
+      title="Threads onnxruntime-web runs on. Its idle threads spin, so more threads than half the cores slow the rest of the machine (and this page) while a job runs. Changing it restarts onnxruntime-web."
+      value={chosen ?? 'auto'}
+      disabled={busy}
+      onChange={(e) => void setThreads(e.currentTarget.value === 'auto' ? undefined : Number(e.currentTarget.value))}
+      data-testid="env-threads"
+    >
+      <option value="auto">
+        auto: {defaultThreads} thread{defaultThreads === 1 ? '' : 's'} of {cores} cores
+      </option>
+      {options.map((n) => (
+        <option key={n} value={n}>
+          {n} thread{n === 1 ? '' : 's'}
+        </option>
+      ))}
+    </select>
   );
 }
 

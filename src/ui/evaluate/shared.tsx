@@ -12,7 +12,11 @@ export function Badge({ severity, children, title, testId }: { severity: Severit
   );
 }
 
-/** A progress line for a lab job: what runs, a progress bar (role=progressbar), and Cancel. */
+/**
+ * A progress line for a lab job: what runs, a progress bar (role=progressbar), and Cancel. No spinner: an endless
+ * animation makes Chromium composite every frame, in software where there is no GPU (measured: 70–85 % of a core
+ * in its GPU process for as long as a job ran, starving onnxruntime's start on a 2-core machine).
+ */
 export function LabProgress({
   label,
   done,
@@ -32,7 +36,6 @@ export function LabProgress({
   return (
     <div className="lab-progress" data-testid={testId}>
       <div className="lab-progress__line">
-        <span className="spinner" aria-hidden="true" />
         <span role="status" className="lab-progress__label">
           {label}
           {total > 0 && (
