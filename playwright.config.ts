@@ -2,6 +2,7 @@ import { defineConfig, devices } from '@playwright/test';
 
 const PORT = Number(process.env.E2E_PORT ?? 5199);
 const CI = !!process.env.CI;
+const ALONE = /(responsiveness|kernels-webgpu)\.spec\.ts/;
 
 export default defineConfig({
   testDir: 'e2e',
@@ -32,9 +33,11 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined }, testIgnore: /responsiveness\.spec\.ts/ },
-    // Long-task checks run last and alone: a spec running beside them starves the page of CPU on a 2-core box.
-    { name: 'responsiveness', use: { ...devices['Desktop Chrome'], channel: undefined }, testMatch: /responsiveness\.spec\.ts/, dependencies: ['chromium'] },
+    { name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined }, testIgnore: ALONE },
+    // Run last, one at a time: long-task checks (a spec beside them starves the page of CPU on a 2-core box) and
+    // the WebGPU kernel parity suite (SwiftShader keeps every core busy for a minute, which stalled the lab's
+    // WebGPU timing in a spec beside it).
+    { name: 'alone', use: { ...devices['Desktop Chrome'], channel: undefined }, testMatch: ALONE, dependencies: ['chromium'], workers: 1 },
   ],
   webServer: {
     // E2E=1: no hot reload (see vite.config.ts). --strictPort: fail rather than drift to another port.
