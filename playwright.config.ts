@@ -2,6 +2,7 @@ import { defineConfig, devices } from '@playwright/test';
 
 const PORT = Number(process.env.E2E_PORT ?? 5199);
 const CI = !!process.env.CI;
+const DIST = '.cache/e2e-dist';
 const ALONE = /(responsiveness|kernels-webgpu)\.spec\.ts/;
 
 export default defineConfig({
@@ -40,8 +41,10 @@ export default defineConfig({
     { name: 'alone', use: { ...devices['Desktop Chrome'], channel: undefined }, testMatch: ALONE, dependencies: ['chromium'], workers: 1 },
   ],
   webServer: {
-    // E2E=1: no hot reload (see vite.config.ts). --strictPort: fail rather than drift to another port.
-    command: `E2E=1 NO_OPEN=1 npx vite --port ${PORT} --strictPort`,
+    // The specs drive a production build (built in seconds, served with the isolation headers by vite preview): the
+    // dev server transforms ~250 modules on each fresh page, which on a fresh clone under two browsers took longer
+    // than a spec's first step. E2E=1 adds the test pages to the build. --strictPort: fail rather than drift.
+    command: `E2E=1 npx vite build --outDir ${DIST} --emptyOutDir --logLevel error && npx vite preview --outDir ${DIST} --port ${PORT} --strictPort`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: !CI,
     timeout: 60_000,

@@ -9,10 +9,13 @@ const isolationHeaders = {
 
 export default defineConfig({
   plugins: [react()],
-  // E2E=1 (the Playwright server): no hot reload, so a file saved mid-run cannot reload a page under test.
-  server: { headers: isolationHeaders, open: !process.env.CI && !process.env.NO_OPEN && !process.env.E2E, hmr: !process.env.E2E },
+  server: { headers: isolationHeaders, open: !process.env.CI && !process.env.NO_OPEN },
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
-  build: { target: 'es2022' },
+  build: {
+    target: 'es2022',
+    // The end-to-end suite runs against a production build, with its own test pages beside the app.
+    ...(process.env.E2E ? { rollupOptions: { input: { main: 'index.html', kernels: 'e2e/pages/kernels.html' } } } : {}),
+  },
 });

@@ -14,7 +14,7 @@ export interface BrowserModel {
 /** Starts a Vite server and headless Chromium on `page` (a path under the repo), runs `use`, and tears both down. */
 export async function withBenchPage<T>(pagePath: string, ready: string, use: (page: Page) => Promise<T>, flags: string[] = []): Promise<T | string> {
   const port = 5321;
-  const server = spawn('npx', ['vite', '--port', String(port), '--strictPort'], { env: { ...process.env, NO_OPEN: '1', E2E: '1' }, stdio: 'ignore', detached: true });
+  const server = spawn('npx', ['vite', '--port', String(port), '--strictPort'], { env: { ...process.env, NO_OPEN: '1' }, stdio: 'ignore', detached: true });
   try {
     for (let i = 0; i < 60; i++) {
       const ok = await fetch(`http://localhost:${port}/${pagePath}`).then((r) => r.ok).catch(() => false);
