@@ -9,7 +9,6 @@ import {
   NodeProtoSchema,
   OperatorSetIdProtoSchema,
   TensorProtoSchema,
-  TensorProto_DataLocation,
   type GraphProto,
   type ModelProto,
   type NodeProto,
@@ -18,8 +17,9 @@ import {
 import { channelLayout } from '../../analysis/stats';
 import { computeConsumers, multipliedBy, outputChannelAxis } from '../../analysis/channel-axis';
 import { buildCatalog, replaceTensorWithNodes, type CatalogEntry, type TensorCatalog } from '../../onnx/catalog';
-import { MAX_PROTOBUF_BYTES, decodeModel, encodeModel } from '../../onnx/codec';
-import { readTensorBytes, readTensorFloat32, type OpenedModel } from '../../onnx/open';
+import { decodeModel } from '../../onnx/codec';
+import { encodeStandalone } from '../../onnx/write';
+import { readTensorFloat32, type OpenedModel } from '../../onnx/open';
 import { DataType } from '../../tensor/dtypes';
 import { excludedBecause, matchesAny, type QuantizeRecipe } from '../../recipe';
 import { packNibblesOf } from '../../../kernels/ts/quant-reference';
@@ -399,17 +399,6 @@ async function writeMatMulNBits(entry: CatalogEntry, plan: TensorPlan, values: F
   return { bytesAfter: initializers.reduce((n, t) => n + tensorBytes(t), 0), dequantized: deq, signal: q.signal, noise: q.noise };
 }
 
-/** Copies external-data tensors into the model so the written file stands alone. */
-async function internalizeExternalData(opened: OpenedModel, catalog: TensorCatalog): Promise<void> {
-  for (const entry of catalog.entries) {
-    if (!entry.external) continue;
-    const original = opened.catalog.entries[entry.id]!;
-    entry.tensor.rawData = (await readTensorBytes(opened, original)).slice();
-    entry.tensor.externalData = [];
-    entry.tensor.dataLocation = TensorProto_DataLocation.DEFAULT;
-  }
-}
-
 export function ensureMicrosoftDomain(model: ModelProto): void {
   if (!model.opsetImport.some((o) => o.domain === 'com.microsoft')) model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'com.microsoft', version: 1n }));
 }
@@ -442,14 +431,12 @@ export function editableCopy(opened: OpenedModel): { model: ModelProto; catalog:
 export async function finishReport(
   opened: OpenedModel,
   model: ModelProto,
-  catalog: TensorCatalog,
+  _catalog: TensorCatalog,
   reports: TensorReport[],
   plan: Pick<QuantPlan, 'opset' | 'modelOpset' | 'warnings'>,
 ): Promise<{ bytes: Uint8Array; report: QuantReport }> {
   if (plan.opset > plan.modelOpset) setDefaultOpset(model, plan.opset);
-  await internalizeExternalData(opened, catalog);
-  const bytes = encodeModel(model);
-  if (bytes.byteLength > MAX_PROTOBUF_BYTES) throw new Error('The compressed model is over 2 GB, which one ONNX file cannot hold.');
+  const bytes = await encodeStandalone(opened, model);
   const quantized = reports.filter((r) => r.action === 'quantize');
   const elements = quantized.reduce((n, r) => n + r.elements, 0);
   const sum = (f: (r: TensorReport) => number) => quantized.reduce((n, r) => n + f(r), 0);
