@@ -111,9 +111,9 @@ export const UPGRADE_RULES: Readonly<Record<number, Readonly<Record<string, Upgr
   },
 };
 
-/** Rules for ops that are not version changes (deprecated or experimental ops) — the registry test allows them. */
+/** Rules for ops that have no new version at that opset (experimental or deprecated ops); the registry test allows them. */
 export const EXTRA_RULES: Readonly<Record<number, readonly string[]>> = {
   9: ['MeanVarianceNormalization'],
-  10: ['ThresholdedRelu', 'Upsample', ...REMOVED_EXPERIMENTAL_OPS],
-  11: ['Scatter', 'Upsample'],
+  10: ['ThresholdedRelu', ...REMOVED_EXPERIMENTAL_OPS],
+  11: ['Upsample'],
 };

@@ -36,7 +36,7 @@ export interface CaseSpec {
 const ONNX_TYPE = { float32: DT.FLOAT, int64: DT.INT64 } as const;
 
 /** A value info; without `dims` it declares the type only (no shape). */
-function declare(name: string, type: DT, dims: Dim[] | undefined) {
+export function declare(name: string, type: DT, dims?: Dim[]) {
   const info = valueInfo(name, type, dims ?? []);
   if (!dims && info.type?.value.case === 'tensorType') info.type.value.value.shape = undefined;
   return info;
