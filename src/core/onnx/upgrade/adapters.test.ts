@@ -378,3 +378,48 @@ describe('Scan-8 → 9 (batch axis and sequence_lens dropped)', () => {
     expect(runs[0]!.report.rewritten).toEqual({ Scan: 1 });
   });
 });
+
+describe('constants take the data type (float16 through a Cast)', () => {
+  const half = (op: ReturnType<typeof node>) => [node('Cast', 'to_half', ['x'], ['h'], [attr.int('to', DT.FLOAT16)]), op, node('Cast', 'to_float', ['r'], ['y'], [attr.int('to', DT.FLOAT)])];
+  // onnxruntime has no float16 Clip-6 kernel: it runs the source in float32 (its casts around the node elided), so a
+  // bound like 0.7 would come out unrounded, where the upgraded float16 bound is 0.7 rounded to float16 as ONNX
+  // says. Bounds exact in float16 keep the comparison exact.
+  it('Clip-6 on float16: opset 9 → 11, 21', async () => {
+    const [run] = await expectSameOutputs({ opset: 9, nodes: half(node('Clip', 'clip', ['h'], ['r'], [attr.float('min', -0.375), attr.float('max', 0.6875)])), inputs: [{ name: 'x', dims: [3, 4], scale: 1 }], outputs: ['y'] }, [11, 21]);
+    expect(run!.upgraded.graph!.initializer.map((t) => t.dataType)).toEqual([DT.FLOAT16, DT.FLOAT16]);
+  });
+
+  it('Pad-2 constant value on float16: opset 10 → 11, 21', async () => {
+    const pad = node('Pad', 'pad', ['h'], ['r'], [attr.ints('pads', [1, 0, 0, 2]), attr.float('value', -2.5)]);
+    await expectSameOutputs({ opset: 10, nodes: half(pad), inputs: [{ name: 'x', dims: [3, 4] }], outputs: ['y'] }, [11, 21]);
+  });
+});
+
+describe('Loop body (ReduceSum, Squeeze, Unsqueeze inside)', () => {
+  it('opset 11 → 13, 21', async () => {
+    const body = graph({
+      name: 'body',
+      inputs: [valueInfo('i', DT.INT64, []), valueInfo('cond_in', DT.BOOL, []), valueInfo('x_in', DT.FLOAT, [1, 3])],
+      nodes: [
+        node('Identity', 'keep_going', ['cond_in'], ['cond_out']),
+        node('ReduceSum', 'row_sum', ['x_in'], ['s'], [attr.ints('axes', [1]), attr.int('keepdims', 1)]),
+        node('Div', 'scale_down', ['s', 'three'], ['s3']),
+        node('Add', 'acc', ['x_in', 's3'], ['x_next']),
+        node('Squeeze', 'flat', ['x_next'], ['t'], [attr.ints('axes', [0])]),
+        node('Unsqueeze', 'row', ['t'], ['x_out'], [attr.ints('axes', [0])]),
+      ],
+      outputs: [valueInfo('cond_out', DT.BOOL, []), valueInfo('x_out', DT.FLOAT, [1, 3])],
+    });
+    const nodes = [node('Loop', 'loop', ['trips', 'go', 'x'], ['y'], [attr.graph('body', body)])];
+    const initializers = [ints('trips', [], [3]), tensor({ name: 'go', dtype: DT.BOOL, dims: [], values: [1] }), floats('three', [], [3])];
+    const runs = await expectSameOutputs({ opset: 11, nodes, inputs: [{ name: 'x', dims: [1, 3] }], outputs: ['y'], initializers }, [13, 21]);
+    expect(runs[0]!.report.rewritten).toEqual({ ReduceSum: 1, Squeeze: 1, Unsqueeze: 1 });
+  });
+});
+
+describe('Upsample-7 in an opset-8 model', () => {
+  it('opset 8 → 9, 21', async () => {
+    const nodes = [node('Upsample', 'up', ['x'], ['y'], [attr.floats('scales', [1, 1, 3, 2])])];
+    await expectSameOutputs({ opset: 8, nodes, inputs: [{ name: 'x', dims: [1, 1, 2, 3] }], outputs: ['y'] }, [9, 21]);
+  });
+});
