@@ -320,6 +320,7 @@ describe('GroupNormalization-18 → 21 (scale/bias per group → per channel)', 
     expect(opTypes(run!.upgraded)).toEqual(['GroupNormalization']);
     const expanded = run!.upgraded.graph!.initializer.find((t) => t.name === run!.upgraded.graph!.node[0]!.input[1])!;
     expect(expanded.dims.map(Number)).toEqual([6]);
+    expect(run!.upgraded.graph!.initializer.map((t) => t.name)).not.toContain('scale');
   });
 
   it('computed scale/bias, undeclared channels: expanded at run time', async () => {

@@ -154,6 +154,20 @@ export class AdapterContext {
     this.graph.node.splice(this.graph.node.indexOf(this.node) + 1, 0, ...nodes);
   }
 
+  /** Removes the node's outputs from `count` on (unused optional outputs), and their value infos. */
+  keepOutputs(count: number): void {
+    const dropped = new Set(this.node.output.slice(count));
+    this.node.output = this.node.output.slice(0, count);
+    this.graph.valueInfo = this.graph.valueInfo.filter((v) => !dropped.has(v.name));
+  }
+
+  /** Removes initializer `name` of this node's graph when nothing reads it any more (and it is no graph input). */
+  dropInitializerIfUnused(name: string): void {
+    if (this.graph.input.some((i) => i.name === name)) return;
+    const readers = allGraphs(this.step.model).some(({ graph }) => graph.node.some((n) => n.input.includes(name)) || graph.output.some((o) => o.name === name));
+    if (!readers) this.graph.initializer = this.graph.initializer.filter((t) => t.name !== name);
+  }
+
   /**
    * Output `index` of the node gets a new name; `build` makes the nodes that turn it back into the original value,
    * inserted after the node, so the original name (which other nodes and the graph outputs read) is kept.

@@ -96,7 +96,7 @@ function upgradeStep(model: ModelProto, version: number, scope: NameScope, notes
 export function upgradeOpset(model: ModelProto, target: number): UpgradeReport {
   const from = defaultOpset(model);
   checkTarget(from, target);
-  checkDefined(model, from);
+  if (target > from) checkDefined(model, from);
   const scope = new NameScope(model);
   const notes = new Set<string>();
   const rewritten = new Map<NodeProto, string>();

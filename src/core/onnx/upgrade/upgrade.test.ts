@@ -55,8 +55,8 @@ describe('versions', () => {
     expect(MAX_UPGRADE_OPSET).toBe(21);
   });
 
-  it('from === to changes nothing', () => {
-    const m = oneNode(13);
+  it('from === to changes nothing (and checks no op)', () => {
+    const m = oneNode(13, node('FancyOp', 'f', ['x'], ['y']));
     const r = upgradeOpset(m, 13);
     expect(r).toMatchObject({ from: 13, to: 13, rewritten: {} });
     expect(describeUpgrade(r)).toBe('opset 13: no change');
@@ -173,6 +173,15 @@ describe('what the upgrade keeps and adds', () => {
     const produced = [...g.node.flatMap((n) => n.output), ...g.initializer.map((t) => t.name), ...g.input.map((i) => i.name)];
     expect(new Set(produced).size).toBe(produced.length);
     expect(new Set(g.node.map((n) => n.name)).size).toBe(g.node.length);
+  });
+
+  it('BatchNormalization-9 unused training outputs are dropped with their value infos', () => {
+    const bn = node('BatchNormalization', 'bn', ['x', 's', 'b', 'm', 'v'], ['y', 'mean_out', 'var_out']);
+    const m = buildCase({ opset: 9, nodes: [bn], inputs: [{ name: 'x', dims: [1, 3, 4, 4] }], outputs: ['y'] });
+    m.graph!.valueInfo.push(valueInfo('mean_out', DT.FLOAT, [3]));
+    expect(upgradeOpset(m, 14).rewritten).toEqual({ BatchNormalization: 1 });
+    expect(m.graph!.node[0]!.output).toEqual(['y']);
+    expect(m.graph!.valueInfo).toHaveLength(0);
   });
 
   it('equal constants share one initializer per graph', () => {

@@ -20,7 +20,7 @@ export const batchNorm14: Adapter = (ctx) => {
   if (ctx.node.output.length <= 1) return false;
   const used = ctx.node.output.slice(1).filter((o) => ctx.isUsed(o));
   if (used.length > 0) throw ctx.error(`its training outputs (${used.join(', ')}) are used; from opset 14 they exist in training mode only`);
-  ctx.node.output = ctx.node.output.slice(0, 1);
+  ctx.keepOutputs(1);
   return true;
 };
 
@@ -29,7 +29,7 @@ export const dropout10: Adapter = (ctx) => {
   const mask = ctx.node.output[1];
   if (mask === undefined) return false;
   if (!ctx.isUsed(mask)) {
-    ctx.node.output = ctx.node.output.slice(0, 1);
+    ctx.keepOutputs(1);
     return true;
   }
   const type = ctx.types.elemType(ctx.node.input[0] ?? '');
@@ -73,8 +73,9 @@ export const groupNorm21: Adapter = (ctx) => {
   };
   const expand = (index: 1 | 2, name: string, suffix: string) => {
     const values = ctx.types.elemType(name) === DataType.FLOAT ? ctx.types.constantValues(name) : undefined;
-    const static_ = channels !== undefined && channels % groups === 0 && values?.length === groups;
-    ctx.node.input[index] = static_ ? ctx.floats(suffix, repeatEach(values, channels / groups)) : runtimeExpansion(name, suffix);
+    const expandNow = channels !== undefined && channels % groups === 0 && values?.length === groups;
+    ctx.node.input[index] = expandNow ? ctx.floats(suffix, repeatEach(values, channels / groups)) : runtimeExpansion(name, suffix);
+    if (expandNow) ctx.dropInitializerIfUnused(name);
   };
   expand(1, scale, 'scale');
   expand(2, bias, 'bias');
