@@ -15,24 +15,31 @@ export class OpsetUpgradeError extends ModelInputError {
   }
 }
 
+/** What the steps of one upgrade share. */
+export interface UpgradeSession {
+  model: ModelProto;
+  scope: NameScope;
+  notes: Set<string>;
+  /** Per graph: constant key → initializer name, so equal constants are stored once. */
+  constants: WeakMap<GraphProto, Map<string, string>>;
+}
+
 /** State shared by every adapter of one version step. */
 export class StepState {
-  readonly types: ValueTypes;
   private usedNames?: Set<string>;
-  private readonly constantNames = new WeakMap<GraphProto, Map<string, string>>();
 
   constructor(
-    readonly model: ModelProto,
+    readonly session: UpgradeSession,
     /** The opset this step converts to. */
     readonly version: number,
-    readonly scope: NameScope,
-    readonly notes: Set<string>,
-    types: ValueTypes,
-  ) {
-    this.types = types;
+    readonly types: ValueTypes,
+  ) {}
+
+  get model(): ModelProto {
+    return this.session.model;
   }
 
-  /** Names read by any node or listed as a graph output, in any graph. */
+  /** Names read by any node or listed as a graph output, in any graph (as the step began). */
   used(): Set<string> {
     if (!this.usedNames) {
       this.usedNames = new Set();
@@ -46,8 +53,8 @@ export class StepState {
 
   /** One initializer per graph for each distinct constant value. */
   constantName(graph: GraphProto, key: string, make: () => TensorProto): string {
-    let names = this.constantNames.get(graph);
-    if (!names) this.constantNames.set(graph, (names = new Map()));
+    let names = this.session.constants.get(graph);
+    if (!names) this.session.constants.set(graph, (names = new Map()));
     const known = names.get(key);
     if (known) return known;
     const tensor = make();
@@ -100,12 +107,12 @@ export class AdapterContext {
   }
 
   note(text: string): void {
-    this.step.notes.add(`${this.node.opType} ${this.label}: ${text}`);
+    this.step.session.notes.add(`${this.node.opType} ${this.label}: ${text}`);
   }
 
   /** A fresh value or node name derived from this node's. */
   fresh(suffix: string): string {
-    return this.step.scope.fresh(`${this.node.name || this.node.output[0] || this.node.opType}_${suffix}`);
+    return this.step.session.scope.fresh(`${this.node.name || this.node.output[0] || this.node.opType}_${suffix}`);
   }
 
   /** A 1-D int64 initializer (a scalar when `scalar`) in this node's graph; equal values share one. */

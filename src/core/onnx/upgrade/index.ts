@@ -4,7 +4,7 @@
  */
 import type { ModelProto, NodeProto } from 'onnx-buf';
 import { allGraphs, isDefaultDomain, NameScope, type GraphRef } from '../graph-edit';
-import { AdapterContext, OpsetUpgradeError, StepState } from './context';
+import { AdapterContext, OpsetUpgradeError, StepState, type UpgradeSession } from './context';
 import { changesAt, isDefinedAt, OP_VERSIONS } from './op-versions';
 import { COMPATIBLE, UPGRADE_RULES } from './registry';
 import { ValueTypes } from './value-types';
@@ -67,9 +67,10 @@ function checkTarget(from: number, target: number): void {
 }
 
 /** One step: every default-domain node of every graph, as it was when the step began, goes through its rule. */
-function upgradeStep(model: ModelProto, version: number, scope: NameScope, notes: Set<string>, rewritten: Map<NodeProto, string>): void {
+function upgradeStep(session: UpgradeSession, version: number, rewritten: Map<NodeProto, string>): void {
+  const { model } = session;
   const rules = UPGRADE_RULES[version] ?? {};
-  const step = new StepState(model, version, scope, notes, new ValueTypes(model));
+  const step = new StepState(session, version, new ValueTypes(model));
   for (const where of allGraphs(model)) {
     for (const node of [...where.graph.node]) {
       if (!isDefaultDomain(node)) continue;
@@ -97,10 +98,10 @@ export function upgradeOpset(model: ModelProto, target: number): UpgradeReport {
   const from = defaultOpset(model);
   checkTarget(from, target);
   if (target > from) checkDefined(model, from);
-  const scope = new NameScope(model);
   const notes = new Set<string>();
+  const session: UpgradeSession = { model, scope: new NameScope(model), notes, constants: new WeakMap() };
   const rewritten = new Map<NodeProto, string>();
-  for (let version = from + 1; version <= target; version++) upgradeStep(model, version, scope, notes, rewritten);
+  for (let version = from + 1; version <= target; version++) upgradeStep(session, version, rewritten);
   const irFrom = Number(model.irVersion);
   const irTo = Math.max(irFrom, irVersionFor(target));
   model.irVersion = BigInt(irTo);
