@@ -424,3 +424,20 @@ describe('Upsample-7 in an opset-8 model', () => {
     await expectSameOutputs({ opset: 8, nodes, inputs: [{ name: 'x', dims: [1, 1, 2, 3] }], outputs: ['y'] }, [9, 21]);
   });
 });
+
+describe('experimental ops that became standard (onnxruntime runs both at opset 8)', () => {
+  for (const [label, attributes] of [
+    ['across_channels=1', [attr.int('across_channels', 1)]],
+    ['defaults', []],
+  ] as const) {
+    it(`MeanVarianceNormalization ${label}: opset 8 → 9, 21`, async () => {
+      const nodes = [node('MeanVarianceNormalization', 'mvn', ['x'], ['y'], [...attributes])];
+      await expectSameOutputs({ opset: 8, nodes, inputs: [{ name: 'x', dims: [2, 3, 2, 4] }], outputs: ['y'] }, [9, 21]);
+    });
+  }
+
+  it('ThresholdedRelu: opset 8 → 10, 21', async () => {
+    const nodes = [node('ThresholdedRelu', 'trelu', ['x'], ['y'], [attr.float('alpha', 0.3)])];
+    await expectSameOutputs({ opset: 8, nodes, inputs: [{ name: 'x', dims: [2, 6] }], outputs: ['y'] }, [10, 21]);
+  });
+});
