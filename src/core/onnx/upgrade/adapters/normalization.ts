@@ -66,16 +66,15 @@ export const groupNorm21: Adapter = (ctx) => {
   const channels = ctx.types.shape(x)?.[1];
   const xType = ctx.types.elemType(x);
   if (xType !== undefined && xType !== DataType.FLOAT) ctx.note(`from opset 21 the statistics are computed in float32 (stash_type), not ${dataTypeName(xType)}`);
-  let perChannel: ((name: string, suffix: string) => string) | undefined;
-  const runtimeExpansion = (name: string, suffix: string) => {
-    perChannel ??= groupRepeater(ctx, x, groups);
-    return perChannel(name, suffix);
-  };
+  let repeatAtRunTime: ReturnType<typeof groupRepeater> | undefined;
   const expand = (index: 1 | 2, name: string, suffix: string) => {
     const values = ctx.types.elemType(name) === DataType.FLOAT ? ctx.types.constantValues(name) : undefined;
-    const expandNow = channels !== undefined && channels % groups === 0 && values?.length === groups;
-    ctx.node.input[index] = expandNow ? ctx.floats(suffix, repeatEach(values, channels / groups)) : runtimeExpansion(name, suffix);
-    if (expandNow) ctx.dropInitializerIfUnused(name);
+    if (channels !== undefined && channels % groups === 0 && values?.length === groups) {
+      ctx.node.input[index] = ctx.floats(suffix, repeatEach(values, channels / groups));
+      ctx.dropInitializerIfUnused(name);
+    } else {
+      ctx.node.input[index] = (repeatAtRunTime ??= groupRepeater(ctx, x, groups))(name, suffix);
+    }
   };
   expand(1, scale, 'scale');
   expand(2, bias, 'bias');
