@@ -7,6 +7,7 @@ import { evalCommand } from './commands/eval';
 import { inspectCommand } from './commands/inspect';
 import { sensitivityCommand } from './commands/sensitivity';
 import { PRESET_NAMES, sweepCommand } from './commands/sweep';
+import { upgradeCommand } from './commands/upgrade';
 import { UsageError, type EvalDataFlags } from './eval-data';
 
 export { UsageError };
@@ -27,6 +28,7 @@ Usage:
                    [--csv out.csv] [--out-dir DIR] [--json]
   cstudio sensitivity <model.onnx> [compress flags | --recipe r.json] [DATA] [--target-size SIZE | --max-damage X]
                    [-o out.onnx] [--save-recipe r.json] [--runs N] [--json]
+  cstudio upgrade <in.onnx> --opset N [-o out.onnx] [--external-data <dir>] [--json]
   DATA: [--data <dir|file>] [--samples N] [image flags] | [--synthetic N] [--dims NAME=N,...] [--floats F]
 
 Commands:
@@ -37,6 +39,8 @@ Commands:
   sweep     Compress a grid of recipes (or presets), measure each, mark the quality/latency frontier.
   sensitivity  Compress one layer at a time and rank the layers by damage; with a target, plan a
             mixed-precision recipe, compress with it and report the measured size and fidelity.
+  upgrade   Raise a model's opset (7+ → at most 21), rewriting the ops whose inputs, attributes or meaning
+            changed so the outputs stay the same; writes one standalone file (default name.opsetN.onnx).
 
 Options:
   --external-data <dir>  Folder holding the model's external-data files (default: the model's folder)
@@ -44,7 +48,9 @@ Options:
                          and per-output-channel [min, max] ranges for weights of Conv/Gemm/MatMul
   --backend <name>       Kernel backend for --stats: auto (WASM SIMD when available), wasm or ts
   --json                 Machine-readable output
-  -o, --output <file>    compress: where to write (default name.int8.onnx / name.q4.onnx …)
+  -o, --output <file>    compress: where to write (default name.int8.onnx / name.q4.onnx …);
+                         upgrade: default name.opsetN.onnx beside the input
+  --opset <N>            upgrade: the opset to reach (from the model's own, at most 21)
   --recipe <file>        compress: a recipe JSON (flags given as well override it)
   --bits <2-8>           bits per weight; 3, 5, 6, 7 are stored in the next container (4 or 8)
   --granularity <g>      one scale per tensor, per output channel, or per block of --block-size (16-256)
@@ -136,6 +142,7 @@ const OPTIONS = {
   'out-dir': { type: 'string' },
   'target-size': { type: 'string' },
   'max-damage': { type: 'string' },
+  opset: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -151,6 +158,7 @@ const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   eval: ['json', ...EVAL_OPTIONS],
   sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'preset', 'csv', 'out-dir'],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
+  upgrade: ['json', 'external-data', 'output', 'opset'],
 };
 
 function parse(argv: string[]) {
@@ -243,6 +251,10 @@ export async function runCli(argv: string[]): Promise<string> {
     case 'sensitivity': {
       if (rest.length !== 1) throw new UsageError('sensitivity takes exactly one model path');
       return sensitivityCommand(rest[0]!, { ...evalFlags(), compress: compressFlags(), targetSize: values['target-size'], maxDamage: values['max-damage'] });
+    }
+    case 'upgrade': {
+      if (rest.length !== 1) throw new UsageError('upgrade takes exactly one model path');
+      return upgradeCommand(rest[0]!, { opset: values.opset, output: values.output, externalData: values['external-data'], json: values.json ?? false });
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
