@@ -24,9 +24,9 @@ import {
   ValueInfoProtoSchema,
 } from 'onnx-buf';
 import { fileSource } from '../src/cli/node-source';
-import { pruneModel } from '../src/core/compress/prune/apply';
+import { pruneModel, quantizeModel } from '../src/core/compress/compress';
 import { globalPruneCounts, globalPruneCountsOn } from '../src/core/compress/prune/masks';
-import { quantizeModel, quantizeWithBackend } from '../src/core/compress/quantize/apply';
+import { quantizeWithBackend } from '../src/core/compress/quantize/emit/common';
 import { openModel } from '../src/core/onnx/open';
 import { bytesSource } from '../src/core/onnx/source';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE } from '../src/core/recipe';

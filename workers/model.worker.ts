@@ -9,7 +9,7 @@ import * as Comlink from 'comlink';
 import { analyzeTensor, layerSparsity, type AnalyzeOptions, type LayerSparsity, type TensorAnalysis } from '../src/core/analysis/analyze';
 import { compressModel, gzipSize } from '../src/core/compress/compress';
 import type { PruneReport } from '../src/core/compress/prune/apply';
-import type { QuantReport } from '../src/core/compress/quantize/apply';
+import type { QuantReport } from '../src/core/compress/quantize/report';
 import { layerQuantPreview, type LayerQuantPreview } from '../src/core/compress/quantize/preview';
 import { runtimeNotes, type RuntimeNote } from '../src/core/compress/quantize/runtime-support';
 import type { QuantizeRecipe, Recipe } from '../src/core/recipe';

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compressModel, gzipSize } from '../../core/compress/compress';
 import type { PruneReport } from '../../core/compress/prune/apply';
-import type { QuantReport } from '../../core/compress/quantize/apply';
+import type { QuantReport } from '../../core/compress/quantize/report';
 import { openModel } from '../../core/onnx/open';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, compressedFileName, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
 import { formatBytes, formatCount, table } from '../format';

@@ -1,12 +1,18 @@
 /**
- * One recipe, applied in order: prune, then quantize the pruned weights. Returns the final model and the
- * reports of each stage. Pruned-but-dense models also get their zip size measured (zeros compress).
+ * One recipe, one in-memory pipeline: the model is decoded once for editing, raised to the opset its formats need,
+ * pruned, quantized, and encoded once at the end. Every result carries its coverage (weight bytes compressed /
+ * total, and what was left by reason). Pruned-but-dense models also get their gzip size measured (zeros compress).
  */
-import { openModel, type OpenedModel } from '../onnx/open';
-import { bytesSource } from '../onnx/source';
-import type { Recipe } from '../recipe';
-import { pruneModel, type PruneReport } from './prune/apply';
-import { quantizeModel, type QuantReport, type QuantizeOptions } from './quantize/apply';
+import { EditableModel } from '../onnx/editable';
+import type { OpenedModel } from '../onnx/open';
+import { OpsetUpgradeError, describeUpgrade, upgradeOpset, type UpgradeReport } from '../onnx/upgrade';
+import { encodeStandalone } from '../onnx/write';
+import type { QuantizeRecipe, PruneRecipe, Recipe } from '../recipe';
+import { computeCoverage, tensorKey, type Coverage } from './coverage';
+import { pruneEditable, type PruneOptions, type PruneReport } from './prune/apply';
+import { limitPlanToOpset, planQuantization } from './quantize/plan';
+import { quantizeEditable, type QuantizeOptions } from './quantize/quantize';
+import { summarizeTensors, type QuantReport } from './quantize/report';
 
 export interface CompressResult {
   bytes: Uint8Array;
@@ -14,28 +20,96 @@ export interface CompressResult {
   outputBytes: number;
   prune?: PruneReport;
   quantize?: QuantReport;
+  /** The opset upgrade the formats needed, when the model was raised. */
+  upgrade?: UpgradeReport;
+  coverage: Coverage;
 }
 
-export async function compressModel(opened: OpenedModel, recipe: Recipe, options: QuantizeOptions = {}): Promise<CompressResult> {
+export type CompressOptions = QuantizeOptions & PruneOptions;
+
+/** Raises a fresh copy of the model to `target` (or the highest lower opset that still helps); a failed upgrade leaves no half-converted model. */
+function raiseOpset(opened: OpenedModel, target: number): { work?: EditableModel; report?: UpgradeReport; failure?: string } {
+  let failure: string | undefined;
+  const current = new EditableModel(opened).opset;
+  for (const opset of [target, 19, 13, 11, 10].filter((t, i) => t > current && (i === 0 || t < target))) {
+    const work = new EditableModel(opened);
+    try {
+      const report = upgradeOpset(work.model, opset);
+      work.refresh();
+      return { work, report, failure };
+    } catch (err) {
+      if (!(err instanceof OpsetUpgradeError)) throw err;
+      failure ??= err.message;
+    }
+  }
+  return { failure };
+}
+
+export async function compressModel(opened: OpenedModel, recipe: Recipe, options: CompressOptions = {}): Promise<CompressResult> {
+  if (!recipe.prune && !recipe.quantize) throw new Error('The recipe has neither a prune nor a quantize step: nothing to do.');
   const inputBytes = opened.fileBytes + [...opened.dataFiles.values()].reduce((n, f) => n + f.size, 0);
-  let current = opened;
-  let bytes = opened.fileData;
-  let prune: PruneReport | undefined;
-  if (recipe.prune) {
-    const pruned = await pruneModel(opened, recipe.prune, { backend: options.backend, signal: options.signal, onProgress: options.onProgress });
-    prune = pruned.report;
-    bytes = pruned.bytes;
-    current = await openModel([bytesSource(opened.fileName, bytes)]);
+  let work = new EditableModel(opened);
+  const warnings: string[] = [];
+  let upgrade: UpgradeReport | undefined;
+  const needed = recipe.quantize ? planQuantization(work, recipe.quantize).opset : 0;
+  let upgradeFailure: string | undefined;
+  if (needed > work.opset) {
+    const raised = raiseOpset(opened, needed);
+    upgradeFailure = raised.failure;
+    if (raised.work) {
+      work = raised.work;
+      upgrade = raised.report;
+      warnings.push(`${describeUpgrade(raised.report!)} (what the chosen formats need).`);
+    }
   }
+
+  const prune = recipe.prune ? await pruneEditable(work, recipe.prune, options) : undefined;
+
   let quantize: QuantReport | undefined;
+  let quantized: Awaited<ReturnType<typeof quantizeEditable>> | undefined;
   if (recipe.quantize) {
-    const q = await quantizeModel(current, recipe.quantize, options);
-    quantize = { ...q.report, inputBytes };
-    bytes = q.bytes;
-  } else if (!recipe.prune) {
-    throw new Error('The recipe has neither a prune nor a quantize step: nothing to do.');
+    const plan = planQuantization(work, recipe.quantize);
+    if (plan.opset > work.opset) {
+      const why = `the model cannot move past opset ${work.opset}${upgradeFailure ? ` (${upgradeFailure})` : ''}`;
+      limitPlanToOpset(plan, work.opset, why, work.catalog);
+      warnings.push(`Some weights are stored less compactly than asked: ${why}.`);
+    }
+    quantized = await quantizeEditable(work, recipe.quantize, plan, options);
   }
-  return { bytes, inputBytes, outputBytes: bytes.byteLength, prune, quantize };
+
+  const bytes = await encodeStandalone(opened, work.model);
+  if (quantized) quantize = { inputBytes, outputBytes: bytes.byteLength, tensors: quantized.tensors, ...summarizeTensors(quantized.tensors), opset: work.opset, warnings: [...warnings, ...quantized.warnings] };
+  else if (prune) prune.warnings.unshift(...warnings);
+  return { bytes, inputBytes, outputBytes: bytes.byteLength, prune, quantize, upgrade, coverage: coverageOf(opened, work, prune, quantize) };
+}
+
+function coverageOf(opened: OpenedModel, work: EditableModel, prune: PruneReport | undefined, quantize: QuantReport | undefined): Coverage {
+  const compressed = new Set<string>();
+  const reasons = new Map<string, string>();
+  for (const t of quantize?.tensors ?? []) {
+    const key = tensorKey(t.graphPath, t.name);
+    if (t.action === 'quantize') compressed.add(key);
+    else if (t.reason && !reasons.has(key)) reasons.set(key, t.reason);
+  }
+  for (const l of prune?.layers ?? []) {
+    const entry = work.catalog.entries[l.entryId];
+    const key = tensorKey(entry?.graphPath ?? 'main', l.name);
+    if (l.action === 'prune') compressed.add(key);
+    else if (l.reason && !reasons.has(key)) reasons.set(key, l.reason);
+  }
+  return computeCoverage(opened.catalog, compressed, reasons);
+}
+
+/** Quantization alone (tests and tools): the written file and the quantization report. */
+export async function quantizeModel(opened: OpenedModel, recipe: QuantizeRecipe, options: CompressOptions = {}): Promise<{ bytes: Uint8Array; report: QuantReport; coverage: Coverage; upgrade?: UpgradeReport }> {
+  const r = await compressModel(opened, { version: 1, quantize: recipe }, options);
+  return { bytes: r.bytes, report: r.quantize!, coverage: r.coverage, upgrade: r.upgrade };
+}
+
+/** Pruning alone (tests and tools): the written file and the pruning report. */
+export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe, options: CompressOptions = {}): Promise<{ bytes: Uint8Array; report: PruneReport; coverage: Coverage }> {
+  const r = await compressModel(opened, { version: 1, prune: recipe }, options);
+  return { bytes: r.bytes, report: r.prune!, coverage: r.coverage };
 }
 
 /** Size of the file when gzip-compressed (measured), so pruning's zeros show up honestly. */

@@ -4,7 +4,7 @@
  * target with the least damage — the sensitive layers keep a gentler setting.
  */
 import { pruneCandidates } from '../compress/prune/apply';
-import { planQuantization } from '../compress/quantize/apply';
+import { planQuantization } from '../compress/quantize/plan';
 import type { OpenedModel } from '../onnx/open';
 import { DEFAULT_PRUNE, exactGlob, type Recipe } from '../recipe';
 import type { CandidateMeasure } from './candidate';

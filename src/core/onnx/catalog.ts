@@ -219,6 +219,13 @@ export function replaceTensor(entry: CatalogEntry, replacement: TensorProto): vo
   }
   entry.tensor = replacement;
   entry.sparse = undefined;
+  // The entry now describes the new value (stored in the model itself, whatever held the old one).
+  entry.dataType = replacement.dataType;
+  entry.shape = replacement.dims.map(Number);
+  entry.elements = product(entry.shape);
+  entry.bytes = tensorPayloadBytes(replacement, entry.elements, undefined);
+  entry.external = undefined;
+  if (entry.storage === 'sparse-initializer') entry.storage = 'initializer';
 }
 
 /**

@@ -4,14 +4,14 @@
  */
 import { create } from '@bufbuild/protobuf';
 import { TensorProtoSchema, type NodeProto } from 'onnx-buf';
-import { computeConsumers, multipliedBy } from '../../analysis/channel-axis';
 import { replaceTensor, type CatalogEntry, type TensorCatalog } from '../../onnx/catalog';
-import { readTensorFloat32, type OpenedModel } from '../../onnx/open';
+import type { EditableModel } from '../../onnx/editable';
+import { getInt } from '../../onnx/graph-edit';
 import { DataType } from '../../tensor/dtypes';
 import { countMacs, type NodeMacs } from '../../analysis/macs';
-import { decodeModel } from '../../onnx/codec';
 import { excludedBecause, matchesAny, type PruneRecipe } from '../../recipe';
-import { editableCopy, errorFromSums, finishReport, intAttr, type QuantReport, type TensorReport } from '../quantize/apply';
+import { errorFromSums } from '../quantize/emit/common';
+import { tensorRole } from '../roles';
 import { channelGroups, type ChannelGroup } from './channels';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import type { KernelBackend } from '../../../kernels/types';
@@ -82,7 +82,7 @@ function reductionView(entry: CatalogEntry, node: NodeProto): NMView | undefined
   }
   if (shape.length !== 2) return undefined;
   const [d0, d1] = shape as [number, number];
-  const kFirst = node.opType === 'MatMul' || (node.opType === 'Gemm' && !intAttr(node, 'transB', 0));
+  const kFirst = node.opType === 'MatMul' || (node.opType === 'Gemm' && !getInt(node, 'transB', 0));
   return kFirst ? { lines: d1, length: d0, lineStride: 1, kStride: d1 } : { lines: d0, length: d1, lineStride: d1, kStride: 1 };
 }
 
@@ -108,19 +108,20 @@ export interface Candidate {
 export function pruneCandidates(catalog: TensorCatalog, recipe: PruneRecipe, layers?: PruneLayerReport[]): Candidate[] {
   const out: Candidate[] = [];
   for (const entry of catalog.entries) {
-    const how = multipliedBy(entry, catalog);
-    if (!how) continue;
-    const compute = computeConsumers(entry, catalog)[0];
-    const layer = compute?.nodeLabel ?? how.node.name;
+    const role = tensorRole(entry, catalog);
+    if (role.kind !== 'weight') continue;
+    const use = role.use;
+    const op = use.op;
+    const layer = use.nodeLabel;
     const skip = (reason: string) =>
-      layers?.push({ entryId: entry.id, name: entry.name, layer, op: how.op, pattern: recipe.pattern, action: 'skip', reason, sparsity: 0, paramsBefore: entry.elements, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
+      layers?.push({ entryId: entry.id, name: entry.name, layer, op, pattern: recipe.pattern, action: 'skip', reason, sparsity: 0, paramsBefore: entry.elements, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
     if (entry.dataType !== DataType.FLOAT) skip('not a float32 weight');
-    else if (!PRUNABLE_OPS.has(how.op) || !compute) skip(`${how.op} weights are not pruned`);
+    else if (!PRUNABLE_OPS.has(op) || use.path.length > 0) skip(use.path.length > 0 ? `reaches ${op} through ${use.path.join(' → ')}: not pruned` : `${op} weights are not pruned`);
     else if (excludedBecause(recipe.exclude, entry.name, layer)) skip(excludedBecause(recipe.exclude, entry.name, layer)!);
-    else if (recipe.excludeOps.includes(how.op)) skip(`${how.op} layers excluded`);
+    else if (recipe.excludeOps.includes(op)) skip(`${op} layers excluded`);
     else {
       const override = recipe.overrides.find((o) => matchesAny([o.match], entry.name, layer));
-      out.push({ entry, layer, op: how.op, node: compute.node, sparsity: override?.sparsity ?? recipe.sparsity });
+      out.push({ entry, layer, op, node: use.node, sparsity: override?.sparsity ?? recipe.sparsity });
     }
   }
   return out;
@@ -138,9 +139,9 @@ async function checkpoint(options: PruneOptions, done: number, total: number): P
   if (options.signal?.aborted) throw new DOMException('Pruning cancelled', 'AbortError');
 }
 
-async function pruneMasks(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], backend: KernelBackend, options: PruneOptions): Promise<void> {
-  const list = pruneCandidates(catalog, recipe, layers);
-  const originals = await Promise.all(list.map((c) => readTensorFloat32(opened, opened.catalog.entries[c.entry.id]!)));
+async function pruneMasks(work: EditableModel, recipe: PruneRecipe, layers: PruneLayerReport[], backend: KernelBackend, options: PruneOptions): Promise<void> {
+  const list = pruneCandidates(work.catalog, recipe, layers);
+  const originals = await Promise.all(list.map((c) => work.read(c.entry)));
   const counts =
     recipe.pattern === 'unstructured' && recipe.global
       ? await globalPruneCountsOn(backend, originals, recipe.sparsity, recipe.layerCap)
@@ -188,8 +189,9 @@ function sliceAxis(values: Float32Array, dims: number[], axis: number, keep: num
   return out;
 }
 
-async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[], backend: KernelBackend, options: PruneOptions): Promise<void> {
-  const outputs = new Set(opened.model.graph!.output.map((o) => o.name));
+async function pruneChannels(work: EditableModel, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[], backend: KernelBackend, options: PruneOptions): Promise<void> {
+  const catalog = work.catalog;
+  const outputs = new Set(work.model.graph!.output.map((o) => o.name));
   const groups = channelGroups(catalog, outputs);
   const wanted = new Map(pruneCandidates(catalog, recipe, layers).map((c) => [c.entry, c]));
   // Per tensor, per axis: the indices kept.
@@ -206,7 +208,7 @@ async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe
       layers.push({ ...base, action: 'skip', reason: `left alone: ${g.blocked}`, sparsity: 0, paramsAfter: g.weight.elements, channelsAfter: g.channels, relError: 0, sqnrDb: Infinity });
       continue;
     }
-    const values = await readTensorFloat32(opened, opened.catalog.entries[g.weight.id]!);
+    const values = await work.read(g.weight);
     const axis = g.edits[0]!.axis;
     const dims = g.weight.shape;
     const layout = { outer: dims.slice(0, axis).reduce((a, b) => a * b, 1), channels: g.channels, inner: dims.slice(axis + 1).reduce((a, b) => a * b, 1) };
@@ -236,7 +238,7 @@ async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe
   }
   // Apply every slice once per tensor, axis by axis.
   for (const [entry, perAxis] of slices) {
-    let values = await readTensorFloat32(opened, opened.catalog.entries[entry.id]!);
+    let values = await work.read(entry);
     let dims = [...entry.shape];
     for (const [axis, keep] of perAxis) {
       values = sliceAxis(values, dims, axis, keep);
@@ -261,31 +263,23 @@ async function pruneChannels(opened: OpenedModel, catalog: TensorCatalog, recipe
   for (const info of catalog.graphs) info.graph.valueInfo = [];
 }
 
-/** Prunes the opened model per the recipe; returns the new model file and what was removed. */
-export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe, options: PruneOptions = {}): Promise<{ bytes: Uint8Array; report: PruneReport; fileReport: QuantReport }> {
+/** Prunes the model being edited per the recipe (in place); returns what was removed. */
+export async function pruneEditable(work: EditableModel, recipe: PruneRecipe, options: PruneOptions = {}): Promise<PruneReport> {
   const backend = options.backend ?? referenceBackend;
-  const { model, catalog } = editableCopy(opened);
   const layers: PruneLayerReport[] = [];
   const warnings: string[] = [];
-  if (recipe.pattern === 'channel') await pruneChannels(opened, catalog, recipe, layers, warnings, backend, options);
-  else await pruneMasks(opened, catalog, recipe, layers, backend, options);
+  const before = countMacs(work.model);
+  if (recipe.pattern === 'channel') await pruneChannels(work, recipe, layers, warnings, backend, options);
+  else await pruneMasks(work, recipe, layers, backend, options);
   if (recipe.pattern !== 'channel' && recipe.pattern !== 'unstructured') warnings.push(`${recipe.pattern} keeps ${recipe.pattern === '2:4' ? 2 : 4} of every ${recipe.pattern === '2:4' ? 4 : 8} weights along the input axis: sparsity is fixed at 50%.`);
   if (recipe.pattern !== 'channel') warnings.push('Zeroed weights are still stored: a dense ONNX file does not shrink until it is compressed (zip) or quantized.');
-  const reports: TensorReport[] = [];
-  const { bytes, report: fileReport } = await finishReport(opened, model, catalog, reports, { opset: 0, modelOpset: 0, warnings });
-  const before = countMacs(opened.model);
-  const after = countMacs(decodeModel(bytes));
+  const after = countMacs(work.model);
   const macsOf = (list: NodeMacs[]) => new Map(list.map((m) => [m.node, m.macs]));
   const [mb, ma] = [macsOf(before.nodes), macsOf(after.nodes)];
   for (const l of layers) {
     l.macsBefore = mb.get(l.layer);
     l.macsAfter = ma.get(l.layer);
   }
-  const weights = layers;
   const zeros = layers.reduce((n, l) => n + (l.action === 'prune' && l.pattern !== 'channel' ? Math.round(l.sparsity * l.paramsBefore) : 0), 0);
-  return {
-    bytes,
-    fileReport,
-    report: { layers: weights, paramsBefore: weights.reduce((n, l) => n + l.paramsBefore, 0), paramsAfter: weights.reduce((n, l) => n + l.paramsAfter, 0), zeros, macsBefore: before.total, macsAfter: after.total, warnings },
-  };
+  return { layers, paramsBefore: layers.reduce((n, l) => n + l.paramsBefore, 0), paramsAfter: layers.reduce((n, l) => n + l.paramsAfter, 0), zeros, macsBefore: before.total, macsAfter: after.total, warnings };
 }

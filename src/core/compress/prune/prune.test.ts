@@ -9,7 +9,7 @@ import { depthwiseConvNet, mlp, plainConvNet, residualConvNet, type ConvNetFixtu
 import { openModel, summarizeModel } from '../../onnx/open';
 import { bytesSource } from '../../onnx/source';
 import { DEFAULT_PRUNE, type PruneRecipe } from '../../recipe';
-import { pruneModel } from './apply';
+import { pruneModel } from '../compress';
 
 async function run(bytes: Uint8Array, name: string, dims: number[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
   const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });

@@ -4,7 +4,7 @@ import { decodeModel } from '../../onnx/codec';
 import { openModel } from '../../onnx/open';
 import { bytesSource } from '../../onnx/source';
 import { DEFAULT_QUANTIZE } from '../../recipe';
-import { quantizeModel } from './apply';
+import { quantizeModel } from '../compress';
 
 describe('dynamic quantization writes no dead tensors', () => {
   it('every initializer of the demo CNN quantized dynamically is read by a node (per channel and per tensor)', async () => {

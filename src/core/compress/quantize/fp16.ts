@@ -6,13 +6,11 @@
 import { create } from '@bufbuild/protobuf';
 import { AttributeProtoSchema, AttributeProto_AttributeType, NodeProtoSchema, TensorProtoSchema, type GraphProto, type NodeProto, type TypeProto } from 'onnx-buf';
 import { replaceTensor } from '../../onnx/catalog';
-import { readTensorFloat32, type OpenedModel } from '../../onnx/open';
+import type { EditableModel } from '../../onnx/editable';
 import { floatToFp16Bits, fp16BitsToFloat } from '../../tensor/codecs';
 import { DataType } from '../../tensor/dtypes';
-import { excludedBecause, type QuantizeRecipe } from '../../recipe';
-import { multipliedBy } from '../../analysis/channel-axis';
 import { quantError } from './math';
-import { editableCopy, finishReport, uniqueName, type QuantReport, type TensorReport } from './apply';
+import type { QuantPlan } from './plan';
 
 export const FP16_MAX = 65504;
 
@@ -45,37 +43,42 @@ function renameInputs(graphs: GraphProto[], from: string, to: string, except?: N
   for (const g of graphs) for (const n of g.node) if (n !== except) n.input = n.input.map((x) => (x === from ? to : x));
 }
 
-export async function convertToFp16(opened: OpenedModel, recipe: QuantizeRecipe): Promise<{ bytes: Uint8Array; report: QuantReport }> {
-  const { model, catalog, names } = editableCopy(opened);
+export interface Fp16Result {
+  /** Per planned tensor: converted (with its error) or kept float32 (with the reason). */
+  written: Map<number, { bytesAfter: number; sqnrDb: number; relError: number } | { reason: string }>;
+  warnings: string[];
+}
+
+/** Converts the model to float16 in place (every float32 tensor but those the plan keeps); see the file comment. */
+export async function convertToFp16(work: EditableModel, plan: QuantPlan): Promise<Fp16Result> {
+  const { model, catalog, names } = work;
   const main = model.graph!;
   const graphs = allGraphs(main);
-  const reports: TensorReport[] = [];
+  const written: Fp16Result['written'] = new Map();
   const keepFloat32 = new Set<string>();
   const warnings: string[] = [];
+  const planned = new Map(plan.tensors.map((t) => [t.entryId, t]));
 
   for (const entry of catalog.entries) {
     if (entry.dataType !== DataType.FLOAT) continue;
-    if (entry.consumers.length > 0 && entry.consumers.every((c) => (c.node.opType === 'Resize' && c.inputIndex === 2) || (c.node.opType === 'Upsample' && c.inputIndex === 1))) continue; // scales stay float32
-    const values = await readTensorFloat32(opened, opened.catalog.entries[entry.id]!);
-    const base = { entryId: entry.id, name: entry.name, layer: entry.consumers[0]?.nodeLabel ?? '', op: entry.consumers[0]?.node.opType ?? '', elements: entry.elements, bytesBefore: entry.bytes, format: 'fp16' as const, granularity: 'tensor' as const, blockSize: 0, notes: [] as string[] };
-    const excluded = excludedBecause(recipe.exclude, entry.name, base.layer) ?? (recipe.excludeOps.includes(base.op) ? `${base.op} layers excluded` : undefined);
-    if (excluded && multipliedBy(entry, catalog)) {
-      keepFloat32.add(entry.name);
-      reports.push({ ...base, action: 'skip', reason: `${excluded}: kept in float32, its op computes in float32`, bits: 32, storedBits: 32, bytesAfter: entry.bytes });
+    const row = planned.get(entry.id);
+    if (row && row.action === 'skip') {
+      if (/kept in float32/.test(row.reason ?? '')) keepFloat32.add(entry.name);
       continue;
     }
+    const values = await work.read(entry);
     let overflow = 0;
     for (let i = 0; i < values.length; i++) if (Math.abs(values[i]!) > FP16_MAX && Number.isFinite(values[i]!)) overflow++;
     if (overflow > 0) {
       keepFloat32.add(entry.name);
-      reports.push({ ...base, action: 'skip', reason: `${overflow} value${overflow > 1 ? 's' : ''} beyond ±65504 overflow float16: kept in float32`, bits: 32, storedBits: 32, bytesAfter: entry.bytes });
+      written.set(entry.id, { reason: `${overflow} value${overflow > 1 ? 's' : ''} beyond ±65504 overflow float16: kept in float32` });
       continue;
     }
     const bits = Uint16Array.from(values, floatToFp16Bits);
     const half = Float32Array.from(bits, fp16BitsToFloat);
     replaceTensor(entry, create(TensorProtoSchema, { dataType: DataType.FLOAT16, dims: entry.tensor.dims, rawData: new Uint8Array(bits.buffer) }));
     const err = quantError(values, half);
-    reports.push({ ...base, action: 'quantize', bits: 16, storedBits: 16, bytesAfter: bits.byteLength, sqnrDb: err.sqnrDb, relError: err.relError });
+    written.set(entry.id, { bytesAfter: bits.byteLength, sqnrDb: err.sqnrDb, relError: err.relError });
   }
 
   // Types inside the graphs become float16; Casts and float-typed attributes follow.
@@ -109,14 +112,14 @@ export async function convertToFp16(opened: OpenedModel, recipe: QuantizeRecipe)
       const before: NodeProto[] = [];
       n.input = n.input.map((x) => {
         if (!x || keepFloat32.has(x)) return x;
-        const up = uniqueName(names, `${x}_to_fp32`);
-        before.push(castNode(uniqueName(names, `${n.name || n.opType}_cast_in`), x, up, DataType.FLOAT));
+        const up = names.fresh(`${x}_to_fp32`);
+        before.push(castNode(names.fresh(`${n.name || n.opType}_cast_in`), x, up, DataType.FLOAT));
         return up;
       });
       const after: NodeProto[] = [];
       n.output = n.output.map((y) => {
-        const wide = uniqueName(names, `${y}_fp32`);
-        after.push(castNode(uniqueName(names, `${n.name || n.opType}_cast_out`), wide, y, DataType.FLOAT16));
+        const wide = names.fresh(`${y}_fp32`);
+        after.push(castNode(names.fresh(`${n.name || n.opType}_cast_out`), wide, y, DataType.FLOAT16));
         return wide;
       });
       g.node.splice(at, 1, ...before, n, ...after);
@@ -129,20 +132,20 @@ export async function convertToFp16(opened: OpenedModel, recipe: QuantizeRecipe)
   for (const input of main.input) {
     if (input.type?.value.case !== 'tensorType' || input.type.value.value.elemType !== DataType.FLOAT) continue;
     if (catalog.entries.some((e) => e.name === input.name)) continue; // an initializer listed as input
-    const half = uniqueName(names, `${input.name}_fp16`);
+    const half = names.fresh(`${input.name}_fp16`);
     renameInputs(graphs, input.name, half);
-    head.push(castNode(uniqueName(names, `${input.name}_to_fp16`), input.name, half, DataType.FLOAT16));
+    head.push(castNode(names.fresh(`${input.name}_to_fp16`), input.name, half, DataType.FLOAT16));
   }
   const tail: NodeProto[] = [];
   for (const output of main.output) {
     if (output.type?.value.case !== 'tensorType' || output.type.value.value.elemType !== DataType.FLOAT) continue;
-    const half = uniqueName(names, `${output.name}_fp16`);
+    const half = names.fresh(`${output.name}_fp16`);
     for (const n of main.node) n.output = n.output.map((y) => (y === output.name ? half : y));
     renameInputs(graphs, output.name, half);
-    tail.push(castNode(uniqueName(names, `${output.name}_to_fp32`), half, output.name, DataType.FLOAT));
+    tail.push(castNode(names.fresh(`${output.name}_to_fp32`), half, output.name, DataType.FLOAT));
   }
   main.node.unshift(...head);
   main.node.push(...tail);
-  return finishReport(opened, model, catalog, reports, { opset: 0, modelOpset: 0, warnings });
+  return { written, warnings };
 }
 

@@ -1,6 +1,7 @@
 import { groupCount, groupOf, roundHalfEven, type GroupGranularity, type GroupView, type Grouping, type QuantKernels } from '../../../kernels/quant';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import type { DeviceTensor } from '../../../kernels/types';
+import { floatToFp16Bits, fp16BitsToFloat } from '../../tensor/codecs';
 
 /**
  * Weight quantization math (the reference every kernel backend is tested against).
@@ -25,6 +26,8 @@ export interface QuantSpec {
   range: RangeMethod;
   /** For range = 'percentile': the percentile of |x| (symmetric) or the two-sided percentile kept, e.g. 99.99. */
   percentile: number;
+  /** The dtype the scales are stored in (float16 for float16 weights: DequantizeLinear then yields float16). */
+  scaleType?: 'float32' | 'float16';
 }
 
 export type { GroupView };
@@ -154,11 +157,19 @@ export async function quantizeOn(kernels: QuantKernels, t: DeviceTensor, values:
   } else {
     for (let g = 0; g < groups; g++) chosen[g] = paramsForRange(min[g]!, max[g]!, spec.bits, spec.symmetric);
   }
-  const scales = Float32Array.from(chosen, (p) => p.scale);
+  const scales = Float32Array.from(chosen, (p) => (spec.scaleType === 'float16' ? halfScale(p.scale) : p.scale));
   const zeroPoints = Int32Array.from(chosen, (p) => p.zeroPoint);
   const invScales = scales.map((s) => Math.fround(1 / s));
   const out = await kernels.quantizeGroups(t, view, grouping, { scales, invScales, zeroPoints, qmin, qmax });
   return { ...out, scales, zeroPoints, signed, qmin, qmax, groups };
+}
+
+/** Smallest normal float16: a float16 scale below it would lose precision (and 1/scale would overflow float16). */
+const MIN_HALF_SCALE = 2 ** -14;
+
+/** A scale as float16 stores it (codes are then computed with exactly that scale). */
+export function halfScale(scale: number): number {
+  return fp16BitsToFloat(floatToFp16Bits(Math.max(scale, MIN_HALF_SCALE)));
 }
 
 /** Quantizes on the TypeScript reference kernels. */

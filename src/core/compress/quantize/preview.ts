@@ -9,7 +9,8 @@ import type { KernelBackend } from '../../../kernels/types';
 import { histogramOf } from '../../../kernels/ts/reference';
 import { channelLayout } from '../../analysis/stats';
 import { groupOf } from '../../../kernels/quant';
-import { errorFromSums, planQuantization, quantizeWithBackend, specFor } from './apply';
+import { errorFromSums, quantizeWithBackend } from './emit/common';
+import { planQuantization, specFor } from './plan';
 import type { GroupView } from './math';
 
 export interface LayerQuantPreview {

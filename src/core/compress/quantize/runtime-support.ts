@@ -2,7 +2,7 @@
  * What onnxruntime-web does with each written format, per execution provider (measured on tiny models,
  * onnxruntime-web 1.30; see shared/docs/platform-notes.md). Shown next to the format choice.
  */
-import type { QuantReport } from './apply';
+import type { QuantReport } from './report';
 
 export type Support = 'gpu' | 'cpu-fallback' | 'unsupported' | 'ok';
 

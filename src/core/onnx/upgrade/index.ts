@@ -8,8 +8,10 @@ import { AdapterContext, OpsetUpgradeError, StepState, type UpgradeSession } fro
 import { changesAt, isDefinedAt, OP_VERSIONS } from './op-versions';
 import { COMPATIBLE, UPGRADE_RULES } from './registry';
 import { ValueTypes } from './value-types';
+import { defaultOpset, irVersionFor } from '../opset';
 
 export { OpsetUpgradeError } from './context';
+export { defaultOpset, irVersionFor } from '../opset';
 
 /** The newest opset the studio upgrades to. */
 export const MAX_UPGRADE_OPSET = 21;
@@ -26,20 +28,6 @@ export interface UpgradeReport {
 }
 
 const isDefaultDomainImport = (domain: string) => domain === '' || domain === 'ai.onnx';
-
-/** The default-domain opset the model imports ('' or 'ai.onnx'), 0 when none. */
-export function defaultOpset(model: ModelProto): number {
-  const entry = model.opsetImport.find((o) => isDefaultDomainImport(o.domain));
-  return entry ? Number(entry.version) : 0;
-}
-
-/** The lowest IR version that allows a default-domain opset (the ONNX versioning table). */
-export function irVersionFor(opset: number): number {
-  const table: [opset: number, ir: number][] = [
-    [25, 13], [24, 12], [23, 11], [21, 10], [19, 9], [15, 8], [12, 7], [11, 6], [10, 5], [9, 4],
-  ];
-  return table.find(([from]) => opset >= from)?.[1] ?? 3;
-}
 
 function nodeLabel(node: NodeProto, index: number, where: GraphRef): string {
   const name = node.name ? `"${node.name}"` : `${node.opType}#${index}`;

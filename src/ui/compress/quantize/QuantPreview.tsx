@@ -1,5 +1,5 @@
 import { memo, useEffect, useMemo, useState } from 'react';
-import type { QuantReport } from '../../../core/compress/quantize/apply';
+import type { QuantReport } from '../../../core/compress/quantize/report';
 import type { TensorInfo } from '../../../core/onnx/types';
 import type { QuantizeRecipe } from '../../../core/recipe';
 import type { PreviewResult } from '../../../state/bridge';

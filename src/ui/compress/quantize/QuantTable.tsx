@@ -1,5 +1,5 @@
 import { memo, useMemo, useState } from 'react';
-import type { QuantReport } from '../../../core/compress/quantize/apply';
+import type { QuantReport } from '../../../core/compress/quantize/report';
 import type { TensorInfo } from '../../../core/onnx/types';
 import { useStudio } from '../../../state/store';
 import { formatBytes, formatFraction } from '../../format';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PruneLayerReport } from '../../../core/compress/prune/apply';
-import type { TensorReport } from '../../../core/compress/quantize/apply';
+import type { TensorReport } from '../../../core/compress/quantize/report';
 import { bitsNote, containerBits } from '../quantize/meta';
 import { deltaText, deltaTone } from './delta';
 import { idsByName, nextSort, pruneRows, quantRows, sortPruneRows, sortQuantRows } from './rows';
@@ -9,8 +9,13 @@ function t(name: string, over: Partial<TensorReport> = {}): TensorReport {
   return {
     entryId: 0,
     name,
+    graphPath: 'main',
     layer: name.split('.')[0]!,
     op: 'Gemm',
+    kind: 'weight',
+    dtype: 'FLOAT',
+    scaleType: 'float32',
+    path: [],
     elements: 100,
     bytesBefore: 400,
     bytesAfter: 100,

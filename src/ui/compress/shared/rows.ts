@@ -3,7 +3,7 @@
  * exclusion rules, sorted. Pure, so the sorting and marking are unit-tested.
  */
 import type { PruneLayerReport } from '../../../core/compress/prune/apply';
-import type { TensorReport } from '../../../core/compress/quantize/apply';
+import type { TensorReport } from '../../../core/compress/quantize/report';
 import { exclusionOf, ownOverride, type Exclusion } from '../../../state/recipeEdits';
 
 export type SortDir = 'asc' | 'desc';
