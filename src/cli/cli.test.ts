@@ -8,6 +8,7 @@ import { cli } from './run-cli.testutil';
 import { describe, expect, it } from 'vitest';
 import { REAL_MODEL_DIR, readRealModel } from '../../test/helpers/models';
 import { scanModel } from '../../test/helpers/wire-scan';
+import { paddleLikeOpset9 } from '../../test/fixtures/patterns';
 
 
 
@@ -155,4 +156,48 @@ describe('cstudio compress', () => {
     expect(u.prune.layers.filter((l: { action: string }) => l.action === 'prune').every((l: { sparsity: number }) => Math.abs(l.sparsity - 0.8) < 0.01)).toBe(true);
     expect(u.tensors.find((t: { name: string }) => t.name === 'fc1.weight').format).toBe('qdq');
   });
+
+  it('an opset-9 model with Constant-node weights: upgraded, compressed, coverage in the JSON, and it runs', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-c-'));
+    const fixture = paddleLikeOpset9();
+    const input = path.join(dir, fixture.name);
+    writeFileSync(input, fixture.bytes);
+    const out = path.join(dir, 'paddle.int8.onnx');
+    const r = await cli('compress', input, '-o', out, '--bits', '8', '--json');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const json = JSON.parse(r.stdout);
+    expect(json.coverage.fraction).toBeGreaterThan(0.95);
+    expect(json.coverage.left.map((g: { reason: string }) => g.reason)).toContain('normalization scale');
+    expect(json.upgrade).toMatchObject({ from: 9, to: 13 });
+    expect(json.upgrade.summary).toMatch(/^opset 9 → 13: .*Clip ×\d+/);
+    expect(json.outputBytes / json.inputBytes).toBeLessThan(0.3);
+    const session = await ort.InferenceSession.create(out);
+    const feeds = fixture.feeds(1);
+    const x = feeds.x!;
+    const probs = await session.run({ x: new ort.Tensor('float32', x.data as Float32Array, x.dims) });
+    expect(probs[session.outputNames[0]!]!.dims).toEqual([1, 4]);
+    const text = await cli('compress', input, '-o', path.join(dir, 'again.onnx'));
+    expect(text.stdout).toMatch(/coverage: 9\d\.\d % of the weight bytes compressed/);
+    expect(text.stdout).toMatch(/upgrade: opset 9 → 13/);
+  });
+
+  it('a recipe that compresses nothing exits 1 with the reasons and writes nothing (unless --allow-unchanged); low coverage is said on stderr', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-c-'));
+    const out = path.join(dir, 'none.onnx');
+    const none = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', out, '--exclude', '*.weight');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/nothing was compressed/);
+    expect(none.stderr).toMatch(/4 tensors \(.*\): excluded by pattern "\*\.weight"/);
+    expect(existsSync(out)).toBe(false);
+    const allowed = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', out, '--exclude', '*.weight', '--allow-unchanged');
+    expect(allowed.code).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    // fc1 holds most of the demo's weight bytes: leaving it leaves well over 10 %.
+    const low = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', path.join(dir, 'low.onnx'), '--exclude', 'fc1*', '--json');
+    expect(low.code).toBe(0);
+    expect(low.stderr).toMatch(/only \d+\.\d % of the weight bytes were compressed\. Left as they were: .*excluded by pattern "fc1\*"/);
+    expect(JSON.parse(low.stdout).coverage.fraction).toBeLessThan(0.9);
+  });
 });
+

@@ -20,7 +20,7 @@ Usage:
                    [--block-size N] [--symmetric|--asymmetric] [--range minmax|percentile|mse] [--percentile P]
                    [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
-                   [--global [--layer-cap C]] [--norm l1|l2]] [--save-recipe r.json] [--json]
+                   [--global [--layer-cap C]] [--norm l1|l2]] [--save-recipe r.json] [--allow-unchanged] [--json]
   cstudio eval <original.onnx> <candidate.onnx> [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
@@ -33,7 +33,8 @@ Usage:
 
 Commands:
   inspect   Print a model's summary and every stored tensor (name, dtype, shape, bytes, where it lives).
-  compress  Quantize a model's weights and write a model that runs in onnxruntime (web, node, python).
+  compress  Quantize and/or prune a model's weights (raising its opset when the formats need it) and write a
+            model that runs in onnxruntime (web, node, python); reports coverage (weight bytes compressed).
   eval      Run a compressed model against its original in onnxruntime-node (CPU): per-output fidelity,
             accuracy on labelled data, interleaved latency, sizes.
   sweep     Compress a grid of recipes (or presets), measure each, mark the quality/latency frontier.
@@ -63,6 +64,8 @@ Options:
                          channel (remove whole output channels: the model gets smaller and faster)
   --global               unstructured: one magnitude threshold across layers, each capped at --layer-cap
   --save-recipe <file>   write the recipe that reproduces this output (sensitivity: the planned recipe)
+  --allow-unchanged      compress: write the model even when the recipe compressed nothing (otherwise exit 1
+                         with the reasons); below 90 % coverage a note on stderr says what was left and why
 
 Evaluation (eval, sweep, sensitivity; onnxruntime-node on the CPU):
   --data <dir|file>      one .json file (batch, list of samples or the demo digits format), .npy files
@@ -102,6 +105,7 @@ const OPTIONS = {
   output: { type: 'string', short: 'o' },
   recipe: { type: 'string' },
   'save-recipe': { type: 'string' },
+  'allow-unchanged': { type: 'boolean' },
   bits: { type: 'string' },
   granularity: { type: 'string' },
   'block-size': { type: 'string' },
@@ -154,7 +158,7 @@ const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthe
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   inspect: ['json', 'external-data', 'stats', 'backend'],
-  compress: ['json', 'external-data', 'output', 'save-recipe', ...COMPRESS_OPTIONS],
+  compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', ...COMPRESS_OPTIONS],
   eval: ['json', ...EVAL_OPTIONS],
   sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'preset', 'csv', 'out-dir'],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
@@ -202,6 +206,7 @@ export async function runCli(argv: string[]): Promise<string> {
     layerCap: values['layer-cap'],
     norm: values.norm,
     externalData: values['external-data'],
+    allowUnchanged: values['allow-unchanged'],
     json: values.json ?? false,
   });
   const evalFlags = (): EvalDataFlags => ({

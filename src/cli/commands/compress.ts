@@ -1,6 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compressModel, gzipSize } from '../../core/compress/compress';
+import { COVERAGE_WARN_BELOW, describeLeft, type Coverage } from '../../core/compress/coverage';
+import { describeUpgrade } from '../../core/onnx/upgrade';
 import type { PruneReport } from '../../core/compress/prune/apply';
 import type { QuantReport } from '../../core/compress/quantize/report';
 import { openModel } from '../../core/onnx/open';
@@ -29,6 +31,8 @@ export interface CompressFlags {
   layerCap?: string;
   norm?: string;
   externalData?: string;
+  /** Write the model (exit 0) even when the recipe compressed nothing. */
+  allowUnchanged?: boolean;
   json: boolean;
 }
 
@@ -102,9 +106,15 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   const output = flags.output ?? compressedFileName(modelPath, recipe);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
   const result = await compressModel(opened, recipe);
+  const cov = result.coverage;
+  const changed = cov.compressedBytes > 0 || (result.prune?.layers.some((l) => l.action === 'prune') ?? false);
+  if (!changed && !flags.allowUnchanged) {
+    throw new NothingCompressedError(`nothing was compressed, so no model was written (--allow-unchanged writes it anyway). ${leftText(cov) || 'The model has no float weights.'}`);
+  }
   await writeFile(output, result.bytes);
   if (flags.saveRecipe) await writeFile(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
   const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
+  if (cov.fraction < COVERAGE_WARN_BELOW && changed) process.stderr.write(`cstudio: only ${percent(cov.fraction)} of the weight bytes were compressed. ${leftText(cov)}\n`);
   if (flags.json) {
     const json = {
       input: modelPath,
@@ -113,15 +123,32 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
       inputBytes: result.inputBytes,
       outputBytes: result.outputBytes,
       ...(gzipBytes !== undefined ? { gzipBytes } : {}),
+      coverage: cov,
+      ...(result.upgrade ? { upgrade: { ...result.upgrade, summary: describeUpgrade(result.upgrade) } } : {}),
       ...(result.prune ? { prune: result.prune } : {}),
       ...(result.quantize ? reportJson(result.quantize) : {}),
     };
     return JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
   }
-  const lines = [`${modelPath} (${formatBytes(result.inputBytes)}) → ${output} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`];
+  const lines = [
+    `${modelPath} (${formatBytes(result.inputBytes)}) → ${output} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`,
+    `coverage: ${percent(cov.fraction)} of the weight bytes compressed (${formatBytes(cov.compressedBytes)} of ${formatBytes(cov.totalBytes)})`,
+    ...cov.left.map((g) => `  left: ${describeLeft(g, formatBytes)}`),
+  ];
+  if (result.upgrade) lines.push(`upgrade: ${describeUpgrade(result.upgrade)}`);
   if (result.prune) lines.push('', renderPrune(result.prune));
   if (result.quantize) lines.push('', renderReport(result.quantize));
   return lines.join('\n');
+}
+
+/** The recipe changed nothing: exit 1 with the reasons, no file written. */
+export class NothingCompressedError extends Error {}
+
+const percent = (f: number) => `${(f * 100).toFixed(1)} %`;
+
+/** "Left as they were: 12 tensors (48 kB): bias; …" */
+function leftText(cov: Coverage): string {
+  return cov.left.length ? `Left as they were: ${cov.left.map((g) => describeLeft(g, formatBytes)).join('; ')}.` : '';
 }
 
 function renderPrune(r: PruneReport): string {
@@ -166,7 +193,12 @@ function reportJson(report: QuantReport) {
       bits: t.bits,
       storedBits: t.storedBits,
       format: t.action === 'quantize' ? t.format : 'float',
+      kind: t.kind,
+      dtype: t.dtype,
+      graph: t.graphPath,
+      ...(t.path.length ? { path: t.path } : {}),
       granularity: t.granularity,
+      ...(t.axis !== undefined ? { axis: t.axis } : {}),
       ...(t.granularity === 'block' ? { blockSize: t.blockSize } : {}),
       elements: t.elements,
       bytesBefore: t.bytesBefore,
@@ -185,7 +217,7 @@ function renderReport(r: QuantReport): string {
     '',
     table(
       ['tensor', 'op', 'format', 'bits', 'granularity', 'SQNR dB', 'rel. error', 'bytes before', 'after', 'notes'],
-      r.tensors.map((t) => [
+      r.tensors.filter((t) => t.kind !== 'kept').map((t) => [
         t.name,
         t.op,
         t.action === 'quantize' ? t.format : 'float',
