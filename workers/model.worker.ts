@@ -8,6 +8,10 @@
 import * as Comlink from 'comlink';
 import { analyzeTensor, layerSparsity, type AnalyzeOptions, type LayerSparsity, type TensorAnalysis } from '../src/core/analysis/analyze';
 import { compressModel, gzipSize } from '../src/core/compress/compress';
+import type { Coverage } from '../src/core/compress/coverage';
+import { EditableModel } from '../src/core/onnx/editable';
+import { upgradeOpset, type UpgradeReport } from '../src/core/onnx/upgrade';
+import { encodeStandalone } from '../src/core/onnx/write';
 import type { PruneReport } from '../src/core/compress/prune/apply';
 import type { QuantReport } from '../src/core/compress/quantize/report';
 import { layerQuantPreview, type LayerQuantPreview } from '../src/core/compress/quantize/preview';
@@ -41,6 +45,8 @@ let running: { requestId: number; controller: AbortController } | undefined;
 let lastResult: { requestId: number; bytes: Uint8Array } | undefined;
 /** Measured gzip size of the open model's file, so a pruned model's gzip size has something honest to compare with. */
 let originalGzip: { model: OpenedModel; bytes: number } | undefined;
+/** The open model raised to another opset, kept for its Download. */
+let upgraded: { model: OpenedModel; opset: number; bytes: Uint8Array } | undefined;
 
 /** Forgets compression state; called when another model opens. */
 function forgetCompression(): void {
@@ -48,6 +54,7 @@ function forgetCompression(): void {
   running = undefined;
   lastResult = undefined;
   originalGzip = undefined;
+  upgraded = undefined;
 }
 
 /** Lets messages that are already queued (newer requests) register before this one starts work. */
@@ -94,6 +101,10 @@ export interface CompressOutcome {
   inputGzipBytes?: number;
   prune?: PruneReport;
   quantize?: QuantReport;
+  /** Weight bytes compressed / total, and what was left by reason. */
+  coverage: Coverage;
+  /** The opset upgrade the formats needed, when the model was raised. */
+  upgrade?: UpgradeReport;
   /** What onnxruntime-web does with each format written. */
   runtime: RuntimeNote[];
   /** The kernel backend the quantization math ran on. */
@@ -230,6 +241,8 @@ const api = {
         inputGzipBytes,
         prune: result.prune,
         quantize: result.quantize,
+        coverage: result.coverage,
+        upgrade: result.upgrade,
         runtime: result.quantize ? runtimeNotes(result.quantize) : [],
         backend: backend.name,
         ms: performance.now() - started,
@@ -313,6 +326,27 @@ const api = {
   /** The weights a recipe would change (the layers a sensitivity analysis compresses one at a time). */
   sensitivityLayers(recipe: Recipe): SensitivityLayer[] {
     return sensitivityLayers(requireModel(), recipe);
+  },
+
+  /** Raises the open model's opset to `opset` (the same converter compression uses); the file stays here for `upgradedBytes`. */
+  async upgrade(opset: number): Promise<{ report: UpgradeReport; bytes: number }> {
+    try {
+      const model = requireModel();
+      const work = new EditableModel(model);
+      const report = upgradeOpset(work.model, opset);
+      const bytes = await encodeStandalone(model, work.model);
+      upgraded = { model, opset, bytes };
+      return { report, bytes: bytes.byteLength };
+    } catch (err) {
+      throw asPlainError(err, 'Could not upgrade the model');
+    }
+  },
+
+  /** The upgraded file (a transferred copy), or null when the open model has none at that opset. */
+  upgradedBytes(opset: number): Uint8Array | null {
+    if (!upgraded || upgraded.model !== current || upgraded.opset !== opset) return null;
+    const copy = upgraded.bytes.slice();
+    return Comlink.transfer(copy, [copy.buffer]);
   },
 
   /** Which kernel backends run here, and on what (e.g. the GPU adapter). */

@@ -33,6 +33,9 @@ export const modelWorker = {
   /** The open model compressed with `recipe`, transferred (for measurements; the Compress panel's result is untouched). */
   compressForEval: (recipe: Recipe, preference: BackendPreference) => call((api) => api.compressForEval(recipe, preference)),
   sensitivityLayers: (recipe: Recipe) => call((api) => api.sensitivityLayers(recipe)),
+  /** Raises the open model to `opset`; the file stays in the worker for `upgradedBytes`. */
+  upgrade: (opset: number) => call((api) => api.upgrade(opset)),
+  upgradedBytes: (opset: number) => call((api) => api.upgradedBytes(opset)),
 };
 
 export type { SparsityResult, CompressOutcome, PreviewResult } from '../../workers/model.worker';

@@ -23,7 +23,7 @@ vi.mock('./bridge', () => ({
 const { useStudio, resultIsCurrent } = await import('./store');
 
 function outcome(call: (typeof compressCalls)[number], outputBytes = 1000): CompressOutcome {
-  return { requestId: call.id, recipe: call.recipe, inputBytes: 4000, outputBytes, runtime: [], backend: 'ts', ms: 1 };
+  return { requestId: call.id, recipe: call.recipe, inputBytes: 4000, outputBytes, coverage: { totalBytes: 4000, compressedBytes: 4000, fraction: 1, left: [] }, runtime: [], backend: 'ts', ms: 1 };
 }
 
 const initial = useStudio.getState();

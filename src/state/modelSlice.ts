@@ -2,6 +2,8 @@ import type { StateCreator } from 'zustand';
 import type { ModelSummary } from '../core/onnx/types';
 import { modelWorker } from './bridge';
 import { AUTO_RUN_MAX_BYTES } from './compressSlice';
+import { saveFile } from './saveFile';
+import type { UpgradeReport } from '../core/onnx/upgrade';
 import type { StudioState } from './store';
 
 export const DEMO_MODEL = { path: 'demo/mnist-cnn.onnx', name: 'mnist-cnn.onnx' } as const;
@@ -12,6 +14,15 @@ function demoUrl(): string {
 }
 
 export type ModelStatus = 'idle' | 'loading' | 'ready';
+
+/** "Upgrade to opset N" in the model summary: the converter compression uses, as a download of its own. */
+export interface OpsetUpgradeState {
+  status: 'idle' | 'running' | 'done' | 'error';
+  opset: number | null;
+  report: UpgradeReport | null;
+  bytes: number | null;
+  error: string | null;
+}
 
 export interface ModelSlice {
   summary: ModelSummary | null;
@@ -24,6 +35,9 @@ export interface ModelSlice {
   error: string | null;
   warnings: string[];
   isDemo: boolean;
+  opsetUpgrade: OpsetUpgradeState;
+  upgradeOpset(opset: number): Promise<void>;
+  downloadUpgraded(): Promise<void>;
   loadDemo(): Promise<void>;
   openFiles(files: File[]): Promise<void>;
   dismissError(): void;
@@ -31,6 +45,8 @@ export interface ModelSlice {
 
 /** Increases with each load; results of a superseded load are dropped. */
 let loadTicket = 0;
+
+const IDLE_UPGRADE: OpsetUpgradeState = { status: 'idle', opset: null, report: null, bytes: null, error: null };
 
 export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (set, get) => {
   /** Never rejects: every failure ends up in `error`. */
@@ -48,6 +64,7 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
         loadingName: null,
         warnings: summary.warnings,
         isDemo,
+        opsetUpgrade: IDLE_UPGRADE,
       });
       // Weight views of the new model: sparsity per layer, and which kernel backends run here.
       void get().refreshSparsity();
@@ -73,6 +90,26 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
     error: null,
     warnings: [],
     isDemo: false,
+    opsetUpgrade: IDLE_UPGRADE,
+
+    upgradeOpset: async (opset) => {
+      const ticket = loadTicket;
+      set({ opsetUpgrade: { ...IDLE_UPGRADE, status: 'running', opset } });
+      try {
+        const { report, bytes } = await modelWorker.upgrade(opset);
+        if (ticket === loadTicket) set({ opsetUpgrade: { status: 'done', opset, report, bytes, error: null } });
+      } catch (err) {
+        if (ticket === loadTicket) set({ opsetUpgrade: { ...IDLE_UPGRADE, status: 'error', opset, error: messageOf(err) } });
+      }
+    },
+
+    downloadUpgraded: async () => {
+      const { opsetUpgrade, fileName } = get();
+      if (opsetUpgrade.status !== 'done' || !opsetUpgrade.opset || !fileName) return;
+      const bytes = await modelWorker.upgradedBytes(opsetUpgrade.opset);
+      if (!bytes) return set({ opsetUpgrade: { ...opsetUpgrade, status: 'error', error: 'The upgraded model is no longer held: upgrade again.' } });
+      saveFile(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }), upgradedFileName(fileName, opsetUpgrade.opset));
+    },
 
     loadDemo: () => load(DEMO_MODEL.name, true, () => modelWorker.openUrl(demoUrl(), DEMO_MODEL.name)),
 
@@ -90,4 +127,9 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
 function messageOf(err: unknown): string {
   const message = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
   return message.trim() || 'The model could not be opened for an unknown reason.';
+}
+
+/** model.onnx → model.opset13.onnx (the CLI's default name too). */
+export function upgradedFileName(fileName: string, opset: number): string {
+  return `${fileName.replace(/\.onnx$/i, '')}.opset${opset}.onnx`;
 }

@@ -5,7 +5,7 @@
  */
 import { EditableModel } from '../onnx/editable';
 import type { OpenedModel } from '../onnx/open';
-import { OpsetUpgradeError, describeUpgrade, upgradeOpset, type UpgradeReport } from '../onnx/upgrade';
+import { OpsetUpgradeError, upgradeOpset, type UpgradeReport } from '../onnx/upgrade';
 import { encodeStandalone } from '../onnx/write';
 import type { QuantizeRecipe, PruneRecipe, Recipe } from '../recipe';
 import { computeCoverage, tensorKey, type Coverage } from './coverage';
@@ -59,7 +59,6 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
     if (raised.work) {
       work = raised.work;
       upgrade = raised.report;
-      warnings.push(`${describeUpgrade(raised.report!)} (what the chosen formats need).`);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { ModelSummary } from '../../core/onnx/types';
 import { domainLabel, formatBytes, formatCount, formatInteger } from '../format';
+import { OpsetUpgrade } from './OpsetUpgrade';
 
 interface Fact {
   label: string;
@@ -106,6 +107,7 @@ export function Overview({ summary, isDemo }: { summary: ModelSummary; isDemo: b
           </div>
         ))}
       </dl>
+      <OpsetUpgrade opset={summary.opsets['ai.onnx'] ?? 0} fileName={summary.fileName} />
     </section>
   );
 }

@@ -20,14 +20,16 @@ export const QuantTable = memo(function QuantTable({ report, tensors, stale }: {
   const [sort, setSort] = useState<Sort<QuantSortKey>>({ key: 'error', dir: 'asc' });
   const [showAll, setShowAll] = useState(false);
   const ids = useMemo(() => idsByName(tensors), [tensors]);
-  const rows = useMemo(() => sortQuantRows(quantRows(report.tensors, rules, ids), sort), [report, rules, ids, sort]);
+  // Weights, and what a format converts; biases and other parameters kept in float are summed up in the coverage.
+  const tensorsShown = useMemo(() => report.tensors.filter((t) => t.kind !== 'kept' || t.action === 'quantize'), [report]);
+  const rows = useMemo(() => sortQuantRows(quantRows(tensorsShown, rules, ids), sort), [tensorsShown, rules, ids, sort]);
   const shown = showAll ? rows : rows.slice(0, MAX_ROWS);
   const onSort = (key: QuantSortKey) => setSort((s) => nextSort(s, key, (k) => (k === 'name' || k === 'error' ? 'asc' : 'desc')));
 
   if (rows.length === 0) {
     return (
       <p className="detail__empty detail__empty--small" data-testid="quant-table-empty">
-        No weight here is multiplied by a Conv, Gemm or MatMul, so there is nothing to quantize.
+        No float weight here for quantization: every tensor is a parameter kept in float or already quantized (see the coverage above).
       </p>
     );
   }

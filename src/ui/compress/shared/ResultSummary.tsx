@@ -5,6 +5,8 @@ import { useStudio } from '../../../state/store';
 import { formatBytes, formatCount, formatInteger, formatMs } from '../../format';
 import { SUPPORT_LABELS } from '../quantize/meta';
 import { deltaText, deltaTone } from './delta';
+import { COVERAGE_WARN_BELOW } from '../../../core/compress/coverage';
+import { CoverageBanner, CoverageFact, UpgradeNote, nothingCompressedReason } from './Coverage';
 
 const BACKEND_LABELS = { ts: 'TypeScript', wasm: 'WASM SIMD', webgpu: 'WebGPU' } as const;
 
@@ -37,9 +39,13 @@ export const ResultSummary = memo(function ResultSummary({
   const p = result.prune;
   const name = compressedFileName(fileName, result.recipe);
   const masks = result.recipe.prune && result.recipe.prune.pattern !== 'channel';
-  const quantized = q?.tensors.filter((t) => t.action === 'quantize').length ?? 0;
+  const weights = q?.tensors.filter((t) => t.kind !== 'kept') ?? [];
+  const quantized = weights.filter((t) => t.action === 'quantize').length;
   const pruned = p?.layers.filter((l) => l.action === 'prune').length ?? 0;
   const warnings = [...(p?.warnings ?? []), ...(q?.warnings ?? [])];
+  const cov = result.coverage;
+  const nothing = cov.compressedBytes === 0 && pruned === 0;
+  const blocked = nothing ? nothingCompressedReason(cov) : undefined;
 
   return (
     <section
@@ -58,6 +64,7 @@ export const ResultSummary = memo(function ResultSummary({
       <h3 className="visually-hidden" id="result-title">
         Result
       </h3>
+      {!nothing && cov.fraction < COVERAGE_WARN_BELOW && <CoverageBanner coverage={cov} />}
       <div className="result__size" title={`${formatInteger(result.inputBytes)} bytes → ${formatInteger(result.outputBytes)} bytes`}>
         <span className="result__label">Model size</span>
         <span className="result__numbers" data-testid="result-size">
@@ -76,9 +83,9 @@ export const ResultSummary = memo(function ResultSummary({
         <button
           type="button"
           className="button button--primary"
-          disabled={!current}
+          disabled={!current || nothing}
           onClick={() => void downloadModel()}
-          title={current ? `Save the compressed model as ${name} (${formatInteger(result.outputBytes)} bytes).` : 'Wait for the results of the new settings.'}
+          title={blocked ?? (current ? `Save the compressed model as ${name} (${formatInteger(result.outputBytes)} bytes).` : 'Wait for the results of the new settings.')}
         >
           <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
             <path d="M12 4v11m0 0-4-4m4 4 4-4M5 19h14" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
@@ -92,6 +99,12 @@ export const ResultSummary = memo(function ResultSummary({
           <span className="muted"> · {formatBytes(result.outputBytes)}</span>
         </span>
       </div>
+      {blocked && (
+        <p className="reading reading--bad small" data-testid="download-disabled-reason">
+          {blocked}
+        </p>
+      )}
+      {result.upgrade && <UpgradeNote upgrade={result.upgrade} />}
       {downloadError && (
         <p className="reading reading--bad small" role="alert">
           {downloadError}
@@ -99,6 +112,7 @@ export const ResultSummary = memo(function ResultSummary({
       )}
 
       <dl className="result__facts">
+        <CoverageFact coverage={cov} />
         {masks && result.gzipBytes !== undefined && (
           <div className="result__fact result__fact--wide" data-testid="result-gzip">
             <dt title="Zeroed weights are still stored in a dense ONNX file: the size above does not drop. Compressed (zip, gzip, HTTP content encoding) the zeros nearly vanish. Measured, not estimated.">
@@ -135,8 +149,8 @@ export const ResultSummary = memo(function ResultSummary({
           <div className="result__fact" data-testid="result-quantized-count">
             <dt>Weights {result.recipe.quantize?.format === 'fp16' ? 'converted' : 'quantized'}</dt>
             <dd>
-              {formatInteger(quantized)} <span className="unit">of {formatInteger(q.tensors.length)}</span>
-              <span className="fact__sub">{q.tensors.length - quantized ? `${formatInteger(q.tensors.length - quantized)} left in float` : 'all of them'}</span>
+              {formatInteger(quantized)} <span className="unit">of {formatInteger(weights.length)}</span>
+              <span className="fact__sub">{weights.length - quantized ? `${formatInteger(weights.length - quantized)} left as they were` : 'all of them'}</span>
             </dd>
           </div>
         )}
