@@ -12,6 +12,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  AttributeProtoSchema,
+  AttributeProto_AttributeType,
   GraphProtoSchema,
   ModelProtoSchema,
   NodeProtoSchema,
@@ -24,7 +26,7 @@ import {
   ValueInfoProtoSchema,
 } from 'onnx-buf';
 import { fileSource } from '../src/cli/node-source';
-import { pruneModel, quantizeModel } from '../src/core/compress/compress';
+import { compressModel, pruneModel, quantizeModel } from '../src/core/compress/compress';
 import { globalPruneCounts, globalPruneCountsOn } from '../src/core/compress/prune/masks';
 import { quantizeWithBackend } from '../src/core/compress/quantize/emit/common';
 import { openModel } from '../src/core/onnx/open';
@@ -87,11 +89,54 @@ export function generateMatMulChain(layers: number, width: number): Uint8Array {
   return toBinary(ModelProtoSchema, model);
 }
 
+/**
+ * A Paddle-style opset-9 conv net of ~`megabytes` MB: 3×3 Convs whose weights live in Constant nodes, each followed
+ * by a BatchNormalization and a ReLU6 written as attribute-form Clip; a Slice (attributes), Squeeze (axes
+ * attribute), Flatten, MatMul head and a 2-D Softmax at the end. Upgrading it to opset 13 rewrites every Clip.
+ */
+export function generateOpset9ConvNet(megabytes: number, channels = 256): Uint8Array {
+  const perLayer = channels * channels * 9 * 4;
+  const layers = Math.max(1, Math.round((megabytes * MB) / perLayer));
+  let seed = 4242;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.05;
+  const floats = (n: number, f: () => number) => Float32Array.from({ length: n }, f);
+  const constant = (name: string, dims: number[], values: Float32Array | BigInt64Array, dataType: number = DataType.FLOAT) =>
+    create(NodeProtoSchema, {
+      opType: 'Constant',
+      output: [name],
+      attribute: [create(AttributeProtoSchema, { name: 'value', type: AttributeProto_AttributeType.TENSOR, t: create(TensorProtoSchema, { dataType, dims: dims.map(BigInt), rawData: new Uint8Array(values.buffer as ArrayBuffer) }) })],
+    });
+  const ints = (name: string, values: number[]) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: values.map(BigInt) });
+  const float = (name: string, f: number) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f });
+  const node: ReturnType<typeof constant>[] = [];
+  let prev = 'x';
+  for (let l = 0; l < layers; l++) {
+    node.push(constant(`conv${l}.w`, [channels, channels, 3, 3], floats(channels * channels * 9, rand)));
+    node.push(create(NodeProtoSchema, { name: `conv${l}`, opType: 'Conv', input: [prev, `conv${l}.w`], output: [`c${l}`], attribute: [ints('pads', [1, 1, 1, 1]), ints('kernel_shape', [3, 3])] }));
+    for (const [k, v] of [['scale', 1], ['bias', 0], ['mean', 0], ['var', 1]] as const) node.push(constant(`bn${l}.${k}`, [channels], floats(channels, () => v + rand())));
+    node.push(create(NodeProtoSchema, { name: `bn${l}`, opType: 'BatchNormalization', input: [`c${l}`, `bn${l}.scale`, `bn${l}.bias`, `bn${l}.mean`, `bn${l}.var`], output: [`n${l}`] }));
+    node.push(create(NodeProtoSchema, { name: `relu6_${l}`, opType: 'Clip', input: [`n${l}`], output: [`r${l}`], attribute: [float('min', 0), float('max', 6)] }));
+    prev = `r${l}`;
+  }
+  node.push(create(NodeProtoSchema, { name: 'crop', opType: 'Slice', input: [prev], output: ['crop'], attribute: [ints('starts', [1, 1]), ints('ends', [-1, -1]), ints('axes', [2, 3])] }));
+  node.push(create(NodeProtoSchema, { name: 'pool', opType: 'GlobalAveragePool', input: ['crop'], output: ['pool'] }));
+  node.push(create(NodeProtoSchema, { name: 'squeeze', opType: 'Squeeze', input: ['pool'], output: ['feat'], attribute: [ints('axes', [2, 3])] }));
+  node.push(constant('head.w', [channels, 10], floats(channels * 10, rand)));
+  node.push(create(NodeProtoSchema, { name: 'head', opType: 'MatMul', input: ['feat', 'head.w'], output: ['logits'] }));
+  node.push(create(NodeProtoSchema, { name: 'softmax', opType: 'Softmax', input: ['logits'], output: ['probs'], attribute: [create(AttributeProtoSchema, { name: 'axis', type: AttributeProto_AttributeType.INT, i: 1n })] }));
+  const graph = create(GraphProtoSchema, { name: 'paddle_like', node, input: [floatInput('x', [1, channels, 8, 8])], output: [floatInput('probs', [1, 10])] });
+  return toBinary(ModelProtoSchema, create(ModelProtoSchema, { irVersion: 4n, producerName: 'compression-studio-bench', opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 9n })], graph }));
+}
+
 // ---------------------------------------------------------------- child-process measurements
 
 async function child(kind: string, file: string): Promise<void> {
   if (kind === 'generate') {
     writeFileSync(file, generateMatMulChain(Number(process.env.BENCH_LAYERS ?? 72), 1024));
+    return;
+  }
+  if (kind === 'generate-opset9') {
+    writeFileSync(file, generateOpset9ConvNet(Number(process.env.BENCH_OPSET9_MB ?? 300)));
     return;
   }
   const rssBefore = process.memoryUsage().rss;
@@ -108,6 +153,14 @@ async function child(kind: string, file: string): Promise<void> {
     const opened = await openModel([{ ...source, read: async (o, l) => bytes.subarray(o, o + l) }]);
     decodeMs = performance.now() - tDecode;
     tensors = opened.catalog.entries.length;
+  } else if (kind.startsWith('upgrade-int8')) {
+    // What `cstudio compress --bits 8` does: open, raise the opset, quantize every weight, encode once.
+    const opened = await openModel([await fileSource(file)]);
+    const registry = new BackendRegistry(() => undefined);
+    const backend = kind.endsWith('-ts') ? await registry.get('ts') : ((await registry.get('wasm')) ?? (await registry.get('ts')));
+    const result = await compressModel(opened, { version: 1, quantize: DEFAULT_QUANTIZE }, { backend: backend! });
+    tensors = result.quantize!.tensors.filter((t) => t.action === 'quantize').length;
+    decodeMs = result.outputBytes;
   }
   const ms = performance.now() - t0;
   const peakRss = process.resourceUsage().maxRSS * 1024;
@@ -126,9 +179,9 @@ function measure(kind: string, file: string, runs: number): ChildResult {
   const results: ChildResult[] = [];
   for (let r = 0; r < runs; r++) {
     const out = execFileSync(process.execPath, [...process.execArgv, import.meta.filename ?? process.argv[1]!, '--child', kind, file], { maxBuffer: 1 << 20 });
-    if (kind !== 'generate') results.push(JSON.parse(out.toString()));
+    if (!kind.startsWith('generate')) results.push(JSON.parse(out.toString()));
   }
-  if (kind === 'generate') return undefined as never;
+  if (kind.startsWith('generate')) return undefined as never;
   results.sort((a, b) => a.ms - b.ms);
   return results[Math.floor(results.length / 2)]!;
 }
@@ -169,6 +222,29 @@ async function benchModelIo(): Promise<void> {
       `decode + catalog alone: ${open.decodeMs.toFixed(0)} ms = ${(size / MB / open.decodeMs).toFixed(2)} GB/s; ` +
         `targets: ≥ 1 GB/s (≤ 0.3 s for 300 MB), peak ≤ 1.3× file size; tensors found: ${open.tensors}`,
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Upgrade + int8 of a ~300 MB opset-9 model, against a plain read and decode of the same file (fresh processes). */
+async function benchUpgradeCompress(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-bench-'));
+  try {
+    const file = path.join(dir, 'opset9-convnet.onnx');
+    measure('generate-opset9', file, 1);
+    const size = statSync(file).size;
+    const runs = Number(process.env.BENCH_RUNS ?? 3);
+    const open = measure('open', file, runs);
+    const wasm = measure('upgrade-int8', file, runs);
+    const ts = measure('upgrade-int8-ts', file, 1);
+    const row = (label: string, r: ChildResult) => [label, r.ms.toFixed(0), (r.ms / open.ms).toFixed(2) + '×', ((r.peakRss - r.rssBefore) / MB).toFixed(0), ((r.peakRss - r.rssBefore) / size).toFixed(2) + '×'];
+    printTable(
+      `Opset upgrade + int8 — ${(size / MB).toFixed(0)} MB opset-9 conv net (Constant-node weights, attribute-form Clip/Slice/Squeeze), median of ${runs} fresh processes`,
+      ['step', 'ms', 'time vs decode', 'peak extra MB', 'peak / file'],
+      [row('read + decode + catalog (baseline)', open), row('upgrade 9 → 13 + int8 per channel + encode (WASM kernels)', wasm), row('the same on the TypeScript reference kernels (1 run)', ts)],
+    );
+    console.log(`output ${(wasm.decodeMs / MB).toFixed(0)} MB (${(wasm.decodeMs / size).toFixed(3)}× the input), ${wasm.tensors} weights quantized; targets: < 3 s, peak ≤ 1.5× the file size`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -401,13 +477,14 @@ async function benchSweep(): Promise<void> {
 const args = process.argv.slice(2);
 if (args[0] === '--only') {
   // e.g. `npm run bench -- --only benchSweep,benchLatencyHarness`
-  const chosen: Record<string, () => Promise<void>> = { benchModelIo, benchAnalysisKernels, benchQuantKernels, benchQuantizeLatency, benchPruning, benchLatencyHarness, benchSweep };
+  const chosen: Record<string, () => Promise<void>> = { benchModelIo, benchUpgradeCompress, benchAnalysisKernels, benchQuantKernels, benchQuantizeLatency, benchPruning, benchLatencyHarness, benchSweep };
   for (const name of args[1]!.split(',')) await chosen[name]!();
 } else if (args[0] === '--child') {
   await child(args[1]!, args[2]!);
 } else {
   console.log(`Compression Studio benchmarks — node ${process.version}, ${process.platform}/${process.arch}`);
   await benchModelIo();
+  await benchUpgradeCompress();
   await benchAnalysisKernels();
   await benchQuantKernels();
   await benchQuantizeLatency();

@@ -4,6 +4,7 @@
  * total, and what was left by reason). Pruned-but-dense models also get their gzip size measured (zeros compress).
  */
 import { EditableModel } from '../onnx/editable';
+import { defaultOpset } from '../onnx/opset';
 import type { OpenedModel } from '../onnx/open';
 import { OpsetUpgradeError, upgradeOpset, type UpgradeReport } from '../onnx/upgrade';
 import { encodeStandalone } from '../onnx/write';
@@ -30,7 +31,7 @@ export type CompressOptions = QuantizeOptions & PruneOptions;
 /** Raises a fresh copy of the model to `target` (or the highest lower opset that still helps); a failed upgrade leaves no half-converted model. */
 function raiseOpset(opened: OpenedModel, target: number): { work?: EditableModel; report?: UpgradeReport; failure?: string } {
   let failure: string | undefined;
-  const current = new EditableModel(opened).opset;
+  const current = defaultOpset(opened.model);
   for (const opset of [target, 19, 13, 11, 10].filter((t, i) => t > current && (i === 0 || t < target))) {
     const work = new EditableModel(opened);
     try {
