@@ -168,7 +168,7 @@ describe('cstudio compress', () => {
     expect(r.stderr).toBe('');
     const json = JSON.parse(r.stdout);
     expect(json.coverage.fraction).toBeGreaterThan(0.95);
-    expect(json.coverage.left.map((g: { reason: string }) => g.reason)).toContain('normalization scale');
+    expect(json.coverage.left.map((g: { reason: string }) => g.reason)).toContain('normalization parameter');
     expect(json.upgrade).toMatchObject({ from: 9, to: 13 });
     expect(json.upgrade.summary).toMatch(/^opset 9 → 13: .*Clip ×\d+/);
     expect(json.outputBytes / json.inputBytes).toBeLessThan(0.3);

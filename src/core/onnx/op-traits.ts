@@ -72,6 +72,8 @@ function einsumAxes(node: NodeProto, input: number): { channel?: number; reducti
 
 const einsumSlot = (input: number) => slot(input, (n) => einsumAxes(n, input).channel, (n) => einsumAxes(n, input).reduction);
 
+const NORM = 'normalization parameter';
+
 export const OP_TRAITS: Record<string, OpTraits> = {
   Conv: {
     weights: [slot(1, fixed(0), fixed(1))],
@@ -94,7 +96,7 @@ export const OP_TRAITS: Record<string, OpTraits> = {
   'com.microsoft.FusedMatMul': {
     weights: [slot(0, (n, r) => (getInt(n, 'transA', 0) ? r - 1 : r - 2), (n, r) => (getInt(n, 'transA', 0) ? r - 2 : r - 1)), slot(1, (n, r) => (getInt(n, 'transB', 0) ? r - 2 : r - 1), (n, r) => (getInt(n, 'transB', 0) ? r - 1 : r - 2))],
   },
-  'com.microsoft.SkipLayerNormalization': { weights: [], keep: { 2: 'normalization scale', 3: 'normalization bias', 4: 'bias' } },
+  'com.microsoft.SkipLayerNormalization': { weights: [], keep: { 2: NORM, 3: NORM, 4: 'bias' } },
   // Already quantized: their integer weights stay as they are.
   ConvInteger: { weights: [slot(1, fixed(0), fixed(1))], quantized: true },
   MatMulInteger: { weights: [slot(0, secondLast, last), slot(1, last, secondLast)], quantized: true },
@@ -105,11 +107,11 @@ export const OP_TRAITS: Record<string, OpTraits> = {
   // The scales and zero points of weights stored quantized.
   DequantizeLinear: { weights: [], keep: { 1: 'already quantized', 2: 'already quantized' } },
   // Normalizations: their parameters stay in float (few values, and their error scales every activation).
-  BatchNormalization: { weights: [], keep: { 1: 'normalization scale', 2: 'normalization bias', 3: 'normalization mean', 4: 'normalization variance' } },
-  InstanceNormalization: { weights: [], keep: { 1: 'normalization scale', 2: 'normalization bias' } },
-  LayerNormalization: { weights: [], keep: { 1: 'normalization scale', 2: 'normalization bias' } },
-  GroupNormalization: { weights: [], keep: { 1: 'normalization scale', 2: 'normalization bias' } },
-  RMSNormalization: { weights: [], keep: { 1: 'normalization scale' } },
+  BatchNormalization: { weights: [], keep: { 1: NORM, 2: NORM, 3: NORM, 4: NORM } },
+  InstanceNormalization: { weights: [], keep: { 1: NORM, 2: NORM } },
+  LayerNormalization: { weights: [], keep: { 1: NORM, 2: NORM } },
+  GroupNormalization: { weights: [], keep: { 1: NORM, 2: NORM } },
+  RMSNormalization: { weights: [], keep: { 1: NORM } },
   PRelu: { weights: [], keep: { 1: 'activation slope' } },
   Resize: { weights: [], keep: { 1: 'Resize roi, not a weight', 2: 'Resize scales, not a weight' } },
   Upsample: { weights: [], keep: { 1: 'Upsample scales, not a weight' } },

@@ -92,7 +92,7 @@ describe('weight tracing maps the op’s axes back to the stored tensor', () => 
 describe('roles: what stays float says why', () => {
   it('biases, normalization parameters and Resize scales are kept with their reason; big constants other ops read are quantized with a generic layout; small ones kept', () => {
     expect(uses([node('Conv', 'c', ['x', 'w', 'b'], ['y'])], [f32('w', [4, 3, 3, 3]), f32('b', [4])], 'b').role).toEqual({ kind: 'kept', reason: 'bias' });
-    expect(uses([node('LayerNormalization', 'ln', ['x', 'g', 'b'], ['y'])], [f32('g', [8]), f32('b', [8])], 'g', { '': 17 }).role).toEqual({ kind: 'kept', reason: 'normalization scale' });
+    expect(uses([node('LayerNormalization', 'ln', ['x', 'g', 'b'], ['y'])], [f32('g', [8]), f32('b', [8])], 'g', { '': 17 }).role).toEqual({ kind: 'kept', reason: 'normalization parameter' });
     expect(uses([node('Resize', 'r', ['x', 'roi', 's'], ['y'])], [f32('roi', [0]), f32('s', [4])], 's').role).toEqual({ kind: 'kept', reason: 'Resize scales, not a weight' });
     const big = uses([node('Add', 'pos', ['x', 'P'], ['y'])], [f32('P', [64, 32])], 'P').role;
     expect(big).toMatchObject({ kind: 'constant', readers: ['Add'] });
