@@ -24,11 +24,42 @@ export interface OpTraits {
   integerForm?: 'ConvInteger' | 'MatMulInteger';
   /** Can com.microsoft.MatMulNBits replace this node, with its weight as input 1? */
   nbits?(node: NodeProto): boolean;
-  /** Structured pruning can remove its output channels (see prune/channels.ts). */
-  producesChannels?(node: NodeProto): boolean;
+  /** How a channel dimension flows through the op, for structured pruning's dependency analysis (prune/depgraph.ts). */
+  channels?: ChannelFlow;
   /** The op already computes on quantized weights: they are never quantized again. */
   quantized?: boolean;
 }
+
+/**
+ * How structured pruning follows a tensor's channel dimension through an op:
+ * - 'compute': the op multiplies its weight slots: it reads the input's channels along the slot's reduction axis (the
+ *   weight is sliced there) and makes channels of its own along the slot's channel axis (Conv, ConvTranspose, Gemm, MatMul);
+ * - 'unary': output 0 carries input 0's channels; `params` inputs hold one value per channel and are sliced with them;
+ * - 'broadcast': every input broadcasts with the others, so their channels are coupled (a residual Add, a gate Mul);
+ *   constants that vary along the channels are sliced with them;
+ * - 'pool': spatial pooling over channels on axis 1;
+ * - 'along-axis': works along its `axis` attribute (Softmax, LayerNormalization): channels pass unless it is that axis;
+ * - 'reduce': reduces over `axes`: channels pass when they are not reduced;
+ * - 'layout': moves, cuts or joins axes (Transpose, Reshape, Flatten, Concat, Split, Slice, Squeeze, Unsqueeze, Pad,
+ *   Resize): one rule per op in the analysis;
+ * - 'shape': reads only the shape (Shape, Size): the channel count is followed to where it is used.
+ * Ops without a flow stop the analysis: channels that reach them are kept, with the op named as the reason.
+ */
+export interface ChannelFlow {
+  kind: 'compute' | 'unary' | 'broadcast' | 'pool' | 'along-axis' | 'reduce' | 'layout' | 'shape';
+  /** 'unary' and 'along-axis': inputs holding one value per channel (BatchNormalization's scale, bias, mean, variance). */
+  params?: number[];
+  /** Inputs beyond the data that carry no channels (Clip's min/max, Dropout's ratio): ignored. */
+  ignore?: number[];
+}
+
+const UNARY: ChannelFlow = { kind: 'unary', ignore: [1, 2] };
+const BROADCAST: ChannelFlow = { kind: 'broadcast' };
+const POOL: ChannelFlow = { kind: 'pool' };
+const LAYOUT: ChannelFlow = { kind: 'layout' };
+const REDUCE: ChannelFlow = { kind: 'reduce', ignore: [1] };
+const ALONG_AXIS: ChannelFlow = { kind: 'along-axis' };
+const COMPUTE: ChannelFlow = { kind: 'compute' };
 
 const slot = (input: number, channelAxis: WeightSlot['channelAxis'], reductionAxis: WeightSlot['reductionAxis']): WeightSlot => ({ input, channelAxis, reductionAxis });
 const fixed = (axis: number) => (_node: NodeProto, rank: number) => (rank > axis ? axis : undefined);
@@ -79,17 +110,17 @@ export const OP_TRAITS: Record<string, OpTraits> = {
     weights: [slot(1, fixed(0), fixed(1))],
     keep: { 2: 'bias' },
     integerForm: 'ConvInteger',
-    producesChannels: (n) => getInt(n, 'group', 1) === 1,
+    channels: COMPUTE,
   },
   // W [Cin, Cout/group, k…]: output channels on axis 1, summed over the input channels (axis 0).
-  ConvTranspose: { weights: [slot(1, fixed(1), fixed(0))], keep: { 2: 'bias' } },
-  Gemm: { weights: [gemmA, gemmB], keep: { 2: 'bias' }, integerForm: 'MatMulInteger', nbits: gemmPlain, producesChannels: (n) => getInt(n, 'transA', 0) === 0 },
-  MatMul: { weights: [matMulA, matMulB], integerForm: 'MatMulInteger', nbits: () => true, producesChannels: () => true },
+  ConvTranspose: { weights: [slot(1, fixed(1), fixed(0))], keep: { 2: 'bias' }, channels: COMPUTE },
+  Gemm: { weights: [gemmA, gemmB], keep: { 2: 'bias' }, integerForm: 'MatMulInteger', nbits: gemmPlain, channels: COMPUTE },
+  MatMul: { weights: [matMulA, matMulB], integerForm: 'MatMulInteger', nbits: () => true, channels: COMPUTE },
   LSTM: { weights: recurrent, keep: { 3: 'bias', 5: 'initial hidden state', 6: 'initial cell state', 7: 'peepholes' } },
   GRU: { weights: recurrent, keep: { 3: 'bias', 5: 'initial hidden state' } },
   RNN: { weights: recurrent, keep: { 3: 'bias', 5: 'initial hidden state' } },
   // An embedding table [vocab, dim]: one row per token; blocks run along the row.
-  Gather: { weights: [slot(0, (n, rank) => (getInt(n, 'axis', 0) === 0 && rank >= 2 ? 0 : undefined), last)] },
+  Gather: { weights: [slot(0, (n, rank) => (getInt(n, 'axis', 0) === 0 && rank >= 2 ? 0 : undefined), last)], channels: LAYOUT },
   Einsum: { weights: [einsumSlot(0), einsumSlot(1), einsumSlot(2)] },
   // com.microsoft ops (onnxruntime's contrib domain).
   'com.microsoft.Attention': { weights: [slot(1, last, secondLast)], keep: { 2: 'bias' } },
@@ -107,14 +138,30 @@ export const OP_TRAITS: Record<string, OpTraits> = {
   // The scales and zero points of weights stored quantized.
   DequantizeLinear: { weights: [], keep: { 1: 'already quantized', 2: 'already quantized' } },
   // Normalizations: their parameters stay in float (few values, and their error scales every activation).
-  BatchNormalization: { weights: [], keep: { 1: NORM, 2: NORM, 3: NORM, 4: NORM } },
-  InstanceNormalization: { weights: [], keep: { 1: NORM, 2: NORM } },
-  LayerNormalization: { weights: [], keep: { 1: NORM, 2: NORM } },
+  BatchNormalization: { weights: [], keep: { 1: NORM, 2: NORM, 3: NORM, 4: NORM }, channels: { kind: 'unary', params: [1, 2, 3, 4] } },
+  InstanceNormalization: { weights: [], keep: { 1: NORM, 2: NORM }, channels: { kind: 'unary', params: [1, 2] } },
+  // Normalizes over the axes from `axis` on: channels on the last axis (axis = -1) are pruned with its scale and bias.
+  LayerNormalization: { weights: [], keep: { 1: NORM, 2: NORM }, channels: { kind: 'along-axis', params: [1, 2] } },
   GroupNormalization: { weights: [], keep: { 1: NORM, 2: NORM } },
   RMSNormalization: { weights: [], keep: { 1: NORM } },
-  PRelu: { weights: [], keep: { 1: 'activation slope' } },
-  Resize: { weights: [], keep: { 1: 'Resize roi, not a weight', 2: 'Resize scales, not a weight' } },
-  Upsample: { weights: [], keep: { 1: 'Upsample scales, not a weight' } },
+  // The slope broadcasts against the input (one per channel, or one for all): sliced like a broadcast constant.
+  PRelu: { weights: [], keep: { 1: 'activation slope' }, channels: BROADCAST },
+  Resize: { weights: [], keep: { 1: 'Resize roi, not a weight', 2: 'Resize scales, not a weight' }, channels: LAYOUT },
+  Upsample: { weights: [], keep: { 1: 'Upsample scales, not a weight' }, channels: LAYOUT },
+  // Channel flow only (no weights): what structured pruning follows.
+  ...Object.fromEntries(
+    [
+      'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'Mish', 'Gelu', 'Erf',
+      'Identity', 'Dropout', 'Clip', 'Cast', 'Abs', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sign', 'Sin', 'Cos',
+      'ThresholdedRelu', 'Shrink', 'Swish',
+    ].map((op) => [op, { weights: [], channels: UNARY }]),
+  ),
+  ...Object.fromEntries(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'Pow', 'Where'].map((op) => [op, { weights: [], channels: BROADCAST }])),
+  ...Object.fromEntries(['MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'].map((op) => [op, { weights: [], channels: POOL }])),
+  ...Object.fromEntries(['Transpose', 'Reshape', 'Flatten', 'Concat', 'Split', 'Slice', 'Squeeze', 'Unsqueeze', 'Pad'].map((op) => [op, { weights: [], channels: LAYOUT }])),
+  ...Object.fromEntries(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp'].map((op) => [op, { weights: [], channels: REDUCE }])),
+  ...Object.fromEntries(['Softmax', 'LogSoftmax', 'Hardmax'].map((op) => [op, { weights: [], channels: ALONG_AXIS }])),
+  ...Object.fromEntries(['Shape', 'Size'].map((op) => [op, { weights: [], channels: { kind: 'shape' } satisfies ChannelFlow }])),
 };
 
 /** Key of an op in the table: its type, prefixed by its domain outside the default one ("com.microsoft.Attention"). */
