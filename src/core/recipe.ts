@@ -41,11 +41,16 @@ export interface PruneRecipe {
   /** Fraction of weights (or output channels, for 'channel') to remove, 0–0.95. N:M patterns fix it at N/M. */
   sparsity: number;
   pattern: PrunePattern;
-  /** Unstructured only: one magnitude threshold across layers, no layer beyond `layerCap`. */
+  /**
+   * Unstructured: one magnitude threshold across layers, no layer beyond `layerCap`. Channel: channel groups ranked
+   * together (importance relative to their group's mean), no group losing more than `layerCap` of its channels.
+   */
   global: boolean;
   layerCap: number;
   /** Channel ranking for 'channel'. */
   norm: 'l1' | 'l2';
+  /** Channel pruning: a group's channel importance is the sum (or the mean) of its members' slice norms. */
+  groupImportance: 'sum' | 'mean';
   exclude: string[];
   excludeOps: string[];
   overrides: SparsityOverride[];
@@ -64,6 +69,7 @@ export const DEFAULT_PRUNE: PruneRecipe = {
   global: false,
   layerCap: 0.95,
   norm: 'l2',
+  groupImportance: 'sum',
   exclude: [],
   excludeOps: [],
   overrides: [],
@@ -87,6 +93,7 @@ export function validatePrune(input: unknown): PruneRecipe {
     global: p.global,
     layerCap: fraction(p.layerCap, 0.99, 'prune.layerCap'),
     norm: oneOf(p.norm, ['l1', 'l2'] as ('l1' | 'l2')[], 'prune.norm'),
+    groupImportance: oneOf(p.groupImportance, ['sum', 'mean'] as ('sum' | 'mean')[], 'prune.groupImportance'),
     exclude: strings(p.exclude, 'prune.exclude'),
     excludeOps: strings(p.excludeOps, 'prune.excludeOps'),
     overrides: p.overrides.map((o: unknown, i: number) => {
