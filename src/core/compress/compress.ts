@@ -92,8 +92,7 @@ function coverageOf(opened: OpenedModel, work: EditableModel, prune: PruneReport
     else if (t.reason && !reasons.has(key)) reasons.set(key, t.reason);
   }
   for (const l of prune?.layers ?? []) {
-    const entry = work.catalog.entries[l.entryId];
-    const key = tensorKey(entry?.graphPath ?? 'main', l.name);
+    const key = tensorKey(l.graphPath ?? work.catalog.entries[l.entryId]?.graphPath ?? 'main', l.name);
     if (l.action === 'prune') compressed.add(key);
     else if (l.reason && !reasons.has(key)) reasons.set(key, l.reason);
   }

@@ -12,13 +12,15 @@ import { countMacs, type NodeMacs } from '../../analysis/macs';
 import { excludedBecause, matchesAny, type PruneRecipe } from '../../recipe';
 import { errorFromSums } from '../quantize/emit/common';
 import { tensorRole } from '../roles';
-import { channelGroups, type ChannelGroup } from './channels';
+import { pruneChannelGroups, type PruneGroupReport } from './channels';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import type { KernelBackend } from '../../../kernels/types';
 import type { NMView, PruneKernels } from '../../../kernels/prune';
 import type { DeviceTensor } from '../../../kernels/types';
 import { selectKth } from '../../analysis/select';
-import { channelsToKeep, countZeros, globalPruneCountsOn, zeroTies } from './masks';
+import { countZeros, globalPruneCountsOn, zeroTies } from './masks';
+
+export type { PruneGroupReport, PruneGroupMember } from './channels';
 
 export interface PruneLayerReport {
   /** Catalog id of the weight in the model that was pruned. */
@@ -42,6 +44,10 @@ export interface PruneLayerReport {
   /** Multiply-accumulates of the layer's node for one input (dynamic dims = 1), when shapes are known. */
   macsBefore?: number;
   macsAfter?: number;
+  /** The graph the weight lives in ("main", or a subgraph path). */
+  graphPath?: string;
+  /** Channel pruning: the ids of the channel groups the layer's output channels belong to. */
+  groups?: number[];
 }
 
 export interface PruneReport {
@@ -55,6 +61,8 @@ export interface PruneReport {
   macsBefore: number;
   macsAfter: number;
   warnings: string[];
+  /** Channel pruning: the channel groups (channels removed together), with members, importance, parameters and MACs. */
+  groups?: PruneGroupReport[];
 }
 
 const PRUNABLE_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
@@ -178,89 +186,39 @@ async function pruneMasks(work: EditableModel, recipe: PruneRecipe, layers: Prun
   }
 }
 
-/** Slices `values` (shape `dims`) to `keep` along `axis`. */
-function sliceAxis(values: Float32Array, dims: number[], axis: number, keep: number[]): Float32Array {
-  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const D = dims[axis]!;
-  const out = new Float32Array(outer * keep.length * inner);
-  let at = 0;
-  for (let o = 0; o < outer; o++) for (const k of keep) out.set(values.subarray((o * D + k) * inner, (o * D + k + 1) * inner), at), (at += inner);
-  return out;
-}
-
-async function pruneChannels(work: EditableModel, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[], backend: KernelBackend, options: PruneOptions): Promise<void> {
+async function pruneChannels(work: EditableModel, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[], backend: KernelBackend, options: PruneOptions): Promise<PruneGroupReport[]> {
   const catalog = work.catalog;
-  const outputs = new Set(work.model.graph!.output.map((o) => o.name));
-  const groups = channelGroups(catalog, outputs);
-  const wanted = new Map(pruneCandidates(catalog, recipe, layers).map((c) => [c.entry, c]));
-  // Per tensor, per axis: the indices kept.
-  const slices = new Map<CatalogEntry, Map<number, number[]>>();
-  const kept = new Map<ChannelGroup, number[]>();
-  for (const [gi, g] of groups.entries()) {
-    await checkpoint(options, gi, groups.length);
-    const c = wanted.get(g.weight);
-    if (!c) continue;
-    wanted.delete(g.weight);
-    const layer = c.layer;
-    const base = { entryId: g.weight.id, name: g.weight.name, layer, op: g.op, pattern: recipe.pattern, paramsBefore: g.weight.elements, channelsBefore: g.channels };
-    if (g.blocked) {
-      layers.push({ ...base, action: 'skip', reason: `left alone: ${g.blocked}`, sparsity: 0, paramsAfter: g.weight.elements, channelsAfter: g.channels, relError: 0, sqnrDb: Infinity });
-      continue;
-    }
-    const values = await work.read(g.weight);
-    const axis = g.edits[0]!.axis;
-    const dims = g.weight.shape;
-    const layout = { outer: dims.slice(0, axis).reduce((a, b) => a * b, 1), channels: g.channels, inner: dims.slice(axis + 1).reduce((a, b) => a * b, 1) };
-    const norms = await onDevice(backend, values, (kern, t) => kern.channelNorms(t, layout, recipe.norm));
-    const keep = channelsToKeep(norms, c.sparsity);
-    kept.set(g, keep);
-    let removed = 0;
-    let total = 0;
-    norms.forEach((n, ch) => {
-      const e = recipe.norm === 'l2' ? n * n : n;
-      total += e;
-      if (!keep.includes(ch)) removed += e;
-    });
-    for (const edit of g.edits) {
-      const indices = edit.repeat === 1 ? keep : keep.flatMap((ch) => Array.from({ length: edit.repeat }, (_, j) => ch * edit.repeat + j));
-      const perAxis = slices.get(edit.entry) ?? new Map<number, number[]>();
-      const prior = perAxis.get(edit.axis);
-      if (prior && prior.join() !== indices.join()) throw new Error(`two channel groups disagree on ${edit.entry.name} axis ${edit.axis}`);
-      perAxis.set(edit.axis, indices);
-      slices.set(edit.entry, perAxis);
-    }
-    const rel = recipe.norm === 'l2' && total > 0 ? Math.sqrt(removed / total) : total > 0 ? removed / total : 0;
-    layers.push({ ...base, action: 'prune', sparsity: 1 - keep.length / g.channels, paramsAfter: 0, channelsAfter: keep.length, relError: rel, sqnrDb: rel > 0 ? -20 * Math.log10(rel) : Infinity });
-  }
-  for (const c of wanted.values()) {
-    layers.push({ entryId: c.entry.id, name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'not the weight of a Conv (group 1), Gemm or MatMul that produces channels', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
-  }
-  // Apply every slice once per tensor, axis by axis.
-  for (const [entry, perAxis] of slices) {
-    let values = await work.read(entry);
-    let dims = [...entry.shape];
-    for (const [axis, keep] of perAxis) {
-      values = sliceAxis(values, dims, axis, keep);
-      dims[axis] = keep.length;
-    }
-    setValues(entry, values, dims);
-  }
-  for (const [g, keep] of kept) {
-    for (const dw of g.depthwise) {
-      const attr = dw.attribute.find((a) => a.name === 'group')!;
-      attr.i = BigInt(keep.length);
+  const elementsBefore = new Map(catalog.entries.map((e) => [e, e.elements]));
+  const skipped: PruneLayerReport[] = [];
+  const candidates = new Set(pruneCandidates(catalog, recipe, skipped).map((c) => c.entry));
+  const result = await pruneChannelGroups(work, recipe, { backend, checkpoint: (done, total) => checkpoint(options, done, total) });
+  warnings.push(...result.warnings);
+  const skippedById = new Map(skipped.map((l) => [l.entryId, l]));
+  for (const entry of catalog.entries) {
+    const l = result.layers.get(entry);
+    const paramsBefore = elementsBefore.get(entry)!;
+    if (l) {
+      const kept = l.kept;
+      const sparsity = l.channelsBefore > 0 ? 1 - l.channelsAfter / l.channelsBefore : 0;
+      layers.push({
+        entryId: entry.id, name: entry.name, graphPath: entry.graphPath, layer: l.layer, op: l.op, pattern: 'channel',
+        action: kept ? 'skip' : 'prune',
+        ...(kept ? { reason: kept.excluded ? kept.reason : `left alone: ${kept.reason}` } : {}),
+        sparsity: kept ? 0 : sparsity, paramsBefore, paramsAfter: entry.elements, channelsBefore: l.channelsBefore, channelsAfter: l.channelsAfter,
+        relError: kept ? 0 : l.relError, sqnrDb: kept || l.relError === 0 ? Infinity : -20 * Math.log10(l.relError), groups: l.groups,
+      });
+    } else if (candidates.has(entry)) {
+      const use = tensorRole(entry, catalog);
+      const layer = use.kind === 'weight' ? use.use.nodeLabel : entry.name;
+      const op = use.kind === 'weight' ? use.use.op : '';
+      layers.push({ entryId: entry.id, name: entry.name, graphPath: entry.graphPath, layer, op, pattern: 'channel', action: 'skip', reason: 'its output channels cannot be removed: not the weight of a layer the channel analysis follows', sparsity: 0, paramsBefore, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
+    } else {
+      const s = skippedById.get(entry.id);
+      if (s) layers.push({ ...s, graphPath: entry.graphPath, paramsAfter: entry.elements });
     }
   }
-  // Weight elements after all slices (a consumer's input slice shrinks a left-alone layer too).
-  for (const l of layers) {
-    const e = catalog.entries.find((x) => x.name === l.name);
-    if (e) l.paramsAfter = e.tensor.dims.reduce((a, b) => a * Number(b), 1);
-  }
-  const blocked = layers.filter((l) => l.action === 'skip' && l.reason?.startsWith('left alone'));
-  if (blocked.length) warnings.push(`${blocked.length} layer${blocked.length > 1 ? 's' : ''} left unpruned where removing channels could not be proven safe (see reasons).`);
-  // Value infos that named the old channel counts would now lie: drop intermediate ones, onnxruntime infers them.
-  for (const info of catalog.graphs) info.graph.valueInfo = [];
+  work.refresh();
+  return result.groups;
 }
 
 /** Prunes the model being edited per the recipe (in place); returns what was removed. */
@@ -269,8 +227,8 @@ export async function pruneEditable(work: EditableModel, recipe: PruneRecipe, op
   const layers: PruneLayerReport[] = [];
   const warnings: string[] = [];
   const before = countMacs(work.model);
-  if (recipe.pattern === 'channel') await pruneChannels(work, recipe, layers, warnings, backend, options);
-  else await pruneMasks(work, recipe, layers, backend, options);
+  const groups = recipe.pattern === 'channel' ? await pruneChannels(work, recipe, layers, warnings, backend, options) : undefined;
+  if (recipe.pattern !== 'channel') await pruneMasks(work, recipe, layers, backend, options);
   if (recipe.pattern !== 'channel' && recipe.pattern !== 'unstructured') warnings.push(`${recipe.pattern} keeps ${recipe.pattern === '2:4' ? 2 : 4} of every ${recipe.pattern === '2:4' ? 4 : 8} weights along the input axis: sparsity is fixed at 50%.`);
   if (recipe.pattern !== 'channel') warnings.push('Zeroed weights are still stored: a dense ONNX file does not shrink until it is compressed (zip) or quantized.');
   const after = countMacs(work.model);
@@ -281,5 +239,5 @@ export async function pruneEditable(work: EditableModel, recipe: PruneRecipe, op
     l.macsAfter = ma.get(l.layer);
   }
   const zeros = layers.reduce((n, l) => n + (l.action === 'prune' && l.pattern !== 'channel' ? Math.round(l.sparsity * l.paramsBefore) : 0), 0);
-  return { layers, paramsBefore: layers.reduce((n, l) => n + l.paramsBefore, 0), paramsAfter: layers.reduce((n, l) => n + l.paramsAfter, 0), zeros, macsBefore: before.total, macsAfter: after.total, warnings };
+  return { layers, ...(groups ? { groups } : {}), paramsBefore: layers.reduce((n, l) => n + l.paramsBefore, 0), paramsAfter: layers.reduce((n, l) => n + l.paramsAfter, 0), zeros, macsBefore: before.total, macsAfter: after.total, warnings };
 }

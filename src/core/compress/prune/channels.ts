@@ -1,207 +1,315 @@
 /**
- * Structured channel pruning: remove whole output channels of a Conv / Gemm / MatMul and the matching input
- * channels of every consumer, so the model is physically smaller and faster.
- *
- * From each producer the channel dimension is traced forward through ops that keep channels apart
- * (activations, pooling, BatchNormalization, per-channel constants, depthwise Conv, Flatten into a Gemm/MatMul)
- * to the ops that consume it. A producer is pruned only when every path is provably safe; otherwise it is left
- * alone and the reason is reported (a residual Add or Concat joins channel groups: such groups are left alone).
+ * Structured channel pruning by channel groups: the dependency analysis (./depgraph.ts) says which channels move
+ * together; each group's channels are ranked by importance (the sum, or mean, of the L1/L2 norms of every member
+ * weight's slice of that channel, computed on the kernels); the least important go from every member at once —
+ * producers' weight rows, consumers' weight columns, biases, normalization parameters, broadcast constants — and
+ * the counts that attributes and shape constants name follow. Groups that reach something the analysis cannot
+ * rewrite, or that hold an excluded layer, are kept whole with the reason.
  */
-import type { NodeProto } from 'onnx-buf';
-import type { CatalogEntry, TensorCatalog } from '../../onnx/catalog';
+import { create } from '@bufbuild/protobuf';
+import { TensorProtoSchema } from 'onnx-buf';
+import { replaceTensor, type CatalogEntry } from '../../onnx/catalog';
+import type { EditableModel } from '../../onnx/editable';
+import { allGraphs } from '../../onnx/graph-edit';
+import { inferShapes } from '../../analysis/shapes';
+import { countMacs } from '../../analysis/macs';
+import { excludedBecause, matchesAny, type PruneRecipe } from '../../recipe';
+import { DataType } from '../../tensor/dtypes';
+import { floatToBf16Bits, floatToFp16Bits } from '../../tensor/codecs';
+import type { KernelBackend } from '../../../kernels/types';
+import { referenceBackend } from '../../../kernels/ts/reference';
+import { analyzeChannels, type ChannelAnalysis, type ChannelGroup, type MemberRole, type TensorSlice } from './depgraph';
+import { globalKeptCounts, keptCount, roundKept, ROUND_FROM, ROUND_TO, topIndices } from './select';
 
-/** How a tensor is sliced: keep `indices` along `axis`; `repeat` > 1 expands channel c to [c·repeat, (c+1)·repeat). */
-export interface SliceEdit {
-  entry: CatalogEntry;
-  axis: number;
-  /** The channel dimension traced to this tensor (before any repeat). */
-  channels: number;
-  repeat: number;
-}
-
-export interface ChannelGroup {
-  producer: NodeProto;
-  producerLabel: string;
+export interface PruneGroupMember {
+  /** The layer (node) and its op. */
+  layer: string;
   op: string;
-  weight: CatalogEntry;
-  /** Output channels of the producer. */
+  /** The stored tensor cut, and along which axis. */
+  tensor: string;
+  axis: number;
+  /** produces: the layer makes these channels; follows: a depthwise Conv carries them; reads: a consumer's weight columns; scales: biases, normalization parameters, broadcast constants. */
+  role: MemberRole;
+  /** Indices of its axis in this group. */
   channels: number;
-  /** Weight slice along the producer's output axis (and its bias etc.), plus every consumer's input slice. */
-  edits: SliceEdit[];
-  /** Depthwise Convs whose `group` attribute follows the kept channel count. */
-  depthwise: NodeProto[];
-  /** Why this producer cannot be pruned (undefined when it can). */
-  blocked?: string;
 }
 
-const PASS_THROUGH = new Set([
-  'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'Mish', 'Gelu',
-  'Erf', 'Identity', 'Dropout', 'Clip', 'Abs', 'Neg', 'Exp', 'Sqrt', 'Swish',
-]);
-const POOLS = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool', 'GlobalLpPool']);
-const ELEMENTWISE_BINARY = new Set(['Add', 'Sub', 'Mul', 'Div']);
-
-function intAttr(node: NodeProto, name: string, fallback: number): number {
-  const a = node.attribute.find((x) => x.name === name);
-  return a ? Number(a.i) : fallback;
+export interface PruneGroupReport {
+  /** 1-based, in graph order of the first producer. */
+  id: number;
+  label: string;
+  action: 'prune' | 'keep';
+  /** Why the group is kept whole. */
+  reason?: string;
+  members: PruneGroupMember[];
+  channelsBefore: number;
+  channelsAfter: number;
+  /** The share of channels asked for (per group or, with global ranking, across groups). */
+  targetSparsity: number;
+  /** Kept counts of groups with 32+ channels are rounded to a multiple of this. */
+  roundedTo?: number;
+  /** Sum of the channel importances, and the part removed. */
+  importance: number;
+  removedImportance: number;
+  /** Channel importances: kept channels first, then removed ones, each in descending order (empty when kept whole). */
+  channelImportance: number[];
+  /** Parameters of the member tensors, before → after (a layer belongs to the group of its outputs and of its inputs). */
+  paramsBefore: number;
+  paramsAfter: number;
+  /** MACs of the member layers for one input, before → after, when shapes are known. */
+  macsBefore?: number;
+  macsAfter?: number;
 }
 
-function intsAttr(node: NodeProto, name: string): number[] | undefined {
-  const a = node.attribute.find((x) => x.name === name);
-  return a ? a.ints.map(Number) : undefined;
+export interface ChannelPruneResult {
+  groups: PruneGroupReport[];
+  analysis: ChannelAnalysis;
+  /** Per producer / depthwise weight: channels before → after, removed norm share, group ids, why kept. */
+  layers: Map<CatalogEntry, { layer: string; op: string; channelsBefore: number; channelsAfter: number; relError: number; groups: number[]; kept?: { reason: string; excluded: boolean } }>;
+  warnings: string[];
 }
 
-class Blocked extends Error {}
-
-interface TraceState {
-  value: string;
-  /** 'nchw': channels on axis 1 of a rank ≥ 3 tensor; 'last': channels on the last axis; 'flat': Flatten of NCHW. */
-  layout: 'nchw' | 'last' | 'flat';
+export interface ChannelPruneOptions {
+  backend?: KernelBackend;
+  checkpoint?: (done: number, total: number) => Promise<void>;
 }
 
-/** Finds every prunable producer and what pruning it would touch. */
-export function channelGroups(catalog: TensorCatalog, graphOutputs: Set<string>): ChannelGroup[] {
-  const byName = new Map<string, CatalogEntry>();
-  for (const e of catalog.entries) if (!byName.has(e.name)) byName.set(e.name, e);
-  const constant = (name: string | undefined) => (name ? byName.get(name) : undefined);
-  const groups: ChannelGroup[] = [];
+const WEIGHT_ROLES = new Set<MemberRole>(['produces', 'follows', 'reads']);
+const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
-  for (const info of catalog.graphs) {
-    info.graph.node.forEach((node, index) => {
-      const label = node.name || `${node.opType}#${index}`;
-      let weight: CatalogEntry | undefined;
-      let outAxis = 0;
-      let layout: TraceState['layout'] = 'last';
-      const extra: SliceEdit[] = [];
-      if (node.opType === 'Conv') {
-        weight = constant(node.input[1]);
-        if (!weight || weight.shape.length < 3) return;
-        if (intAttr(node, 'group', 1) !== 1) return; // grouped/depthwise convs are followers, not producers
-        layout = 'nchw';
-        const bias = constant(node.input[2]);
-        if (bias) extra.push({ entry: bias, axis: 0, channels: weight.shape[0]!, repeat: 1 });
-      } else if (node.opType === 'Gemm') {
-        weight = constant(node.input[1]);
-        if (!weight || weight.shape.length !== 2 || intAttr(node, 'transA', 0)) return;
-        outAxis = intAttr(node, 'transB', 0) ? 0 : 1;
-        const bias = constant(node.input[2]);
-        if (bias && bias.elements === weight.shape[outAxis]! && bias.elements > 1) extra.push({ entry: bias, axis: bias.shape.length - 1, channels: bias.elements, repeat: 1 });
-        else if (bias && bias.elements > 1) return;
-      } else if (node.opType === 'MatMul') {
-        weight = constant(node.input[1]);
-        if (!weight || weight.shape.length !== 2 || constant(node.input[0])) return;
-        outAxis = 1;
-      } else return;
-      const channels = weight.shape[outAxis]!;
-      const group: ChannelGroup = { producer: node, producerLabel: label, op: node.opType, weight, channels, edits: [{ entry: weight, axis: outAxis, channels, repeat: 1 }, ...extra], depthwise: [] };
-      try {
-        trace({ value: node.output[0]!, layout }, group, catalog, constant, graphOutputs);
-      } catch (err) {
-        if (!(err instanceof Blocked)) throw err;
-        group.blocked = err.message;
-        group.edits = [];
-        group.depthwise = [];
-      }
-      groups.push(group);
-    });
-  }
-  return groups;
-}
+/** Prunes the model's channel groups in place per the recipe (pattern 'channel'). */
+export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecipe, options: ChannelPruneOptions = {}): Promise<ChannelPruneResult> {
+  const backend = options.backend ?? referenceBackend;
+  const checkpoint = options.checkpoint ?? (async () => undefined);
+  const catalog = work.catalog;
+  const shapes = inferShapes(work.model, {}, catalog);
+  const analysis = analyzeChannels(work.model, catalog, shapes);
+  const { groups, componentOf } = analysis;
+  const warnings: string[] = [];
 
-function trace(
-  start: TraceState,
-  group: ChannelGroup,
-  catalog: TensorCatalog,
-  constant: (name: string | undefined) => CatalogEntry | undefined,
-  graphOutputs: Set<string>,
-): void {
-  const C = group.channels;
-  const seen = new Set<string>();
-  const stack: TraceState[] = [start];
-  while (stack.length) {
-    const state = stack.pop()!;
-    if (seen.has(state.value)) continue;
-    seen.add(state.value);
-    if (graphOutputs.has(state.value)) throw new Blocked(`its channels reach the graph output "${state.value}"`);
-    const consumers = catalog.valueConsumers.get(state.value) ?? [];
-    if (consumers.length === 0) throw new Blocked(`"${state.value}" has no consumer to follow`);
-    for (const { node, inputIndex, nodeLabel } of consumers) {
-      const op = node.opType;
-      const follow = (layout: TraceState['layout'] = state.layout) => stack.push({ value: node.output[0]!, layout });
-      if (node.domain && node.domain !== 'ai.onnx') throw new Blocked(`${node.domain}.${op} "${nodeLabel}" reads its channels`);
-      if (PASS_THROUGH.has(op)) {
-        if (op === 'PRelu') sliceConstant(node.input[1], state, group, constant, nodeLabel);
-        if (op === 'Dropout' && node.output[1] && (catalog.valueConsumers.get(node.output[1])?.length ?? 0) > 0) throw new Blocked(`Dropout "${nodeLabel}" mask is used`);
-        follow();
-      } else if (POOLS.has(op)) {
-        if (state.layout !== 'nchw') throw new Blocked(`${op} "${nodeLabel}" on a non-spatial tensor`);
-        if (op === 'MaxPool' && node.output[1]) throw new Blocked(`MaxPool "${nodeLabel}" returns indices`);
-        follow();
-      } else if (op === 'BatchNormalization' && inputIndex === 0) {
-        for (let k = 1; k <= 4; k++) {
-          const p = constant(node.input[k]);
-          if (!p || p.elements !== C) throw new Blocked(`BatchNormalization "${nodeLabel}" parameter ${k} is not a stored per-channel tensor`);
-          group.edits.push({ entry: p, axis: 0, channels: C, repeat: 1 });
-        }
-        follow();
-      } else if (ELEMENTWISE_BINARY.has(op)) {
-        const other = node.input[1 - inputIndex];
-        if (!constant(other)) throw new Blocked(`${op} "${nodeLabel}" joins it with another branch (a residual or gated group: left alone)`);
-        sliceConstant(other, state, group, constant, nodeLabel);
-        follow();
-      } else if (op === 'Conv' && inputIndex === 0) {
-        const w = constant(node.input[1]);
-        if (!w || state.layout !== 'nchw') throw new Blocked(`Conv "${nodeLabel}" has no stored weight`);
-        const g = intAttr(node, 'group', 1);
-        if (g === 1) {
-          group.edits.push({ entry: w, axis: 1, channels: C, repeat: 1 });
-        } else if (g === C && w.shape[0] === C && w.shape[1] === 1) {
-          // Depthwise: its channels are ours; prune them too and keep following.
-          group.edits.push({ entry: w, axis: 0, channels: C, repeat: 1 });
-          const b = constant(node.input[2]);
-          if (b) group.edits.push({ entry: b, axis: 0, channels: C, repeat: 1 });
-          group.depthwise.push(node);
-          follow();
-        } else throw new Blocked(`grouped Conv "${nodeLabel}" (group ${g}) mixes channel groups`);
-      } else if ((op === 'Gemm' || op === 'MatMul') && inputIndex === 0) {
-        const w = constant(node.input[1]);
-        if (!w || w.shape.length !== 2) throw new Blocked(`${op} "${nodeLabel}" has no stored 2-D weight`);
-        if (state.layout === 'nchw') throw new Blocked(`${op} "${nodeLabel}" reads a 4-D tensor`);
-        if (op === 'Gemm' && intAttr(node, 'transA', 0)) throw new Blocked(`Gemm "${nodeLabel}" transposes its input`);
-        const kAxis = op === 'Gemm' && intAttr(node, 'transB', 0) ? 1 : 0;
-        const K = w.shape[kAxis]!;
-        const repeat = state.layout === 'flat' ? K / C : 1;
-        if (!Number.isInteger(repeat) || (state.layout === 'last' && K !== C)) throw new Blocked(`${op} "${nodeLabel}" reads ${K} features, not a multiple of ${C} channels`);
-        group.edits.push({ entry: w, axis: kAxis, channels: C, repeat });
-      } else if (op === 'Flatten' && state.layout === 'nchw') {
-        if (intAttr(node, 'axis', 1) !== 1) throw new Blocked(`Flatten "${nodeLabel}" with axis ≠ 1`);
-        follow('flat');
-      } else if (op === 'Reshape' && inputIndex === 0 && state.layout === 'nchw') {
-        const shape = constant(node.input[1]);
-        const dims = shape?.tensor.int64Data.length ? shape.tensor.int64Data.map(Number) : shape?.tensor.rawData.byteLength ? Array.from(new BigInt64Array(shape.tensor.rawData.slice().buffer), Number) : undefined;
-        if (!dims || dims.length !== 2 || dims[1] !== -1 || !(dims[0] === 0 || dims[0] === 1 || dims[0] === -1)) throw new Blocked(`Reshape "${nodeLabel}" is not a provable flatten`);
-        follow('flat');
-      } else if (op === 'Shape') {
-        throw new Blocked(`Shape "${nodeLabel}" reads the channel count`);
-      } else {
-        throw new Blocked(`${op} "${nodeLabel}" reads its channels and has no channel-safe rewrite`);
+  // Exclusions keep the whole group of an excluded producer (or depthwise Conv).
+  const excluded = new Map<ChannelGroup, string>();
+  for (const g of groups) {
+    if (g.blocked) continue;
+    for (const m of g.members) {
+      if (m.slice.role !== 'produces' && m.slice.role !== 'follows') continue;
+      const why = excludedBecause(recipe.exclude, m.slice.entry.name, m.slice.layer) ?? (recipe.excludeOps.includes(m.slice.op) ? `${m.slice.op} layers excluded` : undefined);
+      if (why) {
+        excluded.set(g, `${m.slice.layer} is ${why.startsWith('excluded') ? why : `left out (${why})`}: its whole group is kept`);
+        break;
       }
     }
   }
-  void intsAttr;
+  const prunable = groups.filter((g) => !g.blocked && !excluded.has(g));
+  const inPrunable = new Uint8Array(analysis.componentCount);
+  for (const g of prunable) for (const c of g.components) inPrunable[c] = 1;
+
+  // Importance: per member weight slice, the norm of each channel's slice (channels repeated along an axis — a
+  // Flatten into a Gemm, a depthwise multiplier — are one slice), summed (or averaged) over the members.
+  const importance = new Float64Array(analysis.componentCount);
+  const members = new Float64Array(analysis.componentCount);
+  const ownNorms = new Map<TensorSlice, Float64Array>();
+  const weightSlices = analysis.slices.filter((s) => WEIGHT_ROLES.has(s.role) && s.ids.some((e) => inPrunable[componentOf(e)]));
+  const values = new Map<CatalogEntry, Float32Array>();
+  const read = async (entry: CatalogEntry) => values.get(entry) ?? (values.set(entry, await work.read(entry)), values.get(entry)!);
+  for (const [i, s] of weightSlices.entries()) {
+    await checkpoint(i, weightSlices.length + prunable.length);
+    const v = await read(s.entry);
+    const dims = s.entry.shape;
+    const layout = { outer: product(dims.slice(0, s.axis)), channels: dims[s.axis]!, inner: product(dims.slice(s.axis + 1)) };
+    const b = backend.prune ? backend : referenceBackend;
+    const t = await b.upload(v);
+    let norms: Float64Array;
+    try {
+      norms = await b.prune!.channelNorms(t, layout, recipe.norm);
+    } finally {
+      t.dispose();
+    }
+    if (s.role === 'produces' || s.role === 'follows') ownNorms.set(s, norms);
+    const acc = new Map<number, number>();
+    s.ids.forEach((e, k) => {
+      const c = componentOf(e);
+      const n = norms[k]!;
+      acc.set(c, (acc.get(c) ?? 0) + (recipe.norm === 'l1' ? n : n * n));
+    });
+    for (const [c, a] of acc) {
+      importance[c] += recipe.norm === 'l1' ? a : Math.sqrt(a);
+      members[c]++;
+    }
+  }
+  if (recipe.groupImportance === 'mean') for (let c = 0; c < importance.length; c++) if (members[c]! > 0) importance[c] = importance[c]! / members[c]!;
+
+  // Selection.
+  const kept = new Uint8Array(analysis.componentCount).fill(1);
+  const sparsityOf = (g: ChannelGroup) => {
+    for (const p of g.producers) {
+      const o = recipe.overrides.find((x) => matchesAny([x.match], p.weight.name, p.layer));
+      if (o) return o.sparsity;
+    }
+    return recipe.sparsity;
+  };
+  const groupImportance = (g: ChannelGroup) => g.components.map((c) => importance[c]!);
+  const counts = recipe.global
+    ? globalKeptCounts(prunable.map(groupImportance), recipe.sparsity, recipe.layerCap).map((k, i) => roundKept(prunable[i]!.components.length, k))
+    : prunable.map((g) => keptCount(g.components.length, sparsityOf(g)));
+  prunable.forEach((g, i) => {
+    const keep = new Set(topIndices(groupImportance(g), counts[i]!));
+    g.components.forEach((c, k) => (kept[c] = keep.has(k) ? 1 : 0));
+  });
+  // No Split output or Slice may go empty: keep its most important channel.
+  for (const range of analysis.ranges) {
+    const comps = [...new Set(Array.from(range, componentOf))];
+    if (comps.some((c) => kept[c])) continue;
+    const best = comps.reduce((a, b) => (importance[b]! > importance[a]! ? b : a));
+    kept[best] = 1;
+  }
+  const keptElement = (e: number) => kept[componentOf(e)] === 1;
+
+  // Rewrite: each cut tensor once, axis by axis; then the counts attributes and shape constants name.
+  const before = countMacs(work.model, {}, catalog);
+  const elementsBefore = new Map<CatalogEntry, number>();
+  const byEntry = new Map<CatalogEntry, TensorSlice[]>();
+  for (const s of analysis.slices) byEntry.set(s.entry, [...(byEntry.get(s.entry) ?? []), s]);
+  for (const [entry, list] of byEntry) {
+    elementsBefore.set(entry, entry.elements);
+    const cuts = list.map((s) => ({ axis: s.axis, keep: keptIndices(s.ids, keptElement) })).filter((c) => c.keep.length < entry.shape[c.axis]!);
+    if (cuts.length === 0) continue;
+    let v = await read(entry);
+    const dims = [...entry.shape];
+    for (const c of cuts) {
+      v = sliceAxis(v, dims, c.axis, c.keep);
+      dims[c.axis] = c.keep.length;
+    }
+    writeValues(entry, v, dims);
+  }
+  const graph = work.model.graph!;
+  const retired = new Set<string>();
+  for (const edit of analysis.edits) edit.apply(keptElement, { graph, names: work.names, retired });
+  removeUnread(work, retired);
+  // Initializers old exporters also list as graph inputs: their declared shapes follow.
+  for (const input of graph.input) {
+    const entry = [...byEntry.keys()].find((e) => e.name === input.name && e.graphPath === 'main');
+    const shape = input.type?.value.case === 'tensorType' ? input.type.value.value.shape : undefined;
+    if (entry && shape) shape.dim.forEach((d, i) => (d.value = { case: 'dimValue', value: BigInt(entry.shape[i]!) }));
+  }
+  // Value infos that named the old channel counts would now lie: drop the intermediate ones (onnxruntime infers them).
+  for (const info of catalog.graphs) info.graph.valueInfo = [];
+  const after = countMacs(work.model);
+
+  // Reports.
+  const macsBefore = new Map(before.nodes.map((m) => [m.node, m.macs]));
+  const macsAfter = new Map(after.nodes.map((m) => [m.node, m.macs]));
+  const reports: PruneGroupReport[] = groups.map((g) => {
+    const reason = g.blocked ?? excluded.get(g);
+    const imp = groupImportance(g);
+    const keptHere = g.components.map((c) => kept[c] === 1);
+    const order = (want: boolean) => imp.filter((_, k) => keptHere[k] === want).sort((a, b) => b - a);
+    const pruning = !reason;
+    const tensors = new Set(g.members.map((m) => m.slice.entry));
+    const layers = new Set(g.members.filter((m) => WEIGHT_ROLES.has(m.slice.role)).map((m) => m.slice.layer));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const macs = (map: Map<string, number | undefined>) => {
+      let total = 0;
+      for (const l of layers) {
+        const m = map.get(l);
+        if (m === undefined) return undefined;
+        total += m;
+      }
+      return total;
+    };
+    const channelsAfter = keptHere.filter(Boolean).length;
+    return {
+      id: g.id,
+      label: g.label,
+      action: pruning ? 'prune' : 'keep',
+      ...(reason ? { reason } : {}),
+      members: g.members.map((m) => ({ layer: m.slice.layer, op: m.slice.op, tensor: m.slice.entry.name, axis: m.slice.axis, role: m.slice.role, channels: m.channels })),
+      channelsBefore: g.components.length,
+      channelsAfter,
+      targetSparsity: pruning ? (recipe.global ? recipe.sparsity : sparsityOf(g)) : 0,
+      ...(pruning && g.components.length >= ROUND_FROM ? { roundedTo: ROUND_TO } : {}),
+      importance: pruning ? sum(imp) : 0,
+      removedImportance: pruning ? sum(imp.filter((_, k) => !keptHere[k])) : 0,
+      channelImportance: pruning ? [...order(true), ...order(false)] : [],
+      paramsBefore: sum([...tensors].map((e) => elementsBefore.get(e)!)),
+      paramsAfter: sum([...tensors].map((e) => e.elements)),
+      macsBefore: macs(macsBefore),
+      macsAfter: macs(macsAfter),
+    };
+  });
+
+  const layers: ChannelPruneResult['layers'] = new Map();
+  const groupsOfSlice = (s: TensorSlice) => groups.filter((g) => g.members.some((m) => m.slice === s));
+  for (const s of analysis.slices) {
+    if (s.role !== 'produces' && s.role !== 'follows') continue;
+    const gs = groupsOfSlice(s);
+    const norms = ownNorms.get(s);
+    let removed = 0;
+    let total = 0;
+    let channelsAfter = 0;
+    s.ids.forEach((e, k) => {
+      const n = norms ? (recipe.norm === 'l2' ? norms[k]! ** 2 : norms[k]!) : 0;
+      total += n;
+      if (keptElement(e)) channelsAfter++;
+      else removed += n;
+    });
+    const rel = total > 0 ? (recipe.norm === 'l2' ? Math.sqrt(removed / total) : removed / total) : 0;
+    if (layers.has(s.entry)) continue;
+    const open = gs.filter((g) => !g.blocked && !excluded.has(g));
+    const first = gs[0];
+    layers.set(s.entry, {
+      layer: s.layer,
+      op: s.op,
+      channelsBefore: s.ids.length,
+      channelsAfter,
+      relError: rel,
+      groups: gs.map((g) => g.id),
+      ...(open.length === 0 && first ? { kept: excluded.has(first) ? { reason: excluded.get(first)!, excluded: true } : { reason: first.blocked ?? 'kept', excluded: false } } : {}),
+    });
+  }
+  const keptWhole = groups.filter((g) => g.blocked).length;
+  if (keptWhole) warnings.push(`${keptWhole} channel group${keptWhole > 1 ? 's' : ''} kept whole where removing channels could not be proven safe (see reasons).`);
+  return { groups: reports, analysis, layers, warnings };
 }
 
-/** A per-channel constant beside the traced tensor ([C], [C,1,1], [1,C,1,1], scalar) is sliced with it. */
-function sliceConstant(name: string | undefined, state: TraceState, group: ChannelGroup, constant: (n: string | undefined) => CatalogEntry | undefined, label: string): void {
-  const c = constant(name);
-  if (!c) throw new Blocked(`"${label}" mixes in a computed tensor`);
-  if (c.elements === 1) return;
-  const C = group.channels;
-  const nonOne = c.shape.map((d, i) => [d, i] as const).filter(([d]) => d !== 1);
-  if (nonOne.length !== 1 || nonOne[0]![0] !== C) throw new Blocked(`"${label}" broadcasts a constant of shape [${c.shape.join(', ')}] over the channels`);
-  const axis = nonOne[0]![1];
-  const fromEnd = c.shape.length - axis;
-  // NCHW channels sit at axis 1 of rank 4: a constant [C,1,1] has them 3 from the end; last-axis channels 1 from the end.
-  if (state.layout === 'nchw' ? fromEnd < 2 : fromEnd !== 1) throw new Blocked(`"${label}" broadcasts a constant along another axis`);
-  group.edits.push({ entry: c, axis, channels: C, repeat: 1 });
+/** Drops the retired constants (initializers or Constant nodes of the main graph) that no node or output reads any more. */
+function removeUnread(work: EditableModel, retired: Set<string>): void {
+  if (retired.size === 0) return;
+  const read = new Set<string>();
+  for (const { graph } of allGraphs(work.model)) {
+    for (const n of graph.node) for (const i of n.input) read.add(i);
+    for (const o of graph.output) read.add(o.name);
+  }
+  const graph = work.model.graph!;
+  const gone = (name: string) => retired.has(name) && !read.has(name);
+  graph.initializer = graph.initializer.filter((t) => !gone(t.name));
+  graph.node = graph.node.filter((n) => !(n.opType === 'Constant' && n.output.length === 1 && gone(n.output[0]!)));
+}
+
+function keptIndices(ids: Int32Array, kept: (e: number) => boolean): number[] {
+  const out: number[] = [];
+  ids.forEach((e, i) => {
+    if (kept(e)) out.push(i);
+  });
+  return out;
+}
+
+/** Slices `values` (shape `dims`) to `keep` along `axis`. */
+export function sliceAxis(values: Float32Array, dims: number[], axis: number, keep: number[]): Float32Array {
+  const outer = product(dims.slice(0, axis));
+  const inner = product(dims.slice(axis + 1));
+  const D = dims[axis]!;
+  const out = new Float32Array(outer * keep.length * inner);
+  let at = 0;
+  for (let o = 0; o < outer; o++) for (const k of keep) out.set(values.subarray((o * D + k) * inner, (o * D + k + 1) * inner), at), (at += inner);
+  return out;
+}
+
+/** Stores float values in the entry's own float type (float32, float16 or bfloat16). */
+function writeValues(entry: CatalogEntry, values: Float32Array, dims: number[]): void {
+  let raw: Uint8Array<ArrayBuffer>;
+  if (entry.dataType === DataType.FLOAT16) raw = new Uint8Array(Uint16Array.from(values, floatToFp16Bits).buffer);
+  else if (entry.dataType === DataType.BFLOAT16) raw = new Uint8Array(Uint16Array.from(values, floatToBf16Bits).buffer);
+  else raw = new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
+  replaceTensor(entry, create(TensorProtoSchema, { dataType: entry.dataType, dims: dims.map(BigInt), rawData: raw }));
 }

@@ -70,17 +70,17 @@ describe('structured channel pruning', () => {
     expect(byName.get('c2.w')).toMatchObject({ macsBefore: 32 * 64 * 144, macsAfter: 16 * 64 * 72 });
   });
 
-  it('residual Add: the joined channel group is left alone, with the reason', async () => {
+  it('residual Add: the producers it joins are pruned together (one channel group)', async () => {
     const fx = residualConvNet();
     const { bytes, report } = await prune(fx.bytes, { pattern: 'channel', sparsity: 0.5 });
     const byName = new Map(report.layers.map((l) => [l.name, l]));
-    expect(byName.get('stem.w')!.action).toBe('skip');
-    expect(byName.get('stem.w')!.reason).toMatch(/residual/);
-    expect(byName.get('r2.w')!.action).toBe('skip');
-    expect(byName.get('r1.w')!.action).toBe('prune'); // inside the block: safe
+    // stem and res2 meet at the skip Add: the same 4 of their 8 channels go from both.
+    expect(byName.get('stem.w')).toMatchObject({ action: 'prune', channelsAfter: 4 });
+    expect(byName.get('r2.w')).toMatchObject({ action: 'prune', channelsAfter: 4 });
+    expect(byName.get('stem.w')!.groups).toEqual(byName.get('r2.w')!.groups);
+    expect(byName.get('r1.w')).toMatchObject({ action: 'prune', channelsAfter: 4 });
     const b = await run(bytes, fx.input.name, fx.input.dims);
     expect(b.dims).toEqual([1, 4]);
-    expect(report.warnings.join(' ')).toMatch(/left unpruned/);
   });
 
   it('depthwise conv follows its producer: group attribute and BN shrink with it', async () => {
