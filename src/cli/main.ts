@@ -20,7 +20,8 @@ Usage:
                    [--block-size N] [--symmetric|--asymmetric] [--range minmax|percentile|mse] [--percentile P]
                    [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
-                   [--global [--layer-cap C]] [--norm l1|l2]] [--save-recipe r.json] [--allow-unchanged] [--json]
+                   [--global [--layer-cap C]] [--norm l1|l2] [--group-importance sum|mean]] [--save-recipe r.json]
+                   [--allow-unchanged] [--json]
   cstudio eval <original.onnx> <candidate.onnx> [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
@@ -61,8 +62,11 @@ Options:
   --override <glob=bits> give matching tensors their own bit width (repeatable)
   --sparsity <0-0.95>    prune first: fraction of weights (or output channels) to remove
   --pattern <p>          unstructured (magnitude), 2:4 / 4:8 (N of every M along the input axis),
-                         channel (remove whole output channels: the model gets smaller and faster)
-  --global               unstructured: one magnitude threshold across layers, each capped at --layer-cap
+                         channel (remove whole channel groups: layers joined by residual Adds, gates and
+                         Concats lose the same channels; the model gets smaller and faster)
+  --global               unstructured: one magnitude threshold across layers, each capped at --layer-cap;
+                         channel: channel groups ranked together, no group losing more than --layer-cap
+  --group-importance <m> channel: a channel's importance is the sum (default) or mean of its members' L1/L2 norms
   --save-recipe <file>   write the recipe that reproduces this output (sensitivity: the planned recipe)
   --allow-unchanged      compress: write the model even when the recipe compressed nothing (otherwise exit 1
                          with the reasons); below 90 % coverage a note on stderr says what was left and why
@@ -122,6 +126,7 @@ const OPTIONS = {
   global: { type: 'boolean' },
   'layer-cap': { type: 'string' },
   norm: { type: 'string' },
+  'group-importance': { type: 'string' },
   // Evaluation (eval, sweep, sensitivity).
   data: { type: 'string' },
   samples: { type: 'string' },
@@ -152,7 +157,7 @@ const OPTIONS = {
 
 type OptionName = keyof typeof OPTIONS;
 
-const COMPRESS_OPTIONS: OptionName[] = ['recipe', 'bits', 'granularity', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'sparsity', 'pattern', 'global', 'layer-cap', 'norm'];
+const COMPRESS_OPTIONS: OptionName[] = ['recipe', 'bits', 'granularity', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'sparsity', 'pattern', 'global', 'layer-cap', 'norm', 'group-importance'];
 const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'dims', 'floats', 'task', 'mask-threshold', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
@@ -160,7 +165,7 @@ const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   inspect: ['json', 'external-data', 'stats', 'backend'],
   compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', ...COMPRESS_OPTIONS],
   eval: ['json', ...EVAL_OPTIONS],
-  sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'preset', 'csv', 'out-dir'],
+  sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'group-importance', 'preset', 'csv', 'out-dir'],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
   upgrade: ['json', 'external-data', 'output', 'opset'],
 };
@@ -205,6 +210,7 @@ export async function runCli(argv: string[]): Promise<string> {
     global: values.global,
     layerCap: values['layer-cap'],
     norm: values.norm,
+    groupImportance: values['group-importance'],
     externalData: values['external-data'],
     allowUnchanged: values['allow-unchanged'],
     json: values.json ?? false,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { compressModel, gzipSize } from '../../core/compress/compress';
 import { COVERAGE_WARN_BELOW, describeLeft, type Coverage } from '../../core/compress/coverage';
 import { describeUpgrade } from '../../core/onnx/upgrade';
-import type { PruneReport } from '../../core/compress/prune/apply';
+import type { PruneGroupReport, PruneReport } from '../../core/compress/prune/apply';
 import type { QuantReport } from '../../core/compress/quantize/report';
 import { openModel } from '../../core/onnx/open';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, compressedFileName, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
@@ -30,6 +30,7 @@ export interface CompressFlags {
   global?: boolean;
   layerCap?: string;
   norm?: string;
+  groupImportance?: string;
   externalData?: string;
   /** Write the model (exit 0) even when the recipe compressed nothing. */
   allowUnchanged?: boolean;
@@ -43,7 +44,7 @@ function number(value: string, flag: string): number {
 }
 
 const QUANT_FLAGS = ['bits', 'granularity', 'blockSize', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'override', 'excludeOp'] as const;
-const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm'] as const;
+const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm', 'groupImportance'] as const;
 
 /**
  * Flags and recipe file are two views of one recipe: flags given on the command line win. Prune flags add a
@@ -76,6 +77,7 @@ function pruneFromFlags(flags: CompressFlags, base: PruneRecipe | undefined): Pr
   if (flags.global) p.global = true;
   if (flags.layerCap !== undefined) p.layerCap = number(flags.layerCap, '--layer-cap');
   if (flags.norm !== undefined) p.norm = flags.norm as PruneRecipe['norm'];
+  if (flags.groupImportance !== undefined) p.groupImportance = flags.groupImportance as PruneRecipe['groupImportance'];
   if (flags.exclude?.length) p.exclude = [...(p.exclude ?? []), ...flags.exclude];
   return validatePrune(p);
 }
@@ -171,6 +173,33 @@ function renderPrune(r: PruneReport): string {
         l.reason ?? '',
       ]),
       [false, false, false, true, true, true, true, true, true, true, false],
+    ),
+    ...(r.groups?.length ? ['', renderGroups(r.groups)] : []),
+  ].join('\n');
+}
+
+/** Channel groups: the layers that lose the same channels, and what each group saves. */
+function renderGroups(groups: PruneGroupReport[]): string {
+  const layers = (g: PruneGroupReport, roles: string[]) => [...new Set(g.members.filter((m) => roles.includes(m.role)).map((m) => m.layer))];
+  const list = (names: string[]) => (names.length > 3 ? `${names.slice(0, 3).join(', ')} +${names.length - 3}` : names.join(', '));
+  const pruned = groups.filter((g) => g.action === 'prune').length;
+  return [
+    `channel groups: ${pruned} pruned, ${groups.length - pruned} kept whole (groups of 32+ channels keep a multiple of 8)`,
+    table(
+      ['group', 'channels', 'layers (outputs)', 'readers', 'importance removed', 'params before', 'after', 'MACs before', 'after', 'notes'],
+      groups.map((g) => [
+        `#${g.id}`,
+        `${g.channelsBefore} → ${g.channelsAfter}`,
+        list(layers(g, ['produces', 'follows'])),
+        String(layers(g, ['reads']).length),
+        g.action === 'prune' && g.importance > 0 ? `${((g.removedImportance / g.importance) * 100).toFixed(1)}%` : '',
+        formatCount(g.paramsBefore),
+        formatCount(g.paramsAfter),
+        g.macsBefore !== undefined ? formatCount(g.macsBefore) : '',
+        g.macsAfter !== undefined ? formatCount(g.macsAfter) : '',
+        g.reason ?? '',
+      ]),
+      [false, true, false, true, true, true, true, true, true, false],
     ),
   ].join('\n');
 }
