@@ -53,10 +53,13 @@ export interface PruneGroupReport {
   removedImportance: number;
   /** Channel importances: kept channels first, then removed ones, each in descending order (empty when kept whole). */
   channelImportance: number[];
-  /** Parameters of the member tensors, before → after (a layer belongs to the group of its outputs and of its inputs). */
+  /**
+   * Parameters of the member tensors before → after pruning this group alone (a layer between two groups counts in
+   * both; the model's totals are in the report).
+   */
   paramsBefore: number;
   paramsAfter: number;
-  /** MACs of the member layers for one input, before → after, when shapes are known. */
+  /** MACs of the member layers for one input, before → after pruning this group alone, when shapes are known. */
   macsBefore?: number;
   macsAfter?: number;
 }
@@ -194,30 +197,38 @@ export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecip
   }
   // Value infos that named the old channel counts would now lie: drop the intermediate ones (onnxruntime infers them).
   for (const info of catalog.graphs) info.graph.valueInfo = [];
-  const after = countMacs(work.model);
 
   // Reports.
   const macsBefore = new Map(before.nodes.map((m) => [m.node, m.macs]));
-  const macsAfter = new Map(after.nodes.map((m) => [m.node, m.macs]));
   const reports: PruneGroupReport[] = groups.map((g) => {
     const reason = g.blocked ?? excluded.get(g);
     const imp = groupImportance(g);
     const keptHere = g.components.map((c) => kept[c] === 1);
     const order = (want: boolean) => imp.filter((_, k) => keptHere[k] === want).sort((a, b) => b - a);
     const pruning = !reason;
-    const tensors = new Set(g.members.map((m) => m.slice.entry));
-    const layers = new Set(g.members.filter((m) => WEIGHT_ROLES.has(m.slice.role)).map((m) => m.slice.layer));
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const macs = (map: Map<string, number | undefined>) => {
-      let total = 0;
-      for (const l of layers) {
-        const m = map.get(l);
-        if (m === undefined) return undefined;
-        total += m;
-      }
-      return total;
-    };
-    const channelsAfter = keptHere.filter(Boolean).length;
+    // This group alone: each member tensor keeps (its indices kept or outside the group) / (all) along each cut axis.
+    const mine = new Set(g.components);
+    const share = new Map<TensorSlice, number>();
+    for (const m of g.members) {
+      let gone = 0;
+      for (const e of m.slice.ids) if (mine.has(componentOf(e)) && !keptElement(e)) gone++;
+      share.set(m.slice, 1 - gone / m.slice.ids.length);
+    }
+    const tensorShare = new Map<CatalogEntry, number>();
+    const layerShare = new Map<string, number>();
+    for (const [slice, f] of share) {
+      tensorShare.set(slice.entry, (tensorShare.get(slice.entry) ?? 1) * f);
+      if (WEIGHT_ROLES.has(slice.role)) layerShare.set(slice.layer, (layerShare.get(slice.layer) ?? 1) * f);
+    }
+    const paramsBefore = sum([...tensorShare.keys()].map((e) => elementsBefore.get(e)!));
+    const paramsAfter = Math.round(sum([...tensorShare].map(([e, f]) => elementsBefore.get(e)! * f)));
+    let macs: [number, number] | undefined = [0, 0];
+    for (const [layer, f] of layerShare) {
+      const m = macsBefore.get(layer);
+      if (m === undefined) macs = undefined;
+      else if (macs) macs = [macs[0] + m, macs[1] + m * f];
+    }
     return {
       id: g.id,
       label: g.label,
@@ -225,16 +236,15 @@ export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecip
       ...(reason ? { reason } : {}),
       members: g.members.map((m) => ({ layer: m.slice.layer, op: m.slice.op, tensor: m.slice.entry.name, axis: m.slice.axis, role: m.slice.role, channels: m.channels })),
       channelsBefore: g.components.length,
-      channelsAfter,
+      channelsAfter: keptHere.filter(Boolean).length,
       targetSparsity: pruning ? (recipe.global ? recipe.sparsity : sparsityOf(g)) : 0,
       ...(pruning && g.components.length >= ROUND_FROM ? { roundedTo: ROUND_TO } : {}),
       importance: pruning ? sum(imp) : 0,
       removedImportance: pruning ? sum(imp.filter((_, k) => !keptHere[k])) : 0,
       channelImportance: pruning ? [...order(true), ...order(false)] : [],
-      paramsBefore: sum([...tensors].map((e) => elementsBefore.get(e)!)),
-      paramsAfter: sum([...tensors].map((e) => e.elements)),
-      macsBefore: macs(macsBefore),
-      macsAfter: macs(macsAfter),
+      paramsBefore,
+      paramsAfter,
+      ...(macs ? { macsBefore: macs[0], macsAfter: Math.round(macs[1]) } : {}),
     };
   });
 

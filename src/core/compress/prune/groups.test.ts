@@ -100,7 +100,13 @@ describe('channel groups on coupled nets', () => {
     expect(report.macsBefore).toBe(macs(16, 16, 32, 32, 32));
     expect(report.macsAfter).toBe(macs(8, 8, 16, 16, 16));
     expect(stage2).toMatchObject({ channelsBefore: 32, channelsAfter: 16, roundedTo: 8 });
+    // The group alone: its member layers (3 producers, 2 readers) and tensors (weights, BNs, layer scale) lose half
+    // along the axis this group cuts.
     expect(stage2.macsBefore).toBe(256 * 32 * 32 * 9 + 256 * 32 * 16 + 256 * 32 * 32 * 9 + 256 * 32 * 32 * 9 + 320);
+    expect(stage2.macsAfter).toBe(stage2.macsBefore! / 2);
+    expect(stage2.paramsBefore).toBe(2 * 9216 + 512 + 3 * 4 * 32 + 32 + 9216 + 320); // producers, BNs, layer scale, readers
+    expect(stage2.paramsAfter).toBe(stage2.paramsBefore / 2);
+    expect(groupWith(groups, 'fc')).toMatchObject({ paramsBefore: 330, paramsAfter: 330, macsBefore: 320, macsAfter: 320 });
     expect(stage2.channelImportance).toHaveLength(32);
     expect(stage2.removedImportance).toBeLessThan(stage2.importance / 2);
   });
