@@ -184,7 +184,7 @@ function renderGroups(groups: PruneGroupReport[]): string {
   const list = (names: string[]) => (names.length > 3 ? `${names.slice(0, 3).join(', ')} +${names.length - 3}` : names.join(', '));
   const pruned = groups.filter((g) => g.action === 'prune').length;
   return [
-    `channel groups: ${pruned} pruned, ${groups.length - pruned} kept whole (groups of 32+ channels keep a multiple of 8)`,
+    `channel groups: ${pruned} pruned, ${groups.length - pruned} kept whole (kept counts are multiples of 16 in groups of 64+ channels, of 8 from 32, of 4 from 16)`,
     table(
       ['group', 'channels', 'layers (outputs)', 'readers', 'importance removed', 'params before', 'after', 'MACs before', 'after', 'notes'],
       groups.map((g) => [

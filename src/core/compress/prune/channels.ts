@@ -19,7 +19,7 @@ import { floatToBf16Bits, floatToFp16Bits } from '../../tensor/codecs';
 import type { KernelBackend } from '../../../kernels/types';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import { analyzeChannels, type ChannelAnalysis, type ChannelGroup, type MemberRole, type TensorSlice } from './depgraph';
-import { globalKeptCounts, keptCount, roundKept, ROUND_FROM, ROUND_TO, topIndices } from './select';
+import { globalKeptCounts, keptCount, roundKept, roundingStep, topIndices } from './select';
 
 export interface PruneGroupMember {
   /** The layer (node) and its op. */
@@ -46,7 +46,7 @@ export interface PruneGroupReport {
   channelsAfter: number;
   /** The share of channels asked for (per group or, with global ranking, across groups). */
   targetSparsity: number;
-  /** Kept counts of groups with 32+ channels are rounded to a multiple of this. */
+  /** The kept count is a multiple of this (16 for groups of 64+ channels, 8 for 32+, 4 for 16+; see select.ts). */
   roundedTo?: number;
   /** Sum of the channel importances, and the part removed. */
   importance: number;
@@ -238,7 +238,7 @@ export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecip
       channelsBefore: g.components.length,
       channelsAfter: keptHere.filter(Boolean).length,
       targetSparsity: pruning ? (recipe.global ? recipe.sparsity : sparsityOf(g)) : 0,
-      ...(pruning && g.components.length >= ROUND_FROM ? { roundedTo: ROUND_TO } : {}),
+      ...(pruning && roundingStep(g.components.length) > 1 ? { roundedTo: roundingStep(g.components.length) } : {}),
       importance: pruning ? sum(imp) : 0,
       removedImportance: pruning ? sum(imp.filter((_, k) => !keptHere[k])) : 0,
       channelImportance: pruning ? [...order(true), ...order(false)] : [],

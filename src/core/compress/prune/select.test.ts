@@ -1,17 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { globalKeptCounts, keptCount, roundKept, topIndices } from './select';
+import { globalKeptCounts, keptCount, roundKept, roundingStep, topIndices } from './select';
 
 describe('channel selection', () => {
-  it('keeps (1 − s)·C channels, at least one; groups of 32+ keep a multiple of 8 (at least 8, at most C)', () => {
-    expect(keptCount(16, 0.5)).toBe(8);
+  it('keeps (1 − s)·C channels, at least one, rounded to a multiple of 16 (64+ channels), 8 (32+) or 4 (16+)', () => {
     expect(keptCount(10, 0.3)).toBe(7);
+    expect(keptCount(8, 0.5)).toBe(4);
     expect(keptCount(3, 0.95)).toBe(1);
+    expect(keptCount(16, 0.3)).toBe(12); // 11.2 → 11 → 12
+    expect(keptCount(24, 0.3)).toBe(16); // 16.8 → 17 → 16
+    expect(keptCount(32, 0.3)).toBe(24); // 22.4 → 22 → 24
+    expect(keptCount(40, 0.95)).toBe(8); // at least one step
     expect(keptCount(96, 0.3)).toBe(64); // 67.2 → 67 → 64
-    expect(keptCount(72, 0.3)).toBe(48); // 50.4 → 50 → 48
+    expect(keptCount(144, 0.3)).toBe(96); // 100.8 → 101 → 96
     expect(keptCount(36, 0)).toBe(36); // 40 would be more than it has
-    expect(keptCount(40, 0.95)).toBe(8);
+    expect(roundingStep(63)).toBe(8);
     expect(roundKept(100, 61)).toBe(64);
-    expect(roundKept(20, 13)).toBe(13);
   });
 
   it('top indices: largest first, ties by index, returned in index order', () => {

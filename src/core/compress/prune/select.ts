@@ -4,18 +4,25 @@
  * without a model.
  */
 
-/** Groups of at least ROUND_FROM channels keep a multiple of ROUND_TO channels (SIMD-friendly widths). */
-export const ROUND_TO = 8;
-export const ROUND_FROM = 32;
-
 /**
- * Channels a group of `channels` keeps when `sparsity` of them go: ⌈rounded⌉ (1 − s)·C, at least 1; groups of 32+
- * channels keep the nearest multiple of 8 (at least 8, never more than they have).
+ * Kept channel counts are rounded to widths CPU kernels vectorise: onnxruntime's x86 convolutions work on blocks of
+ * 8 (AVX2) or 16 (AVX-512) channels and fall back to a slower layout otherwise, WebAssembly SIMD works on 4 floats,
+ * and an odd count is slow everywhere. A group of 64+ channels keeps a multiple of 16, of 32–63 a multiple of 8, of
+ * 16–31 a multiple of 4; smaller groups keep exactly what the share says.
  */
+export function roundingStep(channels: number): number {
+  return channels >= 64 ? 16 : channels >= 32 ? 8 : channels >= 16 ? 4 : 1;
+}
+
+/** A kept count rounded to the group's step: the nearest multiple, at least one step, never more than the group has. */
+export function roundKept(channels: number, keep: number): number {
+  const step = roundingStep(channels);
+  return Math.min(channels, Math.max(step, Math.round(keep / step) * step));
+}
+
+/** Channels a group of `channels` keeps when `sparsity` of them go: (1 − s)·C rounded (at least 1), then to its step. */
 export function keptCount(channels: number, sparsity: number): number {
-  let keep = Math.max(1, Math.round((1 - sparsity) * channels));
-  if (channels >= ROUND_FROM) keep = Math.min(channels, Math.max(ROUND_TO, Math.round(keep / ROUND_TO) * ROUND_TO));
-  return keep;
+  return roundKept(channels, Math.max(1, Math.round((1 - sparsity) * channels)));
 }
 
 /** Indices of the `k` largest values (ties: the lower index), in ascending index order. */
@@ -53,8 +60,3 @@ export function globalKeptCounts(groups: ArrayLike<number>[], sparsity: number, 
   return groups.map((g, i) => g.length - removed[i]!);
 }
 
-/** A kept count rounded like keptCount rounds (for global ranking's counts). */
-export function roundKept(channels: number, keep: number): number {
-  if (channels < ROUND_FROM) return Math.max(1, keep);
-  return Math.min(channels, Math.max(ROUND_TO, Math.round(keep / ROUND_TO) * ROUND_TO));
-}
