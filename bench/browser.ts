@@ -62,3 +62,22 @@ export async function browserLatencies(models: BrowserModel[], runs = 20): Promi
     return out;
   });
 }
+
+/** Pairs of models timed interleaved in onnxruntime-web (wasm, one thread): each pair's medians from the same run. */
+export async function browserPairLatencies(pairs: { label: string; a: Uint8Array; b: Uint8Array; input: { name: string; dims: number[] } }[], runs = 30): Promise<{ label: string; a: number; b: number; aMin: number; bMin: number }[] | string> {
+  return withBenchPage('bench/pages/ort-latency.html', 'timePair', async (page) => {
+    const out = [];
+    for (const p of pairs) {
+      const r = await page.evaluate(
+        // No named helpers in here: the bundler would wrap them in a __name() the page does not have.
+        async ({ a64, b64, input, runs }) => {
+          const [a, b] = [a64, b64].map((s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)));
+          return window.timePair(a!, b!, input, runs);
+        },
+        { a64: Buffer.from(p.a).toString('base64'), b64: Buffer.from(p.b).toString('base64'), input: p.input, runs },
+      );
+      out.push({ label: p.label, a: r.a.median, b: r.b.median, aMin: r.a.min, bMin: r.b.min });
+    }
+    return out;
+  });
+}

@@ -33,7 +33,10 @@ import { openModel } from '../src/core/onnx/open';
 import { bytesSource } from '../src/core/onnx/source';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE } from '../src/core/recipe';
 import { mlp, vggLikeConvNet } from '../test/fixtures/convnets';
-import { browserLatencies, withBenchPage, type BrowserModel } from '../bench/browser';
+import { browserLatencies, browserPairLatencies, withBenchPage, type BrowserModel } from '../bench/browser';
+import { mobileNetV3Style, resNetStyle } from '../test/fixtures/channel-groups';
+import { summarizeModel } from '../src/core/onnx/open';
+import { loadavg, cpus } from 'node:os';
 import { measureLatency } from '../src/core/eval/latency';
 import { createNodeRuntime } from '../src/runtime/ort-node';
 import type { SweepPoint } from '../src/core/eval/sweep';
@@ -397,6 +400,50 @@ async function benchPruning(): Promise<void> {
 }
 
 /**
+ * Structured pruning by channel groups at 30 % of channels on nets whose channels meet across branches (a ResNet
+ * with identity and projection shortcuts, a MobileNetV3 with SE gates and hard-swish): parameters and MACs removed,
+ * and latency of the pruned model as a ratio to the unpruned one, both timed interleaved in the same run by the
+ * lab's harness — in onnxruntime-node (1 thread) and in onnxruntime-web wasm in headless Chromium (1 thread).
+ */
+async function benchChannelGroups(): Promise<void> {
+  const sparsity = Number(process.env.BENCH_GROUP_SPARSITY ?? 0.3);
+  const fixtures = [resNetStyle({ width: 32, size: 96, stages: 3, blocksPerStage: 2 }), mobileNetV3Style({ size: 160, scale: 1.5 })];
+  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (1 / 5 / 15 min) before the run`);
+  const rows: string[][] = [];
+  const pairs: { label: string; a: Uint8Array; b: Uint8Array; input: { name: string; dims: number[] } }[] = [];
+  const runtime = createNodeRuntime({ threads: 1 });
+  for (const fx of fixtures) {
+    const opened = await openModel([bytesSource('m.onnx', fx.bytes)]);
+    const { bytes, report } = await pruneModel(opened, { ...DEFAULT_PRUNE, pattern: 'channel', sparsity });
+    const paramsBefore = summarizeModel(opened).parameterCount;
+    const paramsAfter = summarizeModel(await openModel([bytesSource('p.onnx', bytes)])).parameterCount;
+    const groups = report.groups ?? [];
+    const n = fx.input.dims.reduce((a, b) => a * b, 1);
+    const feeds = { [fx.input.name]: { dtype: 'float32' as const, dims: fx.input.dims, data: fx.feed(1).subarray(0, n) } };
+    const a = await runtime.createSession(fx.bytes, 'cpu');
+    const b = await runtime.createSession(bytes, 'cpu');
+    const [la, lb] = await measureLatency([a.session, b.session], feeds, { runs: 40, warmup: 5 });
+    await a.session.release();
+    await b.session.release();
+    rows.push([
+      fx.name,
+      `${groups.filter((g) => g.action === 'prune').length}/${groups.length}`,
+      `${paramsBefore.toLocaleString('en')} → ${paramsAfter.toLocaleString('en')} (−${((1 - paramsAfter / paramsBefore) * 100).toFixed(1)}%)`,
+      `${(report.macsBefore / 1e6).toFixed(1)}M → ${(report.macsAfter / 1e6).toFixed(1)}M (−${((1 - report.macsAfter / report.macsBefore) * 100).toFixed(1)}%)`,
+      `${la!.medianMs.toFixed(2)} → ${lb!.medianMs.toFixed(2)}`,
+      `${(la!.medianMs / lb!.medianMs).toFixed(2)}×`,
+      `${(la!.minMs / lb!.minMs).toFixed(2)}×`,
+    ]);
+    pairs.push({ label: fx.name, a: fx.bytes, b: bytes, input: fx.input });
+  }
+  printTable(`Channel groups at ${sparsity * 100}% — parameters, MACs, onnxruntime-node latency (1 thread, interleaved medians of 40)`, ['model', 'groups pruned', 'parameters', 'MACs', 'node median ms', 'speed-up (medians)', '(fastest runs)'], rows);
+  const web = await browserPairLatencies(pairs, 30);
+  if (typeof web === 'string') console.log(web);
+  else printTable(`Channel groups at ${sparsity * 100}% — onnxruntime-web wasm in headless Chromium (1 thread, interleaved medians of 30)`, ['model', 'original ms', 'pruned ms', 'speed-up (medians)', '(fastest runs)'], web.map((r) => [r.label, r.a.toFixed(2), r.b.toFixed(2), `${(r.a / r.b).toFixed(2)}×`, `${(r.aMin / r.bMin).toFixed(2)}×`]));
+  console.log(`targets: ≥ 25% of parameters removed, ≥ 1.3× faster; load average after: ${loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
+}
+
+/**
  * Is the latency harness trustworthy? An A/A test: each model timed against an identical copy of itself
  * (two sessions, interleaved), repeated with fresh sessions. The A/A ratio should be 1.00; how far the
  * repeats' medians wander is the run-to-run spread a real difference must beat.
@@ -477,7 +524,7 @@ async function benchSweep(): Promise<void> {
 const args = process.argv.slice(2);
 if (args[0] === '--only') {
   // e.g. `npm run bench -- --only benchSweep,benchLatencyHarness`
-  const chosen: Record<string, () => Promise<void>> = { benchModelIo, benchUpgradeCompress, benchAnalysisKernels, benchQuantKernels, benchQuantizeLatency, benchPruning, benchLatencyHarness, benchSweep };
+  const chosen: Record<string, () => Promise<void>> = { benchModelIo, benchUpgradeCompress, benchAnalysisKernels, benchQuantKernels, benchQuantizeLatency, benchPruning, benchChannelGroups, benchLatencyHarness, benchSweep };
   for (const name of args[1]!.split(',')) await chosen[name]!();
 } else if (args[0] === '--child') {
   await child(args[1]!, args[2]!);
@@ -489,6 +536,7 @@ if (args[0] === '--only') {
   await benchQuantKernels();
   await benchQuantizeLatency();
   await benchPruning();
+  await benchChannelGroups();
   await benchLatencyHarness();
   await benchSweep();
 }

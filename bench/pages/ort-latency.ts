@@ -13,8 +13,21 @@ ort.env.wasm.numThreads = 1;
 declare global {
   interface Window {
     timeModel: (bytes: Uint8Array, input: { name: string; dims: number[] }, runs: number) => Promise<{ median: number; p90: number; isolated: boolean }>;
+    /** Two models timed interleaved (the lab's harness), so a busy machine slows both alike. */
+    timePair: (a: Uint8Array, b: Uint8Array, input: { name: string; dims: number[] }, runs: number) => Promise<{ a: { median: number; p90: number; min: number }; b: { median: number; p90: number; min: number } }>;
   }
 }
+
+const open = async (bytes: Uint8Array) => wrapSession((await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })) as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
+
+window.timePair = async (a, b, input, runs) => {
+  const sessions = [await open(a), await open(b)];
+  const n = input.dims.reduce((x, y) => x * y, 1);
+  const feeds = { [input.name]: { dtype: 'float32' as const, dims: input.dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i)) } };
+  const [sa, sb] = await measureLatency(sessions, feeds, { runs });
+  for (const s of sessions) await s.release();
+  return { a: { median: sa!.medianMs, p90: sa!.p90Ms, min: sa!.minMs }, b: { median: sb!.medianMs, p90: sb!.p90Ms, min: sb!.minMs } };
+};
 
 window.timeModel = async (bytes, input, runs) => {
   const session = wrapSession((await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })) as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
