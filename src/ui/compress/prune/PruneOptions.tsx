@@ -7,7 +7,7 @@ import { Exclusions } from '../shared/Exclusions';
 import { Field } from '../shared/Field';
 import { RangeSlider } from '../shared/RangeSlider';
 import { Segmented } from '../shared/Segmented';
-import { NORM_HELP, PATTERNS, SCOPE_HELP, SPARSITY_HELP } from './meta';
+import { CHANNEL_SPARSITY_HELP, GROUP_IMPORTANCE_HELP, GROUP_SCOPE_HELP, NORM_HELP, PATTERNS, SCOPE_HELP, SPARSITY_HELP } from './meta';
 
 const SPARSITY_TICKS = [0, 25, 50, 75, 95].map((v) => ({ value: v, label: `${v}%` }));
 
@@ -45,21 +45,21 @@ export const PruneOptions = memo(function PruneOptions({ tensors }: { tensors: T
               does not apply.
             </>
           ) : channels ? (
-            'The share of output channels removed from each layer (rounded to whole channels). Their inputs in the next layer go too.'
+            CHANNEL_SPARSITY_HELP
           ) : (
             SPARSITY_HELP
           )
         }
       />
 
-      {p.pattern === 'unstructured' && (
-        <Field label="Scope" help={p.global ? SCOPE_HELP.global : SCOPE_HELP.layer}>
+      {(p.pattern === 'unstructured' || channels) && (
+        <Field label="Scope" help={channels ? (p.global ? GROUP_SCOPE_HELP.global : GROUP_SCOPE_HELP.layer) : p.global ? SCOPE_HELP.global : SCOPE_HELP.layer}>
           <div className="cfield__row">
             <Segmented<'layer' | 'global'>
               label="Scope"
               options={[
-                { value: 'layer', label: 'Per layer', help: SCOPE_HELP.layer },
-                { value: 'global', label: 'Global', help: SCOPE_HELP.global },
+                { value: 'layer', label: channels ? 'Per group' : 'Per layer', help: channels ? GROUP_SCOPE_HELP.layer : SCOPE_HELP.layer },
+                { value: 'global', label: 'Global', help: channels ? GROUP_SCOPE_HELP.global : SCOPE_HELP.global },
               ]}
               value={p.global ? 'global' : 'layer'}
               onChange={(v) => set({ global: v === 'global' })}
@@ -67,15 +67,15 @@ export const PruneOptions = memo(function PruneOptions({ tensors }: { tensors: T
           </div>
           {p.global && (
             <RangeSlider
-              label="Per-layer cap"
+              label={channels ? 'Per-group cap' : 'Per-layer cap'}
               value={Math.round(p.layerCap * 100)}
               min={50}
               max={99}
               step={1}
               onChange={(v) => set({ layerCap: v / 100 }, { debounce: true })}
               display={`${Math.round(p.layerCap * 100)}%`}
-              valueText={`at most ${Math.round(p.layerCap * 100)} percent per layer`}
-              help="No layer loses more than this share of its weights, however small they are."
+              valueText={`at most ${Math.round(p.layerCap * 100)} percent per ${channels ? 'group' : 'layer'}`}
+              help={channels ? 'No channel group loses more than this share of its channels, however unimportant they look.' : 'No layer loses more than this share of its weights, however small they are.'}
             />
           )}
         </Field>
@@ -91,6 +91,20 @@ export const PruneOptions = memo(function PruneOptions({ tensors }: { tensors: T
             ]}
             value={p.norm}
             onChange={(norm) => set({ norm })}
+          />
+        </Field>
+      )}
+
+      {channels && (
+        <Field label="Group importance" help={GROUP_IMPORTANCE_HELP[p.groupImportance]}>
+          <Segmented<'sum' | 'mean'>
+            label="Group importance"
+            options={[
+              { value: 'sum', label: 'Sum', help: GROUP_IMPORTANCE_HELP.sum },
+              { value: 'mean', label: 'Mean', help: GROUP_IMPORTANCE_HELP.mean },
+            ]}
+            value={p.groupImportance}
+            onChange={(groupImportance) => set({ groupImportance })}
           />
         </Field>
       )}

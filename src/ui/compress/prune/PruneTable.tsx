@@ -7,6 +7,7 @@ import { deltaText } from '../shared/delta';
 import { idsByName, nextSort, pruneRows, sortPruneRows, type PruneRow, type PruneSortKey, type Sort } from '../shared/rows';
 import { IncludeCell, ResultRow, ShowAllRows, WeightNameCell } from '../shared/RowCells';
 import { SortHeader } from '../shared/SortHeader';
+import { PruneGroups } from './PruneGroups';
 
 const MAX_ROWS = 400;
 const SPARSITY_CHOICES = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95];
@@ -31,42 +32,45 @@ export const PruneTable = memo(function PruneTable({ report, tensors, stale }: {
     );
   }
   return (
-    <div className={`rtable-scroll${stale ? ' is-stale' : ''}`}>
-      <table className="rtable" aria-label="Pruning per layer" data-testid="prune-table">
-        <thead>
-          <tr>
-            <th scope="col" className="rtable__check" title="Untick a row to leave that weight unpruned.">
-              <span className="visually-hidden">Prune this weight</span>✓
-            </th>
-            <SortHeader label="Weight" sortKey="name" sort={sort} onSort={onSort} />
-            <SortHeader
-              label={rules.pattern === 'channel' ? 'Channels removed' : 'Zeros'}
-              sortKey="sparsity"
-              sort={sort}
-              onSort={onSort}
-              title="The share of weights set to zero, or of output channels removed. Pick a row's own share to override the slider."
-            />
-            <SortHeader label="Parameters" sortKey="params" sort={sort} onSort={onSort} numeric title="Weights of the layer before → after (non-zero ones, for masks)." />
-            <SortHeader label="MACs" sortKey="macs" sort={sort} onSort={onSort} numeric title="Multiply-accumulates of the layer for one input, before → after." />
-            <SortHeader
-              label="Error"
-              sortKey="error"
-              sort={sort}
-              onSort={onSort}
-              numeric
-              title="Reconstruction error of the weight: ‖w − w_pruned‖ / ‖w‖ (for channels, of the removed channels' norm). 0% = untouched, 100% = all gone."
-            />
-            <th scope="col">Notes</th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map((row) => (
-            <PruneRowView key={row.report.name} row={row} selected={row.tensorId !== undefined && row.tensorId === selectedId} defaultSparsity={rules.sparsity} fixed={fixed} />
-          ))}
-        </tbody>
-      </table>
-      <ShowAllRows total={rows.length} shown={shown.length} onShowAll={() => setShowAll(true)} />
-    </div>
+    <>
+      {report.groups && report.groups.length > 0 && <PruneGroups groups={report.groups} stale={stale} />}
+      <div className={`rtable-scroll${stale ? ' is-stale' : ''}`}>
+        <table className="rtable" aria-label="Pruning per layer" data-testid="prune-table">
+          <thead>
+            <tr>
+              <th scope="col" className="rtable__check" title="Untick a row to leave that weight unpruned.">
+                <span className="visually-hidden">Prune this weight</span>✓
+              </th>
+              <SortHeader label="Weight" sortKey="name" sort={sort} onSort={onSort} />
+              <SortHeader
+                label={rules.pattern === 'channel' ? 'Channels removed' : 'Zeros'}
+                sortKey="sparsity"
+                sort={sort}
+                onSort={onSort}
+                title="The share of weights set to zero, or of output channels removed. Pick a row's own share to override the slider."
+              />
+              <SortHeader label="Parameters" sortKey="params" sort={sort} onSort={onSort} numeric title="Weights of the layer before → after (non-zero ones, for masks)." />
+              <SortHeader label="MACs" sortKey="macs" sort={sort} onSort={onSort} numeric title="Multiply-accumulates of the layer for one input, before → after." />
+              <SortHeader
+                label="Error"
+                sortKey="error"
+                sort={sort}
+                onSort={onSort}
+                numeric
+                title="Reconstruction error of the weight: ‖w − w_pruned‖ / ‖w‖ (for channels, of the removed channels' norm). 0% = untouched, 100% = all gone."
+              />
+              <th scope="col">Notes</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((row) => (
+              <PruneRowView key={row.report.name} row={row} selected={row.tensorId !== undefined && row.tensorId === selectedId} defaultSparsity={rules.sparsity} fixed={fixed} />
+            ))}
+          </tbody>
+        </table>
+        <ShowAllRows total={rows.length} shown={shown.length} onShowAll={() => setShowAll(true)} />
+      </div>
+    </>
   );
 });
 
@@ -120,6 +124,7 @@ function PruneRowView({ row, selected, defaultSparsity, fixed }: { row: PruneRow
         {l.channelsBefore !== undefined && (
           <span className="rtable__sub">
             {l.channelsBefore} → {l.channelsAfter ?? l.channelsBefore} channels
+            {l.groups?.length ? ` · group ${l.groups.map((g) => `#${g}`).join(', ')}` : ''}
           </span>
         )}
       </td>

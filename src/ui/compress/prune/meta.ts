@@ -21,7 +21,7 @@ export const PATTERNS: { value: PruneRecipe['pattern']; label: string; help: str
   {
     value: 'channel',
     label: 'Channels (structured)',
-    help: 'Removes whole output channels with the smallest norm and rewrites the layers that read them: the file and the compute (MACs) really shrink.',
+    help: 'Removes whole channels with the smallest norm and rewrites every layer that makes or reads them: the file and the compute (MACs) really shrink. Layers joined by a residual Add, a gate or a Concat lose the same channels (a channel group).',
   },
 ];
 
@@ -33,4 +33,17 @@ export const SCOPE_HELP = {
 export const NORM_HELP = {
   l1: 'Rank channels by the sum of absolute weights.',
   l2: 'Rank channels by the square root of the sum of squared weights (favours channels with a few large weights).',
+};
+
+export const CHANNEL_SPARSITY_HELP =
+  'The share of channels removed from each channel group (layers joined by a residual Add, a gate or a Concat lose the same ones). Kept counts are rounded so the pruned layers stay fast: to multiples of 16 in groups of 64+ channels, of 8 from 32, of 4 from 16.';
+
+export const GROUP_SCOPE_HELP = {
+  layer: 'Every channel group loses the same share of its channels.',
+  global: 'Channels of all groups ranked together (each against its group’s average importance): groups with many weak channels lose more; the cap keeps any one group from being emptied.',
+};
+
+export const GROUP_IMPORTANCE_HELP = {
+  sum: 'A channel’s importance is the sum of its norms in every layer of the group (layers that make it and layers that read it): large groups weigh more.',
+  mean: 'A channel’s importance is the mean of its norms over the layers of the group, so groups of different sizes compare evenly (matters with Global).',
 };
