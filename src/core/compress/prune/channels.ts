@@ -144,12 +144,14 @@ export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecip
 
   // Selection.
   const kept = new Uint8Array(analysis.componentCount).fill(1);
+  // A layer's own share (an override matching its weight or name) applies to its group; when the producing layers of
+  // a group ask for different shares, the smallest wins (a layer protected at 0 % keeps its whole group).
   const sparsityOf = (g: ChannelGroup) => {
-    for (const p of g.producers) {
+    const asked = g.producers.flatMap((p) => {
       const o = recipe.overrides.find((x) => matchesAny([x.match], p.weight.name, p.layer));
-      if (o) return o.sparsity;
-    }
-    return recipe.sparsity;
+      return o ? [o.sparsity] : [];
+    });
+    return asked.length ? Math.min(...asked) : recipe.sparsity;
   };
   const groupImportance = (g: ChannelGroup) => g.components.map((c) => importance[c]!);
   const counts = recipe.global

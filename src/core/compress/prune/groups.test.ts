@@ -182,6 +182,14 @@ describe('channel groups on coupled nets', () => {
     expect(new Set(global.map((x) => (x.channelsBefore - x.channelsAfter) / x.channelsBefore)).size).toBeGreaterThan(2);
   });
 
+  it('a layer\'s own share applies to its group; the smallest share its producers ask for wins', async () => {
+    const fx = resNetStyle();
+    const { report } = await prune(fx.bytes, { sparsity: 0.5, overrides: [{ match: 's2b2.conv2*', sparsity: 0.75 }, { match: 's2b1.proj*', sparsity: 0.25 }, { match: 'stem*', sparsity: 0.75 }] });
+    expect(groupWith(report.groups!, 's2b1.proj')).toMatchObject({ channelsAfter: 24, targetSparsity: 0.25 });
+    expect(groupWith(report.groups!, 'stem')).toMatchObject({ channelsAfter: 4, targetSparsity: 0.75 });
+    expect(groupWith(report.groups!, 's2b1.conv1')).toMatchObject({ channelsAfter: 16, targetSparsity: 0.5 });
+  });
+
   it('excluding a layer keeps its whole group, and says so', async () => {
     const fx = resNetStyle();
     const { report } = await prune(fx.bytes, { sparsity: 0.5, exclude: ['s2b1.proj*'] });
