@@ -164,7 +164,7 @@ export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecip
   // No Split output or Slice may go empty: keep its most important channel.
   for (const range of analysis.ranges) {
     const comps = [...new Set(Array.from(range, componentOf))];
-    if (comps.some((c) => kept[c])) continue;
+    if (comps.length === 0 || comps.some((c) => kept[c])) continue;
     const best = comps.reduce((a, b) => (importance[b]! > importance[a]! ? b : a));
     kept[best] = 1;
   }
