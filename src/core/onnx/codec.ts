@@ -1,5 +1,5 @@
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
+import { clearField, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type ModelProto, type TensorProto } from 'onnx-buf';
 import { ModelInputError } from './types';
 
 /** Protobuf cannot address more than 2 GB in one message. */
@@ -66,6 +66,78 @@ export function decodeModel(bytes: Uint8Array, fileName = 'the file'): ModelProt
   return model;
 }
 
+const MODEL_GRAPH_FIELD = 7;
+const GRAPH_INITIALIZER_FIELD = 5;
+const TENSOR_RAW_DATA_FIELD = 9;
+const LENGTH_DELIMITED = 2;
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  out[at++] = n;
+  return at;
+}
+
+/** A length-delimited field: its tag, its length and then `size` bytes of payload. */
+const fieldSize = (field: number, size: number) => varintSize((field << 3) | LENGTH_DELIMITED) + varintSize(size) + size;
+
+/** One initializer as its encoded fields without raw_data (small), plus the raw_data it carries (a view, not a copy). */
+function splitTensor(t: TensorProto): { head: Uint8Array; raw?: Uint8Array; size: number } {
+  if (!t.rawData || t.rawData.byteLength === 0) {
+    const head = toBinary(TensorProtoSchema, t);
+    return { head, size: head.byteLength };
+  }
+  const withoutRaw = { ...t };
+  clearField(withoutRaw, TensorProtoSchema.field.rawData);
+  const head = toBinary(TensorProtoSchema, withoutRaw);
+  return { head, raw: t.rawData, size: head.byteLength + fieldSize(TENSOR_RAW_DATA_FIELD, t.rawData.byteLength) };
+}
+
+/**
+ * Encodes a model into one buffer of its final size. protobuf-es joins every nested message into a fresh array
+ * (model ⊃ graph ⊃ tensors), so a plain toBinary holds two to three copies of the weights at its peak; here the
+ * model and graph fields other than the initializers are encoded as usual (they are small), and each initializer's
+ * raw_data is copied once, straight into the output. Protobuf readers accept fields in any order; the initializers
+ * keep theirs, and each one's raw_data is written last among its fields.
+ */
 export function encodeModel(model: ModelProto): Uint8Array {
-  return toBinary(ModelProtoSchema, model);
+  const graph = model.graph;
+  if (!graph) return toBinary(ModelProtoSchema, model);
+  const modelHead = toBinary(ModelProtoSchema, { ...model, graph: undefined });
+  const graphHead = toBinary(GraphProtoSchema, { ...graph, initializer: [] });
+  const tensors = graph.initializer.map(splitTensor);
+  const graphSize = graphHead.byteLength + tensors.reduce((n, t) => n + fieldSize(GRAPH_INITIALIZER_FIELD, t.size), 0);
+  const total = modelHead.byteLength + fieldSize(MODEL_GRAPH_FIELD, graphSize);
+  if (total > MAX_PROTOBUF_BYTES) throw new Error(`The written model would be ${(total / 2 ** 30).toFixed(2)} GB, over the 2 GB one ONNX file can hold.`);
+  const out = new Uint8Array(total);
+  out.set(modelHead, 0);
+  let at = writeVarint(out, modelHead.byteLength, (MODEL_GRAPH_FIELD << 3) | LENGTH_DELIMITED);
+  at = writeVarint(out, at, graphSize);
+  out.set(graphHead, at);
+  at += graphHead.byteLength;
+  for (const t of tensors) {
+    at = writeVarint(out, at, (GRAPH_INITIALIZER_FIELD << 3) | LENGTH_DELIMITED);
+    at = writeVarint(out, at, t.size);
+    out.set(t.head, at);
+    at += t.head.byteLength;
+    if (t.raw) {
+      at = writeVarint(out, at, (TENSOR_RAW_DATA_FIELD << 3) | LENGTH_DELIMITED);
+      at = writeVarint(out, at, t.raw.byteLength);
+      out.set(t.raw, at);
+      at += t.raw.byteLength;
+    }
+  }
+  if (at !== total) throw new Error(`Model encoding wrote ${at} of ${total} bytes.`);
+  return out;
 }
