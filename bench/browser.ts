@@ -11,8 +11,8 @@ export interface BrowserModel {
   input: { name: string; dims: number[] };
 }
 
-/** Starts a Vite server and headless Chromium on `page` (a path under the repo), runs `use`, and tears both down. */
-export async function withBenchPage<T>(pagePath: string, ready: string, use: (page: Page) => Promise<T>, flags: string[] = []): Promise<T | string> {
+/** Starts a Vite server and headless Chromium on `page` (a path under the repo), runs `run`, and tears both down. */
+export async function withBenchPage<T>(pagePath: string, ready: string, run: (page: Page) => Promise<T>, flags: string[] = []): Promise<T | string> {
   const port = 5321;
   const server = spawn('npx', ['vite', '--port', String(port), '--strictPort'], { env: { ...process.env, NO_OPEN: '1' }, stdio: 'ignore', detached: true });
   try {
@@ -29,7 +29,7 @@ export async function withBenchPage<T>(pagePath: string, ready: string, use: (pa
       const page = await browser.newPage();
       await page.goto(`http://localhost:${port}/${pagePath}`);
       await page.waitForFunction((name) => typeof (window as unknown as Record<string, unknown>)[name] === 'function', ready, { timeout: 60_000 });
-      return await use(page);
+      return await run(page);
     } finally {
       await browser.close();
     }

@@ -4,7 +4,7 @@
 // and in Web Workers without fetch paths. Skips the compile when the output is newer than the sources.
 //
 //   node scripts/build-wasm.mjs [--force] [--wat]   (--wat also writes kernels.generated.wat for reading)
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 

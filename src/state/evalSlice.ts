@@ -116,9 +116,9 @@ export interface EvalSlice {
   loadEvalEnvironment(): Promise<void>;
   /** Restarts onnxruntime-web with another wasm thread count (undefined: the default); the model and data are sent again. */
   setWasmThreads(threads: number | undefined): Promise<void>;
-  useDemoData(): Promise<void>;
-  useSyntheticData(patch?: Partial<SyntheticSettings>): Promise<void>;
-  useFileData(files: { file: File; path: string }[]): Promise<void>;
+  chooseDemoData(): Promise<void>;
+  chooseSyntheticData(patch?: Partial<SyntheticSettings>): Promise<void>;
+  chooseFileData(files: { file: File; path: string }[]): Promise<void>;
   setImagePrep(patch: Partial<ImagePrep>): void;
   setEvalSettings(patch: Partial<EvalSettings>): void;
   runEvaluation(): Promise<void>;
@@ -209,8 +209,8 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     const d = get().evalData;
     if (d.status === 'ready') return;
     if (d.status === 'error') throw new Error(`The evaluation data could not be loaded: ${d.error}`);
-    if (d.source === 'demo') await get().useDemoData();
-    else await get().useSyntheticData();
+    if (d.source === 'demo') await get().chooseDemoData();
+    else await get().chooseSyntheticData();
     const after = get().evalData;
     if (after.status !== 'ready') throw new Error(after.error ?? 'Choose evaluation data first.');
   }
@@ -262,23 +262,23 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       await get().loadEvalEnvironment();
       const gpu = !!get().evalEnv?.webgpu.available;
       set((s) => ({ evalSettings: { ...s.evalSettings, backends: backends.filter((b) => b !== 'webgpu' || gpu) } }));
-      if (source === 'files' && lastFiles.length) await get().useFileData(lastFiles);
+      if (source === 'files' && lastFiles.length) await get().chooseFileData(lastFiles);
       else await ensureData().catch(() => undefined);
     },
 
-    useDemoData: () => {
+    chooseDemoData: () => {
       const inputs = get().summary?.inputs ?? [];
       return loadData('demo', () => evalWorker.loadDemoData(demoDataUrl(), inputs));
     },
 
-    useSyntheticData: (patch = {}) => {
+    chooseSyntheticData: (patch = {}) => {
       const synthetic = { ...get().evalData.synthetic, ...patch };
       set((s) => ({ evalData: { ...s.evalData, synthetic } }));
       const inputs = get().summary?.inputs ?? [];
       return loadData('synthetic', () => evalWorker.loadSyntheticData(inputs, { count: synthetic.count, dims: synthetic.dims, floats: synthetic.floats, seed: 1 }));
     },
 
-    useFileData: (files) => {
+    chooseFileData: (files) => {
       lastFiles = files;
       set((s) => ({ evalData: { ...s.evalData, fileCount: files.length } }));
       const inputs = get().summary?.inputs ?? [];
@@ -287,7 +287,7 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
 
     setImagePrep: (patch) => {
       set((s) => ({ evalData: { ...s.evalData, image: { ...s.evalData.image, ...patch } } }));
-      if (get().evalData.source === 'files' && lastFiles.length) void get().useFileData(lastFiles);
+      if (get().evalData.source === 'files' && lastFiles.length) void get().chooseFileData(lastFiles);
     },
 
     setEvalSettings: (patch) => set((s) => ({ evalSettings: { ...s.evalSettings, ...patch } })),

@@ -26,8 +26,14 @@ function* fields(buf: Uint8Array): Generator<Field> {
     const no = Math.floor(key / 8);
     const wire = key & 7;
     if (wire === 0) yield { no, wire, value: varint() };
-    else if (wire === 1) (pos += 8), yield { no, wire, value: 0 };
-    else if (wire === 5) (pos += 4), yield { no, wire, value: 0 };
+    else if (wire === 1) {
+      pos += 8;
+      yield { no, wire, value: 0 };
+    }
+    else if (wire === 5) {
+      pos += 4;
+      yield { no, wire, value: 0 };
+    }
     else if (wire === 2) {
       const len = varint();
       yield { no, wire, value: buf.subarray(pos, pos + len) };
@@ -57,7 +63,10 @@ export function scanModel(bytes: Uint8Array): WireCounts {
     counts.graphs++;
     for (const f of fields(g)) {
       if (f.no === 1 && f.value instanceof Uint8Array) node(f.value);
-      if (f.no === 5 && f.value instanceof Uint8Array) (counts.initializers++, tensor(f.value));
+      if (f.no === 5 && f.value instanceof Uint8Array) {
+        counts.initializers++;
+        tensor(f.value);
+      }
       if (f.no === 15) counts.initializers++;
     }
   };

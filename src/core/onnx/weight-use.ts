@@ -127,8 +127,14 @@ function step(t: Trace, node: NodeProto, inputIndex: number, catalog: TensorCata
       const axes: (number | undefined)[] = [];
       const dims: (number | undefined)[] = [];
       for (let i = 0, k = 0; i < outRank; i++) {
-        if (inserted.includes(i)) (axes.push(undefined), dims.push(1));
-        else (axes.push(t.axes[k]), dims.push(t.dims[k++]));
+        if (inserted.includes(i)) {
+          axes.push(undefined);
+          dims.push(1);
+        }
+        else {
+          axes.push(t.axes[k]);
+          dims.push(t.dims[k++]);
+        }
       }
       return out(axes, dims);
     }

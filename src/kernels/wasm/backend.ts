@@ -193,11 +193,11 @@ class WasmBackend implements WasmKernelBackend {
     const base = Math.max(ALIGN, Math.ceil(this.k.heapBase() / ALIGN) * ALIGN);
     this.heap = new Heap(this.k.memory, base);
     this.out = this.heap.alloc(64);
-    const self = this;
+    const bufferNow = () => this.buffer;
     const host = {
       k: this.k,
       get buffer() {
-        return self.buffer;
+        return bufferNow();
       },
       out: this.out,
       alloc: (bytes: number) => this.heap.alloc(bytes),

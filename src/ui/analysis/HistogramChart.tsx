@@ -197,7 +197,8 @@ export function HistogramChart({
       });
       ctx.lineWidth = 1;
     }
-    // The painted pixels are the point: no React state changes here.
+    // The painted pixels are the point: no React state changes here. (The geometry is derived from these values.)
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [width, height, colors, counts, lo, hi, logCounts, markers, hover, maxCount, overlay, tone]);
 
   const binWidth = (hi - lo) / bins;

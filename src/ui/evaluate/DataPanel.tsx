@@ -20,8 +20,8 @@ const FLOATS: { value: FloatDistribution; label: string; help: string }[] = [
 export const DataPanel = memo(function DataPanel({ inputs }: { inputs: ValueInfo[] }) {
   const isDemo = useStudio((s) => s.isDemo);
   const data = useStudio((s) => s.evalData);
-  const useDemoData = useStudio((s) => s.useDemoData);
-  const useSyntheticData = useStudio((s) => s.useSyntheticData);
+  const chooseDemoData = useStudio((s) => s.chooseDemoData);
+  const chooseSyntheticData = useStudio((s) => s.chooseSyntheticData);
   const [tab, setTab] = useState<DataSource>(data.source);
   const shown: DataSource = tab === 'demo' && !isDemo ? 'synthetic' : tab;
 
@@ -33,8 +33,8 @@ export const DataPanel = memo(function DataPanel({ inputs }: { inputs: ValueInfo
 
   const choose = (source: DataSource) => {
     setTab(source);
-    if (source === 'demo') void useDemoData();
-    else if (source === 'synthetic') void useSyntheticData();
+    if (source === 'demo') void chooseDemoData();
+    else if (source === 'synthetic') void chooseSyntheticData();
   };
 
   return (
@@ -59,7 +59,7 @@ export const DataPanel = memo(function DataPanel({ inputs }: { inputs: ValueInfo
 
 function SyntheticControls({ inputs }: { inputs: ValueInfo[] }) {
   const synthetic = useStudio((s) => s.evalData.synthetic);
-  const useSyntheticData = useStudio((s) => s.useSyntheticData);
+  const chooseSyntheticData = useStudio((s) => s.chooseSyntheticData);
   const dims = useMemo(() => dynamicDims(inputs), [inputs]);
   const [count, setCount] = useState(synthetic.count);
   const [dimValues, setDimValues] = useState<Record<string, number>>(() => Object.fromEntries(dims.map((d) => [d.key, synthetic.dims[d.key] ?? d.defaultValue])));
@@ -72,7 +72,7 @@ function SyntheticControls({ inputs }: { inputs: ValueInfo[] }) {
       aria-label="Synthetic inputs"
       onSubmit={(e) => {
         e.preventDefault();
-        void useSyntheticData({ count, dims: dimValues, floats });
+        void chooseSyntheticData({ count, dims: dimValues, floats });
       }}
     >
       <div className="lab-row">
@@ -114,7 +114,7 @@ function filesOf(e: ChangeEvent<HTMLInputElement>): { file: File; path: string }
 }
 
 function FileControls({ inputs }: { inputs: ValueInfo[] }) {
-  const useFileData = useStudio((s) => s.useFileData);
+  const chooseFileData = useStudio((s) => s.chooseFileData);
   const folderId = useId();
   const filesId = useId();
   const folderProps = { webkitdirectory: '', directory: '' } as Record<string, string>;
@@ -132,7 +132,7 @@ function FileControls({ inputs }: { inputs: ValueInfo[] }) {
             data-testid="data-folder"
             onChange={(e) => {
               const files = filesOf(e);
-              if (files.length) void useFileData(files);
+              if (files.length) void chooseFileData(files);
             }}
           />
         </span>
@@ -147,7 +147,7 @@ function FileControls({ inputs }: { inputs: ValueInfo[] }) {
             data-testid="data-files"
             onChange={(e) => {
               const files = filesOf(e);
-              if (files.length) void useFileData(files);
+              if (files.length) void chooseFileData(files);
             }}
           />
         </span>
@@ -282,8 +282,8 @@ function ImagePrepControls({ inputs }: { inputs: ValueInfo[] }) {
 
 function DataStatus({ isDemo }: { isDemo: boolean }) {
   const data = useStudio((s) => s.evalData);
-  const useDemoData = useStudio((s) => s.useDemoData);
-  const useSyntheticData = useStudio((s) => s.useSyntheticData);
+  const chooseDemoData = useStudio((s) => s.chooseDemoData);
+  const chooseSyntheticData = useStudio((s) => s.chooseSyntheticData);
   if (data.status === 'loading') {
     return (
       <p className="lab-status" role="status" data-testid="data-loading">
@@ -307,7 +307,7 @@ function DataStatus({ isDemo }: { isDemo: boolean }) {
     return (
       <p className="lab-status" data-testid="data-idle">
         Nothing loaded yet: {demo ? 'the 500 demo digits' : 'synthetic inputs'} load when you first run something.{' '}
-        <button type="button" className="link-button" onClick={() => void (demo ? useDemoData() : useSyntheticData())}>
+        <button type="button" className="link-button" onClick={() => void (demo ? chooseDemoData() : chooseSyntheticData())}>
           Load now
         </button>
       </p>

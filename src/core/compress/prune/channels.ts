@@ -313,7 +313,10 @@ export function sliceAxis(values: Float32Array, dims: number[], axis: number, ke
   const D = dims[axis]!;
   const out = new Float32Array(outer * keep.length * inner);
   let at = 0;
-  for (let o = 0; o < outer; o++) for (const k of keep) out.set(values.subarray((o * D + k) * inner, (o * D + k + 1) * inner), at), (at += inner);
+  for (let o = 0; o < outer; o++) for (const k of keep) {
+      out.set(values.subarray((o * D + k) * inner, (o * D + k + 1) * inner), at);
+      at += inner;
+    }
   return out;
 }
 

@@ -613,7 +613,10 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
         }
         const ids = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
         let at = 0;
-        for (const p of parts) ids.set(p, at), (at += p.length);
+        for (const p of parts) {
+          ids.set(p, at);
+          at += p.length;
+        }
         return setOut(0, { kind: 'ch', axis, rank, ids });
       }
       // Along another axis: every input carries the same channels.

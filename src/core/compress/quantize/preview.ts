@@ -47,8 +47,14 @@ export async function layerQuantPreview(opened: OpenedModel, tensorId: number, r
   const values = await readTensorFloat32(opened, entry);
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of values) if (Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
-  if (!(hi > lo)) (lo -= 0.5), (hi += 0.5);
+  for (const v of values) if (Number.isFinite(v)) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  if (!(hi > lo)) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
   const histogram = { lo, hi, counts: [...histogramOf(values, bins, lo, hi)] };
   const base = { tensorId, name: entry.name, histogram };
   if (!plan || plan.action !== 'quantize' || plan.format === 'dynamic' || plan.format === 'fp16') {
@@ -64,7 +70,10 @@ export async function layerQuantPreview(opened: OpenedModel, tensorId: number, r
   let shownGroup = 0;
   let widest = -1;
   q.scales.forEach((s, g) => {
-    if (s > widest) (widest = s), (shownGroup = g);
+    if (s > widest) {
+      widest = s;
+      shownGroup = g;
+    }
   });
   const scale = q.scales[shownGroup]!;
   const zp = q.zeroPoints[shownGroup]!;
