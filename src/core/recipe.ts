@@ -34,6 +34,8 @@ export interface QuantizeRecipe {
   calibration?: CalibrationMethod;
   /** Static int8: calibration samples taken from the data (default 64). */
   calibrationSamples?: number;
+  /** Static int8: fold the mean shift of each layer's weight rounding into its bias (teacher's input means). */
+  biasCorrection?: boolean;
 }
 
 export type PrunePattern = 'unstructured' | '2:4' | '4:8' | 'channel';
@@ -173,6 +175,7 @@ export function validateQuantize(input: unknown): QuantizeRecipe {
       return { match: ov.match, bits: intIn(ov.bits, 2, 8, `quantize.overrides[${i}].bits`) };
     }),
     ...(q.calibration !== undefined ? { calibration: oneOf(q.calibration, CALIBRATION_METHODS, 'quantize.calibration') } : {}),
+    ...(q.biasCorrection !== undefined ? { biasCorrection: typeof q.biasCorrection === 'boolean' ? q.biasCorrection : (() => { throw new RecipeError('quantize.biasCorrection must be true or false'); })() } : {}),
     ...(q.calibrationSamples !== undefined ? { calibrationSamples: intIn(q.calibrationSamples, 1, 100000, 'quantize.calibrationSamples') } : {}),
   };
 }

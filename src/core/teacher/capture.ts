@@ -63,7 +63,7 @@ export async function captureActivations(runtime: EvalRuntime, model: EvalModel,
           if (!t) continue;
           returned.add(name);
           bytes += t.data.byteLength;
-          accumulate(stats.get(name)!, tensorValues(t));
+          accumulate(stats.get(name)!, tensorValues(t), t.dims);
         }
         peakBytes = Math.max(peakBytes, bytes);
         options.onProgress?.(++done, total);

@@ -25,6 +25,48 @@ export interface ActivationStats {
   range: number;
   /** 2·HALF_BINS counts; bin k covers [−R + k·w, −R + (k+1)·w), w = R / HALF_BINS. */
   bins: Float64Array;
+  /**
+   * Σ values per channel (axis 1 of NCHW / [N, C], the last axis of [B, T, C]) and the values per channel summed,
+   * when every chunk came with the same channel count: the teacher's input means, for bias correction.
+   */
+  channelSums?: Float64Array;
+  channelCount?: number;
+}
+
+/** The channel axis read from a captured tensor's dims (undefined for scalars and vectors). */
+export function channelAxisOf(dims: readonly number[]): number | undefined {
+  return dims.length === 3 ? 2 : dims.length >= 2 ? 1 : undefined;
+}
+
+/** Per-channel means of the values seen, or undefined when they were not gathered. */
+export function channelMeans(stats: ActivationStats): Float64Array | undefined {
+  if (!stats.channelSums || !stats.channelCount) return undefined;
+  return stats.channelSums.map((v) => v / stats.channelCount!);
+}
+
+function accumulateChannels(stats: ActivationStats, values: ArrayLike<number>, dims: readonly number[]): void {
+  const axis = channelAxisOf(dims);
+  if (axis === undefined || stats.channelCount === -1) return;
+  const C = dims[axis]!;
+  if (stats.channelSums && stats.channelSums.length !== C) {
+    stats.channelSums = undefined;
+    stats.channelCount = -1;
+    return;
+  }
+  const sums = (stats.channelSums ??= new Float64Array(C));
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = values.length / (C * inner);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      const base = (o * C + c) * inner;
+      for (let i = 0; i < inner; i++) {
+        const v = values[base + i]!;
+        if (Number.isFinite(v)) sum += v;
+      }
+      sums[c]! += sum;
+    }
+  stats.channelCount = (stats.channelCount ?? 0) + outer * inner;
 }
 
 export function emptyStats(halfBins = HALF_BINS): ActivationStats {
@@ -50,8 +92,9 @@ function grow(stats: ActivationStats, absMax: number): void {
   }
 }
 
-/** Adds a chunk of values to the statistics. */
-export function accumulate(stats: ActivationStats, values: ArrayLike<number>): void {
+/** Adds a chunk of values to the statistics (with its dims, per-channel sums too). */
+export function accumulate(stats: ActivationStats, values: ArrayLike<number>, dims?: readonly number[]): void {
+  if (dims) accumulateChannels(stats, values, dims);
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
@@ -85,6 +128,16 @@ export function mergeStats(into: ActivationStats, from: ActivationStats): void {
   for (let k = 0; k < into.bins.length; k++) into.bins[k]! += copy.bins[k]!;
   into.min = Math.min(into.min, from.min);
   into.max = Math.max(into.max, from.max);
+  if (into.count === 0 && from.channelSums) {
+    into.channelSums = Float64Array.from(from.channelSums);
+    into.channelCount = from.channelCount;
+  } else if (into.channelSums && from.channelSums && into.channelSums.length === from.channelSums.length) {
+    for (let c = 0; c < into.channelSums.length; c++) into.channelSums[c]! += from.channelSums[c]!;
+    into.channelCount! += from.channelCount!;
+  } else {
+    into.channelSums = undefined;
+    into.channelCount = -1;
+  }
   into.count += from.count;
 }
 

@@ -23,7 +23,7 @@ import type { OpenedModel } from '../../onnx/open';
 import { attr, floatTensor, getFloat, getInt, isDefaultDomain, makeNode } from '../../onnx/graph-edit';
 import { constantNamed } from '../../onnx/weight-use';
 import { DataType } from '../../tensor/dtypes';
-import { affineParams, calibratedRange, type ActivationStats, type CalibrationMethod } from '../../teacher/histogram';
+import { affineParams, calibratedRange, channelMeans, emptyStats, type ActivationStats, type CalibrationMethod } from '../../teacher/histogram';
 import { excludedBecause, type QuantizeRecipe } from '../../recipe';
 import { errorFromSums } from './emit/common';
 import { removeStored } from './emit/matmulnbits';
@@ -69,6 +69,8 @@ export interface StaticReport {
   floatOps: StaticFloatOp[];
   foldedBatchNorms: number;
   removedRelus: number;
+  /** Ops whose bias absorbed the mean shift of their weights' rounding. */
+  biasCorrected: number;
   calibrationSamples?: number;
 }
 
@@ -234,7 +236,44 @@ export function staticLayout(work: EditableModel, recipe: Pick<QuantizeRecipe, '
 
 /** The tensors calibration must measure for a layout: each own activation, or the Relu output that replaces it. */
 export function calibrationNames(layout: StaticLayout): string[] {
-  return layout.own.map((t) => layout.relu.get(t)?.output[0] ?? t);
+  // The core ops' inputs too (most are already there): their per-channel means drive bias correction.
+  return [...new Set([...layout.own.map((t) => layout.relu.get(t)?.output[0] ?? t), ...layout.core.map((c) => c.node.input[0]!)])];
+}
+
+/**
+ * E[(Ŵ − W)·x] per output channel with x replaced by the teacher's per-input-channel mean μ: the mean shift weight
+ * rounding adds to each output (padding ignored). Conv (groups too) and Gemm; undefined when μ does not fit.
+ */
+export function weightShift(op: Pick<CoreOp, 'node' | 'axis'>, shape: readonly number[], original: Float32Array, rounded: Float32Array, mu: ArrayLike<number>): Float64Array | undefined {
+  if (op.node.opType === 'Conv') {
+    const [cout, cinPerGroup] = shape as [number, number];
+    const groups = getInt(op.node, 'group', 1);
+    if (mu.length !== cinPerGroup * groups) return undefined;
+    const k = original.length / (cout * cinPerGroup);
+    const perGroup = cout / groups;
+    const shift = new Float64Array(cout);
+    for (let c = 0; c < cout; c++) {
+      const g = Math.floor(c / perGroup);
+      for (let i = 0; i < cinPerGroup; i++) {
+        let d = 0;
+        const base = (c * cinPerGroup + i) * k;
+        for (let j = 0; j < k; j++) d += rounded[base + j]! - original[base + j]!;
+        shift[c]! += d * mu[g * cinPerGroup + i]!;
+      }
+    }
+    return shift;
+  }
+  if (op.node.opType !== 'Gemm') return undefined;
+  const [d0, d1] = shape as [number, number];
+  const [n, kDim] = op.axis === 0 ? [d0, d1] : [d1, d0];
+  if (mu.length !== kDim) return undefined;
+  const shift = new Float64Array(n);
+  for (let c = 0; c < n; c++)
+    for (let j = 0; j < kDim; j++) {
+      const at = op.axis === 0 ? c * kDim + j : j * n + c;
+      shift[c]! += (rounded[at]! - original[at]!) * mu[j]!;
+    }
+  return shift;
 }
 
 /**
@@ -298,6 +337,7 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
   const tensors: TensorReport[] = [];
   const handled = new Set<number>();
   const quantizedOps: StaticOp[] = [];
+  let corrected = 0;
   const rows = new Map(plan.tensors.map((t) => [t.entryId, t]));
   // A removed Relu's output is its input's dequantized value.
   const reluSource = new Map([...layout.relu].map(([t, r]) => [r.output[0]!, t]));
@@ -325,16 +365,34 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
     replaceTensorWithNodes(op.weight, [makeNode('DequantizeLinear', [codes.name, scales.name, zeros.name], [op.weight.name], { name: names.fresh(`${op.weight.name}_DequantizeLinear`), attributes: [attr.int('axis', op.axis)] })], [codes, scales, zeros]);
     let bytesAfter = codes.rawData.byteLength + scales.rawData.byteLength + zeros.rawData.byteLength;
     const notes = [`static int8: ${op.node.opType} input and output quantized (uint8, calibrated); onnxruntime runs it as an integer kernel`];
-    if (op.bias) {
-      const b = await work.read(op.bias);
+    let b = op.bias ? await work.read(op.bias) : undefined;
+    if (recipe.biasCorrection) {
+      const mu = channelMeans(stats.get(input) ?? emptyStats(2));
+      const shift = mu && weightShift(op, shape, values, q.dequantized, mu);
+      if (shift) {
+        b = Float32Array.from({ length: channels }, (_, c) => (b?.[c] ?? 0) - shift[c]!);
+        corrected++;
+        notes.push(`bias corrected for the weight rounding's mean shift (teacher's input means; largest shift ${Math.max(...shift.map(Math.abs)).toPrecision(3)})`);
+      } else notes.push(op.node.opType === 'MatMul' ? 'no bias correction: MatMul has no bias' : 'no bias correction: the input has no per-channel means');
+    }
+    if (b) {
       const biasScale = Float32Array.from(q.scales, (s) => Math.fround(s * x.scale));
       const codes32 = new Int32Array(channels);
       for (let c = 0; c < channels; c++) codes32[c] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(b[c]! / biasScale[c]!)));
-      const bq = int32Tensor(names.fresh(`${op.bias.name}_quantized`), [channels], codes32);
-      const bs = floatTensor(names.fresh(`${op.bias.name}_scale`), [channels], biasScale);
-      replaceTensorWithNodes(op.bias, [makeNode('DequantizeLinear', [bq.name, bs.name], [op.bias.name], { name: names.fresh(`${op.bias.name}_DequantizeLinear`), attributes: [attr.int('axis', 0)] })], [bq, bs]);
+      const biasName = op.bias?.name ?? names.fresh(`${nodeLabel}_bias`);
+      const bq = int32Tensor(names.fresh(`${biasName}_quantized`), [channels], codes32);
+      const bs = floatTensor(names.fresh(`${biasName}_scale`), [channels], biasScale);
+      const dq = makeNode('DequantizeLinear', [bq.name, bs.name], [biasName], { name: names.fresh(`${biasName}_DequantizeLinear`), attributes: [attr.int('axis', 0)] });
+      if (op.bias) replaceTensorWithNodes(op.bias, [dq], [bq, bs]);
+      else {
+        // A bias the correction created.
+        graph.initializer.push(bq, bs);
+        graph.node.splice(0, 0, dq);
+        while (op.node.input.length < 3) op.node.input.push('');
+        op.node.input[2] = biasName;
+      }
       bytesAfter += bq.rawData.byteLength + bs.rawData.byteLength;
-      const biasRow = rows.get(op.bias.id);
+      const biasRow = op.bias && rows.get(op.bias.id);
       if (biasRow && biasRow.action === 'skip') biasRow.reason = `${biasRow.reason ?? 'bias'}: stored as int32 for the integer kernel`;
       notes.push('bias stored as int32 with scale s_input·s_weight (as onnxruntime expects)');
     }
@@ -383,6 +441,6 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
     const at = producer ? graph.node.indexOf(producer) + 1 : 0;
     graph.node.splice(at, 0, q, dq);
   }
-  const report: StaticReport = { method, percentile: recipe.percentile, activations, quantizedOps, floatOps, foldedBatchNorms: 0, removedRelus };
+  const report: StaticReport = { method, percentile: recipe.percentile, activations, quantizedOps, floatOps, foldedBatchNorms: 0, removedRelus, biasCorrected: corrected };
   return { tensors, report, warnings, handled };
 }
