@@ -34,7 +34,7 @@ export interface CaptureResult {
   stats: Map<string, ActivationStats>;
   /** Largest bytes of captured values held at once (one sample's tensors of one pass). */
   peakBytes: number;
-  /** Names the runtime did not return (not computed in the main graph), with why. */
+  /** Names that cannot be captured: not computed in the main graph (subgraph values, unknown names). */
   unreachable: string[];
   samples: number;
 }
@@ -42,6 +42,12 @@ export interface CaptureResult {
 /** Runs the teacher over the samples and accumulates statistics of the named tensors. */
 export async function captureActivations(runtime: EvalRuntime, model: EvalModel, names: readonly string[], samples: readonly EvalSample[], options: CaptureOptions = {}): Promise<CaptureResult> {
   const files = modelFiles(model);
+  // onnxruntime refuses a graph output nothing computes: only main-graph values can be exposed (a subgraph's
+  // values live in the If/Loop/Scan body and are not reachable from outside).
+  const decoded = decodeModel(files.bytes).graph!;
+  const computed = new Set([...decoded.input.map((i) => i.name), ...decoded.node.flatMap((n) => n.output)]);
+  const unreachable = names.filter((n) => !computed.has(n));
+  names = names.filter((n) => computed.has(n));
   const per = Math.max(1, options.maxTensorsPerRun ?? names.length);
   const groups: string[][] = [];
   for (let i = 0; i < names.length; i += per) groups.push(names.slice(i, i + per));
@@ -74,7 +80,7 @@ export async function captureActivations(runtime: EvalRuntime, model: EvalModel,
       await session.release();
     }
   }
-  const unreachable = names.filter((n) => !returned.has(n));
+  for (const n of names) if (!returned.has(n)) unreachable.push(n);
   for (const n of unreachable) stats.delete(n);
   return { stats, peakBytes, unreachable, samples: samples.length };
 }
