@@ -5,7 +5,7 @@
  *   x ─Q─DQ─┐
  *   W(int8, per channel, symmetric) ─DQ─ Conv / MatMul / Gemm ─Q─DQ─ y      (bias: int32, scale s_x·s_w, DQ)
  *
- * onnxruntime turns each such group into QLinearConv / QLinearMatMul / QGemm; Add, LeakyRelu, pooling and Concat
+ * onnxruntime turns each such group into QLinearConv / QLinearMatMul / QGemm; Add, Mul, LeakyRelu, Sigmoid, pooling and Concat
  * between quantized tensors get their inputs and output quantized too (QLinearAdd, QLinearLeakyRelu…), and
  * layout ops (Reshape, Flatten, Transpose, Squeeze, Unsqueeze, MaxPool) share their input's parameters, so
  * onnxruntime drops their Q/DQ and they move uint8 data. A tensor read only by a Relu is quantized with the Relu
@@ -32,8 +32,8 @@ import type { QuantPlan } from './plan';
 import type { TensorReport } from './report';
 
 const CORE_OPS = new Set(['Conv', 'MatMul', 'Gemm']);
-/** Ops whose inputs and output are quantized when they touch a quantized tensor (onnxruntime has integer forms). */
-const NEIGHBOUR_OPS = new Set(['Add', 'LeakyRelu', 'GlobalAveragePool', 'AveragePool', 'Concat']);
+/** Ops whose inputs and output are quantized when they touch a quantized tensor (onnxruntime has integer forms: QLinearAdd, QLinearMul, QLinearLeakyRelu, QLinearSigmoid, QLinearGlobalAveragePool, QLinearAveragePool, QLinearConcat). */
+const NEIGHBOUR_OPS = new Set(['Add', 'Mul', 'LeakyRelu', 'GlobalAveragePool', 'AveragePool', 'Concat', 'Sigmoid']);
 /** Ops that move or select values: their output keeps the input's scale and zero point. */
 const TIED_OPS = new Set(['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'MaxPool']);
 
