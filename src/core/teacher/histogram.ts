@@ -253,7 +253,10 @@ export function entropyRange(s: ActivationStats, levels = 256): Range {
   let last = hist.length;
   while (last > 0 && hist[last - 1] === 0) last--;
   const used = hist.subarray(0, Math.max(last, 1));
-  const q = signed ? levels / 2 : levels;
+  // Levels the larger side's magnitude gets on the asymmetric grid written (all of them for tensors that are
+  // never negative, half for a range symmetric around zero).
+  const absMax = Math.max(Math.abs(s.min), Math.abs(s.max));
+  const q = signed ? Math.max(2, Math.round((levels * absMax) / (s.max - s.min))) : levels;
   const bins = entropyBins(used, q);
   const t = Math.min((bins + 0.5) * w, Math.max(Math.abs(s.min), Math.abs(s.max)));
   return { min: signed ? Math.max(s.min, -t) : s.min, max: Math.min(s.max, t) };

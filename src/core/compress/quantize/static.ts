@@ -318,6 +318,7 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
   const floatOps = [...layout.floatOps];
   const params = new Map<string, StaticActivation>();
   const missing: string[] = [];
+  const graphOutputs = new Set(graph.output.map((o) => o.name));
   for (const t of layout.own) {
     const reluNode = layout.relu.get(t);
     const measured = reluNode?.output[0] ?? t;
@@ -326,7 +327,8 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
       missing.push(measured);
       continue;
     }
-    const range = calibratedRange(s, { method, percentile: recipe.percentile });
+    // A graph output is what the user reads: clipping it is never the better trade, it keeps its full range.
+    const range = graphOutputs.has(measured) ? { min: s.min, max: s.max } : calibratedRange(s, { method, percentile: recipe.percentile });
     if (reluNode) range.min = 0;
     const { scale, zeroPoint } = affineParams(range);
     params.set(t, { name: t, min: range.min, max: range.max, scale, zeroPoint, ...(reluNode ? { reluRemoved: label(reluNode, graph) } : {}) });
