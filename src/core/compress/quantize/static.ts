@@ -318,7 +318,9 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
   const floatOps = [...layout.floatOps];
   const params = new Map<string, StaticActivation>();
   const missing: string[] = [];
+  // Graph outputs, and the tensors whose parameters a graph output shares through a layout op.
   const graphOutputs = new Set(graph.output.map((o) => o.name));
+  for (const [y, src] of layout.tied) if (graphOutputs.has(y)) graphOutputs.add(src);
   for (const t of layout.own) {
     const reluNode = layout.relu.get(t);
     const measured = reluNode?.output[0] ?? t;
