@@ -15,6 +15,18 @@ import { syntheticDataset, type SyntheticOptions } from '../src/core/eval/synthe
 import type { EvalDataset, ModelFiles } from '../src/core/eval/types';
 import type { ValueInfo } from '../src/core/onnx/types';
 import { createWebRuntime, probeWebGpu, type WebGpuInfo } from '../src/runtime/ort-web';
+import { captureActivations, splitCalibration } from '../src/core/teacher/capture';
+import type { ActivationStats } from '../src/core/teacher/histogram';
+
+/** Static int8's calibration: the teacher's statistics, and where they came from. */
+export interface CalibrationOutcome {
+  stats: Map<string, ActivationStats>;
+  samples: number;
+  dataset: string;
+  synthetic: boolean;
+  unreachable: string[];
+  peakBytes: number;
+}
 
 /** onnxruntime-web, started on first use with the thread count the page asked for (fixed for this worker's life). */
 let runtimeStarted: ReturnType<typeof createWebRuntime> | undefined;
@@ -151,6 +163,29 @@ const api = {
       return summary(dataset);
     } catch (err) {
       throw plain(err, 'Could not load the evaluation data');
+    }
+  },
+
+  /**
+   * Static int8's calibration in onnxruntime-web (wasm): the original run on the first `count` samples of the
+   * evaluation data with `names` as extra outputs. Resolves to null when cancelled.
+   */
+  async calibrate(names: string[], count: number, onProgress?: (done: number, total: number) => void): Promise<CalibrationOutcome | null> {
+    const controller = await startJob();
+    try {
+      const data = requireData();
+      const { calibration } = splitCalibration(data, count, false);
+      const capture = await captureActivations(await runtime(), requireOriginal().model, names, calibration.samples, {
+        backend: 'wasm',
+        signal: controller.signal,
+        onProgress: onProgress ? (done, total) => void onProgress(done, total) : undefined,
+      });
+      return { stats: capture.stats, samples: capture.samples, dataset: data.name, synthetic: data.synthetic, unreachable: capture.unreachable, peakBytes: capture.peakBytes };
+    } catch (err) {
+      if (controller.signal.aborted) return null;
+      throw plain(err, 'Could not calibrate');
+    } finally {
+      if (job === controller) job = undefined;
     }
   },
 

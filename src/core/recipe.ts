@@ -38,6 +38,9 @@ export interface QuantizeRecipe {
   biasCorrection?: boolean;
 }
 
+/** Static int8: calibration samples when the recipe names none. */
+export const DEFAULT_CALIBRATION_SAMPLES = 64;
+
 export type PrunePattern = 'unstructured' | '2:4' | '4:8' | 'channel';
 
 export interface SparsityOverride {

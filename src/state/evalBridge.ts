@@ -28,7 +28,9 @@ export const evalWorker = {
   prepareCandidates: (options: CandidateOptions) => call((api) => api.prepareCandidates(options)),
   originalLatency: () => call((api) => api.originalLatency()),
   measureCandidate: (bytes: Uint8Array, runs?: number) => call((api) => api.measureCandidate(Comlink.transfer(bytes, [bytes.buffer]), runs)),
+  /** Static int8's calibration on the evaluation data (onnxruntime-web wasm); resolves to null when cancelled. */
+  calibrate: (names: string[], count: number, onProgress: (done: number, total: number) => void) => call((api) => api.calibrate(names, count, Comlink.proxy(onProgress))),
   cancel: () => call((api) => api.cancel()),
 };
 
-export type { DatasetSummary, EvalEnvironment } from '../../workers/eval.worker';
+export type { CalibrationOutcome, DatasetSummary, EvalEnvironment } from '../../workers/eval.worker';

@@ -14,7 +14,7 @@ import type { EvalBackend } from '../core/eval/types';
 import type { ImagePrep } from '../core/eval/data/image';
 import type { Recipe } from '../core/recipe';
 import { modelWorker } from './bridge';
-import { evalWorker, type DatasetSummary, type EvalEnvironment } from './evalBridge';
+import { evalWorker, type CalibrationOutcome, type DatasetSummary, type EvalEnvironment } from './evalBridge';
 import { hasSteps, recipeOf } from './recipeEdits';
 import { draftOf } from './compressSlice';
 import { saveFile } from './saveFile';
@@ -132,6 +132,12 @@ export interface EvalSlice {
   exportSweep(format: 'csv' | 'json'): void;
   /** Stops whichever lab job runs (evaluation, sensitivity, sweep). */
   cancelLabJob(): void;
+  /**
+   * Static int8's calibration: the original model run in the evaluation worker (onnxruntime-web) on the first
+   * `count` samples of the lab's data (the demo digits or synthetic inputs unless others were chosen). Null when
+   * cancelled (`cancelLabJob`).
+   */
+  calibrate(names: string[], count: number, onProgress: (done: number, total: number) => void): Promise<CalibrationOutcome | null>;
 }
 
 const IDLE_EVALUATION: EvaluationState = { status: 'idle', progress: null, report: null, recipe: null, error: null };
@@ -430,6 +436,11 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     cancelLabJob: () => {
       labJob?.abort();
       void evalWorker.cancel().catch(() => undefined);
+    },
+
+    calibrate: async (names, count, onProgress) => {
+      await Promise.all([ensureOriginal(), ensureData()]);
+      return evalWorker.calibrate(names, count, onProgress);
     },
   };
 };

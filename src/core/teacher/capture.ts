@@ -85,7 +85,8 @@ export async function captureActivations(runtime: EvalRuntime, model: EvalModel,
   return { stats, peakBytes, unreachable, samples: samples.length };
 }
 
-export const DEFAULT_CALIBRATION_SAMPLES = 64;
+import { DEFAULT_CALIBRATION_SAMPLES } from '../recipe';
+export { DEFAULT_CALIBRATION_SAMPLES };
 
 export interface CalibrationSplit {
   calibration: EvalDataset;
