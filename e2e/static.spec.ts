@@ -59,4 +59,18 @@ test('static int8: calibrated in the evaluation worker, integer-kernel ops, a do
   const ops = fromBinary(ModelProtoSchema, readFileSync(optimized)).graph!.node.map((n) => n.opType);
   expect(ops.filter((o) => o === 'QLinearConv')).toHaveLength(2);
   expect(ops).not.toContain('Conv');
+
+  // The Evaluation lab calibrates the same way and judges the static model on the samples calibration did not see.
+  const lab = page.getByTestId('evaluate-panel');
+  await lab.scrollIntoViewIfNeeded();
+  await lab.getByTestId('eval-samples').fill('100');
+  await lab.getByTestId('eval-samples').press('Enter');
+  await lab.getByTestId('eval-runs').fill('3');
+  await lab.getByTestId('eval-runs').press('Enter');
+  await lab.getByTestId('evaluate-button').click();
+  const wasm = lab.getByTestId('backend-wasm');
+  await expect(wasm.getByTestId('accuracy-candidate')).toHaveText(/^\d{2,3}\.\d%$/, { timeout: 60_000 });
+  await expect(lab).toContainText('MNIST demo digits (500, labelled), 468 held out from calibration');
+  await expect(wasm.getByTestId('latency-median')).toHaveText(/\d (µs|ms|s)/);
+  test.info().annotations.push({ type: 'measurement', description: `demo static int8 in the lab (wasm): ${await wasm.innerText()}`.slice(0, 600) });
 });

@@ -35,6 +35,8 @@ const runtime = () => (runtimeStarted ??= createWebRuntime(requestedThreads));
 let original: { model: ModelFiles; name: string } | undefined;
 let dataset: EvalDataset | undefined;
 let evaluator: CandidateEvaluator | undefined;
+/** The samples the last calibration ran on (held out of a static candidate's evaluation). */
+let calibratedIds: Set<string> | undefined;
 /** The job in flight; Cancel aborts it (checked between samples and runs). */
 let job: AbortController | undefined;
 
@@ -175,6 +177,7 @@ const api = {
     try {
       const data = requireData();
       const { calibration } = splitCalibration(data, count, false);
+      calibratedIds = new Set(calibration.samples.map((x) => x.id));
       const capture = await captureActivations(await runtime(), requireOriginal().model, names, calibration.samples, {
         backend: 'wasm',
         signal: controller.signal,
@@ -190,10 +193,18 @@ const api = {
   },
 
   /** Original vs candidate side by side on each backend. Resolves to null when cancelled. */
-  async evaluate(candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'>, onProgress?: (p: EvalProgress) => void): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
+  async evaluate(candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'> & { heldOut?: boolean }, onProgress?: (p: EvalProgress) => void): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
     const controller = await startJob();
     try {
-      const report = await evaluateModels(await runtime(), requireOriginal().model, candidate, requireData(), {
+      let data = requireData();
+      // A statically quantized candidate is judged on the samples its calibration did not see.
+      if (options.heldOut && calibratedIds) {
+        const seen = calibratedIds;
+        const samples = data.samples.filter((s) => !seen.has(s.id));
+        if (samples.length === 0) throw new Error(`all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`);
+        data = { ...data, name: `${data.name}, ${samples.length} held out from calibration`, samples };
+      }
+      const report = await evaluateModels(await runtime(), requireOriginal().model, candidate, data, {
         ...options,
         signal: controller.signal,
         onProgress: onProgress ? (p) => void onProgress(p) : undefined,

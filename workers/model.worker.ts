@@ -320,11 +320,11 @@ const api = {
    * Compresses the open model for a measurement (sweep point, one-layer sensitivity run) and transfers the
    * file; independent of the Compress panel's job and its Download.
    */
-  async compressForEval(recipe: Recipe, preference: BackendPreference): Promise<Uint8Array> {
+  async compressForEval(recipe: Recipe, preference: BackendPreference, calibration?: { stats: Map<string, ActivationStats>; samples: number }): Promise<Uint8Array> {
     try {
       const model = requireModel();
       const backend = await registry.choose(preference, largestWeight(model));
-      const result = await compressModel(model, recipe, { backend });
+      const result = await compressModel(model, recipe, { backend, ...(calibration ? { calibration: calibration.stats, calibrationSamples: calibration.samples } : {}) });
       const bytes = result.bytes.byteOffset === 0 && result.bytes.byteLength === result.bytes.buffer.byteLength ? result.bytes : result.bytes.slice();
       return Comlink.transfer(bytes, [bytes.buffer]);
     } catch (err) {

@@ -34,7 +34,7 @@ export const modelWorker = {
   /** Copies of the open model's file and external-data files, transferred. */
   originalFiles: () => call((api) => api.originalFiles()),
   /** The open model compressed with `recipe`, transferred (for measurements; the Compress panel's result is untouched). */
-  compressForEval: (recipe: Recipe, preference: BackendPreference) => call((api) => api.compressForEval(recipe, preference)),
+  compressForEval: (recipe: Recipe, preference: BackendPreference, calibration?: { stats: Map<string, ActivationStats>; samples: number }) => call((api) => api.compressForEval(recipe, preference, calibration)),
   sensitivityLayers: (recipe: Recipe) => call((api) => api.sensitivityLayers(recipe)),
   /** Raises the open model to `opset`; the file stays in the worker for `upgradedBytes`. */
   upgrade: (opset: number) => call((api) => api.upgrade(opset)),

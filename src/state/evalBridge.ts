@@ -23,7 +23,7 @@ export const evalWorker = {
   loadFileData: (files: { file: File; path: string }[], inputs: ValueInfo[], options: Omit<LoadOptions, 'fallbackDecode' | 'labelsCsv'>) =>
     call((api) => api.loadFileData(files, inputs, options)),
   /** Resolves to null when cancelled. */
-  evaluate: (candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'>, onProgress: (p: EvalProgress) => void) =>
+  evaluate: (candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'> & { heldOut?: boolean }, onProgress: (p: EvalProgress) => void) =>
     call((api) => api.evaluate(Comlink.transfer(candidate, [candidate.buffer]), options, Comlink.proxy(onProgress))),
   prepareCandidates: (options: CandidateOptions) => call((api) => api.prepareCandidates(options)),
   originalLatency: () => call((api) => api.originalLatency()),
