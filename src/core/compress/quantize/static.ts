@@ -209,27 +209,35 @@ export function staticLayout(work: EditableModel, recipe: Pick<QuantizeRecipe, '
     if (inputs.some(isConstant) || node.output.length !== 1) continue;
     if ([...inputs, node.output[0]!].some((n) => quantized.has(n))) for (const n of [...inputs, node.output[0]!]) quantized.add(n);
   }
-  const tied = new Map<string, string>();
-  const source = (n: string) => tied.get(n) ?? n;
-  for (const node of graph.node) {
-    if (!TIED_OPS.has(node.opType) || !isDefaultDomain(node) || node.output.filter(Boolean).length !== 1) continue;
-    const x = node.input[0]!;
-    if (!quantized.has(x) && !tied.has(x)) continue;
-    const y = node.output[0]!;
-    quantized.delete(y);
-    tied.set(y, source(x));
-  }
+  // A tensor read only by a Relu: quantized with the Relu output's range (zero point 0), the Relu removed.
   const producers = new Set(graph.node.flatMap((n) => n.output));
   const relu = new Map<string, NodeProto>();
-  for (const t of quantized) {
+  const reluAlias = new Map<string, string>();
+  for (const t of [...quantized]) {
     const readers = consumers.get(t) ?? [];
     const r = readers[0];
     if (readers.length !== 1 || r!.opType !== 'Relu' || graphOutputs.has(t) || !producers.has(t)) continue;
     const out = r!.output[0]!;
-    if (quantized.has(out)) quantized.delete(out);
-    // Layout ops after the Relu tied to its output now tie to t.
-    for (const [k, v] of tied) if (v === out) tied.set(k, t);
+    quantized.delete(out);
     relu.set(t, r!);
+    reluAlias.set(out, t);
+  }
+  // Layout ops after a quantized tensor (or a removed Relu) share its parameters.
+  const tied = new Map<string, string>();
+  for (const node of graph.node) {
+    if (!TIED_OPS.has(node.opType) || !isDefaultDomain(node) || node.output.filter(Boolean).length !== 1) continue;
+    const x = node.input[0]!;
+    const src = tied.get(x) ?? reluAlias.get(x) ?? (quantized.has(x) ? x : undefined);
+    if (src === undefined) continue;
+    const y = node.output[0]!;
+    quantized.delete(y);
+    tied.set(y, src);
+    // A Relu after a layout op stays: the shared parameters are not the Relu's range.
+    const r = relu.get(y);
+    if (r) {
+      relu.delete(y);
+      reluAlias.delete(r.output[0]!);
+    }
   }
   return { core, floatOps, own: [...quantized], tied, relu };
 }
