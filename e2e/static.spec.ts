@@ -45,6 +45,12 @@ test('static int8: calibrated in the evaluation worker, integer-kernel ops, a do
   await expect(page.getByTestId('result-static')).toContainText('32 samples');
   await expect(page.getByTestId('result-static')).toContainText('4 biases corrected');
   await expect(page.getByTestId('result-warnings')).toContainText('Activations calibrated on 32 samples of MNIST demo digits');
+  // Another range method reuses the statistics (whole histograms) and still gives a current result.
+  await page.getByTestId('calibration-method').selectOption('percentile');
+  await expect(result(page)).toHaveAttribute('data-current', 'true', { timeout: 60_000 });
+  await expect(page.getByTestId('result-static')).toContainText('percentile');
+  await page.getByTestId('calibration-method').selectOption('minmax');
+  await expect(result(page)).toHaveAttribute('data-current', 'true', { timeout: 60_000 });
 
   const pending = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download', exact: true }).click();

@@ -79,6 +79,8 @@ export interface CompressSlice extends RecipeDraft {
 
 /** True while static int8's calibration runs in the evaluation worker (Cancel then stops it there). */
 let calibrating = false;
+/** The last calibration, for the same model, data, sample count and activations (cleared when a model opens). */
+let calibrationCache: { key: string; data: unknown; outcome: CalibrationOutcome } | undefined;
 /** Increases with each compression request; a result whose ticket is not the newest is dropped. */
 let compressTicket = 0;
 let previewTicket = 0;
@@ -120,9 +122,17 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       if (recipe.quantize?.format === 'static') {
         const names = await modelWorker.staticNames(recipe.quantize);
         if (ticket !== compressTicket) return;
-        calibrating = true;
-        calibration = await get().calibrate(names, recipe.quantize.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES, onProgress).finally(() => (calibrating = false));
-        if (calibration === null || ticket !== compressTicket) return;
+        const count = recipe.quantize.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+        const key = JSON.stringify([count, names]);
+        const cached = calibrationCache;
+        // The statistics hold whole histograms: another range method or bias correction reuses them.
+        if (cached && cached.key === key && cached.data === get().evalData.summary && cached.data !== null) calibration = cached.outcome;
+        else {
+          calibrating = true;
+          calibration = await get().calibrate(names, count, onProgress).finally(() => (calibrating = false));
+          if (calibration === null || ticket !== compressTicket) return;
+          calibrationCache = { key, data: get().evalData.summary, outcome: calibration };
+        }
       }
       const result = await modelWorker.compress(recipe, ticket, get().backendPreference, onProgress, calibration ? { stats: calibration.stats, samples: calibration.samples } : undefined);
       if (result === null || ticket !== compressTicket) return;
@@ -282,6 +292,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     },
     resetCompression: (autoRun) => {
       clearTimeout(debounceTimer);
+      calibrationCache = undefined;
       compressTicket++;
       previewTicket++;
       previewCache.clear();
