@@ -40,6 +40,20 @@ describe('cstudio compress --format static', () => {
     expect(r.stdout).toMatch(/static int8: 4 op\(s\) for integer kernels/);
   }, 60_000);
 
+  it('sweep: static points are calibrated once on samples held out of every measurement', async () => {
+    const r = await cli('sweep', DEMO, '--format', 'static', '--bits', '8', '--data', DIGITS, '--samples', '100', '--runs', '0', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    // 64 calibration samples + 100 measured, none shared.
+    expect(json.dataset.name).toBe('mnist-test.json (164, labelled): held out 100');
+    expect(json.samples).toBe(100);
+    const [original, point] = json.points;
+    expect(point.error).toBeUndefined();
+    expect(point.recipe.quantize.format).toBe('static');
+    expect(point.label).toBe('static int8 per channel');
+    expect(Math.abs(point.accuracy - original.accuracy)).toBeLessThanOrEqual(0.02);
+  }, 60_000);
+
   it('refuses calibration flags without --format static, and unknown methods', async () => {
     const a = await cli('compress', DEMO, '--calib-data', DIGITS, '-o', path.join(dir, 'x.onnx'));
     expect(a.code).toBe(2);
