@@ -55,6 +55,7 @@ test('static int8: calibrated in the evaluation worker, integer-kernel ops, a do
   const pending = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download', exact: true }).click();
   const file = await pending;
+  expect(file.suggestedFilename()).toBe('mnist-cnn.static-int8.onnx');
   const downloaded = (await file.path())!;
   const optimized = path.join(mkdtempSync(path.join(tmpdir(), 'static-e2e-')), 'opt.onnx');
   const input = digits(200);
