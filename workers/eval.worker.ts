@@ -15,6 +15,18 @@ import { syntheticDataset, type SyntheticOptions } from '../src/core/eval/synthe
 import type { EvalDataset, ModelFiles } from '../src/core/eval/types';
 import type { ValueInfo } from '../src/core/onnx/types';
 import { createWebRuntime, probeWebGpu, type WebGpuInfo } from '../src/runtime/ort-web';
+import { captureActivations, splitCalibration } from '../src/core/teacher/capture';
+import type { ActivationStats } from '../src/core/teacher/histogram';
+
+/** Static int8's calibration: the teacher's statistics, and where they came from. */
+export interface CalibrationOutcome {
+  stats: Map<string, ActivationStats>;
+  samples: number;
+  dataset: string;
+  synthetic: boolean;
+  unreachable: string[];
+  peakBytes: number;
+}
 
 /** onnxruntime-web, started on first use with the thread count the page asked for (fixed for this worker's life). */
 let runtimeStarted: ReturnType<typeof createWebRuntime> | undefined;
@@ -23,6 +35,8 @@ const runtime = () => (runtimeStarted ??= createWebRuntime(requestedThreads));
 let original: { model: ModelFiles; name: string } | undefined;
 let dataset: EvalDataset | undefined;
 let evaluator: CandidateEvaluator | undefined;
+/** The samples the last calibration ran on (held out of a static candidate's evaluation). */
+let calibratedIds: Set<string> | undefined;
 /** The job in flight; Cancel aborts it (checked between samples and runs). */
 let job: AbortController | undefined;
 
@@ -154,11 +168,43 @@ const api = {
     }
   },
 
-  /** Original vs candidate side by side on each backend. Resolves to null when cancelled. */
-  async evaluate(candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'>, onProgress?: (p: EvalProgress) => void): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
+  /**
+   * Static int8's calibration in onnxruntime-web (wasm): the original run on the first `count` samples of the
+   * evaluation data with `names` as extra outputs. Resolves to null when cancelled.
+   */
+  async calibrate(names: string[], count: number, onProgress?: (done: number, total: number) => void): Promise<CalibrationOutcome | null> {
     const controller = await startJob();
     try {
-      const report = await evaluateModels(await runtime(), requireOriginal().model, candidate, requireData(), {
+      const data = requireData();
+      const { calibration } = splitCalibration(data, count, false);
+      calibratedIds = new Set(calibration.samples.map((x) => x.id));
+      const capture = await captureActivations(await runtime(), requireOriginal().model, names, calibration.samples, {
+        backend: 'wasm',
+        signal: controller.signal,
+        onProgress: onProgress ? (done, total) => void onProgress(done, total) : undefined,
+      });
+      return { stats: capture.stats, samples: capture.samples, dataset: data.name, synthetic: data.synthetic, unreachable: capture.unreachable, peakBytes: capture.peakBytes };
+    } catch (err) {
+      if (controller.signal.aborted) return null;
+      throw plain(err, 'Could not calibrate');
+    } finally {
+      if (job === controller) job = undefined;
+    }
+  },
+
+  /** Original vs candidate side by side on each backend. Resolves to null when cancelled. */
+  async evaluate(candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'> & { heldOut?: boolean }, onProgress?: (p: EvalProgress) => void): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
+    const controller = await startJob();
+    try {
+      let data = requireData();
+      // A statically quantized candidate is judged on the samples its calibration did not see.
+      if (options.heldOut && calibratedIds) {
+        const seen = calibratedIds;
+        const samples = data.samples.filter((s) => !seen.has(s.id));
+        if (samples.length === 0) throw new Error(`all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`);
+        data = { ...data, name: `${data.name}, ${samples.length} held out from calibration`, samples };
+      }
+      const report = await evaluateModels(await runtime(), requireOriginal().model, candidate, data, {
         ...options,
         signal: controller.signal,
         onProgress: onProgress ? (p) => void onProgress(p) : undefined,

@@ -25,6 +25,8 @@ import type { BackendName } from '../src/kernels/types';
 import { sensitivityLayers, type SensitivityLayer } from '../src/core/eval/sensitivity';
 import { modelFilesOf } from '../src/core/eval/model-files';
 import type { ModelFiles } from '../src/core/eval/types';
+import { staticCalibrationNames } from '../src/core/compress/quantize/static';
+import type { ActivationStats } from '../src/core/teacher/histogram';
 
 /** The last model opened successfully; analysis (and later compression) works on it. */
 let current: OpenedModel | undefined;
@@ -192,6 +194,7 @@ const api = {
     requestId: number,
     preference: BackendPreference,
     onProgress?: (done: number, total: number) => void,
+    calibration?: { stats: Map<string, ActivationStats>; samples: number },
   ): Promise<CompressOutcome | null> {
     running?.controller.abort();
     const controller = new AbortController();
@@ -209,6 +212,7 @@ const api = {
       const result = await compressModel(model, recipe, {
         backend,
         signal: controller.signal,
+        ...(calibration ? { calibration: calibration.stats, calibrationSamples: calibration.samples } : {}),
         onProgress: onProgress
           ? (done, total) => {
               // A message per tensor is plenty for small models; large ones report at most ~10 times a second.
@@ -254,6 +258,11 @@ const api = {
       if (running?.controller === controller) running = undefined;
       release();
     }
+  },
+
+  /** The activations static int8 needs measured on the open model (names of the original). */
+  async staticNames(recipe: QuantizeRecipe): Promise<string[]> {
+    return staticCalibrationNames(requireModel(), recipe);
   },
 
   /** Stops the compression in flight (its call resolves to null). */
@@ -311,11 +320,11 @@ const api = {
    * Compresses the open model for a measurement (sweep point, one-layer sensitivity run) and transfers the
    * file; independent of the Compress panel's job and its Download.
    */
-  async compressForEval(recipe: Recipe, preference: BackendPreference): Promise<Uint8Array> {
+  async compressForEval(recipe: Recipe, preference: BackendPreference, calibration?: { stats: Map<string, ActivationStats>; samples: number }): Promise<Uint8Array> {
     try {
       const model = requireModel();
       const backend = await registry.choose(preference, largestWeight(model));
-      const result = await compressModel(model, recipe, { backend });
+      const result = await compressModel(model, recipe, { backend, ...(calibration ? { calibration: calibration.stats, calibrationSamples: calibration.samples } : {}) });
       const bytes = result.bytes.byteOffset === 0 && result.bytes.byteLength === result.bytes.buffer.byteLength ? result.bytes : result.bytes.slice();
       return Comlink.transfer(bytes, [bytes.buffer]);
     } catch (err) {

@@ -17,6 +17,7 @@ import { openModel, summarizeModel, type OpenedModel } from '../core/onnx/open';
 import type { ModelSummary, ValueInfo } from '../core/onnx/types';
 import * as ort from 'onnxruntime-node';
 import { createNodeRuntime } from '../runtime/ort-node';
+import { splitCalibration } from '../core/teacher/capture';
 import { dataFileResolver, fileSource } from './node-source';
 
 /** Wrong usage (exit status 2). main.ts reports it with a pointer to --help. */
@@ -307,9 +308,21 @@ export function headlineText(h: { metric: string; value: number } | undefined): 
  * What sweep and sensitivity share: the data, a stderr progress printer (quiet with --json) and an evaluator
  * that has run the original on every sample once.
  */
-export async function candidateSetup(flags: EvalDataFlags, settings: EvalSettings, model: LoadedModel): Promise<{ data: EvalDataset; progress: (line: string) => void; evaluator: CandidateEvaluator }> {
+export async function candidateSetup(
+  flags: EvalDataFlags,
+  settings: EvalSettings,
+  model: LoadedModel,
+  calibrationSamples?: number,
+): Promise<{ data: EvalDataset; progress: (line: string) => void; evaluator: CandidateEvaluator; calibration?: EvalDataset }> {
   settings.tasks = parseTasks(flags.task, model.summary.outputs);
-  const data = await evalDataset(flags, settings, model.summary.inputs);
+  let data = await evalDataset(flags, { ...settings, ...(calibrationSamples !== undefined && settings.samples !== undefined ? { samples: settings.samples + calibrationSamples } : {}) }, model.summary.inputs);
+  // Static int8 points calibrate on the first samples; every point is then measured on the others only.
+  let calibration: EvalDataset | undefined;
+  if (calibrationSamples !== undefined) {
+    const split = splitCalibration(data, calibrationSamples, true);
+    calibration = split.calibration;
+    data = split.evaluation;
+  }
   const progress = (line: string) => {
     if (!flags.json) process.stderr.write(line + '\n');
   };
@@ -322,5 +335,5 @@ export async function candidateSetup(flags: EvalDataFlags, settings: EvalSetting
     tasks: settings.tasks,
     maskThreshold: settings.maskThreshold,
   });
-  return { data, progress, evaluator };
+  return { data, progress, evaluator, ...(calibration ? { calibration } : {}) };
 }

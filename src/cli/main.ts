@@ -22,6 +22,8 @@ Usage:
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
                    [--global [--layer-cap C]] [--norm l1|l2] [--group-importance sum|mean]] [--save-recipe r.json]
                    [--allow-unchanged] [--json]
+                   [--format static [--calib-data <dir|file>] [--calib-samples N] [--bias-correction]
+                    [--calib-method minmax|percentile|entropy|mse] [image flags | --dims ... --floats F]]
   cstudio eval <original.onnx> <candidate.onnx> [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
@@ -58,6 +60,14 @@ Options:
   --granularity <g>      one scale per tensor, per output channel, or per block of --block-size (16-256)
   --format <f>           auto: MatMulNBits for 4-bit blocked MatMul/Gemm, DequantizeLinear otherwise;
                          dynamic: DynamicQuantizeLinear + MatMulInteger/ConvInteger; fp16: float16 weights+compute
+                         static: int8 weights AND activations, calibrated on data, for onnxruntime's
+                         integer kernels (QLinearConv, QLinearMatMul, QGemm): smaller and faster on the CPU
+  --calib-data <dir|file> static: calibration data, read by the same loaders as --data (images, .npy, JSON);
+                         without it, seeded random inputs are used and a warning says so
+  --calib-samples <N>    static: calibration samples (default 64)
+  --calib-method <m>     static: activation ranges from minmax (default), percentile (--percentile, 99.99),
+                         entropy (KL, as TensorRT) or mse
+  --bias-correction      static: fold the mean shift of each layer's weight rounding into its bias
   --exclude <glob>       leave matching tensors or layers in float (repeatable)
   --override <glob=bits> give matching tensors their own bit width (repeatable)
   --sparsity <0-0.95>    prune first: fraction of weights (or output channels) to remove
@@ -152,18 +162,24 @@ const OPTIONS = {
   'target-size': { type: 'string' },
   'max-damage': { type: 'string' },
   opset: { type: 'string' },
+  'calib-data': { type: 'string' },
+  'calib-samples': { type: 'string' },
+  'calib-method': { type: 'string' },
+  'bias-correction': { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
 
 const COMPRESS_OPTIONS: OptionName[] = ['recipe', 'bits', 'granularity', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'sparsity', 'pattern', 'global', 'layer-cap', 'norm', 'group-importance'];
+/** Static int8's calibration data: its own flags, plus the eval loaders' shaping flags (images, synthetic dims). */
+const CALIBRATION_OPTIONS: OptionName[] = ['calib-data', 'calib-samples', 'calib-method', 'bias-correction', 'dims', 'floats', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
 const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'dims', 'floats', 'task', 'mask-threshold', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   inspect: ['json', 'external-data', 'stats', 'backend'],
-  compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', ...COMPRESS_OPTIONS],
+  compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', ...COMPRESS_OPTIONS, ...CALIBRATION_OPTIONS],
   eval: ['json', ...EVAL_OPTIONS],
   sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'group-importance', 'preset', 'csv', 'out-dir'],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
@@ -213,6 +229,11 @@ export async function runCli(argv: string[]): Promise<string> {
     groupImportance: values['group-importance'],
     externalData: values['external-data'],
     allowUnchanged: values['allow-unchanged'],
+    calibData: values['calib-data'],
+    calibSamples: values['calib-samples'],
+    calibMethod: values['calib-method'],
+    biasCorrection: values['bias-correction'],
+    calibShape: { dims: values.dims, floats: values.floats, threads: values.threads, image: { size: values['image-size'], resize: values.resize, channels: values.channels, layout: values.layout, scale: values.scale, mean: values.mean, std: values.std, imagenet: values.imagenet } },
     json: values.json ?? false,
   });
   const evalFlags = (): EvalDataFlags => ({

@@ -3,8 +3,10 @@
  * exported recipe JSON are three views of this one type.
  */
 import type { Granularity, RangeMethod } from './compress/quantize/math';
+import { CALIBRATION_METHODS, type CalibrationMethod } from './teacher/histogram';
 
-export type QuantFormat = 'auto' | 'qdq' | 'matmulnbits' | 'dynamic' | 'fp16';
+/** 'static': int8 weights and activations (calibrated on data) for onnxruntime's integer kernels. */
+export type QuantFormat = 'auto' | 'qdq' | 'matmulnbits' | 'dynamic' | 'fp16' | 'static';
 
 export interface BitOverride {
   /** Glob over tensor and layer (node) names: `*` any run, `?` one character. */
@@ -28,7 +30,16 @@ export interface QuantizeRecipe {
   /** Op types to leave in float, e.g. ["Conv"]. */
   excludeOps: string[];
   overrides: BitOverride[];
+  /** Static int8: how activation ranges are chosen from the calibration statistics (default minmax). */
+  calibration?: CalibrationMethod;
+  /** Static int8: calibration samples taken from the data (default 64). */
+  calibrationSamples?: number;
+  /** Static int8: fold the mean shift of each layer's weight rounding into its bias (teacher's input means). */
+  biasCorrection?: boolean;
 }
+
+/** Static int8: calibration samples when the recipe names none. */
+export const DEFAULT_CALIBRATION_SAMPLES = 64;
 
 export type PrunePattern = 'unstructured' | '2:4' | '4:8' | 'channel';
 
@@ -124,7 +135,7 @@ export class RecipeError extends Error {
   }
 }
 
-const FORMATS: QuantFormat[] = ['auto', 'qdq', 'matmulnbits', 'dynamic', 'fp16'];
+const FORMATS: QuantFormat[] = ['auto', 'qdq', 'matmulnbits', 'dynamic', 'fp16', 'static'];
 const GRANULARITIES: Granularity[] = ['tensor', 'channel', 'block'];
 const RANGES: RangeMethod[] = ['minmax', 'percentile', 'mse'];
 
@@ -166,6 +177,9 @@ export function validateQuantize(input: unknown): QuantizeRecipe {
       if (typeof ov?.match !== 'string') throw new RecipeError(`quantize.overrides[${i}].match must be a glob string`);
       return { match: ov.match, bits: intIn(ov.bits, 2, 8, `quantize.overrides[${i}].bits`) };
     }),
+    ...(q.calibration !== undefined ? { calibration: oneOf(q.calibration, CALIBRATION_METHODS, 'quantize.calibration') } : {}),
+    ...(q.biasCorrection !== undefined ? { biasCorrection: typeof q.biasCorrection === 'boolean' ? q.biasCorrection : (() => { throw new RecipeError('quantize.biasCorrection must be true or false'); })() } : {}),
+    ...(q.calibrationSamples !== undefined ? { calibrationSamples: intIn(q.calibrationSamples, 1, 100000, 'quantize.calibrationSamples') } : {}),
   };
 }
 
@@ -213,7 +227,7 @@ export function excludedBecause(globs: string[], name: string, layer?: string): 
 export function compressedFileName(input: string, recipe: Recipe): string {
   const stem = input.replace(/\.onnx$/i, '');
   const q = recipe.quantize;
-  const tags = [recipe.prune ? 'pruned' : '', q ? (q.format === 'fp16' ? 'fp16' : q.bits === 8 ? 'int8' : `q${q.bits}`) : ''].filter(Boolean);
+  const tags = [recipe.prune ? 'pruned' : '', q ? (q.format === 'fp16' ? 'fp16' : q.format === 'static' ? 'static-int8' : q.bits === 8 ? 'int8' : `q${q.bits}`) : ''].filter(Boolean);
   return `${stem}.${tags.join('.')}.onnx`;
 }
 

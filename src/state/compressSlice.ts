@@ -1,10 +1,12 @@
 import type { StateCreator } from 'zustand';
-import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
+import { DEFAULT_CALIBRATION_SAMPLES, DEFAULT_PRUNE, DEFAULT_QUANTIZE, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
 import { modelWorker, type CompressOutcome, type PreviewResult } from './bridge';
 import { exactGlob } from '../core/recipe';
 import { compressedFileName, hasSteps, recipeFileName, recipeKey, recipeOf, toggled, withOwnOverride, type RecipeDraft, type Step } from './recipeEdits';
 import { saveFile } from './saveFile';
 import type { StudioState } from './store';
+import type { CalibrationOutcome } from './evalBridge';
+
 
 /** Control changes from sliders and typing wait this long for the next one before the worker starts. */
 export const DEBOUNCE_MS = 120;
@@ -75,6 +77,10 @@ export interface CompressSlice extends RecipeDraft {
   downloadRecipe(): void;
 }
 
+/** True while static int8's calibration runs in the evaluation worker (Cancel then stops it there). */
+let calibrating = false;
+/** The last calibration, for the same model, data, sample count and activations (cleared when a model opens). */
+let calibrationCache: { key: string; data: unknown; outcome: CalibrationOutcome } | undefined;
 /** Increases with each compression request; a result whose ticket is not the newest is dropped. */
 let compressTicket = 0;
 let previewTicket = 0;
@@ -111,8 +117,32 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       if (ticket === compressTicket) set((s) => ({ compression: { ...s.compression, progress: { done, total } } }));
     };
     try {
-      const result = await modelWorker.compress(recipe, ticket, get().backendPreference, onProgress);
+      // Static int8: the teacher runs on calibration data in the evaluation worker first.
+      let calibration: CalibrationOutcome | null | undefined;
+      if (recipe.quantize?.format === 'static') {
+        const names = await modelWorker.staticNames(recipe.quantize);
+        if (ticket !== compressTicket) return;
+        const count = recipe.quantize.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+        const key = JSON.stringify([count, names]);
+        const cached = calibrationCache;
+        // The statistics hold whole histograms: another range method or bias correction reuses them.
+        if (cached && cached.key === key && cached.data === get().evalData.summary && cached.data !== null) calibration = cached.outcome;
+        else {
+          calibrating = true;
+          calibration = await get().calibrate(names, count, onProgress).finally(() => (calibrating = false));
+          if (calibration === null || ticket !== compressTicket) return;
+          calibrationCache = { key, data: get().evalData.summary, outcome: calibration };
+        }
+      }
+      const result = await modelWorker.compress(recipe, ticket, get().backendPreference, onProgress, calibration ? { stats: calibration.stats, samples: calibration.samples } : undefined);
       if (result === null || ticket !== compressTicket) return;
+      if (calibration && result.quantize) {
+        result.quantize.warnings.unshift(
+          calibration.synthetic
+            ? `Calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): activation ranges from random inputs can be far from real data's; choose real data in the Evaluation lab.`
+            : `Activations calibrated on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
+        );
+      }
       const { changedAt } = get().compression;
       set({
         compression: {
@@ -257,9 +287,12 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       live = false;
       set((s) => ({ compression: { ...s.compression, status: 'cancelled', progress: null, startedAt: null, changedAt: null } }));
       void modelWorker.cancelCompress().catch(() => undefined);
+      // Static int8's calibration runs in the evaluation worker.
+      if (calibrating) get().cancelLabJob();
     },
     resetCompression: (autoRun) => {
       clearTimeout(debounceTimer);
+      calibrationCache = undefined;
       compressTicket++;
       previewTicket++;
       previewCache.clear();

@@ -23,12 +23,14 @@ export const evalWorker = {
   loadFileData: (files: { file: File; path: string }[], inputs: ValueInfo[], options: Omit<LoadOptions, 'fallbackDecode' | 'labelsCsv'>) =>
     call((api) => api.loadFileData(files, inputs, options)),
   /** Resolves to null when cancelled. */
-  evaluate: (candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'>, onProgress: (p: EvalProgress) => void) =>
+  evaluate: (candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'> & { heldOut?: boolean }, onProgress: (p: EvalProgress) => void) =>
     call((api) => api.evaluate(Comlink.transfer(candidate, [candidate.buffer]), options, Comlink.proxy(onProgress))),
   prepareCandidates: (options: CandidateOptions) => call((api) => api.prepareCandidates(options)),
   originalLatency: () => call((api) => api.originalLatency()),
   measureCandidate: (bytes: Uint8Array, runs?: number) => call((api) => api.measureCandidate(Comlink.transfer(bytes, [bytes.buffer]), runs)),
+  /** Static int8's calibration on the evaluation data (onnxruntime-web wasm); resolves to null when cancelled. */
+  calibrate: (names: string[], count: number, onProgress: (done: number, total: number) => void) => call((api) => api.calibrate(names, count, Comlink.proxy(onProgress))),
   cancel: () => call((api) => api.cancel()),
 };
 
-export type { DatasetSummary, EvalEnvironment } from '../../workers/eval.worker';
+export type { CalibrationOutcome, DatasetSummary, EvalEnvironment } from '../../workers/eval.worker';

@@ -12,9 +12,9 @@ import { gridCandidates, markFrontier, PRESETS, runSweep, sweepCsv, type SweepCa
 import type { FloatDistribution } from '../core/eval/synthetic';
 import type { EvalBackend } from '../core/eval/types';
 import type { ImagePrep } from '../core/eval/data/image';
-import type { Recipe } from '../core/recipe';
+import { DEFAULT_CALIBRATION_SAMPLES, type Recipe } from '../core/recipe';
 import { modelWorker } from './bridge';
-import { evalWorker, type DatasetSummary, type EvalEnvironment } from './evalBridge';
+import { evalWorker, type CalibrationOutcome, type DatasetSummary, type EvalEnvironment } from './evalBridge';
 import { hasSteps, recipeOf } from './recipeEdits';
 import { draftOf } from './compressSlice';
 import { saveFile } from './saveFile';
@@ -132,6 +132,12 @@ export interface EvalSlice {
   exportSweep(format: 'csv' | 'json'): void;
   /** Stops whichever lab job runs (evaluation, sensitivity, sweep). */
   cancelLabJob(): void;
+  /**
+   * Static int8's calibration: the original model run in the evaluation worker (onnxruntime-web) on the first
+   * `count` samples of the lab's data (the demo digits or synthetic inputs unless others were chosen). Null when
+   * cancelled (`cancelLabJob`).
+   */
+  calibrate(names: string[], count: number, onProgress: (done: number, total: number) => void): Promise<CalibrationOutcome | null>;
 }
 
 const IDLE_EVALUATION: EvaluationState = { status: 'idle', progress: null, report: null, recipe: null, error: null };
@@ -298,13 +304,23 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       try {
         const recipe = currentRecipe();
         await Promise.all([ensureOriginal(), ensureData(), get().loadEvalEnvironment()]);
-        const candidate = await modelWorker.compressForEval(recipe, get().backendPreference);
+        // Static int8 calibrates first (the first N samples), then is evaluated on the others.
+        const isStatic = recipe.quantize?.format === 'static';
+        let calibration: CalibrationOutcome | null | undefined;
+        if (isStatic) {
+          calibration = await evalWorker.calibrate(await modelWorker.staticNames(recipe.quantize!), recipe.quantize!.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES, () => undefined);
+          if (calibration === null || controller.signal.aborted) {
+            if (labJob === controller) set((s) => ({ evaluation: { ...s.evaluation, status: 'cancelled', progress: null } }));
+            return;
+          }
+        }
+        const candidate = await modelWorker.compressForEval(recipe, get().backendPreference, calibration ? { stats: calibration.stats, samples: calibration.samples } : undefined);
         if (controller.signal.aborted) return;
         const { backends, samples, runs, tasks, maskThreshold } = get().evalSettings;
         const progress = latestEvery<EvalProgress>(100, (p) => {
           if (labJob === controller) set((s) => ({ evaluation: { ...s.evaluation, progress: p } }));
         });
-        const report = await evalWorker.evaluate(candidate, { backends, samples, runs, tasks, maskThreshold }, (p) => progress.push(p)).finally(() => progress.cancel());
+        const report = await evalWorker.evaluate(candidate, { backends, samples, runs, tasks, maskThreshold, heldOut: isStatic }, (p) => progress.push(p)).finally(() => progress.cancel());
         if (labJob !== controller) return;
         if (!report) set((s) => ({ evaluation: { ...s.evaluation, status: 'cancelled', progress: null } }));
         else set({ evaluation: { status: 'done', progress: null, report, recipe, error: null } });
@@ -430,6 +446,11 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     cancelLabJob: () => {
       labJob?.abort();
       void evalWorker.cancel().catch(() => undefined);
+    },
+
+    calibrate: async (names, count, onProgress) => {
+      await Promise.all([ensureOriginal(), ensureData()]);
+      return evalWorker.calibrate(names, count, onProgress);
     },
   };
 };

@@ -1,11 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { compressModel, gzipSize } from '../../core/compress/compress';
+import { compressModel, gzipSize, type StaticOptions } from '../../core/compress/compress';
+import type { StaticReport } from '../../core/compress/quantize/static';
+import { staticCalibrationNames } from '../../core/compress/quantize/static';
+import { modelFilesOf } from '../../core/eval/model-files';
+import { captureActivations, DEFAULT_CALIBRATION_SAMPLES, splitCalibration } from '../../core/teacher/capture';
+import { evalDataset, evalSettings, nodeRuntime, UsageError, type EvalDataFlags } from '../eval-data';
 import { COVERAGE_WARN_BELOW, describeLeft, type Coverage } from '../../core/compress/coverage';
 import { describeUpgrade } from '../../core/onnx/upgrade';
 import type { PruneGroupReport, PruneReport } from '../../core/compress/prune/apply';
 import type { QuantReport } from '../../core/compress/quantize/report';
-import { openModel } from '../../core/onnx/open';
+import { openModel, summarizeModel, type OpenedModel } from '../../core/onnx/open';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, compressedFileName, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
 import { formatBytes, formatCount, table } from '../format';
 import { dataFileResolver, fileSource } from '../node-source';
@@ -34,6 +39,13 @@ export interface CompressFlags {
   externalData?: string;
   /** Write the model (exit 0) even when the recipe compressed nothing. */
   allowUnchanged?: boolean;
+  /** Static int8: calibration data (the eval loaders), sample count, range method, bias correction. */
+  calibData?: string;
+  calibSamples?: string;
+  calibMethod?: string;
+  biasCorrection?: boolean;
+  /** How calibration data is shaped: synthetic dims/floats, image preprocessing, onnxruntime threads. */
+  calibShape?: Pick<EvalDataFlags, 'dims' | 'floats' | 'threads' | 'image'>;
   json: boolean;
 }
 
@@ -43,7 +55,7 @@ function number(value: string, flag: string): number {
   return n;
 }
 
-const QUANT_FLAGS = ['bits', 'granularity', 'blockSize', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'override', 'excludeOp'] as const;
+const QUANT_FLAGS = ['bits', 'granularity', 'blockSize', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'override', 'excludeOp', 'calibSamples', 'calibMethod', 'biasCorrection'] as const;
 const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm', 'groupImportance'] as const;
 
 /**
@@ -93,6 +105,9 @@ function quantizeFromFlags(flags: CompressFlags, base: QuantizeRecipe | undefine
   if (flags.range !== undefined) q.range = flags.range as QuantizeRecipe['range'];
   if (flags.percentile !== undefined) q.percentile = number(flags.percentile, '--percentile');
   if (flags.format !== undefined) q.format = flags.format as QuantizeRecipe['format'];
+  if (flags.calibSamples !== undefined) q.calibrationSamples = number(flags.calibSamples, '--calib-samples');
+  if (flags.calibMethod !== undefined) q.calibration = flags.calibMethod as QuantizeRecipe['calibration'];
+  if (flags.biasCorrection) q.biasCorrection = true;
   if (flags.exclude?.length) q.exclude = [...(q.exclude ?? []), ...flags.exclude];
   if (flags.excludeOp?.length) q.excludeOps = [...(q.excludeOps ?? []), ...flags.excludeOp];
   for (const o of flags.override ?? []) {
@@ -107,7 +122,12 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   const recipe = await recipeFromFlags(flags);
   const output = flags.output ?? compressedFileName(modelPath, recipe);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
-  const result = await compressModel(opened, recipe);
+  const isStatic = recipe.quantize?.format === 'static';
+  if (!isStatic && (flags.calibData !== undefined || flags.calibSamples !== undefined || flags.calibMethod !== undefined || flags.biasCorrection)) {
+    throw new UsageError('--calib-data, --calib-samples, --calib-method and --bias-correction go with --format static');
+  }
+  const calibration = isStatic ? await calibrate(opened, recipe.quantize!, flags) : undefined;
+  const result = await compressModel(opened, recipe, calibration ?? {});
   const cov = result.coverage;
   const changed = cov.compressedBytes > 0 || (result.prune?.layers.some((l) => l.action === 'prune') ?? false);
   if (!changed && !flags.allowUnchanged) {
@@ -141,6 +161,27 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   if (result.prune) lines.push('', renderPrune(result.prune));
   if (result.quantize) lines.push('', renderReport(result.quantize));
   return lines.join('\n');
+}
+
+/**
+ * Static int8's calibration in onnxruntime-node: the data through the eval loaders (or seeded random inputs, with a
+ * loud warning), the first N samples, the original model run with the needed activations as extra outputs.
+ */
+async function calibrate(opened: OpenedModel, q: QuantizeRecipe, flags: CompressFlags): Promise<StaticOptions> {
+  const count = q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+  const shape = flags.calibShape ?? {};
+  const dataFlags: EvalDataFlags = { data: flags.calibData, dims: shape.dims, floats: shape.floats, threads: shape.threads, image: shape.image, json: flags.json, ...(flags.calibData === undefined ? { synthetic: String(count) } : {}) };
+  const settings = evalSettings(dataFlags, 0);
+  const summary = summarizeModel(opened);
+  const data = await evalDataset(dataFlags, { ...settings, samples: count }, summary.inputs);
+  const { calibration } = splitCalibration(data, count, false);
+  if (data.synthetic) {
+    process.stderr.write(`cstudio: WARNING: no --calib-data: static int8 is calibrated on ${calibration.samples.length} random inputs. Activation ranges from noise can be far from those of real data and the model can lose much more accuracy than it needs to; pass --calib-data with a few dozen real inputs.\n`);
+  }
+  const names = await staticCalibrationNames(opened, q);
+  const capture = await captureActivations(nodeRuntime(settings), await modelFilesOf(opened), names, calibration.samples);
+  if (capture.unreachable.length) process.stderr.write(`cstudio: ${capture.unreachable.length} activation(s) could not be captured and stay float: ${capture.unreachable.slice(0, 3).join(', ')}\n`);
+  return { calibration: capture.stats, calibrationSamples: calibration.samples.length };
 }
 
 /** The recipe changed nothing: exit 1 with the reasons, no file written. */
@@ -213,6 +254,7 @@ function reportJson(report: QuantReport) {
     bitsWithScales: report.bitsWithScales,
     opset: report.opset,
     warnings: report.warnings,
+    ...(report.static ? { static: report.static } : {}),
     tensors: report.tensors.map((t) => ({
       name: t.name,
       layer: t.layer,
@@ -243,6 +285,7 @@ function renderReport(r: QuantReport): string {
   const lines = [
     `quantization: weights: ${r.effectiveBits.toFixed(2)} effective bits, ${r.storedBits.toFixed(2)} stored, ${r.bitsWithScales.toFixed(2)} with scales; opset ${r.opset}`,
     ...r.warnings.map((w) => `note: ${w}`),
+    ...(r.static ? renderStatic(r.static) : []),
     '',
     table(
       ['tensor', 'op', 'format', 'bits', 'granularity', 'SQNR dB', 'rel. error', 'bytes before', 'after', 'notes'],
@@ -262,4 +305,11 @@ function renderReport(r: QuantReport): string {
     ),
   ];
   return lines.join('\n');
+}
+
+function renderStatic(s: StaticReport): string[] {
+  return [
+    `static int8: ${s.quantizedOps.length} op(s) for integer kernels (${[...new Set(s.quantizedOps.map((o) => o.op))].join(', ') || 'none'}), ${s.activations.length} activations quantized (uint8, ${s.method}${s.method === 'percentile' ? ` ${s.percentile}` : ''}${s.calibrationSamples !== undefined ? `, ${s.calibrationSamples} calibration samples` : ''}); BatchNorms folded: ${s.foldedBatchNorms}; Relus absorbed: ${s.removedRelus}${s.biasCorrected ? `; biases corrected: ${s.biasCorrected}` : ''}`,
+    ...s.floatOps.map((o) => `  float: ${o.node} (${o.op}): ${o.reason}`),
+  ];
 }

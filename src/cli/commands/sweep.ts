@@ -6,10 +6,12 @@
 import { modelSize } from '../../core/eval/types';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { compressModel } from '../../core/compress/compress';
+import { compressModel, type StaticOptions } from '../../core/compress/compress';
+import { staticCalibrationNames } from '../../core/compress/quantize/static';
+import { captureActivations } from '../../core/teacher/capture';
 import type { Granularity } from '../../core/compress/quantize/math';
 import { gridCandidates, PRESETS, runSweep, sweepCsv, type SweepCandidate, type SweepPoint } from '../../core/eval/sweep';
-import { RecipeError, validateRecipe, type PrunePattern, type Recipe } from '../../core/recipe';
+import { DEFAULT_CALIBRATION_SAMPLES, RecipeError, validateRecipe, type PrunePattern, type Recipe } from '../../core/recipe';
 import {
   candidateSetup,
   datasetJson,
@@ -20,6 +22,7 @@ import {
   labelledCount,
   listFlag,
   loadModel,
+  nodeRuntime,
   UsageError,
   type EvalDataFlags,
 } from '../eval-data';
@@ -119,7 +122,8 @@ export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate
   // Each point's recipe is checked before anything runs, so a bad value stops the sweep at once.
   return unique.map((c) => {
     try {
-      return { label: c.label, recipe: validateRecipe(c.recipe) };
+      const recipe = validateRecipe(c.recipe);
+      return { label: recipe.quantize?.format === 'static' && !/static/.test(c.label) ? `static ${c.label}` : c.label, recipe };
     } catch (err) {
       throw err instanceof RecipeError ? new RecipeError(`${c.label}: ${err.message}`) : err;
     }
@@ -137,7 +141,26 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
   const settings = evalSettings(flags);
   const candidates = await sweepCandidates(flags);
   const model = await loadModel(modelPath);
-  const { data, progress, evaluator } = await candidateSetup(flags, settings, model);
+  // Static int8 points need the teacher's statistics: calibrated once on samples held out of every measurement.
+  const statics = candidates.filter((c) => c.recipe.quantize?.format === 'static');
+  const calibrationCount = statics.length ? Math.max(...statics.map((c) => c.recipe.quantize!.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES)) : undefined;
+  const { data, progress, evaluator, calibration } = await candidateSetup(flags, settings, model, calibrationCount);
+  const calibrations = new Map<string, StaticOptions>();
+  const calibrationFor = async (recipe: Recipe): Promise<StaticOptions> => {
+    const q = recipe.quantize;
+    if (q?.format !== 'static' || !calibration) return {};
+    const names = await staticCalibrationNames(model.opened, q);
+    const samples = calibration.samples.slice(0, q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES);
+    const key = JSON.stringify([samples.length, names]);
+    let found = calibrations.get(key);
+    if (!found) {
+      if (calibration.synthetic) progress(`note: static int8 points are calibrated on ${samples.length} synthetic inputs; pass --data for ranges that mean something`);
+      const capture = await captureActivations(nodeRuntime(settings), model.files, names, samples);
+      found = { calibration: capture.stats, calibrationSamples: samples.length };
+      calibrations.set(key, found);
+    }
+    return found;
+  };
   if (flags.outDir) await mkdir(flags.outDir, { recursive: true });
   const files = new Map<Recipe, string>();
   let points: SweepPoint[];
@@ -146,7 +169,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
       candidates,
       {
         compress: async (recipe) => {
-          const bytes = (await compressModel(model.opened, recipe)).bytes;
+          const bytes = (await compressModel(model.opened, recipe, await calibrationFor(recipe))).bytes;
           if (flags.outDir) {
             const index = candidates.findIndex((c) => c.recipe === recipe) + 1;
             const label = candidates[index - 1]?.label ?? 'point';

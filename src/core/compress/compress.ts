@@ -14,6 +14,8 @@ import { pruneEditable, type PruneOptions, type PruneReport } from './prune/appl
 import { limitPlanToOpset, planQuantization } from './quantize/plan';
 import { quantizeEditable, type QuantizeOptions } from './quantize/quantize';
 import { summarizeTensors, type QuantReport } from './quantize/report';
+import { emitStatic, foldBatchNorms, staticLayout, type StaticReport } from './quantize/static';
+import type { ActivationStats } from '../teacher/histogram';
 
 export interface CompressResult {
   bytes: Uint8Array;
@@ -26,7 +28,14 @@ export interface CompressResult {
   coverage: Coverage;
 }
 
-export type CompressOptions = QuantizeOptions & PruneOptions;
+export interface StaticOptions {
+  /** Static int8: the teacher's activation statistics by tensor name (teacher/capture.ts, `staticCalibrationNames`). */
+  calibration?: Map<string, ActivationStats>;
+  /** How many samples the statistics came from (for the report). */
+  calibrationSamples?: number;
+}
+
+export type CompressOptions = QuantizeOptions & PruneOptions & StaticOptions;
 
 /** Raises a fresh copy of the model to `target` (or the highest lower opset that still helps); a failed upgrade leaves no half-converted model. */
 function raiseOpset(opened: OpenedModel, target: number): { work?: EditableModel; report?: UpgradeReport; failure?: string } {
@@ -67,18 +76,29 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
 
   let quantize: QuantReport | undefined;
   let quantized: Awaited<ReturnType<typeof quantizeEditable>> | undefined;
+  let staticReport: StaticReport | undefined;
   if (recipe.quantize) {
+    const isStatic = recipe.quantize.format === 'static';
+    if (isStatic && !options.calibration) throw new Error('Static int8 needs calibration: run the original model on calibration data first (captureActivations with staticCalibrationNames).');
+    const folded = isStatic ? await foldBatchNorms(work) : 0;
     const plan = planQuantization(work, recipe.quantize);
     if (plan.opset > work.opset) {
       const why = `the model cannot move past opset ${work.opset}${upgradeFailure ? ` (${upgradeFailure})` : ''}`;
       limitPlanToOpset(plan, work.opset, why, work.catalog);
       warnings.push(`Some weights are stored less compactly than asked: ${why}.`);
     }
-    quantized = await quantizeEditable(work, recipe.quantize, plan, options);
+    if (isStatic) {
+      const written = await emitStatic(work, recipe.quantize, plan, staticLayout(work, recipe.quantize), options.calibration!, recipe.quantize.calibration ?? 'minmax');
+      staticReport = { ...written.report, foldedBatchNorms: folded, ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}) };
+      const rest = await quantizeEditable(work, { ...recipe.quantize, format: 'qdq', bits: 8, granularity: 'channel', symmetric: true, overrides: [] }, { ...plan, tensors: plan.tensors.filter((t) => !written.handled.has(t.entryId)) }, options);
+      const weightOnly = 'weight-only int8 (DequantizeLinear): its op is not run on integer kernels';
+      const rows = [...written.tensors, ...rest.tensors.map((t) => (t.action === 'quantize' ? { ...t, notes: [...t.notes, weightOnly] } : t))];
+      quantized = { tensors: rows, warnings: [...written.warnings, ...rest.warnings] };
+    } else quantized = await quantizeEditable(work, recipe.quantize, plan, options);
   }
 
   const bytes = await encodeStandalone(opened, work.model);
-  if (quantized) quantize = { inputBytes, outputBytes: bytes.byteLength, tensors: quantized.tensors, ...summarizeTensors(quantized.tensors), opset: work.opset, warnings: [...warnings, ...quantized.warnings] };
+  if (quantized) quantize = { inputBytes, outputBytes: bytes.byteLength, tensors: quantized.tensors, ...summarizeTensors(quantized.tensors), opset: work.opset, warnings: [...warnings, ...quantized.warnings], ...(staticReport ? { static: staticReport } : {}) };
   else if (prune) prune.warnings.unshift(...warnings);
   return { bytes, inputBytes, outputBytes: bytes.byteLength, prune, quantize, upgrade, coverage: coverageOf(opened, work, prune, quantize) };
 }

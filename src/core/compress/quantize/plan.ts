@@ -103,7 +103,10 @@ function opsetNeeded(t: TensorPlan): number {
   return 10;
 }
 
-export function planQuantization(work: PlanModel, recipe: QuantizeRecipe): QuantPlan {
+export function planQuantization(work: PlanModel, asked: QuantizeRecipe): QuantPlan {
+  // Static int8 stores weights as int8 per channel, symmetric (static.ts writes the activations around them);
+  // weights of ops it cannot run quantized keep that as weight-only DequantizeLinear.
+  const recipe: QuantizeRecipe = asked.format === 'static' ? { ...asked, format: 'qdq', bits: 8, granularity: 'channel', symmetric: true, overrides: [] } : asked;
   const { catalog } = work;
   const modelOpset = defaultOpset(work.model);
   const tensors: TensorPlan[] = [];

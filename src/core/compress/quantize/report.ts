@@ -1,5 +1,6 @@
 /** What a quantization run reports, per tensor and in total. */
 import type { TensorPlan } from './plan';
+import type { StaticReport } from './static';
 
 export interface TensorReport extends TensorPlan {
   sqnrDb?: number;
@@ -21,6 +22,8 @@ export interface QuantReport {
   /** Default-domain opset of the written model. */
   opset: number;
   warnings: string[];
+  /** Static int8: activations, ops written for integer kernels, ops left float with the reason. */
+  static?: StaticReport;
 }
 
 /** Totals over the per-tensor rows. */

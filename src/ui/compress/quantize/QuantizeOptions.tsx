@@ -6,7 +6,8 @@ import { Exclusions } from '../shared/Exclusions';
 import { Field } from '../shared/Field';
 import { RangeSlider } from '../shared/RangeSlider';
 import { Segmented } from '../shared/Segmented';
-import { BITS_HELP, BLOCK_SIZES, FORMATS, GRANULARITIES, RANGES, bitsNote, containerBits } from './meta';
+import { BITS_HELP, BLOCK_SIZES, CALIBRATION_METHODS, FORMATS, GRANULARITIES, RANGES, bitsNote, containerBits } from './meta';
+import { DEFAULT_CALIBRATION_SAMPLES } from '../../../core/recipe';
 
 const BIT_TICKS = [2, 3, 4, 5, 6, 7, 8].map((b) => ({ value: b, label: String(b) }));
 
@@ -19,6 +20,10 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
   const pctId = useId();
   const formatId = useId();
   const fp16 = q.format === 'fp16';
+  const isStatic = q.format === 'static';
+  const samplesId = useId();
+  const methodId = useId();
+  const method = CALIBRATION_METHODS.find((m) => m.value === (q.calibration ?? 'minmax'))!;
   const stored = containerBits(q.bits, q.format);
   const format = FORMATS.find((f) => f.value === q.format)!;
   const granularity = GRANULARITIES.find((g) => g.value === q.granularity)!;
@@ -34,14 +39,14 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
         max={8}
         step={1}
         ticks={BIT_TICKS}
-        disabled={fp16}
+        disabled={fp16 || isStatic}
         onChange={(bits) => set({ bits }, { debounce: true })}
-        display={fp16 ? '16 bits (float16)' : stored === q.bits ? `${q.bits} bits` : `${q.bits} bits · stored in ${stored}`}
+        display={fp16 ? '16 bits (float16)' : isStatic ? '8 bits (static int8)' : stored === q.bits ? `${q.bits} bits` : `${q.bits} bits · stored in ${stored}`}
         valueText={`${q.bits} bits`}
         testId="bits-field"
         help={
           <>
-            {fp16 ? 'float16 keeps 16 bits per weight: the bit width does not apply. ' : `${bitsNote(q.bits, stored)} `}
+            {fp16 ? 'float16 keeps 16 bits per weight: the bit width does not apply. ' : isStatic ? 'Static int8 always stores 8-bit weights and activations. ' : `${bitsNote(q.bits, stored)} `}
             <span className="muted">{BITS_HELP}</span>
           </>
         }
@@ -53,47 +58,55 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
         </p>
       ) : (
         <>
-          <Field label="Granularity" help={granularity.help}>
-            <div className="cfield__row">
-              <Segmented<QuantizeRecipe['granularity']>
-                label="Granularity"
-                options={GRANULARITIES}
-                value={q.granularity}
-                onChange={(granularity) => set({ granularity })}
-              />
-              {q.granularity === 'block' && (
-                <span className="inline-field" title="Weights per block (16–256). MatMulNBits needs a power of two.">
-                  <label htmlFor={blockId}>Block size</label>
-                  <select id={blockId} className="select" value={q.blockSize} onChange={(e) => set({ blockSize: Number(e.currentTarget.value) })}>
-                    {blockSizes.map((b) => (
-                      <option key={b} value={b}>
-                        {b}
-                      </option>
-                    ))}
-                  </select>
-                </span>
-              )}
-            </div>
-          </Field>
+          {isStatic ? (
+            <p className="cfield__help" data-testid="static-note">
+              Static int8: weights per output channel, symmetric; activations with a zero point. The range below applies to the weights.
+            </p>
+          ) : (
+            <>
+              <Field label="Granularity" help={granularity.help}>
+                <div className="cfield__row">
+                  <Segmented<QuantizeRecipe['granularity']>
+                    label="Granularity"
+                    options={GRANULARITIES}
+                    value={q.granularity}
+                    onChange={(granularity) => set({ granularity })}
+                  />
+                  {q.granularity === 'block' && (
+                    <span className="inline-field" title="Weights per block (16–256). MatMulNBits needs a power of two.">
+                      <label htmlFor={blockId}>Block size</label>
+                      <select id={blockId} className="select" value={q.blockSize} onChange={(e) => set({ blockSize: Number(e.currentTarget.value) })}>
+                        {blockSizes.map((b) => (
+                          <option key={b} value={b}>
+                            {b}
+                          </option>
+                        ))}
+                      </select>
+                    </span>
+                  )}
+                </div>
+              </Field>
 
-          <Field
-            label="Zero point"
-            help={
-              q.symmetric
-                ? 'Symmetric: the grid is centred on zero (zero stays exactly zero, no zero point to store). Best for weights, which sit around zero.'
-                : 'Asymmetric: the grid spans exactly the min to the max, with a zero point: a finer grid for lopsided ranges, one more number per group.'
-            }
-          >
-            <Segmented<'sym' | 'asym'>
-              label="Zero point"
-              options={[
-                { value: 'sym', label: 'Symmetric' },
-                { value: 'asym', label: 'Asymmetric' },
-              ]}
-              value={q.symmetric ? 'sym' : 'asym'}
-              onChange={(v) => set({ symmetric: v === 'sym' })}
-            />
-          </Field>
+              <Field
+                label="Zero point"
+                help={
+                  q.symmetric
+                    ? 'Symmetric: the grid is centred on zero (zero stays exactly zero, no zero point to store). Best for weights, which sit around zero.'
+                    : 'Asymmetric: the grid spans exactly the min to the max, with a zero point: a finer grid for lopsided ranges, one more number per group.'
+                }
+              >
+                <Segmented<'sym' | 'asym'>
+                  label="Zero point"
+                  options={[
+                    { value: 'sym', label: 'Symmetric' },
+                    { value: 'asym', label: 'Asymmetric' },
+                  ]}
+                  value={q.symmetric ? 'sym' : 'asym'}
+                  onChange={(v) => set({ symmetric: v === 'sym' })}
+                />
+              </Field>
+            </>
+          )}
 
           <Field label="Range" htmlFor={rangeId} help={range.help}>
             <div className="cfield__row">
@@ -150,6 +163,45 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
           ))}
         </select>
       </Field>
+
+      {isStatic && (
+        <>
+          <Field
+            label="Calibration samples"
+            htmlFor={samplesId}
+            help="How many samples of the Evaluation lab’s data (the demo digits until you choose others) the original model runs on to measure each activation’s range. A few dozen real samples are usually enough; random inputs give misleading ranges."
+          >
+            <input
+              id={samplesId}
+              className="input input--narrow"
+              type="number"
+              min={1}
+              max={10000}
+              step={1}
+              value={q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES}
+              data-testid="calibration-samples"
+              onChange={(e) => {
+                const v = Number(e.currentTarget.value);
+                if (Number.isInteger(v) && v >= 1 && v <= 10000) set({ calibrationSamples: v }, { debounce: true });
+              }}
+            />
+          </Field>
+          <Field label="Activation ranges" htmlFor={methodId} help={method.help}>
+            <select id={methodId} className="select" value={method.value} data-testid="calibration-method" onChange={(e) => set({ calibration: e.currentTarget.value as NonNullable<QuantizeRecipe['calibration']> })}>
+              {CALIBRATION_METHODS.map((m) => (
+                <option key={m.value} value={m.value}>
+                  {m.label}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Bias correction" help="Moves each layer’s bias by the average shift its rounded weights cause on the calibration data, so errors do not add up layer after layer.">
+            <label className="checkbox">
+              <input type="checkbox" checked={q.biasCorrection ?? false} data-testid="bias-correction" onChange={(e) => set({ biasCorrection: e.currentTarget.checked })} /> Correct biases
+            </label>
+          </Field>
+        </>
+      )}
 
       <Exclusions step="quantize" tensors={tensors} />
     </div>

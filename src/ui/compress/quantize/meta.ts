@@ -18,7 +18,7 @@ export function bitsNote(bits: number, stored: number): string {
 
 /** The container a bit width is stored in, for a format: dynamic quantization always stores 8 bits. */
 export function containerBits(bits: number, format: QuantFormat): number {
-  if (format === 'dynamic') return 8;
+  if (format === 'dynamic' || format === 'static') return 8;
   return bits <= 4 ? 4 : 8;
 }
 
@@ -62,6 +62,12 @@ export const FORMATS: { value: QuantFormat; label: string; help: string; runtime
     runtime: 'On WebGPU the integer ops fall back to the CPU, so this format gains nothing on a GPU.',
   },
   {
+    value: 'static',
+    label: 'Static int8 (calibrated, faster)',
+    help: 'Weights and activations in 8 bits. The original model first runs on calibration samples (the Evaluation lab’s data) to learn the range of every activation; onnxruntime then runs Conv, MatMul and Gemm as integer kernels, which is faster on the CPU and in wasm for most conv nets. 8 bits per channel, symmetric, fixed.',
+    runtime: 'Integer kernels (QLinearConv…) run on the CPU/wasm; with WebGPU they fall back to the CPU. Nets full of hard-swish gates can get slower: measure it in the lab.',
+  },
+  {
     value: 'fp16',
     label: 'float16',
     help: 'Every float32 weight becomes a 16-bit float: 2× smaller with almost no error. The bit width does not apply.',
@@ -81,3 +87,10 @@ export function sqnrRating(db: number | undefined): 'good' | 'warn' | 'bad' | 'n
 
 export const SQNR_HELP =
   'Signal-to-quantization-noise ratio: how far the weights stand above the rounding error, in decibels. Each bit adds about 6 dB. Above ~30 dB is usually harmless; below ~18 dB a layer often hurts accuracy. Relative error: ‖w − ŵ‖ / ‖w‖.';
+
+export const CALIBRATION_METHODS: { value: NonNullable<QuantizeRecipe['calibration']>; label: string; help: string }[] = [
+  { value: 'minmax', label: 'Min–max', help: 'Each activation’s grid spans everything seen on the calibration samples: nothing is clipped. The safe default.' },
+  { value: 'percentile', label: 'Percentile', help: 'The rarest values at both ends (beyond the percentile set under Range) are clipped so the rest get a finer grid.' },
+  { value: 'entropy', label: 'Entropy (KL)', help: 'TensorRT’s method: the clipping that keeps the activation histogram most similar. Often clips long tails hard; check the result.' },
+  { value: 'mse', label: 'MSE', help: 'The clipping with the smallest expected squared rounding error over the calibration histogram.' },
+];

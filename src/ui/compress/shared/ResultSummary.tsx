@@ -154,6 +154,19 @@ export const ResultSummary = memo(function ResultSummary({
             </dd>
           </div>
         )}
+        {q?.static && (
+          <div className="result__fact" data-testid="result-static">
+            <dt title="Ops onnxruntime runs on integer kernels (QLinearConv, QLinearMatMul, QGemm); the rest stay float, with the reason in the table.">Integer-kernel ops</dt>
+            <dd>
+              {formatInteger(q.static.quantizedOps.length)} <span className="unit">of {formatInteger(q.static.quantizedOps.length + q.static.floatOps.length)}</span>
+              <span className="fact__sub">
+                {formatInteger(q.static.activations.length)} activations · {q.static.method}
+                {q.static.calibrationSamples !== undefined ? ` · ${formatInteger(q.static.calibrationSamples)} samples` : ''}
+                {q.static.biasCorrected ? ` · ${formatInteger(q.static.biasCorrected)} biases corrected` : ''}
+              </span>
+            </dd>
+          </div>
+        )}
         {p && (
           <div className="result__fact" data-testid="result-params">
             <dt title={masks ? 'Non-zero weights of the multiplied layers. Zeros are still stored in the file.' : 'Weights of the multiplied layers, as stored.'}>
