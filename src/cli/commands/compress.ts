@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compressModel, gzipSize } from '../../core/compress/compress';
 import { COVERAGE_WARN_BELOW, describeLeft, type Coverage } from '../../core/compress/coverage';
@@ -8,7 +8,9 @@ import type { QuantReport } from '../../core/compress/quantize/report';
 import { openModel } from '../../core/onnx/open';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, compressedFileName, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
 import { formatBytes, formatCount, table } from '../format';
+import { UsageError } from '../eval-data';
 import { dataFileResolver, fileSource } from '../node-source';
+import { checkOutputPath, writeFileSafely } from '../safe-write';
 
 export interface CompressFlags {
   output?: string;
@@ -65,8 +67,14 @@ export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
   const wantPrune = !!file.prune || given(PRUNE_FLAGS);
   const wantQuant = !!file.quantize || given(QUANT_FLAGS) || !wantPrune;
   const recipe: Recipe = { version: 1 };
-  if (wantPrune) recipe.prune = pruneFromFlags(flags, file.prune);
-  if (wantQuant) recipe.quantize = quantizeFromFlags(flags, file.quantize);
+  try {
+    if (wantPrune) recipe.prune = pruneFromFlags(flags, file.prune);
+    if (wantQuant) recipe.quantize = quantizeFromFlags(flags, file.quantize);
+  } catch (err) {
+    // The recipe file passed on its own: what fails now is a flag's value, which is wrong usage (exit 2).
+    if (err instanceof RecipeError) throw new UsageError(err.message);
+    throw err;
+  }
   return recipe;
 }
 
@@ -106,6 +114,7 @@ function quantizeFromFlags(flags: CompressFlags, base: QuantizeRecipe | undefine
 export async function compressCommand(modelPath: string, flags: CompressFlags): Promise<string> {
   const recipe = await recipeFromFlags(flags);
   const output = flags.output ?? compressedFileName(modelPath, recipe);
+  await checkOutputs(modelPath, flags, output);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
   const result = await compressModel(opened, recipe);
   const cov = result.coverage;
@@ -113,8 +122,8 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   if (!changed && !flags.allowUnchanged) {
     throw new NothingCompressedError(`nothing was compressed, so no model was written (--allow-unchanged writes it anyway). ${leftText(cov) || 'The model has no float weights.'}`);
   }
-  await writeFile(output, result.bytes);
-  if (flags.saveRecipe) await writeFile(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
+  await writeFileSafely(output, result.bytes);
+  if (flags.saveRecipe) await writeFileSafely(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
   const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
   if (cov.fraction < COVERAGE_WARN_BELOW && changed) process.stderr.write(`cstudio: only ${percent(cov.fraction)} of the weight bytes were compressed. ${leftText(cov)}\n`);
   if (flags.json) {
@@ -141,6 +150,13 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   if (result.prune) lines.push('', renderPrune(result.prune));
   if (result.quantize) lines.push('', renderReport(result.quantize));
   return lines.join('\n');
+}
+
+/** Every file a compress run writes is checked before any work: its folder exists, it is no folder, it is no input, nor the other output. */
+export async function checkOutputs(modelPath: string, flags: Pick<CompressFlags, 'recipe' | 'saveRecipe'>, output: string | undefined): Promise<void> {
+  const inputs = [modelPath, ...(flags.recipe ? [flags.recipe] : [])];
+  if (output !== undefined) await checkOutputPath(output, '-o', inputs);
+  if (flags.saveRecipe !== undefined) await checkOutputPath(flags.saveRecipe, '--save-recipe', [...inputs, ...(output !== undefined ? [output] : [])]);
 }
 
 /** The recipe changed nothing: exit 1 with the reasons, no file written. */

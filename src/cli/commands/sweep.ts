@@ -4,7 +4,7 @@
  * on the quality/latency frontier.
  */
 import { modelSize } from '../../core/eval/types';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { compressModel } from '../../core/compress/compress';
 import type { Granularity } from '../../core/compress/quantize/math';
@@ -25,6 +25,7 @@ import {
 } from '../eval-data';
 import { formatBytes, table } from '../format';
 import { recipeFromFlags, type CompressFlags } from './compress';
+import { checkOutputPath, writeFileSafely } from '../safe-write';
 
 export interface SweepFlags extends EvalDataFlags {
   /** Recipe flags and --recipe: the base every grid point is built on. */
@@ -63,7 +64,7 @@ function bitsList(value: string): number[] {
     if (/^(float|fp32|32)$/i.test(b)) return 32;
     const n = Number(b);
     if (!Number.isInteger(n)) throw new UsageError(`--bits takes whole numbers (2-8, or 32 for float weights) separated by commas (got "${b}")`);
-    if (n < 2 || n > 8) throw new RecipeError(`bits must be an integer from 2 to 8, or 32 for float weights (got ${n})`);
+    if (n < 2 || n > 8) throw new UsageError(`bits must be an integer from 2 to 8, or 32 for float weights (got ${n})`);
     return n;
   });
 }
@@ -72,7 +73,7 @@ function sparsityList(value: string): number[] {
   return (listFlag(value) ?? []).map((x) => {
     const n = Number(x);
     if (!Number.isFinite(n)) throw new UsageError(`--sparsity takes numbers separated by commas (got "${x}")`);
-    if (n < 0 || n > 0.95) throw new RecipeError(`sparsity must be from 0 to 0.95 (got ${n})`);
+    if (n < 0 || n > 0.95) throw new UsageError(`sparsity must be from 0 to 0.95 (got ${n})`);
     return n;
   });
 }
@@ -88,8 +89,8 @@ export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate
   if (gridGiven || baseGiven) {
     const base = await recipeFromFlags({ ...Object.fromEntries(BASE_KEYS.map((k) => [k, b[k]])), json: false } as CompressFlags);
     const granularities = listFlag(flags.granularity) ?? [base.quantize?.granularity ?? 'channel'];
-    for (const g of granularities) if (!GRANULARITIES.includes(g as Granularity)) throw new RecipeError(`granularity must be one of ${GRANULARITIES.join(', ')} (got "${g}")`);
-    if (flags.pattern !== undefined && !PATTERNS.includes(flags.pattern as PrunePattern)) throw new RecipeError(`pattern must be one of ${PATTERNS.join(', ')} (got "${flags.pattern}")`);
+    for (const g of granularities) if (!GRANULARITIES.includes(g as Granularity)) throw new UsageError(`granularity must be one of ${GRANULARITIES.join(', ')} (got "${g}")`);
+    if (flags.pattern !== undefined && !PATTERNS.includes(flags.pattern as PrunePattern)) throw new UsageError(`pattern must be one of ${PATTERNS.join(', ')} (got "${flags.pattern}")`);
     const bits = flags.bits !== undefined ? bitsList(flags.bits) : [base.quantize ? base.quantize.bits : 32];
     // A pattern without sparsities compares dense with sparse at 50 %.
     const sparsities = flags.sparsity !== undefined ? sparsityList(flags.sparsity) : flags.pattern !== undefined ? [0, 0.5] : [base.prune?.sparsity ?? 0];
@@ -136,6 +137,7 @@ function etaText(seconds: number | undefined): string {
 export async function sweepCommand(modelPath: string, flags: SweepFlags): Promise<string> {
   const settings = evalSettings(flags);
   const candidates = await sweepCandidates(flags);
+  if (flags.csv !== undefined) await checkOutputPath(flags.csv, '--csv', [modelPath]);
   const model = await loadModel(modelPath);
   const { data, progress, evaluator } = await candidateSetup(flags, settings, model);
   if (flags.outDir) await mkdir(flags.outDir, { recursive: true });
@@ -151,7 +153,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
             const index = candidates.findIndex((c) => c.recipe === recipe) + 1;
             const label = candidates[index - 1]?.label ?? 'point';
             const file = path.join(flags.outDir, `${String(index).padStart(2, '0')}-${slug(label)}.onnx`);
-            await writeFile(file, bytes);
+            await writeFileSafely(file, bytes);
             files.set(recipe, file);
           }
           return bytes;
@@ -169,7 +171,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
   } finally {
     await evaluator.release();
   }
-  if (flags.csv) await writeFile(flags.csv, sweepCsv(points));
+  if (flags.csv) await writeFileSafely(flags.csv, sweepCsv(points));
   const used = evaluator.sampleCount;
   if (flags.json) {
     const json = {
