@@ -104,3 +104,17 @@ describe('checks before export', () => {
     expect(() => checkForExport(bad, serialize(bad))).toThrow(InvalidExportError);
   });
 });
+
+describe('the single encode step checks what it writes', () => {
+  it('encodeStandalone refuses a model whose node reads an undefined value, and passes a valid one', async () => {
+    const { encodeStandalone } = await import('./write');
+    const good = matmulModel();
+    expect((await encodeStandalone({ dataFiles: new Map() }, good)).byteLength).toBeGreaterThan(0);
+    const bad = matmulModel();
+    bad.graph!.node[0]!.input[0] = 'nowhere';
+    await expect(encodeStandalone({ dataFiles: new Map() }, bad)).rejects.toThrow(/failed the studio's checks, so it was not written: node "mm" in "main" reads "nowhere"/);
+    const short = matmulModel();
+    short.graph!.initializer[0]!.rawData = new Uint8Array(8);
+    await expect(encodeStandalone({ dataFiles: new Map() }, short)).rejects.toThrow(InvalidExportError);
+  });
+});

@@ -9,6 +9,7 @@ import { allGraphs } from './graph-edit';
 import { baseName } from './source';
 import type { OpenedModel } from './open';
 import { ModelInputError } from './types';
+import { checkForExport } from './validate';
 import { storageBytes } from '../tensor/dtypes';
 
 /** Every TensorProto the model stores: initializers, sparse values and indices, Constant values, in every graph. */
@@ -52,10 +53,14 @@ export async function internalizeExternalData(opened: Pick<OpenedModel, 'dataFil
   }
 }
 
-/** The model as one standalone ONNX file (external data folded in); fails clearly past protobuf's 2 GB. */
+/**
+ * The model as one standalone ONNX file (external data folded in); fails clearly past protobuf's 2 GB. Every model
+ * the studio writes passes through here and through the checker (InvalidExportError): what comes out is valid.
+ */
 export async function encodeStandalone(opened: Pick<OpenedModel, 'dataFiles'>, model: ModelProto): Promise<Uint8Array> {
   await internalizeExternalData(opened, model);
   const bytes = encodeModel(model);
   if (bytes.byteLength > MAX_PROTOBUF_BYTES) throw new Error('The written model is over 2 GB, which one ONNX file cannot hold.');
+  checkForExport(model, bytes);
   return bytes;
 }
