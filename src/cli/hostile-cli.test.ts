@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { externalLocationModel, sizeBombModel, sparseBombModel } from '../../test/fixtures/hostile';
+import { ESCAPES, escapeNamesModel, externalLocationModel, manyTensorsModel, sizeBombModel, sparseBombModel } from '../../test/fixtures/hostile';
 import { cli } from './run-cli.testutil';
 
 const floats = (n: number) => new Uint8Array(Float32Array.from({ length: n }, (_, i) => (i - n / 2) / n).buffer);
@@ -68,5 +68,39 @@ describe('hostile models (CLI)', () => {
     }
     expect(existsSync(path.join(dir, 'out.onnx'))).toBe(false);
     expect(readFileSync(path.join(dir, 'size.onnx')).length).toBeLessThan(200);
+  });
+});
+
+// Anything a terminal would act on: C0 controls but newline, DEL, C1 controls, bidi overrides.
+const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+describe('terminal-safe text', () => {
+  it('escapes control characters in model strings in inspect and compress output; JSON keeps the names exactly', async () => {
+    const dir = folder();
+    const model = path.join(dir, 'esc.onnx');
+    writeFileSync(model, escapeNamesModel());
+    const text = await cli('inspect', model);
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toMatch(CONTROL);
+    expect(text.stdout).toContain('producer: evil\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m\\u202e');
+    // A newline in a name cannot forge a table row.
+    expect(text.stdout).toContain('\\nfake line');
+    expect(text.stdout.split('\n').some((line) => line.startsWith('fake line'))).toBe(false);
+    const json = await cli('inspect', model, '--json');
+    expect(JSON.parse(json.stdout).producer).toBe(`evil${ESCAPES}`);
+    expect(json.stdout).not.toMatch(CONTROL);
+    const compressed = await cli('compress', model, '-o', path.join(dir, 'out.onnx'), '--bits', '4', '--granularity', 'block', '--block-size', '16');
+    expect(compressed.code, compressed.stderr).toBe(0);
+    expect(compressed.stdout + compressed.stderr).not.toMatch(CONTROL);
+    expect(compressed.stdout).toContain('W\\u001b]0;pwned');
+  });
+
+  it('prints a table of 130,000 tensors (no argument spreads of huge arrays)', async () => {
+    const dir = folder();
+    const model = path.join(dir, 'many.onnx');
+    writeFileSync(model, manyTensorsModel(130_000));
+    const { code, stdout, stderr } = await cli('inspect', model);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/\nt129999\s+FLOAT\s+1\s+1\s+4 B\s+initializer/);
   });
 });

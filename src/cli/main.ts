@@ -9,6 +9,7 @@ import { sensitivityCommand } from './commands/sensitivity';
 import { PRESET_NAMES, sweepCommand } from './commands/sweep';
 import { upgradeCommand } from './commands/upgrade';
 import { UsageError, type EvalDataFlags } from './eval-data';
+import { oneLine, terminalSafe } from './format';
 
 export { UsageError };
 
@@ -282,10 +283,10 @@ function reason(err: unknown): string {
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   try {
-    process.stdout.write((await runCli(argv)) + '\n');
+    process.stdout.write(terminalSafe(await runCli(argv)) + '\n');
     return 0;
   } catch (err) {
-    process.stderr.write(`cstudio: ${reason(err).replace(/\s+/g, ' ')}\n`);
+    process.stderr.write(`cstudio: ${oneLine(reason(err).replace(/\s+/g, ' '))}\n`);
     if (err instanceof UsageError) process.stderr.write(`Run "cstudio --help" for usage.\n`);
     return err instanceof UsageError ? 2 : 1;
   }

@@ -7,7 +7,7 @@ import type { PruneGroupReport, PruneReport } from '../../core/compress/prune/ap
 import type { QuantReport } from '../../core/compress/quantize/report';
 import { openModel } from '../../core/onnx/open';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, compressedFileName, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
-import { formatBytes, formatCount, table } from '../format';
+import { formatBytes, formatCount, oneLine, table } from '../format';
 import { UsageError } from '../eval-data';
 import { dataFileResolver, fileSource } from '../node-source';
 import { checkOutputPath, writeFileSafely } from '../safe-write';
@@ -125,7 +125,7 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   await writeFileSafely(output, result.bytes);
   if (flags.saveRecipe) await writeFileSafely(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
   const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
-  if (cov.fraction < COVERAGE_WARN_BELOW && changed) process.stderr.write(`cstudio: only ${percent(cov.fraction)} of the weight bytes were compressed. ${leftText(cov)}\n`);
+  if (cov.fraction < COVERAGE_WARN_BELOW && changed) process.stderr.write(oneLine(`cstudio: only ${percent(cov.fraction)} of the weight bytes were compressed. ${leftText(cov)}`) + '\n');
   if (flags.json) {
     const json = {
       input: modelPath,
@@ -144,7 +144,7 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   const lines = [
     `${modelPath} (${formatBytes(result.inputBytes)}) → ${output} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`,
     `coverage: ${percent(cov.fraction)} of the weight bytes compressed (${formatBytes(cov.compressedBytes)} of ${formatBytes(cov.totalBytes)})`,
-    ...cov.left.map((g) => `  left: ${describeLeft(g, formatBytes)}`),
+    ...cov.left.map((g) => `  left: ${oneLine(describeLeft(g, formatBytes))}`),
   ];
   if (result.upgrade) lines.push(`upgrade: ${describeUpgrade(result.upgrade)}`);
   if (result.prune) lines.push('', renderPrune(result.prune));
@@ -172,7 +172,7 @@ function leftText(cov: Coverage): string {
 function renderPrune(r: PruneReport): string {
   return [
     `pruning: parameters ${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)} stored; MACs per input ${formatCount(r.macsBefore)} → ${formatCount(r.macsAfter)}`,
-    ...r.warnings.map((w) => `note: ${w}`),
+    ...r.warnings.map((w) => `note: ${oneLine(w)}`),
     table(
       ['tensor', 'op', 'pattern', 'sparsity', 'channels', 'params before', 'after', 'MACs before', 'after', 'rel. error', 'notes'],
       r.layers.map((l) => [
@@ -258,7 +258,7 @@ function reportJson(report: QuantReport) {
 function renderReport(r: QuantReport): string {
   const lines = [
     `quantization: weights: ${r.effectiveBits.toFixed(2)} effective bits, ${r.storedBits.toFixed(2)} stored, ${r.bitsWithScales.toFixed(2)} with scales; opset ${r.opset}`,
-    ...r.warnings.map((w) => `note: ${w}`),
+    ...r.warnings.map((w) => `note: ${oneLine(w)}`),
     '',
     table(
       ['tensor', 'op', 'format', 'bits', 'granularity', 'SQNR dB', 'rel. error', 'bytes before', 'after', 'notes'],

@@ -4,7 +4,7 @@ import { statsForEntry } from '../../core/analysis/analyze';
 import type { TensorStats } from '../../core/analysis/stats';
 import type { ModelSummary, TensorInfo } from '../../core/onnx/types';
 import { BackendRegistry, type BackendPreference } from '../../kernels/registry';
-import { formatBytes, formatCount, table } from '../format';
+import { formatBytes, formatCount, oneLine, table } from '../format';
 import { dataFileResolver, fileSource } from '../node-source';
 
 export interface InspectOptions {
@@ -47,18 +47,18 @@ const shapeText = (shape: (number | string)[]) => (shape.length ? shape.join(' �
 
 export function renderSummary(s: ModelSummary): string {
   const out: string[] = [];
-  out.push(`${s.fileName}  (${formatBytes(s.fileBytes)})`);
-  out.push(`IR version ${s.irVersion}; opsets ${Object.entries(s.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}`);
-  out.push(`producer: ${s.producer || '(none)'}${s.producerVersion ? ' ' + s.producerVersion : ''}`);
+  out.push(`${oneLine(s.fileName)}  (${formatBytes(s.fileBytes)})`);
+  out.push(`IR version ${s.irVersion}; opsets ${Object.entries(s.opsets).map(([d, v]) => `${oneLine(d)} ${v}`).join(', ')}`);
+  out.push(`producer: ${oneLine(s.producer) || '(none)'}${s.producerVersion ? ' ' + oneLine(s.producerVersion) : ''}`);
   out.push(`nodes: ${formatCount(s.nodeCount)} (subgraphs included); parameters: ${formatCount(s.parameterCount)}; stored tensor bytes: ${formatBytes(s.weightBytes)}`);
   out.push(`bytes by dtype: ${Object.entries(s.weightBytesByDtype).map(([d, b]) => `${d} ${formatBytes(b)}`).join(', ')}`);
-  if (s.externalFiles.length) out.push(`external data: ${s.externalFiles.join(', ')}`);
-  for (const w of s.warnings) out.push(`warning: ${w}`);
+  if (s.externalFiles.length) out.push(`external data: ${s.externalFiles.map(oneLine).join(', ')}`);
+  for (const w of s.warnings) out.push(`warning: ${oneLine(w)}`);
   out.push('', 'inputs:');
-  for (const v of s.inputs) out.push(`  ${v.name}: ${v.dtype} [${shapeText(v.shape)}]`);
+  for (const v of s.inputs) out.push(`  ${oneLine(v.name)}: ${oneLine(v.dtype)} [${oneLine(shapeText(v.shape))}]`);
   out.push('outputs:');
-  for (const v of s.outputs) out.push(`  ${v.name}: ${v.dtype} [${shapeText(v.shape)}]`);
-  out.push('', 'op types: ' + Object.entries(s.opTypes).map(([op, n]) => `${op}×${n}`).join(', '), '');
+  for (const v of s.outputs) out.push(`  ${oneLine(v.name)}: ${oneLine(v.dtype)} [${oneLine(shapeText(v.shape))}]`);
+  out.push('', 'op types: ' + Object.entries(s.opTypes).map(([op, n]) => `${oneLine(op)}×${n}`).join(', '), '');
   const tensors = s.tensors as TensorWithStats[];
   if (tensors.some((t) => t.stats)) {
     out.push(

@@ -16,7 +16,7 @@ import { storageBytes } from '../tensor/dtypes';
 export function storedTensors(model: ModelProto): TensorProto[] {
   const out: TensorProto[] = [];
   for (const { graph } of allGraphs(model)) {
-    out.push(...graph.initializer);
+    for (const t of graph.initializer) out.push(t);
     for (const s of graph.sparseInitializer) {
       if (s.values) out.push(s.values);
       if (s.indices) out.push(s.indices);
