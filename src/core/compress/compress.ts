@@ -8,6 +8,8 @@ import { defaultOpset } from '../onnx/opset';
 import type { OpenedModel } from '../onnx/open';
 import { OpsetUpgradeError, upgradeOpset, type UpgradeReport } from '../onnx/upgrade';
 import { encodeStandalone } from '../onnx/write';
+import { ModelInputError } from '../onnx/types';
+import { graphProblems } from '../onnx/validate';
 import type { QuantizeRecipe, PruneRecipe, Recipe } from '../recipe';
 import { computeCoverage, tensorKey, type Coverage } from './coverage';
 import { pruneEditable, type PruneOptions, type PruneReport } from './prune/apply';
@@ -48,6 +50,11 @@ function raiseOpset(opened: OpenedModel, target: number): { work?: EditableModel
 
 export async function compressModel(opened: OpenedModel, recipe: Recipe, options: CompressOptions = {}): Promise<CompressResult> {
   if (!recipe.prune && !recipe.quantize) throw new Error('The recipe has neither a prune nor a quantize step: nothing to do.');
+  // A graph that reads undefined values cannot be made valid by compressing it: say so rather than write it.
+  const { undefinedValues } = graphProblems(opened.model);
+  if (undefinedValues.length > 0) {
+    throw new ModelInputError(`${opened.fileName} cannot be compressed: ${undefinedValues[0]}${undefinedValues.length > 1 ? ` (and ${undefinedValues.length - 1} more)` : ''}; onnxruntime would refuse it as well.`);
+  }
   const inputBytes = opened.fileBytes + [...opened.dataFiles.values()].reduce((n, f) => n + f.size, 0);
   let work = new EditableModel(opened);
   const warnings: string[] = [];

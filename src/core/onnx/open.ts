@@ -5,7 +5,7 @@ import { computeConsumers, multipliedBy, outputChannelAxis } from '../analysis/c
 import { buildCatalog, type CatalogEntry, type TensorCatalog } from './catalog';
 import { MAX_PROTOBUF_BYTES, decodeModel } from './codec';
 import { assertConfinedLocation } from './external-path';
-import { checkTensors, graphProblems } from './validate';
+import { DEFAULT_SPARSE_DENSE_BUDGET, checkTensors, graphProblems } from './validate';
 import { baseName, readWhole, type SourceFile } from './source';
 import { ModelInputError, type ModelSummary, type TensorInfo, type ValueInfo } from './types';
 
@@ -54,7 +54,7 @@ function pickModelFile(files: SourceFile[]): SourceFile {
 export interface OpenOptions {
   /** Finds an external-data file that was not among `files` (the CLI looks next to the model). */
   resolveDataFile?: (name: string) => Promise<SourceFile | undefined>;
-  /** Dense elements a sparse tensor may declare (default DEFAULT_SPARSE_DENSE_BUDGET). */
+  /** Dense elements a sparse tensor may declare (default sparseBudgetFor the model file's size). */
   sparseDenseBudget?: number;
 }
 
@@ -72,7 +72,7 @@ export async function openModel(files: SourceFile[], options: OpenOptions = {}):
   const model = decodeModel(bytes, main.name);
   // Every declared size is checked against the bytes present before anything is allocated from it.
   try {
-    checkTensors(model, { sparseDenseBudget: options.sparseDenseBudget });
+    checkTensors(model, { sparseDenseBudget: options.sparseDenseBudget ?? sparseBudgetFor(main.size) });
   } catch (err) {
     if (err instanceof ModelInputError) throw new ModelInputError(`${main.name} is not a valid ONNX model: ${err.message}`);
     throw err;
@@ -108,6 +108,14 @@ export async function openModel(files: SourceFile[], options: OpenOptions = {}):
     );
   }
   return { fileName: main.name, fileBytes: main.size, fileData: bytes, model, catalog, dataFiles, warnings: collectWarnings(model) };
+}
+
+/**
+ * Dense elements a sparse tensor may declare: 4M (16 MiB as float32), or more for big files (2 per file byte),
+ * so a tiny file cannot demand a huge allocation and real sparse models still open.
+ */
+export function sparseBudgetFor(fileBytes: number): number {
+  return Math.min(DEFAULT_SPARSE_DENSE_BUDGET, Math.max(2 ** 22, 2 * fileBytes));
 }
 
 function collectWarnings(model: ModelProto): string[] {

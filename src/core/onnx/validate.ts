@@ -13,7 +13,7 @@ import { ModelProtoSchema, TensorProto_DataLocation, type GraphProto, type Model
 import { DataType, bitsPerElement, dataTypeName } from '../tensor/dtypes';
 import { ModelInputError } from './types';
 
-/** Dense elements a sparse tensor may declare (it is densified into float32 for analysis): 2^28, 1 GiB. */
+/** Most dense elements a sparse tensor may ever declare (it is densified into float32 for analysis): 2^28, 1 GiB. */
 export const DEFAULT_SPARSE_DENSE_BUDGET = 2 ** 28;
 /** Records nested deeper than this are refused (If inside If inside …). */
 export const MAX_NESTING = 64;
