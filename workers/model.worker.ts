@@ -6,6 +6,7 @@
  * statistics, histograms) runs here, so the main thread only draws.
  */
 import * as Comlink from 'comlink';
+import { browserMemoryBudget } from '../src/core/memory';
 import { analyzeTensor, layerSparsity, type AnalyzeOptions, type LayerSparsity, type TensorAnalysis } from '../src/core/analysis/analyze';
 import { compressModel, gzipSize } from '../src/core/compress/compress';
 import type { Coverage } from '../src/core/compress/coverage';
@@ -25,6 +26,9 @@ import type { BackendName } from '../src/kernels/types';
 import { sensitivityLayers, type SensitivityLayer } from '../src/core/eval/sensitivity';
 import { modelFilesOf } from '../src/core/eval/model-files';
 import type { ModelFiles } from '../src/core/eval/types';
+
+/** What a compression may use here: half the memory the browser reports (navigator.deviceMemory), else 2 GiB. */
+const MEMORY_BUDGET = browserMemoryBudget((navigator as Navigator & { deviceMemory?: number }).deviceMemory);
 
 /** The last model opened successfully; analysis (and later compression) works on it. */
 let current: OpenedModel | undefined;
@@ -208,6 +212,7 @@ const api = {
       let lastReport = 0;
       const result = await compressModel(model, recipe, {
         backend,
+        memoryBudget: MEMORY_BUDGET,
         signal: controller.signal,
         onProgress: onProgress
           ? (done, total) => {
@@ -315,7 +320,7 @@ const api = {
     try {
       const model = requireModel();
       const backend = await registry.choose(preference, largestWeight(model));
-      const result = await compressModel(model, recipe, { backend });
+      const result = await compressModel(model, recipe, { backend, memoryBudget: MEMORY_BUDGET });
       const bytes = result.bytes.byteOffset === 0 && result.bytes.byteLength === result.bytes.buffer.byteLength ? result.bytes : result.bytes.slice();
       return Comlink.transfer(bytes, [bytes.buffer]);
     } catch (err) {

@@ -104,3 +104,20 @@ describe('terminal-safe text', () => {
     expect(stdout).toMatch(/\nt129999\s+FLOAT\s+1\s+1\s+4 B\s+initializer/);
   });
 });
+
+describe('memory budget (CLI)', () => {
+  it('--memory-budget below the estimate exits 1 before any work, a bad value exits 2, enough runs', async () => {
+    const dir = folder();
+    const input = path.join(dir, 'demo.onnx');
+    writeFileSync(input, readFileSync('public/demo/mnist-cnn.onnx'));
+    const tight = await cli('compress', input, '--memory-budget', '1MB');
+    expect(tight.code).toBe(1);
+    expect(tight.stderr).toMatch(/Compressing demo\.onnx needs about [\d.]+ GiB of memory, over the budget of 0\.00 GiB/);
+    expect(existsSync(path.join(dir, 'demo.int8.onnx'))).toBe(false);
+    const stats = await cli('inspect', input, '--stats', '--memory-budget', '100kB');
+    expect(stats.code).toBe(1);
+    expect(stats.stderr).toMatch(/Analysing demo\.onnx needs about/);
+    expect((await cli('compress', input, '--memory-budget', 'lots')).code).toBe(2);
+    expect((await cli('compress', input, '--memory-budget', '50%')).code).toBe(0);
+  });
+});

@@ -16,13 +16,13 @@ export { UsageError };
 const USAGE = `Compression Studio CLI
 
 Usage:
-  cstudio inspect <model.onnx> [--external-data <dir>] [--stats] [--backend auto|wasm|ts] [--json]
+  cstudio inspect <model.onnx> [--external-data <dir>] [--stats] [--backend auto|wasm|ts] [--memory-budget SIZE] [--json]
   cstudio compress <in.onnx> [-o out.onnx] [--recipe r.json] [--bits N] [--granularity tensor|channel|block]
                    [--block-size N] [--symmetric|--asymmetric] [--range minmax|percentile|mse] [--percentile P]
                    [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
                    [--global [--layer-cap C]] [--norm l1|l2] [--group-importance sum|mean]] [--save-recipe r.json]
-                   [--allow-unchanged] [--json]
+                   [--allow-unchanged] [--memory-budget SIZE] [--json]
   cstudio eval <original.onnx> <candidate.onnx> [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
@@ -100,6 +100,8 @@ Evaluation (eval, sweep, sensitivity; onnxruntime-node on the CPU):
   --out-dir <dir>        sweep: write each point's model there
   --target-size <size>   sensitivity: bytes, with kB/MB/GB (1000) or KiB/MiB/GiB (1024), or N% of the original
   --max-damage <x>       sensitivity: compress the least sensitive layers while their summed damage stays ≤ x
+  --memory-budget <size> compress, inspect --stats: memory the run may use (bytes, kB/MB/GB, KiB/MiB/GiB, or N% of
+                         this machine's memory; default 75%); estimated from the model before any work
   -h, --help             Show this help`;
 
 const OPTIONS = {
@@ -153,6 +155,7 @@ const OPTIONS = {
   'target-size': { type: 'string' },
   'max-damage': { type: 'string' },
   opset: { type: 'string' },
+  'memory-budget': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -163,8 +166,8 @@ const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthe
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
-  inspect: ['json', 'external-data', 'stats', 'backend'],
-  compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', ...COMPRESS_OPTIONS],
+  inspect: ['json', 'external-data', 'stats', 'backend', 'memory-budget'],
+  compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', 'memory-budget', ...COMPRESS_OPTIONS],
   eval: ['json', ...EVAL_OPTIONS],
   sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'group-importance', 'preset', 'csv', 'out-dir'],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
@@ -214,6 +217,7 @@ export async function runCli(argv: string[]): Promise<string> {
     groupImportance: values['group-importance'],
     externalData: values['external-data'],
     allowUnchanged: values['allow-unchanged'],
+    memoryBudget: values['memory-budget'],
     json: values.json ?? false,
   });
   const evalFlags = (): EvalDataFlags => ({
@@ -235,7 +239,7 @@ export async function runCli(argv: string[]): Promise<string> {
       if (rest.length !== 1) throw new UsageError('inspect takes exactly one model path');
       const backend = values.backend ?? 'auto';
       if (!['auto', 'wasm', 'ts'].includes(backend)) throw new UsageError(`--backend must be auto, wasm or ts (got "${backend}")`);
-      return inspectCommand(rest[0]!, { json: values.json ?? false, externalData: values['external-data'], stats: values.stats, backend: backend as BackendPreference });
+      return inspectCommand(rest[0]!, { json: values.json ?? false, externalData: values['external-data'], stats: values.stats, backend: backend as BackendPreference, memoryBudget: values['memory-budget'] });
     }
     case 'compress': {
       if (rest.length !== 1) throw new UsageError('compress takes exactly one model path');

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import path from 'node:path';
 import { compressModel, gzipSize } from '../../core/compress/compress';
 import { COVERAGE_WARN_BELOW, describeLeft, type Coverage } from '../../core/compress/coverage';
@@ -11,6 +12,7 @@ import { formatBytes, formatCount, oneLine, table } from '../format';
 import { UsageError } from '../eval-data';
 import { dataFileResolver, fileSource } from '../node-source';
 import { checkOutputPath, writeFileSafely } from '../safe-write';
+import { parseSize } from './sensitivity';
 
 export interface CompressFlags {
   output?: string;
@@ -36,6 +38,8 @@ export interface CompressFlags {
   externalData?: string;
   /** Write the model (exit 0) even when the recipe compressed nothing. */
   allowUnchanged?: boolean;
+  /** --memory-budget as given (size or N% of this machine's memory). */
+  memoryBudget?: string;
   json: boolean;
 }
 
@@ -113,10 +117,11 @@ function quantizeFromFlags(flags: CompressFlags, base: QuantizeRecipe | undefine
 
 export async function compressCommand(modelPath: string, flags: CompressFlags): Promise<string> {
   const recipe = await recipeFromFlags(flags);
+  const memoryBudget = memoryBudgetFlag(flags.memoryBudget);
   const output = flags.output ?? compressedFileName(modelPath, recipe);
   await checkOutputs(modelPath, flags, output);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
-  const result = await compressModel(opened, recipe);
+  const result = await compressModel(opened, recipe, { memoryBudget });
   const cov = result.coverage;
   const changed = cov.compressedBytes > 0 || (result.prune?.layers.some((l) => l.action === 'prune') ?? false);
   if (!changed && !flags.allowUnchanged) {
@@ -150,6 +155,12 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   if (result.prune) lines.push('', renderPrune(result.prune));
   if (result.quantize) lines.push('', renderReport(result.quantize));
   return lines.join('\n');
+}
+
+/** --memory-budget in bytes: a size, or N% of this machine's memory; 75 % of it when not given. */
+export function memoryBudgetFlag(value: string | undefined): number {
+  const total = totalmem();
+  return value === undefined ? Math.floor(total * 0.75) : parseSize(value, total, '--memory-budget');
 }
 
 /** Every file a compress run writes is checked before any work: its folder exists, it is no folder, it is no input, nor the other output. */

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { checkMemoryBudget } from '../../core/memory';
+import { memoryBudgetFlag } from './compress';
 import { openModel, summarizeModel } from '../../core/onnx/open';
 import { statsForEntry } from '../../core/analysis/analyze';
 import type { TensorStats } from '../../core/analysis/stats';
@@ -13,6 +15,8 @@ export interface InspectOptions {
   /** Add per-tensor statistics and per-channel ranges. */
   stats?: boolean;
   backend?: BackendPreference;
+  /** --memory-budget as given (checked for --stats). */
+  memoryBudget?: string;
 }
 
 type TensorWithStats = TensorInfo & { stats?: TensorStats; channelRanges?: [number, number][]; statsBackend?: string };
@@ -22,6 +26,7 @@ export async function inspectCommand(modelPath: string, options: InspectOptions)
   const opened = await openModel([main], { resolveDataFile: dataFileResolver(options.externalData ?? path.dirname(modelPath)) });
   const summary = summarizeModel(opened);
   if (options.stats) {
+    checkMemoryBudget(opened, 'stats', memoryBudgetFlag(options.memoryBudget));
     const registry = new BackendRegistry(() => undefined);
     for (const entry of opened.catalog.entries) {
       const backend = await registry.choose(options.backend ?? 'auto', entry.elements);

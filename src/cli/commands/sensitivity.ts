@@ -38,17 +38,17 @@ export interface SensitivityFlags extends EvalDataFlags {
 const UNITS: Record<string, number> = { b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 
 /** "250000", "300kB", "1.5MB", "200KiB", "40%" (of the original) → bytes. */
-export function parseSize(value: string, originalBytes: number): number {
+export function parseSize(value: string, originalBytes: number, flag = '--target-size'): number {
   const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
   if (pct) {
     const p = Number(pct[1]);
-    if (!(p > 0 && p <= 100)) throw new UsageError(`--target-size: a percentage must be above 0 and at most 100 (got "${value}")`);
+    if (!(p > 0 && p <= 100)) throw new UsageError(`${flag}: a percentage must be above 0 and at most 100 (got "${value}")`);
     return Math.round((originalBytes * p) / 100);
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
   const unit = m ? UNITS[(m[2] || 'b').toLowerCase()] : undefined;
   if (!m || unit === undefined || !(Number(m[1]) > 0)) {
-    throw new UsageError(`--target-size takes bytes, a size with kB / MB / GB (1000) or KiB / MiB / GiB (1024), or a percentage of the original (got "${value}")`);
+    throw new UsageError(`${flag} takes bytes, a size with kB / MB / GB (1000) or KiB / MiB / GiB (1024), or a percentage (got "${value}")`);
   }
   return Math.round(Number(m[1]) * unit);
 }

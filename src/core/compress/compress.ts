@@ -10,6 +10,7 @@ import { OpsetUpgradeError, upgradeOpset, type UpgradeReport } from '../onnx/upg
 import { encodeStandalone } from '../onnx/write';
 import { ModelInputError } from '../onnx/types';
 import { graphProblems } from '../onnx/validate';
+import { checkMemoryBudget } from '../memory';
 import type { QuantizeRecipe, PruneRecipe, Recipe } from '../recipe';
 import { computeCoverage, tensorKey, type Coverage } from './coverage';
 import { pruneEditable, type PruneOptions, type PruneReport } from './prune/apply';
@@ -28,7 +29,10 @@ export interface CompressResult {
   coverage: Coverage;
 }
 
-export type CompressOptions = QuantizeOptions & PruneOptions;
+export type CompressOptions = QuantizeOptions & PruneOptions & {
+  /** Bytes the run may use; estimated from the catalog before any work (undefined: no limit). */
+  memoryBudget?: number;
+};
 
 /** Raises a fresh copy of the model to `target` (or the highest lower opset that still helps); a failed upgrade leaves no half-converted model. */
 function raiseOpset(opened: OpenedModel, target: number): { work?: EditableModel; report?: UpgradeReport; failure?: string } {
@@ -50,6 +54,7 @@ function raiseOpset(opened: OpenedModel, target: number): { work?: EditableModel
 
 export async function compressModel(opened: OpenedModel, recipe: Recipe, options: CompressOptions = {}): Promise<CompressResult> {
   if (!recipe.prune && !recipe.quantize) throw new Error('The recipe has neither a prune nor a quantize step: nothing to do.');
+  checkMemoryBudget(opened, 'compress', options.memoryBudget);
   // A graph that reads undefined values cannot be made valid by compressing it: say so rather than write it.
   const { undefinedValues } = graphProblems(opened.model);
   if (undefinedValues.length > 0) {
