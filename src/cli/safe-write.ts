@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, open, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from './eval-data';
 
@@ -36,12 +36,22 @@ export async function checkOutputPath(output: string, flag: string, inputs: read
   if (!writable) throw new UsageError(`${flag} ${output}: the folder ${dir} is not writable`);
 }
 
-/** Writes `data` to a temporary file beside `target`, then renames it over `target`; on failure the temporary file is removed. */
-export async function writeFileSafely(target: string, data: Uint8Array | string): Promise<void> {
+/**
+ * Writes `data` (or its chunks, in order) to a temporary file beside `target`, then renames it over `target`; on
+ * failure the temporary file is removed.
+ */
+export async function writeFileSafely(target: string, data: Uint8Array | string | Uint8Array[]): Promise<void> {
   const dir = path.dirname(path.resolve(target));
   const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(temp, data, { flag: 'wx' });
+    if (Array.isArray(data)) {
+      const handle = await open(temp, 'wx');
+      try {
+        for (const chunk of data) await handle.write(chunk);
+      } finally {
+        await handle.close();
+      }
+    } else await writeFile(temp, data, { flag: 'wx' });
     await rename(temp, target);
   } catch (err) {
     await unlink(temp).catch(() => undefined);

@@ -120,13 +120,17 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   const memoryBudget = memoryBudgetFlag(flags.memoryBudget);
   const output = flags.output ?? compressedFileName(modelPath, recipe);
   await checkOutputs(modelPath, flags, output);
+  // Outputs too big for one file keep their weights in output.onnx_data beside the model.
+  const dataPath = `${output}_data`;
+  await checkOutputPath(dataPath, '-o (its external-data file)', [modelPath, ...(flags.recipe ? [flags.recipe] : [])]);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
-  const result = await compressModel(opened, recipe, { memoryBudget });
+  const result = await compressModel(opened, recipe, { memoryBudget, externalDataName: path.basename(dataPath) });
   const cov = result.coverage;
   const changed = cov.compressedBytes > 0 || (result.prune?.layers.some((l) => l.action === 'prune') ?? false);
   if (!changed && !flags.allowUnchanged) {
     throw new NothingCompressedError(`nothing was compressed, so no model was written (--allow-unchanged writes it anyway). ${leftText(cov) || 'The model has no float weights.'}`);
   }
+  if (result.data) await writeFileSafely(dataPath, result.data.chunks);
   await writeFileSafely(output, result.bytes);
   if (flags.saveRecipe) await writeFileSafely(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
   const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
@@ -135,6 +139,7 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
     const json = {
       input: modelPath,
       output,
+      ...(result.data ? { externalData: dataPath } : {}),
       recipe,
       inputBytes: result.inputBytes,
       outputBytes: result.outputBytes,
@@ -147,7 +152,7 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
     return JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
   }
   const lines = [
-    `${modelPath} (${formatBytes(result.inputBytes)}) → ${output} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`,
+    `${modelPath} (${formatBytes(result.inputBytes)}) → ${output}${result.data ? ` + ${result.data.name}` : ''} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`,
     `coverage: ${percent(cov.fraction)} of the weight bytes compressed (${formatBytes(cov.compressedBytes)} of ${formatBytes(cov.totalBytes)})`,
     ...cov.left.map((g) => `  left: ${oneLine(describeLeft(g, formatBytes))}`),
   ];

@@ -7,7 +7,7 @@ import { EditableModel } from '../onnx/editable';
 import { defaultOpset } from '../onnx/opset';
 import type { OpenedModel } from '../onnx/open';
 import { OpsetUpgradeError, upgradeOpset, type UpgradeReport } from '../onnx/upgrade';
-import { encodeStandalone } from '../onnx/write';
+import { encodeStandalone, encodeWithExternalData, standaloneTooBig, type SplitModel } from '../onnx/write';
 import { ModelInputError } from '../onnx/types';
 import { graphProblems } from '../onnx/validate';
 import { checkMemoryBudget } from '../memory';
@@ -19,7 +19,10 @@ import { quantizeEditable, type QuantizeOptions } from './quantize/quantize';
 import { summarizeTensors, type QuantReport } from './quantize/report';
 
 export interface CompressResult {
+  /** The .onnx file. */
   bytes: Uint8Array;
+  /** When the output is too big for one file: its external-data file (named as `externalDataName` asked). */
+  data?: SplitModel['data'];
   inputBytes: number;
   outputBytes: number;
   prune?: PruneReport;
@@ -32,6 +35,10 @@ export interface CompressResult {
 export type CompressOptions = QuantizeOptions & PruneOptions & {
   /** Bytes the run may use; estimated from the catalog before any work (undefined: no limit). */
   memoryBudget?: number;
+  /** Where weights go when the output would not fit one file (the name of a file beside the model); else such outputs fail. */
+  externalDataName?: string;
+  /** Size from which the output is split (default: protobuf's 2 GB; tests lower it). */
+  standaloneLimit?: number;
 };
 
 /** Raises a fresh copy of the model to `target` (or the highest lower opset that still helps); a failed upgrade leaves no half-converted model. */
@@ -89,10 +96,12 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
     quantized = await quantizeEditable(work, recipe.quantize, plan, options);
   }
 
-  const bytes = await encodeStandalone(opened, work.model);
-  if (quantized) quantize = { inputBytes, outputBytes: bytes.byteLength, tensors: quantized.tensors, ...summarizeTensors(quantized.tensors), opset: work.opset, warnings: [...warnings, ...quantized.warnings] };
+  const split = options.externalDataName && standaloneTooBig(work.model, options.standaloneLimit) ? await encodeWithExternalData(opened, work.model, options.externalDataName) : undefined;
+  const bytes = split ? split.bytes : await encodeStandalone(opened, work.model);
+  const outputBytes = bytes.byteLength + (split?.data.size ?? 0);
+  if (quantized) quantize = { inputBytes, outputBytes, tensors: quantized.tensors, ...summarizeTensors(quantized.tensors), opset: work.opset, warnings: [...warnings, ...quantized.warnings] };
   else if (prune) prune.warnings.unshift(...warnings);
-  return { bytes, inputBytes, outputBytes: bytes.byteLength, prune, quantize, upgrade, coverage: coverageOf(opened, work, prune, quantize) };
+  return { bytes, ...(split ? { data: split.data } : {}), inputBytes, outputBytes, prune, quantize, upgrade, coverage: coverageOf(opened, work, prune, quantize) };
 }
 
 function coverageOf(opened: OpenedModel, work: EditableModel, prune: PruneReport | undefined, quantize: QuantReport | undefined): Coverage {
