@@ -6,6 +6,7 @@
  * statistics, histograms) runs here, so the main thread only draws.
  */
 import * as Comlink from 'comlink';
+import { browserMemoryBudget } from '../src/core/memory';
 import { analyzeTensor, layerSparsity, type AnalyzeOptions, type LayerSparsity, type TensorAnalysis } from '../src/core/analysis/analyze';
 import { compressModel, gzipSize } from '../src/core/compress/compress';
 import type { Coverage } from '../src/core/compress/coverage';
@@ -27,6 +28,9 @@ import { modelFilesOf } from '../src/core/eval/model-files';
 import type { ModelFiles } from '../src/core/eval/types';
 import { staticCalibrationNames } from '../src/core/compress/quantize/static';
 import type { ActivationStats } from '../src/core/teacher/histogram';
+
+/** What a compression may use here: half the memory the browser reports (navigator.deviceMemory), else 2 GiB. */
+const MEMORY_BUDGET = browserMemoryBudget((navigator as Navigator & { deviceMemory?: number }).deviceMemory);
 
 /** The last model opened successfully; analysis (and later compression) works on it. */
 let current: OpenedModel | undefined;
@@ -211,6 +215,7 @@ const api = {
       let lastReport = 0;
       const result = await compressModel(model, recipe, {
         backend,
+        memoryBudget: MEMORY_BUDGET,
         signal: controller.signal,
         ...(calibration ? { calibration: calibration.stats, calibrationSamples: calibration.samples } : {}),
         onProgress: onProgress
@@ -324,7 +329,7 @@ const api = {
     try {
       const model = requireModel();
       const backend = await registry.choose(preference, largestWeight(model));
-      const result = await compressModel(model, recipe, { backend, ...(calibration ? { calibration: calibration.stats, calibrationSamples: calibration.samples } : {}) });
+      const result = await compressModel(model, recipe, { backend, memoryBudget: MEMORY_BUDGET, ...(calibration ? { calibration: calibration.stats, calibrationSamples: calibration.samples } : {}) });
       const bytes = result.bytes.byteOffset === 0 && result.bytes.byteLength === result.bytes.buffer.byteLength ? result.bytes : result.bytes.slice();
       return Comlink.transfer(bytes, [bytes.buffer]);
     } catch (err) {

@@ -129,7 +129,7 @@ describe('cstudio compress', () => {
     expect((await cli('compress', input)).code).toBe(0);
     expect(existsSync(path.join(dir, 'demo.int8.onnx'))).toBe(true);
     const bad = await cli('compress', input, '--bits', '12');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bits must be an integer from 2 to 8/);
     writeFileSync(path.join(dir, 'r.json'), JSON.stringify({ version: 1, quantize: { granularity: 'row' } }));
     const badRecipe = await cli('compress', input, '--recipe', path.join(dir, 'r.json'));

@@ -265,8 +265,8 @@ describe('evaluation data and flags', () => {
       [['sensitivity', DEMO, '--save-recipe', path.join(dir, 'x.json')], 2, /--save-recipe needs a target/],
       [['sensitivity', DEMO, '--target-size', 'big'], 2, /--target-size takes bytes/],
       [['inspect', DEMO, '--data', DIGITS], 2, /inspect does not take --data/],
-      // Out-of-range recipe values are bad input, as in compress.
-      [['sensitivity', DEMO, '--bits', '12'], 1, /bits must be an integer from 2 to 8/],
+      // Out-of-range flag values are wrong usage, as in compress (a bad recipe file stays bad input, exit 1).
+      [['sensitivity', DEMO, '--bits', '12'], 2, /bits must be an integer from 2 to 8/],
     ];
     const results = await Promise.all(cases.map(([args]) => cli(...args)));
     results.forEach((r, i) => expectOneLineError(r, cases[i]![1], cases[i]![2]));

@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { oneLine } from './format';
 import { CandidateEvaluator } from '../core/eval/candidate';
 import { IMAGENET_MEAN, IMAGENET_STD, type ImagePrep } from '../core/eval/data/image';
 import { loadDataset, type DataFile } from '../core/eval/data/load';
@@ -324,7 +325,7 @@ export async function candidateSetup(
     data = split.evaluation;
   }
   const progress = (line: string) => {
-    if (!flags.json) process.stderr.write(line + '\n');
+    if (!flags.json) process.stderr.write(oneLine(line) + '\n');
   };
   if (data.synthetic) progress(`note: no --data given: ${data.samples.length} synthetic inputs; ${SYNTHETIC_WARNING}`);
   const evaluator = await CandidateEvaluator.create(nodeRuntime(settings), model.files, data, {

@@ -9,19 +9,20 @@ import { sensitivityCommand } from './commands/sensitivity';
 import { PRESET_NAMES, sweepCommand } from './commands/sweep';
 import { upgradeCommand } from './commands/upgrade';
 import { UsageError, type EvalDataFlags } from './eval-data';
+import { oneLine, terminalSafe } from './format';
 
 export { UsageError };
 
 const USAGE = `Compression Studio CLI
 
 Usage:
-  cstudio inspect <model.onnx> [--external-data <dir>] [--stats] [--backend auto|wasm|ts] [--json]
+  cstudio inspect <model.onnx> [--external-data <dir>] [--stats] [--backend auto|wasm|ts] [--memory-budget SIZE] [--json]
   cstudio compress <in.onnx> [-o out.onnx] [--recipe r.json] [--bits N] [--granularity tensor|channel|block]
                    [--block-size N] [--symmetric|--asymmetric] [--range minmax|percentile|mse] [--percentile P]
                    [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
                    [--global [--layer-cap C]] [--norm l1|l2] [--group-importance sum|mean]] [--save-recipe r.json]
-                   [--allow-unchanged] [--json]
+                   [--allow-unchanged] [--memory-budget SIZE] [--json]
                    [--format static [--calib-data <dir|file>] [--calib-samples N] [--bias-correction]
                     [--calib-method minmax|percentile|entropy|mse] [image flags | --dims ... --floats F]]
   cstudio eval <original.onnx> <candidate.onnx> [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
@@ -109,6 +110,8 @@ Evaluation (eval, sweep, sensitivity; onnxruntime-node on the CPU):
   --out-dir <dir>        sweep: write each point's model there
   --target-size <size>   sensitivity: bytes, with kB/MB/GB (1000) or KiB/MiB/GiB (1024), or N% of the original
   --max-damage <x>       sensitivity: compress the least sensitive layers while their summed damage stays ≤ x
+  --memory-budget <size> compress, inspect --stats: memory the run may use (bytes, kB/MB/GB, KiB/MiB/GiB, or N% of
+                         this machine's memory; default 75%); estimated from the model before any work
   -h, --help             Show this help`;
 
 const OPTIONS = {
@@ -166,6 +169,7 @@ const OPTIONS = {
   'calib-samples': { type: 'string' },
   'calib-method': { type: 'string' },
   'bias-correction': { type: 'boolean' },
+  'memory-budget': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -178,8 +182,8 @@ const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthe
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
-  inspect: ['json', 'external-data', 'stats', 'backend'],
-  compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', ...COMPRESS_OPTIONS, ...CALIBRATION_OPTIONS],
+  inspect: ['json', 'external-data', 'stats', 'backend', 'memory-budget'],
+  compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', 'memory-budget', ...COMPRESS_OPTIONS, ...CALIBRATION_OPTIONS],
   eval: ['json', ...EVAL_OPTIONS],
   sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'group-importance', 'preset', 'csv', 'out-dir'],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
@@ -234,6 +238,7 @@ export async function runCli(argv: string[]): Promise<string> {
     calibMethod: values['calib-method'],
     biasCorrection: values['bias-correction'],
     calibShape: { dims: values.dims, floats: values.floats, threads: values.threads, image: { size: values['image-size'], resize: values.resize, channels: values.channels, layout: values.layout, scale: values.scale, mean: values.mean, std: values.std, imagenet: values.imagenet } },
+    memoryBudget: values['memory-budget'],
     json: values.json ?? false,
   });
   const evalFlags = (): EvalDataFlags => ({
@@ -255,7 +260,7 @@ export async function runCli(argv: string[]): Promise<string> {
       if (rest.length !== 1) throw new UsageError('inspect takes exactly one model path');
       const backend = values.backend ?? 'auto';
       if (!['auto', 'wasm', 'ts'].includes(backend)) throw new UsageError(`--backend must be auto, wasm or ts (got "${backend}")`);
-      return inspectCommand(rest[0]!, { json: values.json ?? false, externalData: values['external-data'], stats: values.stats, backend: backend as BackendPreference });
+      return inspectCommand(rest[0]!, { json: values.json ?? false, externalData: values['external-data'], stats: values.stats, backend: backend as BackendPreference, memoryBudget: values['memory-budget'] });
     }
     case 'compress': {
       if (rest.length !== 1) throw new UsageError('compress takes exactly one model path');
@@ -303,10 +308,10 @@ function reason(err: unknown): string {
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   try {
-    process.stdout.write((await runCli(argv)) + '\n');
+    process.stdout.write(terminalSafe(await runCli(argv)) + '\n');
     return 0;
   } catch (err) {
-    process.stderr.write(`cstudio: ${reason(err).replace(/\s+/g, ' ')}\n`);
+    process.stderr.write(`cstudio: ${oneLine(reason(err).replace(/\s+/g, ' '))}\n`);
     if (err instanceof UsageError) process.stderr.write(`Run "cstudio --help" for usage.\n`);
     return err instanceof UsageError ? 2 : 1;
   }

@@ -40,7 +40,7 @@ describe('cstudio compress --pattern channel (channel groups)', () => {
     expect(r.stdout).toMatch(/channel groups: 5 pruned, 1 kept whole/);
     expect(r.stdout).toMatch(/#4\s+32 → 16\s+s2b1\.conv2, s2b1\.proj, s2b2\.conv2\s+2/);
     const bad = await cli('compress', input, '--sparsity', '0.5', '--pattern', 'channel', '--group-importance', 'max');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/prune.groupImportance must be one of sum, mean/);
   });
 });

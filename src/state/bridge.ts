@@ -10,12 +10,35 @@ import type { BackendPreference } from '../kernels/registry';
 import type { ModelWorkerApi } from '../../workers/model.worker';
 import { workerConnection } from './workerConnection';
 
-const model = workerConnection<ModelWorkerApi>(() => new Worker(new URL('../../workers/model.worker.ts', import.meta.url), { type: 'module' }), 'model worker');
+/** The last model opened, so a worker restarted after a crash (e.g. out of memory) can reopen it. */
+type OpenedSource = { kind: 'files'; files: File[] } | { kind: 'url'; url: string; name: string };
+let lastOpened: OpenedSource | undefined;
+const crashListeners = new Set<(message: string) => void>();
+
+const model = workerConnection<ModelWorkerApi>(() => new Worker(new URL('../../workers/model.worker.ts', import.meta.url), { type: 'module' }), 'model worker', {
+  restore: async (api) => {
+    const source = lastOpened;
+    if (source?.kind === 'files') await api.open(source.files);
+    else if (source?.kind === 'url') await api.openUrl(source.url, source.name);
+  },
+  onCrash: (message) => crashListeners.forEach((listener) => listener(message)),
+});
 const call = model.call;
 
+async function opening<R>(source: OpenedSource, run: () => Promise<R>): Promise<R> {
+  const result = await run();
+  lastOpened = source;
+  return result;
+}
+
 export const modelWorker = {
-  open: (files: File[]) => call((api) => api.open(files)),
-  openUrl: (url: string, name: string) => call((api) => api.openUrl(url, name)),
+  open: (files: File[]) => opening({ kind: 'files', files }, () => call((api) => api.open(files))),
+  openUrl: (url: string, name: string) => opening({ kind: 'url', url, name }, () => call((api) => api.openUrl(url, name))),
+  /** Called when the worker crashes; the next call restarts it with the last opened model. Returns an unsubscribe. */
+  onCrash: (listener: (message: string) => void) => {
+    crashListeners.add(listener);
+    return () => crashListeners.delete(listener);
+  },
   /** Resolves to null when a newer analysis request overtook this one in the worker. */
   analyzeTensor: (tensorId: number, options: AnalyzeOptions) => call((api) => api.analyzeTensor(tensorId, options)),
   layerSparsity: (preference: BackendPreference) => call((api) => api.layerSparsity(preference)),

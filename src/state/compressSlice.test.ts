@@ -10,6 +10,7 @@ const cancelCompress = vi.fn(() => Promise.resolve());
 
 vi.mock('./bridge', () => ({
   modelWorker: {
+    onCrash: () => () => true,
     compress: (recipe: Recipe, id: number, _pref: string, progress: (d: number, t: number) => void) =>
       new Promise((resolve, reject) => compressCalls.push({ recipe, id, progress, resolve, reject })),
     cancelCompress,

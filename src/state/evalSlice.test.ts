@@ -21,6 +21,7 @@ const latency = (medianMs: number): LatencyStats => ({ runs: 3, firstRunMs: 1, m
 
 vi.mock('./bridge', () => ({
   modelWorker: {
+    onCrash: () => () => true,
     originalFiles: () => Promise.resolve({ bytes: new Uint8Array(1000) }),
     compressForEval: (recipe: Recipe) => {
       compressed.push(recipe);

@@ -41,6 +41,9 @@ export interface ModelSlice {
   loadDemo(): Promise<void>;
   openFiles(files: File[]): Promise<void>;
   dismissError(): void;
+  /** Said when the model worker crashed (e.g. out of memory) and was restarted with the open model; the recipe is kept. */
+  workerNotice: string | null;
+  dismissWorkerNotice(): void;
 }
 
 /** Increases with each load; results of a superseded load are dropped. */
@@ -49,6 +52,16 @@ let loadTicket = 0;
 const IDLE_UPGRADE: OpsetUpgradeState = { status: 'idle', opset: null, report: null, bytes: null, error: null };
 
 export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (set, get) => {
+  modelWorker.onCrash((message) => {
+    const { fileName } = get();
+    if (!fileName) return;
+    // The result the crashed worker held is gone: clear it (no auto-run, which might crash again); the recipe stays.
+    get().resetCompression(false);
+    set({
+      workerNotice: `${message} It was restarted and ${fileName} is reopened, with your recipe as it was; run Compress again for a new result.`,
+    });
+  });
+
   /** Never rejects: every failure ends up in `error`. */
   async function load(name: string, isDemo: boolean, run: () => Promise<ModelSummary>): Promise<void> {
     const ticket = ++loadTicket;
@@ -121,6 +134,8 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
     },
 
     dismissError: () => set({ error: null }),
+    workerNotice: null,
+    dismissWorkerNotice: () => set({ workerNotice: null }),
   };
 };
 

@@ -7,7 +7,7 @@ import { EvaluatePanel } from './evaluate/EvaluatePanel';
 import { LayerViews } from './layers/LayerViews';
 import { DropZone } from './shell/DropZone';
 import { EmptyState } from './shell/EmptyState';
-import { ErrorBanner } from './shell/ErrorBanner';
+import { ErrorBanner, WorkerNotice } from './shell/ErrorBanner';
 import { Header } from './shell/Header';
 import { LoadingStatus } from './shell/LoadingStatus';
 import { SummaryPanel } from './summary/SummaryPanel';
@@ -25,6 +25,7 @@ export function App() {
         <Header />
         <main className="app-main" aria-busy={loading}>
           <ErrorBanner />
+          <WorkerNotice />
           <LoadingStatus />
           {summary ? (
             <>

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import path from 'node:path';
 import { compressModel, gzipSize, type StaticOptions } from '../../core/compress/compress';
 import type { StaticReport } from '../../core/compress/quantize/static';
@@ -12,8 +13,10 @@ import type { PruneGroupReport, PruneReport } from '../../core/compress/prune/ap
 import type { QuantReport } from '../../core/compress/quantize/report';
 import { openModel, summarizeModel, type OpenedModel } from '../../core/onnx/open';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, compressedFileName, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
-import { formatBytes, formatCount, table } from '../format';
+import { formatBytes, formatCount, oneLine, table } from '../format';
 import { dataFileResolver, fileSource } from '../node-source';
+import { checkOutputPath, writeFileSafely } from '../safe-write';
+import { parseSize } from './sensitivity';
 
 export interface CompressFlags {
   output?: string;
@@ -46,6 +49,8 @@ export interface CompressFlags {
   biasCorrection?: boolean;
   /** How calibration data is shaped: synthetic dims/floats, image preprocessing, onnxruntime threads. */
   calibShape?: Pick<EvalDataFlags, 'dims' | 'floats' | 'threads' | 'image'>;
+  /** --memory-budget as given (size or N% of this machine's memory). */
+  memoryBudget?: string;
   json: boolean;
 }
 
@@ -77,8 +82,14 @@ export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
   const wantPrune = !!file.prune || given(PRUNE_FLAGS);
   const wantQuant = !!file.quantize || given(QUANT_FLAGS) || !wantPrune;
   const recipe: Recipe = { version: 1 };
-  if (wantPrune) recipe.prune = pruneFromFlags(flags, file.prune);
-  if (wantQuant) recipe.quantize = quantizeFromFlags(flags, file.quantize);
+  try {
+    if (wantPrune) recipe.prune = pruneFromFlags(flags, file.prune);
+    if (wantQuant) recipe.quantize = quantizeFromFlags(flags, file.quantize);
+  } catch (err) {
+    // The recipe file passed on its own: what fails now is a flag's value, which is wrong usage (exit 2).
+    if (err instanceof RecipeError) throw new UsageError(err.message);
+    throw err;
+  }
   return recipe;
 }
 
@@ -120,27 +131,34 @@ function quantizeFromFlags(flags: CompressFlags, base: QuantizeRecipe | undefine
 
 export async function compressCommand(modelPath: string, flags: CompressFlags): Promise<string> {
   const recipe = await recipeFromFlags(flags);
+  const memoryBudget = memoryBudgetFlag(flags.memoryBudget);
   const output = flags.output ?? compressedFileName(modelPath, recipe);
+  await checkOutputs(modelPath, flags, output);
+  // Outputs too big for one file keep their weights in output.onnx_data beside the model.
+  const dataPath = `${output}_data`;
+  await checkOutputPath(dataPath, '-o (its external-data file)', [modelPath, ...(flags.recipe ? [flags.recipe] : [])]);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
   const isStatic = recipe.quantize?.format === 'static';
   if (!isStatic && (flags.calibData !== undefined || flags.calibSamples !== undefined || flags.calibMethod !== undefined || flags.biasCorrection)) {
     throw new UsageError('--calib-data, --calib-samples, --calib-method and --bias-correction go with --format static');
   }
   const calibration = isStatic ? await calibrate(opened, recipe.quantize!, flags) : undefined;
-  const result = await compressModel(opened, recipe, calibration ?? {});
+  const result = await compressModel(opened, recipe, { ...(calibration ?? {}), memoryBudget, externalDataName: path.basename(dataPath) });
   const cov = result.coverage;
   const changed = cov.compressedBytes > 0 || (result.prune?.layers.some((l) => l.action === 'prune') ?? false);
   if (!changed && !flags.allowUnchanged) {
     throw new NothingCompressedError(`nothing was compressed, so no model was written (--allow-unchanged writes it anyway). ${leftText(cov) || 'The model has no float weights.'}`);
   }
-  await writeFile(output, result.bytes);
-  if (flags.saveRecipe) await writeFile(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
+  if (result.data) await writeFileSafely(dataPath, result.data.chunks);
+  await writeFileSafely(output, result.bytes);
+  if (flags.saveRecipe) await writeFileSafely(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
   const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
-  if (cov.fraction < COVERAGE_WARN_BELOW && changed) process.stderr.write(`cstudio: only ${percent(cov.fraction)} of the weight bytes were compressed. ${leftText(cov)}\n`);
+  if (cov.fraction < COVERAGE_WARN_BELOW && changed) process.stderr.write(oneLine(`cstudio: only ${percent(cov.fraction)} of the weight bytes were compressed. ${leftText(cov)}`) + '\n');
   if (flags.json) {
     const json = {
       input: modelPath,
       output,
+      ...(result.data ? { externalData: dataPath } : {}),
       recipe,
       inputBytes: result.inputBytes,
       outputBytes: result.outputBytes,
@@ -153,9 +171,9 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
     return JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
   }
   const lines = [
-    `${modelPath} (${formatBytes(result.inputBytes)}) → ${output} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`,
+    `${modelPath} (${formatBytes(result.inputBytes)}) → ${output}${result.data ? ` + ${result.data.name}` : ''} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`,
     `coverage: ${percent(cov.fraction)} of the weight bytes compressed (${formatBytes(cov.compressedBytes)} of ${formatBytes(cov.totalBytes)})`,
-    ...cov.left.map((g) => `  left: ${describeLeft(g, formatBytes)}`),
+    ...cov.left.map((g) => `  left: ${oneLine(describeLeft(g, formatBytes))}`),
   ];
   if (result.upgrade) lines.push(`upgrade: ${describeUpgrade(result.upgrade)}`);
   if (result.prune) lines.push('', renderPrune(result.prune));
@@ -184,6 +202,19 @@ async function calibrate(opened: OpenedModel, q: QuantizeRecipe, flags: Compress
   return { calibration: capture.stats, calibrationSamples: calibration.samples.length };
 }
 
+/** --memory-budget in bytes: a size, or N% of this machine's memory; 75 % of it when not given. */
+export function memoryBudgetFlag(value: string | undefined): number {
+  const total = totalmem();
+  return value === undefined ? Math.floor(total * 0.75) : parseSize(value, total, '--memory-budget');
+}
+
+/** Every file a compress run writes is checked before any work: its folder exists, it is no folder, it is no input, nor the other output. */
+export async function checkOutputs(modelPath: string, flags: Pick<CompressFlags, 'recipe' | 'saveRecipe'>, output: string | undefined): Promise<void> {
+  const inputs = [modelPath, ...(flags.recipe ? [flags.recipe] : [])];
+  if (output !== undefined) await checkOutputPath(output, '-o', inputs);
+  if (flags.saveRecipe !== undefined) await checkOutputPath(flags.saveRecipe, '--save-recipe', [...inputs, ...(output !== undefined ? [output] : [])]);
+}
+
 /** The recipe changed nothing: exit 1 with the reasons, no file written. */
 export class NothingCompressedError extends Error {}
 
@@ -197,7 +228,7 @@ function leftText(cov: Coverage): string {
 function renderPrune(r: PruneReport): string {
   return [
     `pruning: parameters ${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)} stored; MACs per input ${formatCount(r.macsBefore)} → ${formatCount(r.macsAfter)}`,
-    ...r.warnings.map((w) => `note: ${w}`),
+    ...r.warnings.map((w) => `note: ${oneLine(w)}`),
     table(
       ['tensor', 'op', 'pattern', 'sparsity', 'channels', 'params before', 'after', 'MACs before', 'after', 'rel. error', 'notes'],
       r.layers.map((l) => [
@@ -284,7 +315,7 @@ function reportJson(report: QuantReport) {
 function renderReport(r: QuantReport): string {
   const lines = [
     `quantization: weights: ${r.effectiveBits.toFixed(2)} effective bits, ${r.storedBits.toFixed(2)} stored, ${r.bitsWithScales.toFixed(2)} with scales; opset ${r.opset}`,
-    ...r.warnings.map((w) => `note: ${w}`),
+    ...r.warnings.map((w) => `note: ${oneLine(w)}`),
     ...(r.static ? renderStatic(r.static) : []),
     '',
     table(

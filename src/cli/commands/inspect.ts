@@ -1,10 +1,12 @@
 import path from 'node:path';
+import { checkMemoryBudget } from '../../core/memory';
+import { memoryBudgetFlag } from './compress';
 import { openModel, summarizeModel } from '../../core/onnx/open';
 import { statsForEntry } from '../../core/analysis/analyze';
 import type { TensorStats } from '../../core/analysis/stats';
 import type { ModelSummary, TensorInfo } from '../../core/onnx/types';
 import { BackendRegistry, type BackendPreference } from '../../kernels/registry';
-import { formatBytes, formatCount, table } from '../format';
+import { formatBytes, formatCount, oneLine, table } from '../format';
 import { dataFileResolver, fileSource } from '../node-source';
 
 export interface InspectOptions {
@@ -13,6 +15,8 @@ export interface InspectOptions {
   /** Add per-tensor statistics and per-channel ranges. */
   stats?: boolean;
   backend?: BackendPreference;
+  /** --memory-budget as given (checked for --stats). */
+  memoryBudget?: string;
 }
 
 type TensorWithStats = TensorInfo & { stats?: TensorStats; channelRanges?: [number, number][]; statsBackend?: string };
@@ -22,6 +26,7 @@ export async function inspectCommand(modelPath: string, options: InspectOptions)
   const opened = await openModel([main], { resolveDataFile: dataFileResolver(options.externalData ?? path.dirname(modelPath)) });
   const summary = summarizeModel(opened);
   if (options.stats) {
+    checkMemoryBudget(opened, 'stats', memoryBudgetFlag(options.memoryBudget));
     const registry = new BackendRegistry(() => undefined);
     for (const entry of opened.catalog.entries) {
       const backend = await registry.choose(options.backend ?? 'auto', entry.elements);
@@ -47,18 +52,18 @@ const shapeText = (shape: (number | string)[]) => (shape.length ? shape.join(' �
 
 export function renderSummary(s: ModelSummary): string {
   const out: string[] = [];
-  out.push(`${s.fileName}  (${formatBytes(s.fileBytes)})`);
-  out.push(`IR version ${s.irVersion}; opsets ${Object.entries(s.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}`);
-  out.push(`producer: ${s.producer || '(none)'}${s.producerVersion ? ' ' + s.producerVersion : ''}`);
+  out.push(`${oneLine(s.fileName)}  (${formatBytes(s.fileBytes)})`);
+  out.push(`IR version ${s.irVersion}; opsets ${Object.entries(s.opsets).map(([d, v]) => `${oneLine(d)} ${v}`).join(', ')}`);
+  out.push(`producer: ${oneLine(s.producer) || '(none)'}${s.producerVersion ? ' ' + oneLine(s.producerVersion) : ''}`);
   out.push(`nodes: ${formatCount(s.nodeCount)} (subgraphs included); parameters: ${formatCount(s.parameterCount)}; stored tensor bytes: ${formatBytes(s.weightBytes)}`);
   out.push(`bytes by dtype: ${Object.entries(s.weightBytesByDtype).map(([d, b]) => `${d} ${formatBytes(b)}`).join(', ')}`);
-  if (s.externalFiles.length) out.push(`external data: ${s.externalFiles.join(', ')}`);
-  for (const w of s.warnings) out.push(`warning: ${w}`);
+  if (s.externalFiles.length) out.push(`external data: ${s.externalFiles.map(oneLine).join(', ')}`);
+  for (const w of s.warnings) out.push(`warning: ${oneLine(w)}`);
   out.push('', 'inputs:');
-  for (const v of s.inputs) out.push(`  ${v.name}: ${v.dtype} [${shapeText(v.shape)}]`);
+  for (const v of s.inputs) out.push(`  ${oneLine(v.name)}: ${oneLine(v.dtype)} [${oneLine(shapeText(v.shape))}]`);
   out.push('outputs:');
-  for (const v of s.outputs) out.push(`  ${v.name}: ${v.dtype} [${shapeText(v.shape)}]`);
-  out.push('', 'op types: ' + Object.entries(s.opTypes).map(([op, n]) => `${op}×${n}`).join(', '), '');
+  for (const v of s.outputs) out.push(`  ${oneLine(v.name)}: ${oneLine(v.dtype)} [${oneLine(shapeText(v.shape))}]`);
+  out.push('', 'op types: ' + Object.entries(s.opTypes).map(([op, n]) => `${oneLine(op)}×${n}`).join(', '), '');
   const tensors = s.tensors as TensorWithStats[];
   if (tensors.some((t) => t.stats)) {
     out.push(

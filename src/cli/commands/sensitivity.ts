@@ -4,7 +4,6 @@
  * plan a mixed-precision recipe (the sensitive layers keep a gentler setting), compress with it, and report
  * the measured size next to the estimate, with the fidelity of the result.
  */
-import { writeFile } from 'node:fs/promises';
 import { compressModel } from '../../core/compress/compress';
 import type { CandidateMeasure } from '../../core/eval/candidate';
 import { measureSensitivity, planMixedPrecision, sensitivityLayers, type LayerSensitivity, type MixedPlan, type MixedTarget } from '../../core/eval/sensitivity';
@@ -26,7 +25,8 @@ import {
   type EvalDataFlags,
 } from '../eval-data';
 import { formatBytes, formatCount, table } from '../format';
-import { recipeFromFlags, type CompressFlags } from './compress';
+import { checkOutputs, recipeFromFlags, type CompressFlags } from './compress';
+import { writeFileSafely } from '../safe-write';
 
 export interface SensitivityFlags extends EvalDataFlags {
   /** The recipe (flags or --recipe) whose per-layer damage is measured; also -o and --save-recipe. */
@@ -38,17 +38,17 @@ export interface SensitivityFlags extends EvalDataFlags {
 const UNITS: Record<string, number> = { b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 
 /** "250000", "300kB", "1.5MB", "200KiB", "40%" (of the original) → bytes. */
-export function parseSize(value: string, originalBytes: number): number {
+export function parseSize(value: string, originalBytes: number, flag = '--target-size'): number {
   const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
   if (pct) {
     const p = Number(pct[1]);
-    if (!(p > 0 && p <= 100)) throw new UsageError(`--target-size: a percentage must be above 0 and at most 100 (got "${value}")`);
+    if (!(p > 0 && p <= 100)) throw new UsageError(`${flag}: a percentage must be above 0 and at most 100 (got "${value}")`);
     return Math.round((originalBytes * p) / 100);
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
   const unit = m ? UNITS[(m[2] || 'b').toLowerCase()] : undefined;
   if (!m || unit === undefined || !(Number(m[1]) > 0)) {
-    throw new UsageError(`--target-size takes bytes, a size with kB / MB / GB (1000) or KiB / MiB / GiB (1024), or a percentage of the original (got "${value}")`);
+    throw new UsageError(`${flag} takes bytes, a size with kB / MB / GB (1000) or KiB / MiB / GiB (1024), or a percentage (got "${value}")`);
   }
   return Math.round(Number(m[1]) * unit);
 }
@@ -79,6 +79,7 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
   if (!hasTarget && flags.compress.output) throw new UsageError('-o needs a target (--target-size or --max-damage) to plan a recipe');
   const maxDamage = numberFlag(flags.maxDamage, '--max-damage', 0);
   const recipe = await recipeFromFlags(flags.compress);
+  await checkOutputs(modelPath, flags.compress, flags.compress.output);
   const model = await loadModel(modelPath);
   const originalBytes = modelSize(model.files);
   const target: MixedTarget | undefined = flags.targetSize !== undefined ? { sizeBytes: parseSize(flags.targetSize, originalBytes) } : maxDamage !== undefined ? { maxDamage } : undefined;
@@ -102,8 +103,8 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
       progress('sensitivity: compressing with the planned recipe');
       const bytes = await compress(planRecipe);
       const measure = await evaluator.evaluate(bytes);
-      if (flags.compress.output) await writeFile(flags.compress.output, bytes);
-      if (flags.compress.saveRecipe) await writeFile(flags.compress.saveRecipe, JSON.stringify(planRecipe, null, 2) + '\n');
+      if (flags.compress.output) await writeFileSafely(flags.compress.output, bytes);
+      if (flags.compress.saveRecipe) await writeFileSafely(flags.compress.saveRecipe, JSON.stringify(planRecipe, null, 2) + '\n');
       // The recipe on every layer, for comparison.
       const uniform = await evaluator.evaluate(await compress(recipe), undefined, 0);
       planned = { plan, recipe: planRecipe, measure, uniform };

@@ -4,7 +4,7 @@
  * on the quality/latency frontier.
  */
 import { modelSize } from '../../core/eval/types';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { compressModel, type StaticOptions } from '../../core/compress/compress';
 import { staticCalibrationNames } from '../../core/compress/quantize/static';
@@ -28,6 +28,7 @@ import {
 } from '../eval-data';
 import { formatBytes, table } from '../format';
 import { recipeFromFlags, type CompressFlags } from './compress';
+import { checkOutputPath, writeFileSafely } from '../safe-write';
 
 export interface SweepFlags extends EvalDataFlags {
   /** Recipe flags and --recipe: the base every grid point is built on. */
@@ -66,7 +67,7 @@ function bitsList(value: string): number[] {
     if (/^(float|fp32|32)$/i.test(b)) return 32;
     const n = Number(b);
     if (!Number.isInteger(n)) throw new UsageError(`--bits takes whole numbers (2-8, or 32 for float weights) separated by commas (got "${b}")`);
-    if (n < 2 || n > 8) throw new RecipeError(`bits must be an integer from 2 to 8, or 32 for float weights (got ${n})`);
+    if (n < 2 || n > 8) throw new UsageError(`bits must be an integer from 2 to 8, or 32 for float weights (got ${n})`);
     return n;
   });
 }
@@ -75,7 +76,7 @@ function sparsityList(value: string): number[] {
   return (listFlag(value) ?? []).map((x) => {
     const n = Number(x);
     if (!Number.isFinite(n)) throw new UsageError(`--sparsity takes numbers separated by commas (got "${x}")`);
-    if (n < 0 || n > 0.95) throw new RecipeError(`sparsity must be from 0 to 0.95 (got ${n})`);
+    if (n < 0 || n > 0.95) throw new UsageError(`sparsity must be from 0 to 0.95 (got ${n})`);
     return n;
   });
 }
@@ -91,8 +92,8 @@ export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate
   if (gridGiven || baseGiven) {
     const base = await recipeFromFlags({ ...Object.fromEntries(BASE_KEYS.map((k) => [k, b[k]])), json: false } as CompressFlags);
     const granularities = listFlag(flags.granularity) ?? [base.quantize?.granularity ?? 'channel'];
-    for (const g of granularities) if (!GRANULARITIES.includes(g as Granularity)) throw new RecipeError(`granularity must be one of ${GRANULARITIES.join(', ')} (got "${g}")`);
-    if (flags.pattern !== undefined && !PATTERNS.includes(flags.pattern as PrunePattern)) throw new RecipeError(`pattern must be one of ${PATTERNS.join(', ')} (got "${flags.pattern}")`);
+    for (const g of granularities) if (!GRANULARITIES.includes(g as Granularity)) throw new UsageError(`granularity must be one of ${GRANULARITIES.join(', ')} (got "${g}")`);
+    if (flags.pattern !== undefined && !PATTERNS.includes(flags.pattern as PrunePattern)) throw new UsageError(`pattern must be one of ${PATTERNS.join(', ')} (got "${flags.pattern}")`);
     const bits = flags.bits !== undefined ? bitsList(flags.bits) : [base.quantize ? base.quantize.bits : 32];
     // A pattern without sparsities compares dense with sparse at 50 %.
     const sparsities = flags.sparsity !== undefined ? sparsityList(flags.sparsity) : flags.pattern !== undefined ? [0, 0.5] : [base.prune?.sparsity ?? 0];
@@ -140,6 +141,7 @@ function etaText(seconds: number | undefined): string {
 export async function sweepCommand(modelPath: string, flags: SweepFlags): Promise<string> {
   const settings = evalSettings(flags);
   const candidates = await sweepCandidates(flags);
+  if (flags.csv !== undefined) await checkOutputPath(flags.csv, '--csv', [modelPath]);
   const model = await loadModel(modelPath);
   // Static int8 points need the teacher's statistics: calibrated once on samples held out of every measurement.
   const statics = candidates.filter((c) => c.recipe.quantize?.format === 'static');
@@ -174,7 +176,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
             const index = candidates.findIndex((c) => c.recipe === recipe) + 1;
             const label = candidates[index - 1]?.label ?? 'point';
             const file = path.join(flags.outDir, `${String(index).padStart(2, '0')}-${slug(label)}.onnx`);
-            await writeFile(file, bytes);
+            await writeFileSafely(file, bytes);
             files.set(recipe, file);
           }
           return bytes;
@@ -192,7 +194,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
   } finally {
     await evaluator.release();
   }
-  if (flags.csv) await writeFile(flags.csv, sweepCsv(points));
+  if (flags.csv) await writeFileSafely(flags.csv, sweepCsv(points));
   const used = evaluator.sampleCount;
   if (flags.json) {
     const json = {

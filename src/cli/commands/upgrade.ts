@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeModel } from '../../core/onnx/codec';
 import { openModel } from '../../core/onnx/open';
@@ -7,6 +6,7 @@ import { encodeStandalone } from '../../core/onnx/write';
 import { UsageError } from '../eval-data';
 import { formatBytes } from '../format';
 import { dataFileResolver, fileSource } from '../node-source';
+import { checkOutputPath, writeFileSafely } from '../safe-write';
 
 export interface UpgradeFlags {
   opset?: string;
@@ -31,6 +31,8 @@ function targetOpset(value: string | undefined): number {
 
 export async function upgradeCommand(modelPath: string, flags: UpgradeFlags): Promise<string> {
   const target = targetOpset(flags.opset);
+  const output = flags.output ?? upgradedFileName(modelPath, target);
+  await checkOutputPath(output, '-o', [modelPath]);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
   const from = defaultOpset(opened.model);
   if (from > target) throw new UsageError(`--opset ${target} is below the model's opset ${from}; the studio does not downgrade`);
@@ -38,8 +40,7 @@ export async function upgradeCommand(modelPath: string, flags: UpgradeFlags): Pr
   const model = decodeModel(opened.fileData, opened.fileName);
   const report = upgradeOpset(model, target);
   const bytes = await encodeStandalone(opened, model);
-  const output = flags.output ?? upgradedFileName(modelPath, target);
-  await writeFile(output, bytes);
+  await writeFileSafely(output, bytes);
   if (flags.json) {
     return JSON.stringify({ input: modelPath, output, from: report.from, to: report.to, irVersion: report.irVersion, rewritten: report.rewritten, notes: report.notes }, null, 2);
   }

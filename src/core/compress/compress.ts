@@ -7,7 +7,10 @@ import { EditableModel } from '../onnx/editable';
 import { defaultOpset } from '../onnx/opset';
 import type { OpenedModel } from '../onnx/open';
 import { OpsetUpgradeError, upgradeOpset, type UpgradeReport } from '../onnx/upgrade';
-import { encodeStandalone } from '../onnx/write';
+import { encodeStandalone, encodeWithExternalData, standaloneTooBig, type SplitModel } from '../onnx/write';
+import { ModelInputError } from '../onnx/types';
+import { graphProblems } from '../onnx/validate';
+import { checkMemoryBudget } from '../memory';
 import type { QuantizeRecipe, PruneRecipe, Recipe } from '../recipe';
 import { computeCoverage, tensorKey, type Coverage } from './coverage';
 import { pruneEditable, type PruneOptions, type PruneReport } from './prune/apply';
@@ -18,7 +21,10 @@ import { emitStatic, foldBatchNorms, staticLayout, type StaticReport } from './q
 import type { ActivationStats } from '../teacher/histogram';
 
 export interface CompressResult {
+  /** The .onnx file. */
   bytes: Uint8Array;
+  /** When the output is too big for one file: its external-data file (named as `externalDataName` asked). */
+  data?: SplitModel['data'];
   inputBytes: number;
   outputBytes: number;
   prune?: PruneReport;
@@ -35,7 +41,14 @@ export interface StaticOptions {
   calibrationSamples?: number;
 }
 
-export type CompressOptions = QuantizeOptions & PruneOptions & StaticOptions;
+export type CompressOptions = QuantizeOptions & PruneOptions & StaticOptions & {
+  /** Bytes the run may use; estimated from the catalog before any work (undefined: no limit). */
+  memoryBudget?: number;
+  /** Where weights go when the output would not fit one file (the name of a file beside the model); else such outputs fail. */
+  externalDataName?: string;
+  /** Size from which the output is split (default: protobuf's 2 GB; tests lower it). */
+  standaloneLimit?: number;
+};
 
 /** Raises a fresh copy of the model to `target` (or the highest lower opset that still helps); a failed upgrade leaves no half-converted model. */
 function raiseOpset(opened: OpenedModel, target: number): { work?: EditableModel; report?: UpgradeReport; failure?: string } {
@@ -57,6 +70,12 @@ function raiseOpset(opened: OpenedModel, target: number): { work?: EditableModel
 
 export async function compressModel(opened: OpenedModel, recipe: Recipe, options: CompressOptions = {}): Promise<CompressResult> {
   if (!recipe.prune && !recipe.quantize) throw new Error('The recipe has neither a prune nor a quantize step: nothing to do.');
+  checkMemoryBudget(opened, 'compress', options.memoryBudget);
+  // A graph that reads undefined values cannot be made valid by compressing it: say so rather than write it.
+  const { undefinedValues } = graphProblems(opened.model);
+  if (undefinedValues.length > 0) {
+    throw new ModelInputError(`${opened.fileName} cannot be compressed: ${undefinedValues[0]}${undefinedValues.length > 1 ? ` (and ${undefinedValues.length - 1} more)` : ''}; onnxruntime would refuse it as well.`);
+  }
   const inputBytes = opened.fileBytes + [...opened.dataFiles.values()].reduce((n, f) => n + f.size, 0);
   let work = new EditableModel(opened);
   const warnings: string[] = [];
@@ -97,10 +116,12 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
     } else quantized = await quantizeEditable(work, recipe.quantize, plan, options);
   }
 
-  const bytes = await encodeStandalone(opened, work.model);
-  if (quantized) quantize = { inputBytes, outputBytes: bytes.byteLength, tensors: quantized.tensors, ...summarizeTensors(quantized.tensors), opset: work.opset, warnings: [...warnings, ...quantized.warnings], ...(staticReport ? { static: staticReport } : {}) };
+  const split = options.externalDataName && standaloneTooBig(work.model, options.standaloneLimit) ? await encodeWithExternalData(opened, work.model, options.externalDataName) : undefined;
+  const bytes = split ? split.bytes : await encodeStandalone(opened, work.model);
+  const outputBytes = bytes.byteLength + (split?.data.size ?? 0);
+  if (quantized) quantize = { inputBytes, outputBytes, tensors: quantized.tensors, ...summarizeTensors(quantized.tensors), opset: work.opset, warnings: [...warnings, ...quantized.warnings], ...(staticReport ? { static: staticReport } : {}) };
   else if (prune) prune.warnings.unshift(...warnings);
-  return { bytes, inputBytes, outputBytes: bytes.byteLength, prune, quantize, upgrade, coverage: coverageOf(opened, work, prune, quantize) };
+  return { bytes, ...(split ? { data: split.data } : {}), inputBytes, outputBytes, prune, quantize, upgrade, coverage: coverageOf(opened, work, prune, quantize) };
 }
 
 function coverageOf(opened: OpenedModel, work: EditableModel, prune: PruneReport | undefined, quantize: QuantReport | undefined): Coverage {

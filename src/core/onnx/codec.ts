@@ -1,6 +1,7 @@
 import { clearField, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type ModelProto, type TensorProto } from 'onnx-buf';
 import { ModelInputError } from './types';
+import { checkWireFormat } from './validate';
 
 /** Protobuf cannot address more than 2 GB in one message. */
 export const MAX_PROTOBUF_BYTES = 2 ** 31 - 1;
@@ -40,6 +41,7 @@ export function decodeModel(bytes: Uint8Array, fileName = 'the file'): ModelProt
   if (bytes.byteLength === 0) throw new ModelInputError(`${fileName} is empty (0 bytes): it is not an ONNX model.`);
   const foreign = sniffForeignFormat(bytes);
   if (foreign) throw new ModelInputError(`${fileName} looks like ${foreign}, not an ONNX model (.onnx protobuf).`);
+  checkWireFormat(bytes, fileName);
   let model: ModelProto;
   try {
     model = fromBinary(ModelProtoSchema, bytes);

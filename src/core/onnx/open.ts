@@ -4,6 +4,8 @@ import { decodeRawToFloat32, decodeTypedFieldsToFloat32 } from '../tensor/decode
 import { computeConsumers, multipliedBy, outputChannelAxis } from '../analysis/channel-axis';
 import { buildCatalog, type CatalogEntry, type TensorCatalog } from './catalog';
 import { MAX_PROTOBUF_BYTES, decodeModel } from './codec';
+import { assertConfinedLocation } from './external-path';
+import { DEFAULT_SPARSE_DENSE_BUDGET, checkTensors, graphProblems } from './validate';
 import { baseName, readWhole, type SourceFile } from './source';
 import { ModelInputError, type ModelSummary, type TensorInfo, type ValueInfo } from './types';
 
@@ -52,6 +54,8 @@ function pickModelFile(files: SourceFile[]): SourceFile {
 export interface OpenOptions {
   /** Finds an external-data file that was not among `files` (the CLI looks next to the model). */
   resolveDataFile?: (name: string) => Promise<SourceFile | undefined>;
+  /** Dense elements a sparse tensor may declare (default sparseBudgetFor the model file's size). */
+  sparseDenseBudget?: number;
 }
 
 /** Opens a model from the files a user gave: one .onnx plus any external-data files it references. */
@@ -66,12 +70,20 @@ export async function openModel(files: SourceFile[], options: OpenOptions = {}):
   }
   const bytes = await readWhole(main);
   const model = decodeModel(bytes, main.name);
+  // Every declared size is checked against the bytes present before anything is allocated from it.
+  try {
+    checkTensors(model, { sparseDenseBudget: options.sparseDenseBudget ?? sparseBudgetFor(main.size) });
+  } catch (err) {
+    if (err instanceof ModelInputError) throw new ModelInputError(`${main.name} is not a valid ONNX model: ${err.message}`);
+    throw err;
+  }
   const catalog = buildCatalog(model);
   const dataFiles = new Map(files.filter((f) => f !== main).map((f) => [baseName(f.name), f]));
 
   const missing = new Set<string>();
   for (const entry of catalog.entries) {
     if (!entry.external) continue;
+    assertConfinedLocation(entry.external.file);
     const key = baseName(entry.external.file);
     let file = dataFiles.get(key);
     if (!file && options.resolveDataFile) {
@@ -98,8 +110,20 @@ export async function openModel(files: SourceFile[], options: OpenOptions = {}):
   return { fileName: main.name, fileBytes: main.size, fileData: bytes, model, catalog, dataFiles, warnings: collectWarnings(model) };
 }
 
+/**
+ * Dense elements a sparse tensor may declare: 4M (16 MiB as float32), or more for big files (2 per file byte),
+ * so a tiny file cannot demand a huge allocation and real sparse models still open.
+ */
+export function sparseBudgetFor(fileBytes: number): number {
+  return Math.min(DEFAULT_SPARSE_DENSE_BUDGET, Math.max(2 ** 22, 2 * fileBytes));
+}
+
 function collectWarnings(model: ModelProto): string[] {
   const warnings: string[] = [];
+  const { undefinedValues, danglingValueInfo } = graphProblems(model);
+  const listed = (items: string[]) => (items.length > 3 ? `${items.slice(0, 3).join('; ')}; and ${items.length - 3} more` : items.join('; '));
+  if (undefinedValues.length) warnings.push(`The graph reads values nothing defines (onnxruntime will refuse it): ${listed(undefinedValues)}.`);
+  if (danglingValueInfo.length) warnings.push(`Value infos name no value (ignored): ${listed(danglingValueInfo)}.`);
   if (model.irVersion > BigInt(KNOWN_IR_VERSION)) {
     warnings.push(`IR version ${model.irVersion} is newer than this studio knows (${KNOWN_IR_VERSION}); some fields may be ignored.`);
   }

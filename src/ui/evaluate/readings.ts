@@ -233,8 +233,12 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 /** The domain [lo, hi] of values with a margin of `pad` (a share of the span; a fixed share of the value when all are equal). */
 export function paddedDomain(values: number[], pad = 0.08, floor?: number, ceil?: number): [number, number] {
   if (values.length === 0) return [0, 1];
-  let lo = Math.min(...values);
-  let hi = Math.max(...values);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   const span = hi - lo || Math.abs(hi) * 0.2 || 1;
   lo -= span * pad;
   hi += span * pad;

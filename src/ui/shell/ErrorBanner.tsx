@@ -22,3 +22,21 @@ export function ErrorBanner() {
     </div>
   );
 }
+
+/** The model worker crashed (e.g. out of memory) and was restarted with the open model and recipe. */
+export function WorkerNotice() {
+  const notice = useStudio((s) => s.workerNotice);
+  const dismiss = useStudio((s) => s.dismissWorkerNotice);
+  if (!notice) return null;
+  return (
+    <div className="banner banner--error" role="status" data-testid="worker-notice">
+      <div className="banner__body">
+        <p className="banner__title">The studio's worker restarted</p>
+        <p className="banner__message">{notice}</p>
+      </div>
+      <button type="button" className="button button--ghost button--small" onClick={dismiss} aria-label="Dismiss notice">
+        Dismiss
+      </button>
+    </div>
+  );
+}
