@@ -3,6 +3,7 @@ import { useStudio } from '../state/store';
 import { systemTheme } from '../state/uiSlice';
 import { TensorDetail } from './analysis/TensorDetail';
 import { CompressPanel } from './compress/CompressPanel';
+import { UrlRecipeError, useRecipeShortcuts } from './compress/shared/RecipeHistory';
 import { EvaluatePanel } from './evaluate/EvaluatePanel';
 import { LayerViews } from './layers/LayerViews';
 import { DropZone } from './shell/DropZone';
@@ -15,6 +16,7 @@ import { TensorTable } from './tensors/TensorTable';
 
 export function App() {
   useThemeOnDocument();
+  useRecipeShortcuts();
   const summary = useStudio((s) => s.summary);
   const isDemo = useStudio((s) => s.isDemo);
   const loading = useStudio((s) => s.status === 'loading');
@@ -24,6 +26,7 @@ export function App() {
       <div className="app">
         <Header />
         <main className="app-main" aria-busy={loading}>
+          <UrlRecipeError />
           <ErrorBanner />
           <LoadingStatus />
           {summary ? (

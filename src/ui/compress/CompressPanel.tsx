@@ -11,7 +11,9 @@ import { QuantPreview } from './quantize/QuantPreview';
 import { QuantTable } from './quantize/QuantTable';
 import { QUANTIZE_HELP } from './quantize/meta';
 import { JobStatus } from './shared/JobStatus';
+import { PresetPicker } from './shared/PresetPicker';
 import { RecipeButtons, RecipeError } from './shared/RecipeButtons';
+import { UndoRedoButtons } from './shared/RecipeHistory';
 import { ResultSummary } from './shared/ResultSummary';
 import { Segmented } from './shared/Segmented';
 
@@ -31,9 +33,13 @@ export function CompressPanel({ tensors, fileName, weightBytes }: { tensors: Ten
             Prune, then quantize: one recipe. Results follow the controls; the compressed file is written here, in your browser.
           </p>
         </div>
-        <RecipeButtons />
+        <div className="compress__actions">
+          <UndoRedoButtons />
+          <RecipeButtons />
+        </div>
       </header>
       <RecipeError />
+      <PresetPicker />
       <div className="compress__grid">
         <div className="compress__steps">
           <StepSection step="prune" number={1} title="Prune" help={PRUNE_HELP}>
