@@ -119,3 +119,36 @@ test('a bad or foreign recipe in the link: a clear message, the defaults, dismis
   await expect(page.getByTestId('url-recipe-error')).toContainText('fields this studio does not know (precision, model)');
   await expect(bits(page)).toHaveValue('8');
 });
+
+test('pin a result, change the recipe: the two side by side with per-layer SQNR deltas', async ({ page }) => {
+  await openStudio(page);
+  const int8 = await settledBytes(page);
+  const int8Text = await page.getByTestId('result-output-size').textContent();
+  await page.getByRole('button', { name: 'Pin this result' }).click();
+  const compare = page.getByTestId('pin-compare');
+  await expect(compare).toBeVisible();
+  await expect(page.getByTestId('pin-recipe-pinned')).toHaveText('int8 per channel');
+
+  await preset(page).selectOption({ label: 'int4 blocks of 32' });
+  const int4 = await settledBytes(page);
+  await expect(page.getByTestId('pin-recipe-current')).toHaveText('int4 blocks of 32');
+  await expect(page.getByTestId('pin-size-pinned')).toHaveText(int8Text!);
+  expect(int4).toBeLessThan(int8);
+  await expect(page.getByTestId('pin-size-current')).toContainText('↓');
+  // Every quantized weight lost SQNR going from 8 to 4 bits.
+  const deltas = page.getByTestId('pin-layers').locator('tbody tr td:last-child');
+  await expect(deltas.first()).toContainText(/^-\d+(\.\d)? dB$/);
+  const texts = await deltas.allTextContents();
+  expect(texts.length).toBeGreaterThan(0);
+  for (const t of texts) expect(Number.parseFloat(t)).toBeLessThan(0);
+  await expect(compare).toContainText('not measured');
+
+  // Undo brings back the pinned recipe: no difference left.
+  await page.getByRole('button', { name: /^Undo/ }).click();
+  await settledBytes(page);
+  await expect(page.getByTestId('pin-recipe-current')).toHaveText('int8 per channel');
+  await expect(deltas.first()).toHaveText('0.0 dB');
+  await page.getByRole('button', { name: 'Unpin the pinned result' }).click();
+  await expect(compare).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Pin this result' })).toBeEnabled();
+});

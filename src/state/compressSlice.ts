@@ -4,6 +4,7 @@ import { modelWorker, type CompressOutcome, type PreviewResult } from './bridge'
 import { exactGlob } from '../core/recipe';
 import { compressedFileName, hasSteps, recipeFileName, recipeKey, recipeOf, toggled, withOwnOverride, type RecipeDraft, type Step } from './recipeEdits';
 import { presetById } from '../core/presets';
+import { measuredFor, type Measured } from './pinCompare';
 import { readRecipeHash } from './recipeHash';
 import { EMPTY_HISTORY, recordEdit, redoStep, undoStep, type RecipeHistory } from './recipeHistory';
 import { saveFile } from './saveFile';
@@ -54,6 +55,8 @@ export interface CompressSlice extends RecipeDraft {
   urlRecipeError: string | null;
   /** A result kept aside to compare the current one with. */
   pinned: CompressOutcome | null;
+  /** Latency / accuracy the lab had measured for the pinned recipe when it was pinned. */
+  pinnedMeasured: Measured | null;
 
   /** Replaces the recipe with a named preset (one undoable step). */
   applyPreset(id: string): void;
@@ -227,6 +230,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     recipeHistory: EMPTY_HISTORY,
     urlRecipeError: null,
     pinned: null,
+    pinnedMeasured: null,
     downloadError: null,
 
     setQuantize: (patch, { debounce = false } = {}) => {
@@ -325,9 +329,9 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     dismissUrlRecipeError: () => set({ urlRecipeError: null }),
     pinResult: () => {
       const result = get().compression.result;
-      if (result) set({ pinned: result });
+      if (result) set({ pinned: result, pinnedMeasured: measuredFor(result.recipe, get().evaluation, get().sweep.points) ?? null });
     },
-    unpinResult: () => set({ pinned: null }),
+    unpinResult: () => set({ pinned: null, pinnedMeasured: null }),
 
     compressNow: () => {
       live = true;
@@ -347,7 +351,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       compressTicket++;
       previewTicket++;
       previewCache.clear();
-      set({ compression: IDLE_JOB, quantPreview: IDLE_PREVIEW, pinned: null });
+      set({ compression: IDLE_JOB, quantPreview: IDLE_PREVIEW, pinned: null, pinnedMeasured: null });
       live = false;
       if (autoRun) get().compressNow();
     },

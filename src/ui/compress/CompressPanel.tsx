@@ -11,6 +11,7 @@ import { QuantPreview } from './quantize/QuantPreview';
 import { QuantTable } from './quantize/QuantTable';
 import { QUANTIZE_HELP } from './quantize/meta';
 import { JobStatus } from './shared/JobStatus';
+import { PinCompare } from './shared/PinCompare';
 import { PresetPicker } from './shared/PresetPicker';
 import { RecipeButtons, RecipeError } from './shared/RecipeButtons';
 import { UndoRedoButtons } from './shared/RecipeHistory';
@@ -52,6 +53,7 @@ export function CompressPanel({ tensors, fileName, weightBytes }: { tensors: Ten
         <div className="compress__side">
           <JobStatus />
           <ResultArea fileName={fileName} weightBytes={weightBytes} />
+          <PinCompare />
         </div>
       </div>
       <LayerResults tensors={tensors} />
