@@ -1,8 +1,9 @@
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ModelInputError } from '../core/onnx/types';
 import type { BackendPreference } from '../kernels/registry';
 import { RecipeError } from '../core/recipe';
-import { compressCommand, type CompressFlags } from './commands/compress';
+import { BatchFailedError, compressBatch, compressCommand, type CompressFlags } from './commands/compress';
 import { evalCommand } from './commands/eval';
 import { inspectCommand } from './commands/inspect';
 import { sensitivityCommand } from './commands/sensitivity';
@@ -16,7 +17,7 @@ const USAGE = `Compression Studio CLI
 
 Usage:
   cstudio inspect <model.onnx> [--external-data <dir>] [--stats] [--backend auto|wasm|ts] [--json]
-  cstudio compress <in.onnx> [-o out.onnx] [--recipe r.json] [--bits N] [--granularity tensor|channel|block]
+  cstudio compress <in.onnx>... [-o out.onnx | --out-dir DIR] [--recipe r.json] [--bits N] [--granularity tensor|channel|block]
                    [--block-size N] [--symmetric|--asymmetric] [--range minmax|percentile|mse] [--percentile P]
                    [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
@@ -50,7 +51,9 @@ Options:
                          and per-output-channel [min, max] ranges for weights of Conv/Gemm/MatMul
   --backend <name>       Kernel backend for --stats: auto (WASM SIMD when available), wasm or ts
   --json                 Machine-readable output
-  -o, --output <file>    compress: where to write (default name.int8.onnx / name.q4.onnx …);
+  --out-dir <dir>        compress: several models (files or folders of .onnx files), each written to DIR under its
+                         default name; one summary table (or one JSON array), exit 1 if any failed, the rest written
+  -o, --output <file>    compress: where to write (default name.int8.onnx / name.q4.onnx …), one model only;
                          upgrade: default name.opsetN.onnx beside the input
   --opset <N>            upgrade: the opset to reach (from the model's own, at most 21)
   --recipe <file>        compress: a recipe JSON (flags given as well override it)
@@ -163,7 +166,7 @@ const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthe
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   inspect: ['json', 'external-data', 'stats', 'backend'],
-  compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', ...COMPRESS_OPTIONS],
+  compress: ['json', 'external-data', 'output', 'out-dir', 'save-recipe', 'allow-unchanged', ...COMPRESS_OPTIONS],
   eval: ['json', ...EVAL_OPTIONS],
   sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'group-importance', 'preset', 'csv', 'out-dir'],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
@@ -237,8 +240,11 @@ export async function runCli(argv: string[]): Promise<string> {
       return inspectCommand(rest[0]!, { json: values.json ?? false, externalData: values['external-data'], stats: values.stats, backend: backend as BackendPreference });
     }
     case 'compress': {
-      if (rest.length !== 1) throw new UsageError('compress takes exactly one model path');
-      return compressCommand(rest[0]!, compressFlags());
+      if (rest.length === 0) throw new UsageError('compress takes a model path (or several, with --out-dir)');
+      const batch = rest.length > 1 || values['out-dir'] !== undefined || (await isDirectory(rest[0]!));
+      if (!batch) return compressCommand(rest[0]!, compressFlags());
+      if (values.output !== undefined) throw new UsageError('-o/--output names one file: with several models use --out-dir');
+      return compressBatch(rest, { ...compressFlags(), outDir: values['out-dir'] });
     }
     case 'eval': {
       if (rest.length !== 2) throw new UsageError('eval takes two model paths: the original and the candidate');
@@ -280,11 +286,25 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   try {
     process.stdout.write((await runCli(argv)) + '\n');
     return 0;
   } catch (err) {
+    if (err instanceof BatchFailedError) {
+      // The models that did compress were written: print the whole report, then say what failed.
+      process.stdout.write(err.output + '\n');
+      process.stderr.write(`cstudio: ${err.message}\n`);
+      return 1;
+    }
     process.stderr.write(`cstudio: ${reason(err).replace(/\s+/g, ' ')}\n`);
     if (err instanceof UsageError) process.stderr.write(`Run "cstudio --help" for usage.\n`);
     return err instanceof UsageError ? 2 : 1;
