@@ -112,3 +112,40 @@ describe('cstudio compress with several models', () => {
     expect(json.output).toBe(path.join(dir, 'one.onnx'));
   });
 });
+
+describe('cstudio eval with several candidates', () => {
+  it('--candidates DIR: every model there against the original, one JSON array, exit 1 for the broken one', async () => {
+    const dir = tmp();
+    const cands = path.join(dir, 'c');
+    expect((await cli('compress', DEMO, '--out-dir', cands)).code).toBe(0);
+    expect((await cli('compress', DEMO, '--out-dir', cands, '--bits', '4', '--granularity', 'block')).code).toBe(0);
+    broken(cands);
+    const args = ['--data', 'public/demo/mnist-test.json', '--samples', '32', '--runs', '3'];
+    const { code, stdout, stderr } = await cli('eval', DEMO, '--candidates', cands, ...args, '--json');
+    expect(code).toBe(1);
+    const json = JSON.parse(stdout) as { ok: boolean; candidate: string; error?: string; accuracy?: { candidate: number; original: number }; outputs?: { cosine: number }[]; sizes?: { candidate: number } }[];
+    expect(json.map((r) => [path.basename(r.candidate), r.ok])).toEqual([
+      ['broken.onnx', false],
+      ['mnist-cnn.int8.onnx', true],
+      ['mnist-cnn.q4.onnx', true],
+    ]);
+    expect(json[0]!.error).toContain('not an ONNX model');
+    const [, int8, q4] = json;
+    expect(int8!.outputs![0]!.cosine).toBeGreaterThan(q4!.outputs![0]!.cosine);
+    expect(q4!.sizes!.candidate).toBeLessThan(int8!.sizes!.candidate);
+    expect(int8!.accuracy!.original).toBe(q4!.accuracy!.original);
+    expect(stderr).toContain('1 of 3 candidates failed');
+
+    // Several candidates named one by one, as a table; all good: exit 0.
+    const table = await cli('eval', DEMO, path.join(cands, 'mnist-cnn.int8.onnx'), path.join(cands, 'mnist-cnn.q4.onnx'), ...args);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/candidate\s+size\s+vs original\s+headline/);
+    expect(table.stdout).toContain('2 of 2 candidates evaluated');
+  });
+
+  it('no candidate (none named, or an empty folder) is a usage error', async () => {
+    expect((await cli('eval', DEMO)).code).toBe(2);
+    const dir = tmp();
+    expect((await cli('eval', DEMO, '--candidates', dir)).code).toBe(2);
+  });
+});

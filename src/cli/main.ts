@@ -4,7 +4,7 @@ import { ModelInputError } from '../core/onnx/types';
 import type { BackendPreference } from '../kernels/registry';
 import { RecipeError } from '../core/recipe';
 import { BatchFailedError, compressBatch, compressCommand, type CompressFlags } from './commands/compress';
-import { evalCommand } from './commands/eval';
+import { evalBatch, evalCommand } from './commands/eval';
 import { inspectCommand } from './commands/inspect';
 import { sensitivityCommand } from './commands/sensitivity';
 import { PRESET_NAMES, sweepCommand } from './commands/sweep';
@@ -23,7 +23,7 @@ Usage:
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
                    [--global [--layer-cap C]] [--norm l1|l2] [--group-importance sum|mean]] [--save-recipe r.json]
                    [--allow-unchanged] [--json]
-  cstudio eval <original.onnx> <candidate.onnx> [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
+  cstudio eval <original.onnx> <candidate.onnx>... [--candidates DIR] [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
                    [--block-size N] [--preset NAME,...|all] [--recipe base.json] [DATA] [--runs N]
@@ -51,6 +51,8 @@ Options:
                          and per-output-channel [min, max] ranges for weights of Conv/Gemm/MatMul
   --backend <name>       Kernel backend for --stats: auto (WASM SIMD when available), wasm or ts
   --json                 Machine-readable output
+  --candidates <dir>     eval: every .onnx file in DIR (besides the original) against the original; with several
+                         candidates: one summary table (or JSON array), exit 1 if any failed
   --out-dir <dir>        compress: several models (files or folders of .onnx files), each written to DIR under its
                          default name; one summary table (or one JSON array), exit 1 if any failed, the rest written
   -o, --output <file>    compress: where to write (default name.int8.onnx / name.q4.onnx …), one model only;
@@ -152,6 +154,7 @@ const OPTIONS = {
   preset: { type: 'string' },
   csv: { type: 'string' },
   'out-dir': { type: 'string' },
+  candidates: { type: 'string' },
   'target-size': { type: 'string' },
   'max-damage': { type: 'string' },
   opset: { type: 'string' },
@@ -167,7 +170,7 @@ const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthe
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   inspect: ['json', 'external-data', 'stats', 'backend'],
   compress: ['json', 'external-data', 'output', 'out-dir', 'save-recipe', 'allow-unchanged', ...COMPRESS_OPTIONS],
-  eval: ['json', ...EVAL_OPTIONS],
+  eval: ['json', 'candidates', ...EVAL_OPTIONS],
   sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'group-importance', 'preset', 'csv', 'out-dir'],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
   upgrade: ['json', 'external-data', 'output', 'opset'],
@@ -247,8 +250,10 @@ export async function runCli(argv: string[]): Promise<string> {
       return compressBatch(rest, { ...compressFlags(), outDir: values['out-dir'] });
     }
     case 'eval': {
-      if (rest.length !== 2) throw new UsageError('eval takes two model paths: the original and the candidate');
-      return evalCommand(rest[0]!, rest[1]!, evalFlags());
+      const candidates = [...rest.slice(1), ...(values.candidates ? [values.candidates] : [])];
+      if (rest.length === 0 || candidates.length === 0) throw new UsageError('eval takes two model paths: the original and the candidate (or several candidates, or --candidates DIR)');
+      if (candidates.length === 1 && values.candidates === undefined && !(await isDirectory(candidates[0]!))) return evalCommand(rest[0]!, candidates[0]!, evalFlags());
+      return evalBatch(rest[0]!, candidates, evalFlags());
     }
     case 'sweep': {
       if (rest.length !== 1) throw new UsageError('sweep takes exactly one model path');
