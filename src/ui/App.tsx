@@ -11,6 +11,7 @@ import { EmptyState } from './shell/EmptyState';
 import { ErrorBanner } from './shell/ErrorBanner';
 import { Header } from './shell/Header';
 import { LoadingStatus } from './shell/LoadingStatus';
+import { ModelList } from './shell/ModelList';
 import { SummaryPanel } from './summary/SummaryPanel';
 import { TensorTable } from './tensors/TensorTable';
 
@@ -29,6 +30,7 @@ export function App() {
           <UrlRecipeError />
           <ErrorBanner />
           <LoadingStatus />
+          <ModelList />
           {summary ? (
             <>
               <SummaryPanel summary={summary} isDemo={isDemo} />
