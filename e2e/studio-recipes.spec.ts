@@ -68,6 +68,13 @@ test('2:4 + int8 preset switches pruning on; undo and redo by keyboard and butto
   await settledBytes(page);
   await expect(undo).toHaveText('Undo (1)');
 
+  // Straight after choosing, with focus still on the picker, Ctrl+Z takes the preset back.
+  await preset(page).focus();
+  await page.keyboard.press('Control+z');
+  await expect(preset(page)).toHaveValue('int8-channel');
+  await page.keyboard.press('Control+Shift+z');
+  await expect(preset(page)).toHaveValue('2of4-int8');
+
   // Ctrl+Z with focus outside a text field.
   await page.locator('body').click({ position: { x: 2, y: 2 } });
   await page.keyboard.press('Control+z');

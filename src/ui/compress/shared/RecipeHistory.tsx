@@ -41,7 +41,8 @@ export function UndoRedoButtons() {
 /** True when the keyboard is typing text, where Ctrl+Z belongs to the field. */
 export function isTextEntry(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
-  if (target.isContentEditable || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
+  // A <select> has no undo of its own: Ctrl+Z right after choosing a preset takes the preset back.
+  if (target.isContentEditable || target instanceof HTMLTextAreaElement) return true;
   if (target instanceof HTMLInputElement) return !['range', 'checkbox', 'radio', 'button', 'submit', 'reset', 'file', 'color'].includes(target.type);
   return false;
 }
