@@ -32,7 +32,15 @@ describe('cstudio compress with several models', () => {
     const bad = broken(dir);
     const { code, stdout, stderr } = await cli('compress', DEMO, bad, RHASSPY, '--out-dir', out, '--json');
     expect(code).toBe(1);
-    const json = JSON.parse(stdout) as { ok: boolean; input: string; output?: string; outputBytes?: number; inputBytes?: number; error?: string; coverage?: { fraction: number } }[];
+    const json = JSON.parse(stdout) as {
+      ok: boolean;
+      input: string;
+      output?: string;
+      outputBytes?: number;
+      inputBytes?: number;
+      error?: string;
+      coverage?: { fraction: number };
+    }[];
     expect(json.map((r) => [path.basename(r.input), r.ok])).toEqual([
       ['mnist-cnn.onnx', true],
       ['broken.onnx', false],
@@ -123,7 +131,14 @@ describe('cstudio eval with several candidates', () => {
     const args = ['--data', 'public/demo/mnist-test.json', '--samples', '32', '--runs', '3'];
     const { code, stdout, stderr } = await cli('eval', DEMO, '--candidates', cands, ...args, '--json');
     expect(code).toBe(1);
-    const json = JSON.parse(stdout) as { ok: boolean; candidate: string; error?: string; accuracy?: { candidate: number; original: number }; outputs?: { cosine: number }[]; sizes?: { candidate: number } }[];
+    const json = JSON.parse(stdout) as {
+      ok: boolean;
+      candidate: string;
+      error?: string;
+      accuracy?: { candidate: number; original: number };
+      outputs?: { cosine: number }[];
+      sizes?: { candidate: number };
+    }[];
     expect(json.map((r) => [path.basename(r.candidate), r.ok])).toEqual([
       ['broken.onnx', false],
       ['mnist-cnn.int8.onnx', true],

@@ -9,7 +9,13 @@ import { compareResults, measuredFor } from './pinCompare';
 const int8: Recipe = { version: 1, quantize: DEFAULT_QUANTIZE };
 const int4: Recipe = { version: 1, quantize: { ...DEFAULT_QUANTIZE, bits: 4 } };
 
-function result(recipe: Recipe, outputBytes: number, sqnr: Record<string, number | undefined>, fraction = 1, pruned: Record<string, number> = {}): CompressOutcome {
+function result(
+  recipe: Recipe,
+  outputBytes: number,
+  sqnr: Record<string, number | undefined>,
+  fraction = 1,
+  pruned: Record<string, number> = {},
+): CompressOutcome {
   return {
     requestId: 1,
     recipe,
@@ -22,7 +28,9 @@ function result(recipe: Recipe, outputBytes: number, sqnr: Record<string, number
     quantize: {
       tensors: Object.entries(sqnr).map(([name, db]) => ({ name, action: db === undefined ? 'skip' : 'quantize', sqnrDb: db })),
     } as unknown as CompressOutcome['quantize'],
-    prune: Object.keys(pruned).length ? ({ layers: Object.entries(pruned).map(([name, db]) => ({ name, action: 'prune', sqnrDb: db })) } as unknown as CompressOutcome['prune']) : undefined,
+    prune: Object.keys(pruned).length
+      ? ({ layers: Object.entries(pruned).map(([name, db]) => ({ name, action: 'prune', sqnrDb: db })) } as unknown as CompressOutcome['prune'])
+      : undefined,
   };
 }
 
@@ -42,13 +50,31 @@ describe('pin and compare', () => {
     const lat = (medianMs: number) => ({ medianMs }) as LatencyStats;
     const evaluation = {
       recipe: { version: 1, quantize: { ...DEFAULT_QUANTIZE } } as Recipe,
-      report: { backends: [{ backend: 'wasm', available: true, latency: { original: lat(2), candidate: lat(1.5) }, accuracy: { original: 0.99, candidate: 0.98, labelled: 100, output: 'y' } }] } as unknown as EvaluationReport,
+      report: {
+        backends: [
+          {
+            backend: 'wasm',
+            available: true,
+            latency: { original: lat(2), candidate: lat(1.5) },
+            accuracy: { original: 0.99, candidate: 0.98, labelled: 100, output: 'y' },
+          },
+        ],
+      } as unknown as EvaluationReport,
     };
     expect(measuredFor(int8, evaluation, [])).toEqual({ source: 'evaluation', medianMs: 1.5, latencyRatio: 0.75, accuracy: 0.98 });
     expect(measuredFor(int4, evaluation, [])).toBeUndefined();
     // Key order of the recipe does not matter.
     const reordered = { quantize: { ...DEFAULT_QUANTIZE, bits: 4 }, version: 1 } as Recipe;
-    const point = { id: 3, label: 'int4', recipe: reordered, isOriginal: false, sizeBytes: 500, relativeLatency: 0.9, accuracy: 0.95, frontier: true } as SweepPoint;
+    const point = {
+      id: 3,
+      label: 'int4',
+      recipe: reordered,
+      isOriginal: false,
+      sizeBytes: 500,
+      relativeLatency: 0.9,
+      accuracy: 0.95,
+      frontier: true,
+    } as SweepPoint;
     expect(measuredFor(int4, evaluation, [point])).toEqual({ source: 'sweep', latencyRatio: 0.9, medianMs: undefined, accuracy: 0.95 });
     expect(measuredFor({ version: 1, prune: DEFAULT_PRUNE }, evaluation, [point])).toBeUndefined();
   });

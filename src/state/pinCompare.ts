@@ -69,7 +69,11 @@ export function compareResults(pinned: CompressOutcome, current: CompressOutcome
 }
 
 /** Latency and accuracy the lab measured for exactly this recipe (the last evaluation, else a sweep point). */
-export function measuredFor(recipe: Recipe, evaluation: { report: EvaluationReport | null; recipe: Recipe | null }, sweepPoints: readonly SweepPoint[]): Measured | undefined {
+export function measuredFor(
+  recipe: Recipe,
+  evaluation: { report: EvaluationReport | null; recipe: Recipe | null },
+  sweepPoints: readonly SweepPoint[],
+): Measured | undefined {
   const key = canonicalJson(recipe);
   if (evaluation.report && evaluation.recipe && canonicalJson(evaluation.recipe) === key) {
     const b = evaluation.report.backends.find((x) => x.available && !x.error && x.latency) ?? evaluation.report.backends.find((x) => x.available && !x.error);
@@ -94,12 +98,21 @@ export function recipeLabel(recipe: Recipe): string {
   if (preset) return preset.label;
   const parts: string[] = [];
   const p = recipe.prune;
-  if (p) parts.push(p.pattern === '2:4' || p.pattern === '4:8' ? `${p.pattern} sparse` : `${Math.round(p.sparsity * 100)}% ${p.pattern === 'channel' ? 'channels pruned' : 'pruned'}`);
+  if (p)
+    parts.push(
+      p.pattern === '2:4' || p.pattern === '4:8'
+        ? `${p.pattern} sparse`
+        : `${Math.round(p.sparsity * 100)}% ${p.pattern === 'channel' ? 'channels pruned' : 'pruned'}`,
+    );
   const q = recipe.quantize;
   if (q) {
-    const kind = q.format === 'fp16' ? 'fp16' : `${q.format === 'dynamic' ? 'dynamic ' : ''}int${q.bits} ${q.granularity === 'block' ? `blocks of ${q.blockSize}` : `per ${q.granularity}`}`;
+    const kind =
+      q.format === 'fp16'
+        ? 'fp16'
+        : `${q.format === 'dynamic' ? 'dynamic ' : ''}int${q.bits} ${q.granularity === 'block' ? `blocks of ${q.blockSize}` : `per ${q.granularity}`}`;
     parts.push(kind);
   }
-  const custom = (q && (q.exclude.length || q.excludeOps.length || q.overrides.length)) || (p && (p.exclude.length || p.excludeOps.length || p.overrides.length));
+  const custom =
+    (q && (q.exclude.length || q.excludeOps.length || q.overrides.length)) || (p && (p.exclude.length || p.excludeOps.length || p.overrides.length));
   return (parts.join(' + ') || 'no compression') + (custom ? ' (with exclusions)' : '');
 }

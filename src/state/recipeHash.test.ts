@@ -7,7 +7,12 @@ import type { RecipeDraft } from './recipeEdits';
 describe('recipe in the URL hash', () => {
   it('round-trips every preset and an edited draft, with defaults left out of the link', () => {
     for (const p of RECIPE_PRESETS) {
-      const draft: RecipeDraft = { pruneOn: !!p.recipe.prune, quantizeOn: !!p.recipe.quantize, prune: p.recipe.prune ?? DEFAULT_PRUNE, quantize: p.recipe.quantize ?? DEFAULT_QUANTIZE };
+      const draft: RecipeDraft = {
+        pruneOn: !!p.recipe.prune,
+        quantizeOn: !!p.recipe.quantize,
+        prune: p.recipe.prune ?? DEFAULT_PRUNE,
+        quantize: p.recipe.quantize ?? DEFAULT_QUANTIZE,
+      };
       expect(readRecipeHash(recipeHash(draft))).toEqual({ kind: 'ok', draft });
     }
     const edited: RecipeDraft = {

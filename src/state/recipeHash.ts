@@ -57,11 +57,17 @@ export function readRecipeHash(hash: string): HashRecipe {
     }
     const r = json as Record<string, unknown>;
     const foreign = [...unknownKeys(json, TOP_KEYS, ''), ...unknownKeys(r?.prune, PRUNE_KEYS, 'prune'), ...unknownKeys(r?.quantize, QUANTIZE_KEYS, 'quantize')];
-    if (foreign.length) throw new RecipeError(`it has fields this studio does not know (${foreign.join(', ')}); it may come from another tool or a newer version`);
+    if (foreign.length)
+      throw new RecipeError(`it has fields this studio does not know (${foreign.join(', ')}); it may come from another tool or a newer version`);
     const recipe = validateRecipe(json);
     return {
       kind: 'ok',
-      draft: { pruneOn: recipe.prune !== undefined, quantizeOn: recipe.quantize !== undefined, prune: recipe.prune ?? DEFAULT_PRUNE, quantize: recipe.quantize ?? DEFAULT_QUANTIZE },
+      draft: {
+        pruneOn: recipe.prune !== undefined,
+        quantizeOn: recipe.quantize !== undefined,
+        prune: recipe.prune ?? DEFAULT_PRUNE,
+        quantize: recipe.quantize ?? DEFAULT_QUANTIZE,
+      },
     };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);

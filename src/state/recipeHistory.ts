@@ -20,7 +20,12 @@ export interface RecipeHistory {
 export const EMPTY_HISTORY: RecipeHistory = { past: [], future: [], lastKey: null, lastAt: -Infinity };
 
 function sameDraft(a: RecipeDraft, b: RecipeDraft): boolean {
-  return a.pruneOn === b.pruneOn && a.quantizeOn === b.quantizeOn && JSON.stringify(a.prune) === JSON.stringify(b.prune) && JSON.stringify(a.quantize) === JSON.stringify(b.quantize);
+  return (
+    a.pruneOn === b.pruneOn &&
+    a.quantizeOn === b.quantizeOn &&
+    JSON.stringify(a.prune) === JSON.stringify(b.prune) &&
+    JSON.stringify(a.quantize) === JSON.stringify(b.quantize)
+  );
 }
 
 /**

@@ -26,7 +26,16 @@ const recipeNow = () => recipeOf(useStudio.getState());
 const settle = () => vi.advanceTimersByTimeAsync(200);
 
 function outcome(call: (typeof compressCalls)[number], outputBytes: number): CompressOutcome {
-  return { requestId: call.id, recipe: call.recipe, inputBytes: 4000, outputBytes, coverage: { totalBytes: 4000, compressedBytes: 4000, fraction: 1, left: [] }, runtime: [], backend: 'ts', ms: 1 };
+  return {
+    requestId: call.id,
+    recipe: call.recipe,
+    inputBytes: 4000,
+    outputBytes,
+    coverage: { totalBytes: 4000, compressedBytes: 4000, fraction: 1, left: [] },
+    runtime: [],
+    backend: 'ts',
+    ms: 1,
+  };
 }
 
 beforeEach(async () => {
@@ -99,7 +108,14 @@ describe('presets, undo and the URL recipe in the store', () => {
 
   it('a recipe link sets the draft; a bad one gives the defaults and a message', () => {
     const s = useStudio.getState();
-    s.applyHashRecipe(recipeHash({ pruneOn: true, quantizeOn: true, prune: { ...initial.prune, pattern: 'channel', sparsity: 0.3 }, quantize: { ...DEFAULT_QUANTIZE, bits: 4 } }));
+    s.applyHashRecipe(
+      recipeHash({
+        pruneOn: true,
+        quantizeOn: true,
+        prune: { ...initial.prune, pattern: 'channel', sparsity: 0.3 },
+        quantize: { ...DEFAULT_QUANTIZE, bits: 4 },
+      }),
+    );
     expect(recipeNow().prune?.pattern).toBe('channel');
     expect(recipeNow().quantize?.bits).toBe(4);
     expect(useStudio.getState().urlRecipeError).toBeNull();

@@ -38,7 +38,15 @@ let stop: () => void = () => undefined;
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-  useStudio.setState({ pruneOn: initial.pruneOn, quantizeOn: initial.quantizeOn, prune: initial.prune, quantize: initial.quantize, recipeHistory: initial.recipeHistory, urlRecipeError: null, summary: null });
+  useStudio.setState({
+    pruneOn: initial.pruneOn,
+    quantizeOn: initial.quantizeOn,
+    prune: initial.prune,
+    quantize: initial.quantize,
+    recipeHistory: initial.recipeHistory,
+    urlRecipeError: null,
+    summary: null,
+  });
 });
 
 afterEach(() => {

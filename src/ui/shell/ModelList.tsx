@@ -27,7 +27,14 @@ export function ModelList() {
                 aria-current={current ? 'true' : undefined}
                 disabled={loading && i === active}
                 onClick={() => void switchModel(i)}
-                title={m.files.length > 1 ? `${m.name} with ${m.files.slice(1).map((f) => f.name).join(', ')}` : m.name}
+                title={
+                  m.files.length > 1
+                    ? `${m.name} with ${m.files
+                        .slice(1)
+                        .map((f) => f.name)
+                        .join(', ')}`
+                    : m.name
+                }
               >
                 <span className="mono">{m.name}</span>
                 <span className="muted"> · {formatBytes(bytes)}</span>

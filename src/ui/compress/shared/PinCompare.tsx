@@ -43,7 +43,13 @@ export const PinCompare = memo(function PinCompare() {
   if (!pinned) {
     return (
       <div className="pin" data-testid="pin">
-        <button type="button" className="button button--small" onClick={pin} disabled={!current} title="Keep this result aside, then change the recipe to compare the new result with it.">
+        <button
+          type="button"
+          className="button button--small"
+          onClick={pin}
+          disabled={!current}
+          title="Keep this result aside, then change the recipe to compare the new result with it."
+        >
           Pin this result
         </button>
         <span className="muted small"> to compare the next recipe with it side by side.</span>
@@ -110,7 +116,9 @@ export const PinCompare = memo(function PinCompare() {
           </tr>
         </tbody>
       </table>
-      {!pinnedMeasured && !currentMeasured && <p className="muted small">Latency and accuracy appear when the evaluation lab below has measured a recipe (Evaluate, or a trade-off point).</p>}
+      {!pinnedMeasured && !currentMeasured && (
+        <p className="muted small">Latency and accuracy appear when the evaluation lab below has measured a recipe (Evaluate, or a trade-off point).</p>
+      )}
       {cmp.layers.length > 0 && (
         <>
           <table className="pin__table pin__layers" aria-label="Per-layer SQNR, pinned and current" data-testid="pin-layers">
