@@ -3,6 +3,7 @@
  * link), and undo / redo from buttons and the keyboard, with a slider drag as one step.
  */
 import type { Page } from '@playwright/test';
+import { openLab, panel, setNumber } from './lab';
 import { expect, openStudio, test } from './support';
 
 const result = (page: Page) => page.getByTestId('compress-result');
@@ -158,4 +159,51 @@ test('pin a result, change the recipe: the two side by side with per-layer SQNR 
   await page.getByRole('button', { name: 'Unpin the pinned result' }).click();
   await expect(compare).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Pin this result' })).toBeEnabled();
+});
+
+test('pinned and current show the latency and accuracy the lab measured for their recipes', async ({ page }) => {
+  test.setTimeout(90_000);
+  await openLab(page);
+  const lab = panel(page);
+  await lab.getByRole('checkbox', { name: 'webgpu', exact: true }).uncheck();
+  await setNumber(lab.getByTestId('eval-samples'), 100);
+  await setNumber(lab.getByTestId('eval-runs'), 3);
+
+  // Measure int8, pin it, then measure int4 blocks.
+  await lab.getByTestId('evaluate-button').click();
+  const accuracy = lab.getByTestId('backend-wasm').getByTestId('accuracy-candidate');
+  await expect(accuracy).toHaveText(/^\d{2,3}\.\d%$/, { timeout: 30_000 });
+  const int8Accuracy = await accuracy.textContent();
+  await page.getByRole('button', { name: 'Pin this result' }).click();
+  const compare = page.getByTestId('pin-compare');
+  await expect(compare.getByRole('row', { name: /^Accuracy/ })).toContainText(int8Accuracy!);
+  await expect(
+    compare
+      .getByRole('row', { name: /^Latency/ })
+      .getByRole('cell')
+      .first(),
+  ).toContainText(/^×\d+\.\d\d of original$/);
+
+  await preset(page).selectOption({ label: 'int4 blocks of 32' });
+  await settledBytes(page);
+  await expect(
+    compare
+      .getByRole('row', { name: /^Accuracy/ })
+      .getByRole('cell')
+      .nth(1),
+  ).toHaveText('not measured');
+  await lab.getByTestId('evaluate-button').click();
+  await expect(
+    compare
+      .getByRole('row', { name: /^Accuracy/ })
+      .getByRole('cell')
+      .nth(1),
+  ).toHaveText(/^\d{2,3}\.\d%$/, { timeout: 30_000 });
+  // The pinned column keeps int8's numbers, measured before the pin.
+  await expect(
+    compare
+      .getByRole('row', { name: /^Accuracy/ })
+      .getByRole('cell')
+      .first(),
+  ).toHaveText(int8Accuracy!);
 });
