@@ -53,9 +53,10 @@ export function CompressPanel({ tensors, fileName, weightBytes }: { tensors: Ten
         <div className="compress__side">
           <JobStatus />
           <ResultArea fileName={fileName} weightBytes={weightBytes} />
-          <PinCompare />
+          <PinCompare part="control" />
         </div>
       </div>
+      <PinCompare part="comparison" />
       <LayerResults tensors={tensors} />
     </section>
   );
