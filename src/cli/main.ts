@@ -1,9 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ModelInputError } from '../core/onnx/types';
 import type { BackendPreference } from '../kernels/registry';
 import { RecipeError } from '../core/recipe';
-import { compressCommand, type CompressFlags } from './commands/compress';
-import { evalCommand } from './commands/eval';
+import { BatchFailedError, compressBatch, compressCommand, type CompressFlags } from './commands/compress';
+import { evalBatch, evalCommand } from './commands/eval';
 import { inspectCommand } from './commands/inspect';
 import { sensitivityCommand } from './commands/sensitivity';
 import { PRESET_NAMES, sweepCommand } from './commands/sweep';
@@ -17,7 +18,7 @@ const USAGE = `Compression Studio CLI
 
 Usage:
   cstudio inspect <model.onnx> [--external-data <dir>] [--stats] [--backend auto|wasm|ts] [--memory-budget SIZE] [--json]
-  cstudio compress <in.onnx> [-o out.onnx] [--recipe r.json] [--bits N] [--granularity tensor|channel|block]
+  cstudio compress <in.onnx>... [-o out.onnx | --out-dir DIR] [--recipe r.json] [--bits N] [--granularity tensor|channel|block]
                    [--block-size N] [--symmetric|--asymmetric] [--range minmax|percentile|mse] [--percentile P]
                    [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
@@ -25,7 +26,7 @@ Usage:
                    [--allow-unchanged] [--memory-budget SIZE] [--json]
                    [--format static [--calib-data <dir|file>] [--calib-samples N] [--bias-correction]
                     [--calib-method minmax|percentile|entropy|mse] [image flags | --dims ... --floats F]]
-  cstudio eval <original.onnx> <candidate.onnx> [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
+  cstudio eval <original.onnx> <candidate.onnx>... [--candidates DIR] [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
                    [--block-size N] [--preset NAME,...|all] [--recipe base.json] [DATA] [--runs N]
@@ -53,7 +54,11 @@ Options:
                          and per-output-channel [min, max] ranges for weights of Conv/Gemm/MatMul
   --backend <name>       Kernel backend for --stats: auto (WASM SIMD when available), wasm or ts
   --json                 Machine-readable output
-  -o, --output <file>    compress: where to write (default name.int8.onnx / name.q4.onnx …);
+  --candidates <dir>     eval: every .onnx file in DIR (besides the original) against the original; with several
+                         candidates: one summary table (or JSON array), exit 1 if any failed
+  --out-dir <dir>        compress: several models (files or folders of .onnx files), each written to DIR under its
+                         default name; one summary table (or one JSON array), exit 1 if any failed, the rest written
+  -o, --output <file>    compress: where to write (default name.int8.onnx / name.q4.onnx …), one model only;
                          upgrade: default name.opsetN.onnx beside the input
   --opset <N>            upgrade: the opset to reach (from the model's own, at most 21)
   --recipe <file>        compress: a recipe JSON (flags given as well override it)
@@ -162,6 +167,7 @@ const OPTIONS = {
   preset: { type: 'string' },
   csv: { type: 'string' },
   'out-dir': { type: 'string' },
+  candidates: { type: 'string' },
   'target-size': { type: 'string' },
   'max-damage': { type: 'string' },
   opset: { type: 'string' },
@@ -183,8 +189,8 @@ const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthe
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   inspect: ['json', 'external-data', 'stats', 'backend', 'memory-budget'],
-  compress: ['json', 'external-data', 'output', 'save-recipe', 'allow-unchanged', 'memory-budget', ...COMPRESS_OPTIONS, ...CALIBRATION_OPTIONS],
-  eval: ['json', ...EVAL_OPTIONS],
+  compress: ['json', 'external-data', 'output', 'out-dir', 'save-recipe', 'allow-unchanged', 'memory-budget', ...COMPRESS_OPTIONS, ...CALIBRATION_OPTIONS],
+  eval: ['json', 'candidates', ...EVAL_OPTIONS],
   sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'group-importance', 'preset', 'csv', 'out-dir'],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
   upgrade: ['json', 'external-data', 'output', 'opset'],
@@ -263,12 +269,17 @@ export async function runCli(argv: string[]): Promise<string> {
       return inspectCommand(rest[0]!, { json: values.json ?? false, externalData: values['external-data'], stats: values.stats, backend: backend as BackendPreference, memoryBudget: values['memory-budget'] });
     }
     case 'compress': {
-      if (rest.length !== 1) throw new UsageError('compress takes exactly one model path');
-      return compressCommand(rest[0]!, compressFlags());
+      if (rest.length === 0) throw new UsageError('compress takes a model path (or several, with --out-dir)');
+      const batch = rest.length > 1 || values['out-dir'] !== undefined || (await isDirectory(rest[0]!));
+      if (!batch) return compressCommand(rest[0]!, compressFlags());
+      if (values.output !== undefined) throw new UsageError('-o/--output names one file: with several models use --out-dir');
+      return compressBatch(rest, { ...compressFlags(), outDir: values['out-dir'] });
     }
     case 'eval': {
-      if (rest.length !== 2) throw new UsageError('eval takes two model paths: the original and the candidate');
-      return evalCommand(rest[0]!, rest[1]!, evalFlags());
+      const candidates = [...rest.slice(1), ...(values.candidates ? [values.candidates] : [])];
+      if (rest.length === 0 || candidates.length === 0) throw new UsageError('eval takes two model paths: the original and the candidate (or several candidates, or --candidates DIR)');
+      if (candidates.length === 1 && values.candidates === undefined && !(await isDirectory(candidates[0]!))) return evalCommand(rest[0]!, candidates[0]!, evalFlags());
+      return evalBatch(rest[0]!, candidates, evalFlags());
     }
     case 'sweep': {
       if (rest.length !== 1) throw new UsageError('sweep takes exactly one model path');
@@ -306,11 +317,25 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   try {
     process.stdout.write(terminalSafe(await runCli(argv)) + '\n');
     return 0;
   } catch (err) {
+    if (err instanceof BatchFailedError) {
+      // The models that did compress were written: print the whole report, then say what failed.
+      process.stdout.write(terminalSafe(err.output) + "\n");
+      process.stderr.write(`cstudio: ${oneLine(err.message)}\n`);
+      return 1;
+    }
     process.stderr.write(`cstudio: ${oneLine(reason(err).replace(/\s+/g, ' '))}\n`);
     if (err instanceof UsageError) process.stderr.write(`Run "cstudio --help" for usage.\n`);
     return err instanceof UsageError ? 2 : 1;

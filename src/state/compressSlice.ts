@@ -3,6 +3,10 @@ import { DEFAULT_CALIBRATION_SAMPLES, DEFAULT_PRUNE, DEFAULT_QUANTIZE, validateR
 import { modelWorker, type CompressOutcome, type PreviewResult } from './bridge';
 import { exactGlob } from '../core/recipe';
 import { compressedFileName, hasSteps, recipeFileName, recipeKey, recipeOf, toggled, withOwnOverride, type RecipeDraft, type Step } from './recipeEdits';
+import { presetById } from '../core/presets';
+import { measuredFor, type Measured } from './pinCompare';
+import { readRecipeHash } from './recipeHash';
+import { EMPTY_HISTORY, recordEdit, redoStep, undoStep, type RecipeHistory } from './recipeHistory';
 import { saveFile } from './saveFile';
 import type { StudioState } from './store';
 import type { CalibrationOutcome } from './evalBridge';
@@ -47,6 +51,28 @@ export interface CompressSlice extends RecipeDraft {
   resultsTab: Step;
   /** A user-facing message from the last recipe file that failed to load. */
   recipeError: string | null;
+  /** Undo / redo stacks of recipe edits. */
+  recipeHistory: RecipeHistory;
+  /** A user-facing message when the recipe in the URL could not be used. */
+  urlRecipeError: string | null;
+  /** A result kept aside to compare the current one with. */
+  pinned: CompressOutcome | null;
+  /** Latency / accuracy the lab had measured for the pinned recipe when it was pinned. */
+  pinnedMeasured: Measured | null;
+
+  /** Replaces the recipe with a named preset (one undoable step). */
+  applyPreset(id: string): void;
+  undoRecipe(): void;
+  redoRecipe(): void;
+  /**
+   * Applies the recipe in a location hash (`#recipe=…`). No recipe there: nothing changes. A bad one: the
+   * defaults, and urlRecipeError says why. `undoable` records the change as a step (a link opened later).
+   */
+  applyHashRecipe(hash: string, options?: { undoable?: boolean }): void;
+  dismissUrlRecipeError(): void;
+  /** Keeps the shown result aside for comparison (replacing an earlier pin). */
+  pinResult(): void;
+  unpinResult(): void;
 
   setQuantize(patch: Partial<QuantizeRecipe>, options?: { debounce?: boolean }): void;
   setPrune(patch: Partial<PruneRecipe>, options?: { debounce?: boolean }): void;
@@ -175,9 +201,28 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     debounceTimer = setTimeout(() => void run(), debounce ? DEBOUNCE_MS : 0);
   }
 
-  function editRules(step: Step, edit: (rules: { exclude: string[]; excludeOps: string[] }) => Partial<{ exclude: string[]; excludeOps: string[] }>) {
-    if (step === 'quantize') set((s) => ({ quantize: { ...s.quantize, ...edit(s.quantize) } }));
-    else set((s) => ({ prune: { ...s.prune, ...edit(s.prune) } }));
+  /** Runs a draft edit and records it as an undo step (coalesced by `key` within a short window). */
+  function edit(key: string | null, apply: () => void): void {
+    const before = draftOf(get());
+    apply();
+    const after = draftOf(get());
+    set((s) => ({ recipeHistory: recordEdit(s.recipeHistory, before, after, key, performance.now()) }));
+  }
+
+  /** Replaces the whole draft (undo, redo, a preset, a link) and recompresses. */
+  function replaceDraft(draft: RecipeDraft): void {
+    set((s) => ({
+      ...draft,
+      resultsTab: draft.quantizeOn && draft.pruneOn ? s.resultsTab : draft.quantizeOn ? 'quantize' : draft.pruneOn ? 'prune' : s.resultsTab,
+    }));
+    changed(false);
+  }
+
+  function editRules(step: Step, rules: (rules: { exclude: string[]; excludeOps: string[] }) => Partial<{ exclude: string[]; excludeOps: string[] }>) {
+    edit(null, () => {
+      if (step === 'quantize') set((s) => ({ quantize: { ...s.quantize, ...rules(s.quantize) } }));
+      else set((s) => ({ prune: { ...s.prune, ...rules(s.prune) } }));
+    });
     if (step === 'quantize' ? get().quantizeOn : get().pruneOn) changed(false);
   }
 
@@ -212,19 +257,22 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     quantPreview: IDLE_PREVIEW,
     resultsTab: 'quantize',
     recipeError: null,
+    recipeHistory: EMPTY_HISTORY,
+    urlRecipeError: null,
+    pinned: null,
+    pinnedMeasured: null,
     downloadError: null,
 
     setQuantize: (patch, { debounce = false } = {}) => {
-      set((s) => ({ quantize: { ...s.quantize, ...patch } }));
+      edit(debounce ? `quantize:${Object.keys(patch).sort().join(',')}` : null, () => set((s) => ({ quantize: { ...s.quantize, ...patch } })));
       if (get().quantizeOn) changed(debounce);
     },
     setPrune: (patch, { debounce = false } = {}) => {
-      set((s) => ({ prune: { ...s.prune, ...patch } }));
+      edit(debounce ? `prune:${Object.keys(patch).sort().join(',')}` : null, () => set((s) => ({ prune: { ...s.prune, ...patch } })));
       if (get().pruneOn) changed(debounce);
     },
     setStepOn: (step, on) => {
-      if (step === 'quantize') set({ quantizeOn: on });
-      else set({ pruneOn: on });
+      edit(null, () => (step === 'quantize' ? set({ quantizeOn: on }) : set({ pruneOn: on })));
       const s = get();
       // Show the table of a step just switched on, or of the one still on.
       if (on) set({ resultsTab: step });
@@ -241,8 +289,10 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     },
     removeExcludePattern: (step, glob) => editRules(step, (r) => ({ exclude: r.exclude.filter((x) => x !== glob) })),
     setOwnOverride: (step, name, value) => {
-      if (step === 'quantize') set((s) => ({ quantize: { ...s.quantize, overrides: withOwnOverride(s.quantize.overrides, name, 'bits', value) } }));
-      else set((s) => ({ prune: { ...s.prune, overrides: withOwnOverride(s.prune.overrides, name, 'sparsity', value) } }));
+      edit(null, () => {
+        if (step === 'quantize') set((s) => ({ quantize: { ...s.quantize, overrides: withOwnOverride(s.quantize.overrides, name, 'bits', value) } }));
+        else set((s) => ({ prune: { ...s.prune, overrides: withOwnOverride(s.prune.overrides, name, 'sparsity', value) } }));
+      });
       changed(false);
     },
     setResultsTab: (resultsTab) => set({ resultsTab }),
@@ -262,18 +312,56 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
         set({ recipeError: `${fileName} was not loaded: ${err instanceof Error ? err.message : String(err)}. Your settings are unchanged.` });
         return false;
       }
-      set((s) => ({
-        recipeError: null,
-        pruneOn: recipe.prune !== undefined,
-        quantizeOn: recipe.quantize !== undefined,
-        prune: recipe.prune ?? s.prune,
-        quantize: recipe.quantize ?? s.quantize,
-        resultsTab: recipe.quantize ? 'quantize' : 'prune',
-      }));
+      edit(null, () =>
+        set((s) => ({
+          recipeError: null,
+          pruneOn: recipe.prune !== undefined,
+          quantizeOn: recipe.quantize !== undefined,
+          prune: recipe.prune ?? s.prune,
+          quantize: recipe.quantize ?? s.quantize,
+          resultsTab: recipe.quantize ? 'quantize' : 'prune',
+        })),
+      );
       changed(false);
       return true;
     },
     dismissRecipeError: () => set({ recipeError: null }),
+
+    applyPreset: (id) => {
+      const preset = presetById(id);
+      if (!preset) return;
+      const r = preset.recipe;
+      edit(null, () =>
+        replaceDraft({ pruneOn: r.prune !== undefined, quantizeOn: r.quantize !== undefined, prune: r.prune ?? get().prune, quantize: r.quantize ?? get().quantize }),
+      );
+    },
+    undoRecipe: () => {
+      const step = undoStep(get().recipeHistory, draftOf(get()));
+      if (!step) return;
+      set({ recipeHistory: step.history });
+      replaceDraft(step.draft);
+    },
+    redoRecipe: () => {
+      const step = redoStep(get().recipeHistory, draftOf(get()));
+      if (!step) return;
+      set({ recipeHistory: step.history });
+      replaceDraft(step.draft);
+    },
+    applyHashRecipe: (hash, { undoable = false } = {}) => {
+      const read = readRecipeHash(hash);
+      if (read.kind === 'none') return;
+      const draft: RecipeDraft =
+        read.kind === 'ok' ? read.draft : { pruneOn: false, quantizeOn: true, prune: DEFAULT_PRUNE, quantize: DEFAULT_QUANTIZE };
+      set({ urlRecipeError: read.kind === 'error' ? read.message : null });
+      if (undoable) edit(null, () => replaceDraft(draft));
+      else replaceDraft(draft);
+    },
+    dismissUrlRecipeError: () => set({ urlRecipeError: null }),
+    pinResult: () => {
+      const result = get().compression.result;
+      if (result) set({ pinned: result, pinnedMeasured: measuredFor(result.recipe, get().evaluation, get().sweep.points) ?? null });
+    },
+    unpinResult: () => set({ pinned: null, pinnedMeasured: null }),
 
     compressNow: () => {
       live = true;
@@ -296,7 +384,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       compressTicket++;
       previewTicket++;
       previewCache.clear();
-      set({ compression: IDLE_JOB, quantPreview: IDLE_PREVIEW });
+      set({ compression: IDLE_JOB, quantPreview: IDLE_PREVIEW, pinned: null, pinnedMeasured: null });
       live = false;
       if (autoRun) get().compressNow();
     },

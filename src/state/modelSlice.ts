@@ -1,4 +1,5 @@
 import type { StateCreator } from 'zustand';
+import { splitModelSets } from '../core/onnx/modelSets';
 import type { ModelSummary } from '../core/onnx/types';
 import { modelWorker } from './bridge';
 import { AUTO_RUN_MAX_BYTES } from './compressSlice';
@@ -38,12 +39,24 @@ export interface ModelSlice {
   opsetUpgrade: OpsetUpgradeState;
   upgradeOpset(opset: number): Promise<void>;
   downloadUpgraded(): Promise<void>;
+  /** Models opened together (several .onnx files at once), to switch between; empty for a single model. */
+  modelList: OpenedSet[];
+  /** Index in modelList of the model shown (or being opened); null when the shown model is not from the list. */
+  activeModel: number | null;
   loadDemo(): Promise<void>;
+  /** One model (with its external-data files), or several models: the first opens, the others wait in modelList. */
   openFiles(files: File[]): Promise<void>;
+  /** Opens the model at `index` of modelList; the recipe stays as it is. */
+  switchModel(index: number): Promise<void>;
   dismissError(): void;
   /** Said when the model worker crashed (e.g. out of memory) and was restarted with the open model; the recipe is kept. */
   workerNotice: string | null;
   dismissWorkerNotice(): void;
+}
+
+export interface OpenedSet {
+  name: string;
+  files: File[];
 }
 
 /** Increases with each load; results of a superseded load are dropped. */
@@ -104,6 +117,8 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
     warnings: [],
     isDemo: false,
     opsetUpgrade: IDLE_UPGRADE,
+    modelList: [],
+    activeModel: null,
 
     upgradeOpset: async (opset) => {
       const ticket = loadTicket;
@@ -124,19 +139,40 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
       saveFile(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }), upgradedFileName(fileName, opsetUpgrade.opset));
     },
 
-    loadDemo: () => load(DEMO_MODEL.name, true, () => modelWorker.openUrl(demoUrl(), DEMO_MODEL.name)),
+    loadDemo: () => {
+      set({ activeModel: null });
+      return load(DEMO_MODEL.name, true, () => modelWorker.openUrl(demoUrl(), DEMO_MODEL.name));
+    },
 
     openFiles: (files) => {
       if (files.length === 0) return Promise.resolve();
-      const main = files.find((f) => f.name.toLowerCase().endsWith('.onnx')) ?? files[0];
-      const label = files.length > 1 ? `${main.name} and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : main.name;
-      return load(label, false, () => modelWorker.open(files));
+      const sets = splitModelSets(files);
+      if (sets.length > 1) {
+        set({ modelList: sets.map((set) => ({ name: set[0]!.name, files: set })), activeModel: null });
+        return get().switchModel(0);
+      }
+      set({ modelList: [], activeModel: null });
+      return openSet(files);
+    },
+
+    switchModel: (index) => {
+      const entry = get().modelList[index];
+      if (!entry) return Promise.resolve();
+      set({ activeModel: index });
+      return openSet(entry.files);
     },
 
     dismissError: () => set({ error: null }),
     workerNotice: null,
     dismissWorkerNotice: () => set({ workerNotice: null }),
   };
+
+  /** Opens one model with its data files. */
+  function openSet(files: File[]): Promise<void> {
+    const main = files.find((f) => f.name.toLowerCase().endsWith('.onnx')) ?? files[0];
+    const label = files.length > 1 ? `${main.name} and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : main.name;
+    return load(label, false, () => modelWorker.open(files));
+  }
 };
 
 function messageOf(err: unknown): string {

@@ -3,6 +3,7 @@ import { useStudio } from '../state/store';
 import { systemTheme } from '../state/uiSlice';
 import { TensorDetail } from './analysis/TensorDetail';
 import { CompressPanel } from './compress/CompressPanel';
+import { UrlRecipeError, useRecipeShortcuts } from './compress/shared/RecipeHistory';
 import { EvaluatePanel } from './evaluate/EvaluatePanel';
 import { LayerViews } from './layers/LayerViews';
 import { DropZone } from './shell/DropZone';
@@ -10,11 +11,13 @@ import { EmptyState } from './shell/EmptyState';
 import { ErrorBanner, WorkerNotice } from './shell/ErrorBanner';
 import { Header } from './shell/Header';
 import { LoadingStatus } from './shell/LoadingStatus';
+import { ModelList } from './shell/ModelList';
 import { SummaryPanel } from './summary/SummaryPanel';
 import { TensorTable } from './tensors/TensorTable';
 
 export function App() {
   useThemeOnDocument();
+  useRecipeShortcuts();
   const summary = useStudio((s) => s.summary);
   const isDemo = useStudio((s) => s.isDemo);
   const loading = useStudio((s) => s.status === 'loading');
@@ -24,9 +27,11 @@ export function App() {
       <div className="app">
         <Header />
         <main className="app-main" aria-busy={loading}>
+          <UrlRecipeError />
           <ErrorBanner />
           <WorkerNotice />
           <LoadingStatus />
+          <ModelList />
           {summary ? (
             <>
               <SummaryPanel summary={summary} isDemo={isDemo} />

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import path from 'node:path';
 import { compressModel, gzipSize, type StaticOptions } from '../../core/compress/compress';
@@ -134,6 +134,21 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   const memoryBudget = memoryBudgetFlag(flags.memoryBudget);
   const output = flags.output ?? compressedFileName(modelPath, recipe);
   await checkOutputs(modelPath, flags, output);
+  const one = await compressOne(modelPath, recipe, flags, output, memoryBudget, (message) => process.stderr.write(oneLine(`cstudio: ${message}`) + '\n'));
+  if (flags.saveRecipe) await writeFileSafely(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
+  return flags.json ? toJson(one.json) : one.text;
+}
+
+interface CompressedOne {
+  json: Record<string, unknown>;
+  text: string;
+  inputBytes: number;
+  outputBytes: number;
+  coverage: number;
+}
+
+/** Opens, compresses and writes one model (safely: a temporary file renamed after success); throws, nothing written, when it fails or compresses nothing. */
+async function compressOne(modelPath: string, recipe: Recipe, flags: CompressFlags, output: string, memoryBudget: number, warn: (message: string) => void): Promise<CompressedOne> {
   // Outputs too big for one file keep their weights in output.onnx_data beside the model.
   const dataPath = `${output}_data`;
   await checkOutputPath(dataPath, '-o (its external-data file)', [modelPath, ...(flags.recipe ? [flags.recipe] : [])]);
@@ -151,25 +166,21 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   }
   if (result.data) await writeFileSafely(dataPath, result.data.chunks);
   await writeFileSafely(output, result.bytes);
-  if (flags.saveRecipe) await writeFileSafely(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
   const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
-  if (cov.fraction < COVERAGE_WARN_BELOW && changed) process.stderr.write(oneLine(`cstudio: only ${percent(cov.fraction)} of the weight bytes were compressed. ${leftText(cov)}`) + '\n');
-  if (flags.json) {
-    const json = {
-      input: modelPath,
-      output,
-      ...(result.data ? { externalData: dataPath } : {}),
-      recipe,
-      inputBytes: result.inputBytes,
-      outputBytes: result.outputBytes,
-      ...(gzipBytes !== undefined ? { gzipBytes } : {}),
-      coverage: cov,
-      ...(result.upgrade ? { upgrade: { ...result.upgrade, summary: describeUpgrade(result.upgrade) } } : {}),
-      ...(result.prune ? { prune: result.prune } : {}),
-      ...(result.quantize ? reportJson(result.quantize) : {}),
-    };
-    return JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
-  }
+  if (cov.fraction < COVERAGE_WARN_BELOW && changed) warn(`only ${percent(cov.fraction)} of the weight bytes were compressed. ${leftText(cov)}`);
+  const json = {
+    input: modelPath,
+    output,
+    ...(result.data ? { externalData: dataPath } : {}),
+    recipe,
+    inputBytes: result.inputBytes,
+    outputBytes: result.outputBytes,
+    ...(gzipBytes !== undefined ? { gzipBytes } : {}),
+    coverage: cov,
+    ...(result.upgrade ? { upgrade: { ...result.upgrade, summary: describeUpgrade(result.upgrade) } } : {}),
+    ...(result.prune ? { prune: result.prune } : {}),
+    ...(result.quantize ? reportJson(result.quantize) : {}),
+  };
   const lines = [
     `${modelPath} (${formatBytes(result.inputBytes)}) → ${output}${result.data ? ` + ${result.data.name}` : ''} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`,
     `coverage: ${percent(cov.fraction)} of the weight bytes compressed (${formatBytes(cov.compressedBytes)} of ${formatBytes(cov.totalBytes)})`,
@@ -178,7 +189,98 @@ export async function compressCommand(modelPath: string, flags: CompressFlags): 
   if (result.upgrade) lines.push(`upgrade: ${describeUpgrade(result.upgrade)}`);
   if (result.prune) lines.push('', renderPrune(result.prune));
   if (result.quantize) lines.push('', renderReport(result.quantize));
-  return lines.join('\n');
+  return { json, text: lines.join('\n'), inputBytes: result.inputBytes, outputBytes: result.outputBytes, coverage: cov.fraction };
+}
+
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+}
+
+/** Some models of a batch failed: the report of all (written to stdout) and exit status 1. */
+export class BatchFailedError extends Error {
+  constructor(
+    readonly output: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The .onnx files a batch names: files as given, folders by their .onnx files (sorted, not recursive). */
+export async function batchInputs(inputs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const input of inputs) {
+    let isDir = false;
+    try {
+      isDir = (await stat(input)).isDirectory();
+    } catch {
+      // A missing file fails on its own row.
+    }
+    if (!isDir) {
+      out.push(input);
+      continue;
+    }
+    const names = (await readdir(input, { withFileTypes: true })).filter((e) => e.isFile() && /\.onnx$/i.test(e.name)).map((e) => e.name).sort();
+    if (!names.length) throw new UsageError(`${input} holds no .onnx files`);
+    out.push(...names.map((n) => path.join(input, n)));
+  }
+  return out;
+}
+
+/**
+ * Several models with one recipe: each written to --out-dir (or beside its input), one summary table or one
+ * JSON array; a model that fails does not stop the others, and any failure makes the exit status 1.
+ */
+export async function compressBatch(inputs: string[], flags: CompressFlags & { outDir?: string }): Promise<string> {
+  if (flags.output !== undefined) throw new UsageError('-o/--output names one file: with several models use --out-dir');
+  const models = await batchInputs(inputs);
+  const recipe = await recipeFromFlags(flags);
+  if (flags.outDir) await mkdir(flags.outDir, { recursive: true });
+  const outputs = models.map((m) => (flags.outDir ? path.join(flags.outDir, path.basename(compressedFileName(m, recipe))) : compressedFileName(m, recipe)));
+  const seen = new Map<string, string>();
+  for (const [i, o] of outputs.entries()) {
+    const key = path.resolve(o);
+    const other = seen.get(key);
+    if (other !== undefined) throw new UsageError(`${other} and ${models[i]} would both be written to ${o}`);
+    seen.set(key, models[i]!);
+  }
+  if (flags.saveRecipe) await writeFileSafely(flags.saveRecipe, JSON.stringify(recipe, null, 2) + '\n');
+  const memoryBudget = memoryBudgetFlag(flags.memoryBudget);
+  const rows: ({ input: string; output: string } & ({ ok: true; one: CompressedOne } | { ok: false; error: string }))[] = [];
+  for (const [i, input] of models.entries()) {
+    const output = outputs[i]!;
+    try {
+      await checkOutputPath(output, '--out-dir', [input]);
+      const one = await compressOne(input, recipe, flags, output, memoryBudget, (message) => process.stderr.write(oneLine(`cstudio: ${input}: ${message}`) + '\n'));
+      rows.push({ input, output, ok: true, one });
+    } catch (err) {
+      rows.push({ input, output, ok: false, error: failureReason(err) });
+    }
+  }
+  const failed = rows.filter((r) => !r.ok).length;
+  const report = flags.json
+    ? toJson(rows.map((r) => (r.ok ? { ok: true, ...r.one.json } : { ok: false, input: r.input, error: r.error })))
+    : [
+        table(
+          ['model', 'output', 'before', 'after', 'ratio', 'coverage', 'status'],
+          rows.map((r) =>
+            r.ok
+              ? [r.input, r.output, formatBytes(r.one.inputBytes), formatBytes(r.one.outputBytes), `${(r.one.outputBytes / r.one.inputBytes).toFixed(2)}×`, percent(r.one.coverage), 'ok']
+              : [r.input, '-', '', '', '', '', `failed: ${r.error}`],
+          ),
+          [false, false, true, true, true, true, false],
+        ),
+        '',
+        `${rows.length - failed} of ${rows.length} models compressed${failed ? `, ${failed} failed` : ''}`,
+      ].join('\n');
+  if (failed) throw new BatchFailedError(report, `${failed} of ${rows.length} models failed: ${rows.filter((r) => !r.ok).map((r) => r.input).join(', ')}`);
+  return report;
+}
+
+function failureReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT') return `no such file: ${e.path ?? ''}`;
+  return oneLine((err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' '));
 }
 
 /**

@@ -4,6 +4,7 @@
  * measurement are passed in, so the same loop runs on worker bridges (UI) and in Node (CLI).
  */
 import type { Granularity } from '../compress/quantize/math';
+import { RECIPE_PRESETS } from '../presets';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, type PrunePattern, type Recipe } from '../recipe';
 import type { CandidateMeasure } from './candidate';
 import type { LatencyStats } from './latency';
@@ -48,15 +49,8 @@ export interface SweepPoint extends SweepCandidate {
   frontier: boolean;
 }
 
-export const PRESETS: SweepCandidate[] = [
-  { label: 'int8 per channel', recipe: { version: 1, quantize: { ...DEFAULT_QUANTIZE } } },
-  { label: 'int8 per tensor', recipe: { version: 1, quantize: { ...DEFAULT_QUANTIZE, granularity: 'tensor' } } },
-  { label: 'int4 blocks of 32', recipe: { version: 1, quantize: { ...DEFAULT_QUANTIZE, bits: 4, granularity: 'block', blockSize: 32 } } },
-  { label: 'fp16', recipe: { version: 1, quantize: { ...DEFAULT_QUANTIZE, format: 'fp16' } } },
-  { label: 'dynamic int8', recipe: { version: 1, quantize: { ...DEFAULT_QUANTIZE, format: 'dynamic' } } },
-  { label: '2:4 sparse + int8', recipe: { version: 1, prune: { ...DEFAULT_PRUNE, pattern: '2:4', sparsity: 0.5 }, quantize: { ...DEFAULT_QUANTIZE } } },
-  { label: '50% channels pruned + int8', recipe: { version: 1, prune: { ...DEFAULT_PRUNE, pattern: 'channel', sparsity: 0.5 }, quantize: { ...DEFAULT_QUANTIZE } } },
-];
+/** The presets the explorer measures (src/core/presets.ts marks them). */
+export const PRESETS: SweepCandidate[] = RECIPE_PRESETS.filter((p) => p.sweep).map((p) => ({ label: p.label, recipe: p.recipe }));
 
 const GRANULARITY_LABEL: Record<Granularity, string> = { tensor: 'per tensor', channel: 'per channel', block: 'blocks' };
 

@@ -11,7 +11,10 @@ import { QuantPreview } from './quantize/QuantPreview';
 import { QuantTable } from './quantize/QuantTable';
 import { QUANTIZE_HELP } from './quantize/meta';
 import { JobStatus } from './shared/JobStatus';
+import { PinCompare } from './shared/PinCompare';
+import { PresetPicker } from './shared/PresetPicker';
 import { RecipeButtons, RecipeError } from './shared/RecipeButtons';
+import { UndoRedoButtons } from './shared/RecipeHistory';
 import { ResultSummary } from './shared/ResultSummary';
 import { Segmented } from './shared/Segmented';
 
@@ -31,9 +34,13 @@ export function CompressPanel({ tensors, fileName, weightBytes }: { tensors: Ten
             Prune, then quantize: one recipe. Results follow the controls; the compressed file is written here, in your browser.
           </p>
         </div>
-        <RecipeButtons />
+        <div className="compress__actions">
+          <UndoRedoButtons />
+          <RecipeButtons />
+        </div>
       </header>
       <RecipeError />
+      <PresetPicker />
       <div className="compress__grid">
         <div className="compress__steps">
           <StepSection step="prune" number={1} title="Prune" help={PRUNE_HELP}>
@@ -46,8 +53,10 @@ export function CompressPanel({ tensors, fileName, weightBytes }: { tensors: Ten
         <div className="compress__side">
           <JobStatus />
           <ResultArea fileName={fileName} weightBytes={weightBytes} />
+          <PinCompare part="control" />
         </div>
       </div>
+      <PinCompare part="comparison" />
       <LayerResults tensors={tensors} />
     </section>
   );
