@@ -88,7 +88,7 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
       warnings.push(`Some weights are stored less compactly than asked: ${why}.`);
     }
     if (isStatic) {
-      const written = await emitStatic(work, recipe.quantize, plan, staticLayout(work, recipe.quantize), options.calibration!, recipe.quantize.calibration ?? 'minmax');
+      const written = await emitStatic(work, recipe.quantize, plan, staticLayout(work, recipe.quantize), options.calibration!, recipe.quantize.calibration ?? 'minmax', options.gptq);
       staticReport = { ...written.report, foldedBatchNorms: folded, ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}) };
       const rest = await quantizeEditable(work, { ...recipe.quantize, format: 'qdq', bits: 8, granularity: 'channel', symmetric: true, overrides: [] }, { ...plan, tensors: plan.tensors.filter((t) => !written.handled.has(t.entryId)) }, options);
       const weightOnly = 'weight-only int8 (DequantizeLinear): its op is not run on integer kernels';

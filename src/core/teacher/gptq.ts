@@ -73,7 +73,7 @@ export interface ConvGeometry {
  * Accumulates im2col patches of one Conv input [N, C, …spatial] into one Hessian per conv group (patch order
  * c, ky, kx — the order of a weight row [C/g, kh, kw]). Padding contributes zeros.
  */
-export function accumulateConv(hs: Hessian[], x: Float32Array, dims: readonly number[], g: ConvGeometry): void {
+export function accumulateConv(hs: Hessian[], x: ArrayLike<number>, dims: readonly number[], g: ConvGeometry): void {
   const [N, C] = dims as [number, number];
   const spatial = dims.slice(2);
   const nd = spatial.length;
@@ -120,7 +120,7 @@ export function accumulateConv(hs: Hessian[], x: Float32Array, dims: readonly nu
 }
 
 /** Accumulates a MatMul/Gemm input [..., K] (rows = every leading index). */
-export function accumulateRows(h: Hessian, x: Float32Array): void {
+export function accumulateRows(h: Hessian, x: ArrayLike<number>): void {
   h.addRows(x, x.length / h.k);
 }
 

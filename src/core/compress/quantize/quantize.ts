@@ -15,6 +15,11 @@ import type { Emitter } from './emit/types';
 import { convertToFp16 } from './fp16';
 import type { QuantPlan, WrittenFormat } from './plan';
 import type { TensorReport } from './report';
+import { channelLayout } from '../../analysis/stats';
+import { gptqWeight, type GptqLayer, type GridSource } from '../../teacher/gptq-layers';
+import type { GptqOptions } from '../../teacher/gptq';
+import type { QuantSpec } from './math';
+import { specFor, type TensorPlan } from './plan';
 
 export interface QuantizeOptions {
   onProgress?: (done: number, total: number) => void;
@@ -23,6 +28,26 @@ export interface QuantizeOptions {
   dequantized?: Map<string, Float32Array>;
   /** Kernel backend for the quantization math (default: the TypeScript reference). */
   backend?: KernelBackend;
+  /** GPTQ: the layers' Hessians by weight name (teacher/gptq-layers.ts `collectHessians`) and its options. */
+  gptq?: { layers: Map<string, GptqLayer>; options: GptqOptions };
+}
+
+/** The view and spec the tensor's emitter quantizes it with, in the stored layout (GPTQ uses the same grid). */
+export function gridSource(recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], elements: number, op: string): GridSource {
+  let spec: QuantSpec = specFor(recipe, plan);
+  if (plan.format === 'dynamic') spec = { ...spec, granularity: plan.granularity === 'channel' ? 'channel' : 'tensor', blockSize: 0, symmetric: recipe.symmetric || op === 'Conv', scaleType: undefined };
+  const stored = plan.flattenTo2d ? [shape[0]!, shape.slice(1).reduce((a, b) => a * b, 1)] : shape;
+  if (spec.granularity === 'tensor' || plan.axis === undefined) return { view: { outer: 1, axisLength: elements, inner: 1 }, spec: { ...spec, granularity: 'tensor' } };
+  const l = channelLayout(stored, plan.axis);
+  return { view: { outer: l.outer, axisLength: l.channels, inner: l.inner }, spec };
+}
+
+/** GPTQ for one planned tensor when it has a Hessian: the adjusted values and its report, or undefined. */
+export async function gptqFor(options: QuantizeOptions, recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], values: Float32Array): Promise<{ adjusted: Float32Array; notes: string[]; gptq: NonNullable<TensorReport['gptq']> } | undefined> {
+  const layer = options.gptq?.layers.get(plan.name);
+  if (!layer || plan.graphPath !== 'main' || layer.shape.join() !== shape.join() || layer.op !== plan.op) return undefined;
+  const { adjusted, report } = await gptqWeight(values, layer, gridSource(recipe, plan, shape, values.length, layer.op), options.gptq!.options);
+  return { adjusted, gptq: report, notes: [`GPTQ: layer output ${report.layerSqnrDb.toFixed(1)} dB vs ${report.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`] };
 }
 
 /** One emitter per format written tensor by tensor (fp16 converts the whole graph at once). */
@@ -60,9 +85,20 @@ export async function quantizeEditable(work: EditableModel, recipe: QuantizeReci
     if (hasNonFinite(values)) {
       tensors.push({ ...t, action: 'skip', reason: 'holds NaN or ±Inf values (a mask or sentinel, not a weight)', bytesAfter: t.bytesBefore });
     } else {
-      const written = await EMITTERS[t.format as Exclude<WrittenFormat, 'fp16'>](ctx, entry, t, values);
+      const g = await gptqFor(options, recipe, t, entry.shape, values);
+      const written = await EMITTERS[t.format as Exclude<WrittenFormat, 'fp16'>](ctx, entry, t, g ? g.adjusted : values, g ? values : undefined);
+      let { signal, noise } = written;
+      if (g) {
+        // The emitter measured against the adjusted weights: the error is against the original ones.
+        signal = 0;
+        noise = 0;
+        for (let i = 0; i < values.length; i++) {
+          signal += values[i]! ** 2;
+          noise += (values[i]! - written.dequantized[i]!) ** 2;
+        }
+      }
       options.dequantized?.set(t.name, written.dequantized);
-      tensors.push({ ...t, notes: [...t.notes, ...(written.notes ?? [])], bytesAfter: written.bytesAfter, ...errorFromSums(written.signal, written.noise) });
+      tensors.push({ ...t, notes: [...t.notes, ...(g?.notes ?? []), ...(written.notes ?? [])], bytesAfter: written.bytesAfter, ...errorFromSums(signal, noise), ...(g ? { gptq: g.gptq } : {}) });
     }
     options.onProgress?.(++done, todo);
     // Let a worker see cancellation between tensors.
