@@ -67,6 +67,10 @@ Options:
   --calib-samples <N>    static: calibration samples (default 64)
   --calib-method <m>     static: activation ranges from minmax (default), percentile (--percentile, 99.99),
                          entropy (KL, as TensorRT) or mse
+  --gptq                 GPTQ for weights (any format, bits and granularity): each layer's codes chosen with
+                         the Hessian of its inputs on calibration data (--calib-data etc., as for static)
+  --gptq-damp <f>        GPTQ dampening, λ = f · mean(diag H) (default 0.01)
+  --act-order            GPTQ: quantize input columns in order of decreasing Hessian diagonal
   --bias-correction      static: fold the mean shift of each layer's weight rounding into its bias
   --exclude <glob>       leave matching tensors or layers in float (repeatable)
   --override <glob=bits> give matching tensors their own bit width (repeatable)
@@ -166,6 +170,9 @@ const OPTIONS = {
   'calib-samples': { type: 'string' },
   'calib-method': { type: 'string' },
   'bias-correction': { type: 'boolean' },
+  gptq: { type: 'boolean' },
+  'gptq-damp': { type: 'string' },
+  'act-order': { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -173,7 +180,7 @@ type OptionName = keyof typeof OPTIONS;
 
 const COMPRESS_OPTIONS: OptionName[] = ['recipe', 'bits', 'granularity', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'sparsity', 'pattern', 'global', 'layer-cap', 'norm', 'group-importance'];
 /** Static int8's calibration data: its own flags, plus the eval loaders' shaping flags (images, synthetic dims). */
-const CALIBRATION_OPTIONS: OptionName[] = ['calib-data', 'calib-samples', 'calib-method', 'bias-correction', 'dims', 'floats', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
+const CALIBRATION_OPTIONS: OptionName[] = ['calib-data', 'calib-samples', 'calib-method', 'bias-correction', 'gptq', 'gptq-damp', 'act-order', 'dims', 'floats', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
 const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'dims', 'floats', 'task', 'mask-threshold', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
@@ -233,6 +240,9 @@ export async function runCli(argv: string[]): Promise<string> {
     calibSamples: values['calib-samples'],
     calibMethod: values['calib-method'],
     biasCorrection: values['bias-correction'],
+    gptq: values.gptq,
+    gptqDamp: values['gptq-damp'],
+    actOrder: values['act-order'],
     calibShape: { dims: values.dims, floats: values.floats, threads: values.threads, image: { size: values['image-size'], resize: values.resize, channels: values.channels, layout: values.layout, scale: values.scale, mean: values.mean, std: values.std, imagenet: values.imagenet } },
     json: values.json ?? false,
   });

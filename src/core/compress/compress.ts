@@ -79,6 +79,7 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
   let staticReport: StaticReport | undefined;
   if (recipe.quantize) {
     const isStatic = recipe.quantize.format === 'static';
+    if (recipe.quantize.gptq?.enabled && !options.gptq) throw new Error('GPTQ needs calibration: run the original model on calibration data first (teacher/gptq-layers.ts collectHessians).');
     if (isStatic && !options.calibration) throw new Error('Static int8 needs calibration: run the original model on calibration data first (captureActivations with staticCalibrationNames).');
     const folded = isStatic ? await foldBatchNorms(work) : 0;
     const plan = planQuantization(work, recipe.quantize);
