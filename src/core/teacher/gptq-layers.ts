@@ -133,6 +133,8 @@ export interface GptqTensorReport {
   rtnLayerSqnrDb: number;
   actOrder: boolean;
   dampening: number;
+  /** Written values that differ from GPTQ's (0 when the format's grid is the one GPTQ used). */
+  mismatched?: number;
 }
 
 /** Where the grid of a weight comes from: the view and spec its emitter quantizes it with (stored layout). */

@@ -33,20 +33,30 @@ export interface QuantizeOptions {
 }
 
 /** The view and spec the tensor's emitter quantizes it with, in the stored layout (GPTQ uses the same grid). */
-export function gridSource(recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], elements: number, op: string): GridSource {
+export function gridSource(recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], elements: number, op: string, transB = false): GridSource {
   let spec: QuantSpec = specFor(recipe, plan);
   if (plan.format === 'dynamic') spec = { ...spec, granularity: plan.granularity === 'channel' ? 'channel' : 'tensor', blockSize: 0, symmetric: recipe.symmetric || op === 'Conv', scaleType: undefined };
   const stored = plan.flattenTo2d ? [shape[0]!, shape.slice(1).reduce((a, b) => a * b, 1)] : shape;
-  if (spec.granularity === 'tensor' || plan.axis === undefined) return { view: { outer: 1, axisLength: elements, inner: 1 }, spec: { ...spec, granularity: 'tensor' } };
-  const l = channelLayout(stored, plan.axis);
+  // MatMulNBits blocks along K: axis 0 of a MatMul's B [K, N], axis 1 of a Gemm's transposed B [N, K].
+  // Dynamic: one scale per output channel, Conv's axis 0, a MatMul's B [K, N] axis 1, a transposed Gemm B axis 0.
+  const axis = plan.format === 'matmulnbits' ? (transB ? 1 : 0) : plan.format === 'dynamic' ? (op === 'Conv' || transB ? 0 : 1) : plan.axis;
+  if (spec.granularity === 'tensor' || axis === undefined) return { view: { outer: 1, axisLength: elements, inner: 1 }, spec: { ...spec, granularity: 'tensor' } };
+  const l = channelLayout(stored, axis);
   return { view: { outer: l.outer, axisLength: l.channels, inner: l.inner }, spec };
+}
+
+/** Written values that are not GPTQ's (beyond float16 rounding of the stored dtype): 0 when the grids agree. */
+export function countMismatched(gptq: Float32Array, written: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < gptq.length; i++) if (Math.abs(gptq[i]! - written[i]!) > 1e-3 * Math.abs(gptq[i]!) + 1e-12) n++;
+  return n;
 }
 
 /** GPTQ for one planned tensor when it has a Hessian: the adjusted values and its report, or undefined. */
 export async function gptqFor(options: QuantizeOptions, recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], values: Float32Array): Promise<{ adjusted: Float32Array; notes: string[]; gptq: NonNullable<TensorReport['gptq']> } | undefined> {
   const layer = options.gptq?.layers.get(plan.name);
   if (!layer || plan.graphPath !== 'main' || layer.shape.join() !== shape.join() || layer.op !== plan.op) return undefined;
-  const { adjusted, report } = await gptqWeight(values, layer, gridSource(recipe, plan, shape, values.length, layer.op), options.gptq!.options);
+  const { adjusted, report } = await gptqWeight(values, layer, gridSource(recipe, plan, shape, values.length, layer.op, layer.transB), options.gptq!.options);
   return { adjusted, gptq: report, notes: [`GPTQ: layer output ${report.layerSqnrDb.toFixed(1)} dB vs ${report.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`] };
 }
 
@@ -96,6 +106,8 @@ export async function quantizeEditable(work: EditableModel, recipe: QuantizeReci
           signal += values[i]! ** 2;
           noise += (values[i]! - written.dequantized[i]!) ** 2;
         }
+        g.gptq.mismatched = countMismatched(g.adjusted, written.dequantized);
+        if (g.gptq.mismatched) g.notes.push(`GPTQ: ${g.gptq.mismatched} written value(s) differ from GPTQ's (the format's grid differs from the one GPTQ used)`);
       }
       options.dequantized?.set(t.name, written.dequantized);
       tensors.push({ ...t, notes: [...t.notes, ...(g?.notes ?? []), ...(written.notes ?? [])], bytesAfter: written.bytesAfter, ...errorFromSums(signal, noise), ...(g ? { gptq: g.gptq } : {}) });

@@ -30,7 +30,7 @@ import { removeStored } from './emit/matmulnbits';
 import { quantizeTensor, type GroupView, type QuantSpec, type QuantizedTensor } from './math';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import { gptqWeight, type GptqTensorReport } from '../../teacher/gptq-layers';
-import type { QuantizeOptions } from './quantize';
+import { countMismatched, type QuantizeOptions } from './quantize';
 import type { QuantPlan } from './plan';
 import type { TensorReport } from './report';
 
@@ -388,7 +388,7 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
         noise += (values[i]! - rounded.dequantized[i]!) ** 2;
       }
       q = { ...rounded, signal, noise };
-      gptqReport = g.report;
+      gptqReport = { ...g.report, mismatched: countMismatched(g.adjusted, rounded.dequantized) };
     } else q = await quantizeTensor(values, view, spec);
     const codes = int8Tensor(names.fresh(`${op.weight.name}_quantized`), shape, q.codes);
     const scales = floatTensor(names.fresh(`${op.weight.name}_scale`), [channels], q.scales);
