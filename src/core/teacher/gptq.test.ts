@@ -174,3 +174,15 @@ describe('GPTQ reference', () => {
     }
   });
 });
+
+describe('recipe quantize.gptq', () => {
+  it('validates enabled, dampening, blockSize and actOrder', async () => {
+    const { validateQuantize } = await import('../recipe');
+    expect(validateQuantize({ gptq: { enabled: true, dampening: 0.05, blockSize: 64, actOrder: true } }).gptq).toEqual({ enabled: true, dampening: 0.05, blockSize: 64, actOrder: true });
+    expect(validateQuantize({}).gptq).toBeUndefined();
+    expect(() => validateQuantize({ gptq: { enabled: 'yes' } })).toThrow(/quantize.gptq.enabled must be true or false/);
+    expect(() => validateQuantize({ gptq: { enabled: true, dampening: 2 } })).toThrow(/dampening must be in \(0, 1\]/);
+    expect(() => validateQuantize({ gptq: { enabled: true, blockSize: 0 } })).toThrow(/quantize.gptq.blockSize/);
+    expect(() => validateQuantize({ gptq: { enabled: true, actOrder: 1 } })).toThrow(/actOrder must be true or false/);
+  });
+});
