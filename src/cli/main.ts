@@ -24,6 +24,7 @@ Usage:
                    [--allow-unchanged] [--json]
                    [--format static [--calib-data <dir|file>] [--calib-samples N] [--bias-correction]
                     [--calib-method minmax|percentile|entropy|mse] [image flags | --dims ... --floats F]]
+                   [--gptq [--gptq-damp F] [--act-order] [--calib-data <dir|file>] [--calib-samples N]]
   cstudio eval <original.onnx> <candidate.onnx> [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]

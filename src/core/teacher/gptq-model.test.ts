@@ -56,7 +56,7 @@ async function compare(label: string, bytes: Uint8Array, calib: Feed[], held: Fe
   expect(rows.length).toBeGreaterThan(0);
   // On the calibration inputs GPTQ never does worse than plain rounding, layer by layer.
   for (const t of rows) expect(t.gptq!.layerSqnrDb, t.name).toBeGreaterThanOrEqual(t.gptq!.rtnLayerSqnrDb - 1e-6);
-  return { rtn: r, gptq: g, report: gptq };
+  return { rtn: r, gptq: g, report: gptq, hessians: h, ref };
 }
 
 describe('GPTQ 4-bit blocks of 32 in onnxruntime-node (held-out inputs)', () => {
@@ -84,8 +84,17 @@ describe('GPTQ 4-bit blocks of 32 in onnxruntime-node (held-out inputs)', () => 
     const dims = [1, 76, 32, 1];
     const calib = [...(await melWindows(3, 12)), ...(await melWindows(5, 12))].map((data): Feed => ({ input: 'input_1', dims, data }));
     const held = [...(await melWindows(7, 8)), ...(await melWindows(11, 8))].map((data): Feed => ({ input: 'input_1', dims, data }));
-    const { rtn, gptq } = await compare('openwakeword-embedding', bytes, calib, held, 'conv2d_19', true);
+    const { rtn, gptq, hessians, ref } = await compare('openwakeword-embedding', bytes, calib, held, 'conv2d_19', true);
     expect(gptq).toBeGreaterThan(rtn + 3);
+    // int8 per channel, weight-only: plain rounding is poor on this model (its first Conv reads mel values around +2).
+    const W8: QuantizeRecipe = { ...DEFAULT_QUANTIZE, bits: 8, granularity: 'channel' };
+    const r8 = await compressModel(await openModel([bytesSource('m.onnx', bytes)]), { version: 1, quantize: W8 });
+    const g8 = await compressModel(await openModel([bytesSource('m.onnx', bytes)]), { version: 1, quantize: { ...W8, gptq: { enabled: true } } }, { gptq: { layers: hessians.layers, options: {} } });
+    const a = compareOutputs(ref, await outputs(r8.bytes, held, 'conv2d_19')).sqnrDb;
+    const b = compareOutputs(ref, await outputs(g8.bytes, held, 'conv2d_19')).sqnrDb;
+    measured['openwakeword-embedding int8 per channel'] = { rtn: +a.toFixed(2), gptq: +b.toFixed(2) };
+    // Measured: 21.4 dB → 38.4 dB.
+    expect(b).toBeGreaterThan(a + 10);
   }, 400_000);
 });
 
