@@ -104,6 +104,14 @@ export function accumulateLayer(layer: GptqLayer, values: ArrayLike<number>, dim
   else accumulateRows(layer.hessians[0]!, values);
 }
 
+/** A layer as it arrives from another worker (Hessians as plain objects). */
+export type PlainGptqLayer = Omit<GptqLayer, 'hessians'> & { hessians: { k: number; h: Float64Array; rows: number }[] };
+
+/** Layers whose Hessians crossed a worker boundary, with their accumulators rebuilt. */
+export function reviveLayers(layers: Map<string, PlainGptqLayer>): Map<string, GptqLayer> {
+  return new Map([...layers].map(([w, l]) => [w, { ...l, hessians: l.hessians.map((h) => new Hessian(h.k, h.h, h.rows)) }]));
+}
+
 export interface HessianCapture {
   layers: Map<string, GptqLayer>;
   unreachable: string[];

@@ -32,8 +32,10 @@ export interface Grid {
 export class Hessian {
   readonly h: Float64Array;
   rows = 0;
-  constructor(readonly k: number) {
-    this.h = new Float64Array(k * k);
+  /** `h` and `rows`: an accumulator sent between workers (structured clone drops the class). */
+  constructor(readonly k: number, h?: Float64Array, rows = 0) {
+    this.h = h ?? new Float64Array(k * k);
+    this.rows = rows;
   }
   /** Adds `n` rows of length k (row-major). Only the upper triangle is accumulated; `finish` mirrors it. */
   addRows(x: ArrayLike<number>, n: number): void {
