@@ -74,6 +74,9 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
 
   const prune = recipe.prune ? await pruneEditable(work, recipe.prune, options) : undefined;
 
+  // GPTQ after pruning keeps the pruned weights at zero (its error feedback would otherwise refill them).
+  if (options.gptq && recipe.prune) options = { ...options, gptq: { ...options.gptq, options: { ...options.gptq.options, keepZeros: true } } };
+
   let quantize: QuantReport | undefined;
   let quantized: Awaited<ReturnType<typeof quantizeEditable>> | undefined;
   let staticReport: StaticReport | undefined;

@@ -14,7 +14,7 @@ import { createNodeRuntime } from '../../runtime/ort-node';
 import { compressModel } from '../compress/compress';
 import { openModel } from '../onnx/open';
 import { bytesSource } from '../onnx/source';
-import { DEFAULT_QUANTIZE, type QuantizeRecipe } from '../recipe';
+import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, type QuantizeRecipe } from '../recipe';
 import type { EvalSample } from '../eval/types';
 import { collectHessians } from './gptq-layers';
 import { captureActivations } from './capture';
@@ -141,6 +141,27 @@ describe('GPTQ writes its own codes in every format', () => {
     const rows = r.quantize!.tensors.filter((x) => x.gptq);
     expect(rows.length).toBe(r.quantize!.static!.quantizedOps.length);
     for (const x of rows) expect(x.gptq!.mismatched, x.name).toBe(0);
+  }, 120_000);
+
+  it('after unstructured pruning the pruned weights stay zero', async () => {
+    const f = resNetStyle({ width: 8, size: 16 });
+    const samples: EvalSample[] = Array.from({ length: 8 }, (_, i) => ({ id: `c${i}`, feeds: { [f.input.name]: { dtype: 'float32', dims: f.input.dims, data: f.feed(i + 1) } } }));
+    const h = await collectHessians(runtime, f.bytes, samples);
+    const deq = new Map<string, Float32Array>();
+    const r = await compressModel(
+      await openModel([bytesSource('m.onnx', f.bytes)]),
+      { version: 1, prune: { ...DEFAULT_PRUNE, sparsity: 0.5, pattern: 'unstructured' }, quantize: { ...Q4, gptq: { enabled: true } } },
+      { gptq: { layers: h.layers, options: {} }, dequantized: deq },
+    );
+    const rows = r.quantize!.tensors.filter((x) => x.gptq);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const x of rows) {
+      const v = deq.get(x.name)!;
+      const zeros = v.filter((y) => y === 0).length;
+      // At least the pruned half is still zero (rounding may add a few more).
+      expect(zeros / v.length, x.name).toBeGreaterThanOrEqual(0.49);
+      expect(x.gptq!.mismatched, x.name).toBe(0);
+    }
   }, 120_000);
 
   it('refuses GPTQ without Hessians', async () => {

@@ -17,6 +17,8 @@ export interface GptqOptions {
   blockSize?: number;
   /** Quantize columns in order of decreasing diag(H). */
   actOrder?: boolean;
+  /** Weights that are exactly zero stay zero (a pruning mask survives; their error is still fed back). */
+  keepZeros?: boolean;
 }
 
 /** Per-element quantization grid of W ([rows, cols], row-major): scale, inverse scale and zero point; range [qmin, qmax]. */
@@ -219,7 +221,7 @@ export function gptq(w: Float32Array, rows: number, cols: number, hRaw: Float64A
       for (let r = 0; r < rows; r++) {
         const e = r * cols + src;
         const wv = W[r * cols + i]!;
-        const q = quantizeOne(wv, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax);
+        const q = options.keepZeros && w[e] === 0 ? 0 : quantizeOne(wv, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax);
         out[e] = q;
         const e1 = (wv - q) / d;
         err[r * B + (i - i1)] = e1;

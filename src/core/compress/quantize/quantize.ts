@@ -55,7 +55,11 @@ export function countMismatched(gptq: Float32Array, written: Float32Array): numb
 /** GPTQ for one planned tensor when it has a Hessian: the adjusted values and its report, or undefined. */
 export async function gptqFor(options: QuantizeOptions, recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], values: Float32Array): Promise<{ adjusted: Float32Array; notes: string[]; gptq: NonNullable<TensorReport['gptq']> } | undefined> {
   const layer = options.gptq?.layers.get(plan.name);
-  if (!layer || plan.graphPath !== 'main' || layer.shape.join() !== shape.join() || layer.op !== plan.op) return undefined;
+  if (!layer || plan.graphPath !== 'main' || layer.op !== plan.op) return undefined;
+  if (layer.shape.join() !== shape.join()) {
+    plan.notes.push(`GPTQ skipped: the weight is [${shape.join(', ')}] now, its Hessian was measured for [${layer.shape.join(', ')}] (channel pruning): rounded to nearest`);
+    return undefined;
+  }
   const { adjusted, report } = await gptqWeight(values, layer, gridSource(recipe, plan, shape, values.length, layer.op, layer.transB), options.gptq!.options);
   return { adjusted, gptq: report, notes: [`GPTQ: layer output ${report.layerSqnrDb.toFixed(1)} dB vs ${report.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`] };
 }
