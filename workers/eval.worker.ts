@@ -16,6 +16,7 @@ import type { EvalDataset, ModelFiles } from '../src/core/eval/types';
 import type { ValueInfo } from '../src/core/onnx/types';
 import { createWebRuntime, probeWebGpu, type WebGpuInfo } from '../src/runtime/ort-web';
 import { captureActivations, splitCalibration } from '../src/core/teacher/capture';
+import { collectHessians, type PlainGptqLayer } from '../src/core/teacher/gptq-layers';
 import type { ActivationStats } from '../src/core/teacher/histogram';
 
 /** Static int8's calibration: the teacher's statistics, and where they came from. */
@@ -26,6 +27,8 @@ export interface CalibrationOutcome {
   synthetic: boolean;
   unreachable: string[];
   peakBytes: number;
+  /** GPTQ: each layer's Hessian by weight name (when asked). */
+  gptq?: Map<string, PlainGptqLayer>;
 }
 
 /** onnxruntime-web, started on first use with the thread count the page asked for (fixed for this worker's life). */
@@ -172,18 +175,25 @@ const api = {
    * Static int8's calibration in onnxruntime-web (wasm): the original run on the first `count` samples of the
    * evaluation data with `names` as extra outputs. Resolves to null when cancelled.
    */
-  async calibrate(names: string[], count: number, onProgress?: (done: number, total: number) => void): Promise<CalibrationOutcome | null> {
+  async calibrate(names: string[], count: number, onProgress?: (done: number, total: number) => void, gptq = false): Promise<CalibrationOutcome | null> {
     const controller = await startJob();
     try {
       const data = requireData();
       const { calibration } = splitCalibration(data, count, false);
       calibratedIds = new Set(calibration.samples.map((x) => x.id));
-      const capture = await captureActivations(await runtime(), requireOriginal().model, names, calibration.samples, {
-        backend: 'wasm',
-        signal: controller.signal,
-        onProgress: onProgress ? (done, total) => void onProgress(done, total) : undefined,
-      });
-      return { stats: capture.stats, samples: capture.samples, dataset: data.name, synthetic: data.synthetic, unreachable: capture.unreachable, peakBytes: capture.peakBytes };
+      const options = { backend: 'wasm' as const, signal: controller.signal, onProgress: onProgress ? (done: number, total: number) => void onProgress(done, total) : undefined };
+      const capture = names.length ? await captureActivations(await runtime(), requireOriginal().model, names, calibration.samples, options) : { stats: new Map(), samples: calibration.samples.length, unreachable: [], peakBytes: 0 };
+      // GPTQ: the layers' inputs streamed into their Hessians (a few tensors per pass).
+      const hessians = gptq ? await collectHessians(await runtime(), requireOriginal().model, calibration.samples, { ...options, maxTensorsPerRun: 16 }) : undefined;
+      return {
+        stats: capture.stats,
+        samples: capture.samples,
+        dataset: data.name,
+        synthetic: data.synthetic,
+        unreachable: [...capture.unreachable, ...(hessians?.unreachable ?? [])],
+        peakBytes: Math.max(capture.peakBytes, hessians?.peakBytes ?? 0),
+        ...(hessians ? { gptq: hessians.layers as Map<string, PlainGptqLayer> } : {}),
+      };
     } catch (err) {
       if (controller.signal.aborted) return null;
       throw plain(err, 'Could not calibrate');

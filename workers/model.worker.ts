@@ -27,6 +27,25 @@ import { sensitivityLayers, type SensitivityLayer } from '../src/core/eval/sensi
 import { modelFilesOf } from '../src/core/eval/model-files';
 import type { ModelFiles } from '../src/core/eval/types';
 import { staticCalibrationNames } from '../src/core/compress/quantize/static';
+import { reviveLayers, type PlainGptqLayer } from '../src/core/teacher/gptq-layers';
+import type { CompressOptions } from '../src/core/compress/compress';
+
+/** What the evaluation worker's calibration hands over: activation statistics (static) and Hessians (GPTQ). */
+export interface WorkerCalibration {
+  stats: Map<string, ActivationStats>;
+  samples: number;
+  gptq?: Map<string, PlainGptqLayer>;
+}
+
+function calibrationOptions(recipe: Recipe, calibration: WorkerCalibration | undefined): CompressOptions {
+  if (!calibration) return {};
+  const g = recipe.quantize?.gptq;
+  return {
+    calibration: calibration.stats,
+    calibrationSamples: calibration.samples,
+    ...(calibration.gptq && g?.enabled ? { gptq: { layers: reviveLayers(calibration.gptq), options: { dampening: g.dampening, blockSize: g.blockSize, actOrder: g.actOrder } } } : {}),
+  };
+}
 import type { ActivationStats } from '../src/core/teacher/histogram';
 
 /** What a compression may use here: half the memory the browser reports (navigator.deviceMemory), else 2 GiB. */
@@ -198,7 +217,7 @@ const api = {
     requestId: number,
     preference: BackendPreference,
     onProgress?: (done: number, total: number) => void,
-    calibration?: { stats: Map<string, ActivationStats>; samples: number },
+    calibration?: WorkerCalibration,
   ): Promise<CompressOutcome | null> {
     running?.controller.abort();
     const controller = new AbortController();
@@ -217,7 +236,7 @@ const api = {
         backend,
         memoryBudget: MEMORY_BUDGET,
         signal: controller.signal,
-        ...(calibration ? { calibration: calibration.stats, calibrationSamples: calibration.samples } : {}),
+        ...calibrationOptions(recipe, calibration),
         onProgress: onProgress
           ? (done, total) => {
               // A message per tensor is plenty for small models; large ones report at most ~10 times a second.
@@ -325,11 +344,11 @@ const api = {
    * Compresses the open model for a measurement (sweep point, one-layer sensitivity run) and transfers the
    * file; independent of the Compress panel's job and its Download.
    */
-  async compressForEval(recipe: Recipe, preference: BackendPreference, calibration?: { stats: Map<string, ActivationStats>; samples: number }): Promise<Uint8Array> {
+  async compressForEval(recipe: Recipe, preference: BackendPreference, calibration?: WorkerCalibration): Promise<Uint8Array> {
     try {
       const model = requireModel();
       const backend = await registry.choose(preference, largestWeight(model));
-      const result = await compressModel(model, recipe, { backend, memoryBudget: MEMORY_BUDGET, ...(calibration ? { calibration: calibration.stats, calibrationSamples: calibration.samples } : {}) });
+      const result = await compressModel(model, recipe, { backend, memoryBudget: MEMORY_BUDGET, ...calibrationOptions(recipe, calibration) });
       const bytes = result.bytes.byteOffset === 0 && result.bytes.byteLength === result.bytes.buffer.byteLength ? result.bytes : result.bytes.slice();
       return Comlink.transfer(bytes, [bytes.buffer]);
     } catch (err) {

@@ -26,6 +26,7 @@ Usage:
                    [--allow-unchanged] [--memory-budget SIZE] [--json]
                    [--format static [--calib-data <dir|file>] [--calib-samples N] [--bias-correction]
                     [--calib-method minmax|percentile|entropy|mse] [image flags | --dims ... --floats F]]
+                   [--gptq [--gptq-damp F] [--act-order] [--calib-data <dir|file>] [--calib-samples N]]
   cstudio eval <original.onnx> <candidate.onnx>... [--candidates DIR] [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
@@ -73,6 +74,10 @@ Options:
   --calib-samples <N>    static: calibration samples (default 64)
   --calib-method <m>     static: activation ranges from minmax (default), percentile (--percentile, 99.99),
                          entropy (KL, as TensorRT) or mse
+  --gptq                 GPTQ for weights (any format, bits and granularity): each layer's codes chosen with
+                         the Hessian of its inputs on calibration data (--calib-data etc., as for static)
+  --gptq-damp <f>        GPTQ dampening, λ = f · mean(diag H) (default 0.01)
+  --act-order            GPTQ: quantize input columns in order of decreasing Hessian diagonal
   --bias-correction      static: fold the mean shift of each layer's weight rounding into its bias
   --exclude <glob>       leave matching tensors or layers in float (repeatable)
   --override <glob=bits> give matching tensors their own bit width (repeatable)
@@ -176,6 +181,9 @@ const OPTIONS = {
   'calib-method': { type: 'string' },
   'bias-correction': { type: 'boolean' },
   'memory-budget': { type: 'string' },
+  gptq: { type: 'boolean' },
+  'gptq-damp': { type: 'string' },
+  'act-order': { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -183,7 +191,7 @@ type OptionName = keyof typeof OPTIONS;
 
 const COMPRESS_OPTIONS: OptionName[] = ['recipe', 'bits', 'granularity', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'sparsity', 'pattern', 'global', 'layer-cap', 'norm', 'group-importance'];
 /** Static int8's calibration data: its own flags, plus the eval loaders' shaping flags (images, synthetic dims). */
-const CALIBRATION_OPTIONS: OptionName[] = ['calib-data', 'calib-samples', 'calib-method', 'bias-correction', 'dims', 'floats', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
+const CALIBRATION_OPTIONS: OptionName[] = ['calib-data', 'calib-samples', 'calib-method', 'bias-correction', 'gptq', 'gptq-damp', 'act-order', 'dims', 'floats', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
 const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'dims', 'floats', 'task', 'mask-threshold', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
@@ -243,6 +251,9 @@ export async function runCli(argv: string[]): Promise<string> {
     calibSamples: values['calib-samples'],
     calibMethod: values['calib-method'],
     biasCorrection: values['bias-correction'],
+    gptq: values.gptq,
+    gptqDamp: values['gptq-damp'],
+    actOrder: values['act-order'],
     calibShape: { dims: values.dims, floats: values.floats, threads: values.threads, image: { size: values['image-size'], resize: values.resize, channels: values.channels, layout: values.layout, scale: values.scale, mean: values.mean, std: values.std, imagenet: values.imagenet } },
     memoryBudget: values['memory-budget'],
     json: values.json ?? false,

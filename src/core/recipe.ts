@@ -36,6 +36,32 @@ export interface QuantizeRecipe {
   calibrationSamples?: number;
   /** Static int8: fold the mean shift of each layer's weight rounding into its bias (teacher's input means). */
   biasCorrection?: boolean;
+  /** GPTQ for weights: codes chosen with the layer inputs' Hessian (needs calibration data, like static). */
+  gptq?: GptqRecipe;
+}
+
+export interface GptqRecipe {
+  enabled: boolean;
+  /** λ = dampening · mean(diag H), 0 < dampening ≤ 1 (default 0.01). */
+  dampening?: number;
+  /** Columns per lazy update block, 1–4096 (default 128). */
+  blockSize?: number;
+  /** Quantize input columns in order of decreasing Hessian diagonal (default false). */
+  actOrder?: boolean;
+}
+
+function validateGptq(input: unknown): GptqRecipe {
+  if (typeof input !== 'object' || input === null) throw new RecipeError('quantize.gptq must be an object');
+  const g = input as Partial<GptqRecipe>;
+  const bool = (v: unknown, what: string) => (typeof v === 'boolean' ? v : (() => { throw new RecipeError(`quantize.gptq.${what} must be true or false`); })());
+  const out: GptqRecipe = { enabled: bool(g.enabled, 'enabled') };
+  if (g.dampening !== undefined) {
+    if (typeof g.dampening !== 'number' || !(g.dampening > 0 && g.dampening <= 1)) throw new RecipeError(`quantize.gptq.dampening must be in (0, 1] (got ${JSON.stringify(g.dampening)})`);
+    out.dampening = g.dampening;
+  }
+  if (g.blockSize !== undefined) out.blockSize = intIn(g.blockSize, 1, 4096, 'quantize.gptq.blockSize');
+  if (g.actOrder !== undefined) out.actOrder = bool(g.actOrder, 'actOrder');
+  return out;
 }
 
 /** Static int8: calibration samples when the recipe names none. */
@@ -180,6 +206,7 @@ export function validateQuantize(input: unknown): QuantizeRecipe {
     ...(q.calibration !== undefined ? { calibration: oneOf(q.calibration, CALIBRATION_METHODS, 'quantize.calibration') } : {}),
     ...(q.biasCorrection !== undefined ? { biasCorrection: typeof q.biasCorrection === 'boolean' ? q.biasCorrection : (() => { throw new RecipeError('quantize.biasCorrection must be true or false'); })() } : {}),
     ...(q.calibrationSamples !== undefined ? { calibrationSamples: intIn(q.calibrationSamples, 1, 100000, 'quantize.calibrationSamples') } : {}),
+    ...(q.gptq !== undefined ? { gptq: validateGptq(q.gptq) } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import type { AnalyzeOptions } from '../core/analysis/analyze';
 import type { QuantizeRecipe, Recipe } from '../core/recipe';
-import type { ActivationStats } from '../core/teacher/histogram';
+import type { WorkerCalibration } from '../../workers/model.worker';
 import type { BackendPreference } from '../kernels/registry';
 import type { ModelWorkerApi } from '../../workers/model.worker';
 import { workerConnection } from './workerConnection';
@@ -44,7 +44,7 @@ export const modelWorker = {
   layerSparsity: (preference: BackendPreference) => call((api) => api.layerSparsity(preference)),
   backendStatus: () => call((api) => api.backendStatus()),
   /** Resolves to null when a newer request or Cancel aborted it. Progress arrives through a comlink proxy. */
-  compress: (recipe: Recipe, requestId: number, preference: BackendPreference, onProgress: (done: number, total: number) => void, calibration?: { stats: Map<string, ActivationStats>; samples: number }) =>
+  compress: (recipe: Recipe, requestId: number, preference: BackendPreference, onProgress: (done: number, total: number) => void, calibration?: WorkerCalibration) =>
     call((api) => api.compress(recipe, requestId, preference, Comlink.proxy(onProgress), calibration)),
   /** The activations static int8 needs measured (names in the original model). */
   staticNames: (recipe: QuantizeRecipe) => call((api) => api.staticNames(recipe)),
@@ -57,7 +57,7 @@ export const modelWorker = {
   /** Copies of the open model's file and external-data files, transferred. */
   originalFiles: () => call((api) => api.originalFiles()),
   /** The open model compressed with `recipe`, transferred (for measurements; the Compress panel's result is untouched). */
-  compressForEval: (recipe: Recipe, preference: BackendPreference, calibration?: { stats: Map<string, ActivationStats>; samples: number }) => call((api) => api.compressForEval(recipe, preference, calibration)),
+  compressForEval: (recipe: Recipe, preference: BackendPreference, calibration?: WorkerCalibration) => call((api) => api.compressForEval(recipe, preference, calibration)),
   sensitivityLayers: (recipe: Recipe) => call((api) => api.sensitivityLayers(recipe)),
   /** Raises the open model to `opset`; the file stays in the worker for `upgradedBytes`. */
   upgrade: (opset: number) => call((api) => api.upgrade(opset)),

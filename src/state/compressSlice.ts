@@ -145,28 +145,31 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     try {
       // Static int8: the teacher runs on calibration data in the evaluation worker first.
       let calibration: CalibrationOutcome | null | undefined;
-      if (recipe.quantize?.format === 'static') {
-        const names = await modelWorker.staticNames(recipe.quantize);
+      // GPTQ: the same run also streams each layer's inputs into its Hessian.
+      const isStatic = recipe.quantize?.format === 'static';
+      const gptq = recipe.quantize?.gptq?.enabled === true;
+      if (recipe.quantize && (isStatic || gptq)) {
+        const names = isStatic ? await modelWorker.staticNames(recipe.quantize) : [];
         if (ticket !== compressTicket) return;
         const count = recipe.quantize.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
-        const key = JSON.stringify([count, names]);
+        const key = JSON.stringify([count, names, gptq]);
         const cached = calibrationCache;
         // The statistics hold whole histograms: another range method or bias correction reuses them.
         if (cached && cached.key === key && cached.data === get().evalData.summary && cached.data !== null) calibration = cached.outcome;
         else {
           calibrating = true;
-          calibration = await get().calibrate(names, count, onProgress).finally(() => (calibrating = false));
+          calibration = await get().calibrate(names, count, onProgress, gptq).finally(() => (calibrating = false));
           if (calibration === null || ticket !== compressTicket) return;
           calibrationCache = { key, data: get().evalData.summary, outcome: calibration };
         }
       }
-      const result = await modelWorker.compress(recipe, ticket, get().backendPreference, onProgress, calibration ? { stats: calibration.stats, samples: calibration.samples } : undefined);
+      const result = await modelWorker.compress(recipe, ticket, get().backendPreference, onProgress, calibration ? { stats: calibration.stats, samples: calibration.samples, ...(calibration.gptq ? { gptq: calibration.gptq } : {}) } : undefined);
       if (result === null || ticket !== compressTicket) return;
       if (calibration && result.quantize) {
         result.quantize.warnings.unshift(
           calibration.synthetic
-            ? `Calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): activation ranges from random inputs can be far from real data's; choose real data in the Evaluation lab.`
-            : `Activations calibrated on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
+            ? `Calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): ${isStatic ? 'activation ranges' : 'layer-input statistics'} from random inputs can be far from real data's; choose real data in the Evaluation lab.`
+            : `${isStatic ? 'Activations calibrated' : 'GPTQ calibrated'} on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
         );
       }
       const { changedAt } = get().compression;

@@ -29,7 +29,7 @@ export const evalWorker = {
   originalLatency: () => call((api) => api.originalLatency()),
   measureCandidate: (bytes: Uint8Array, runs?: number) => call((api) => api.measureCandidate(Comlink.transfer(bytes, [bytes.buffer]), runs)),
   /** Static int8's calibration on the evaluation data (onnxruntime-web wasm); resolves to null when cancelled. */
-  calibrate: (names: string[], count: number, onProgress: (done: number, total: number) => void) => call((api) => api.calibrate(names, count, Comlink.proxy(onProgress))),
+  calibrate: (names: string[], count: number, onProgress: (done: number, total: number) => void, gptq = false) => call((api) => api.calibrate(names, count, Comlink.proxy(onProgress), gptq)),
   cancel: () => call((api) => api.cancel()),
 };
 

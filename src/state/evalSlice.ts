@@ -137,7 +137,7 @@ export interface EvalSlice {
    * `count` samples of the lab's data (the demo digits or synthetic inputs unless others were chosen). Null when
    * cancelled (`cancelLabJob`).
    */
-  calibrate(names: string[], count: number, onProgress: (done: number, total: number) => void): Promise<CalibrationOutcome | null>;
+  calibrate(names: string[], count: number, onProgress: (done: number, total: number) => void, gptq?: boolean): Promise<CalibrationOutcome | null>;
 }
 
 const IDLE_EVALUATION: EvaluationState = { status: 'idle', progress: null, report: null, recipe: null, error: null };
@@ -305,16 +305,18 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
         const recipe = currentRecipe();
         await Promise.all([ensureOriginal(), ensureData(), get().loadEvalEnvironment()]);
         // Static int8 calibrates first (the first N samples), then is evaluated on the others.
-        const isStatic = recipe.quantize?.format === 'static';
+        const isGptq = recipe.quantize?.gptq?.enabled === true;
+        const isStatic = recipe.quantize?.format === 'static' || isGptq;
         let calibration: CalibrationOutcome | null | undefined;
         if (isStatic) {
-          calibration = await evalWorker.calibrate(await modelWorker.staticNames(recipe.quantize!), recipe.quantize!.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES, () => undefined);
+          const names = recipe.quantize?.format === 'static' ? await modelWorker.staticNames(recipe.quantize) : [];
+          calibration = await evalWorker.calibrate(names, recipe.quantize!.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES, () => undefined, isGptq);
           if (calibration === null || controller.signal.aborted) {
             if (labJob === controller) set((s) => ({ evaluation: { ...s.evaluation, status: 'cancelled', progress: null } }));
             return;
           }
         }
-        const candidate = await modelWorker.compressForEval(recipe, get().backendPreference, calibration ? { stats: calibration.stats, samples: calibration.samples } : undefined);
+        const candidate = await modelWorker.compressForEval(recipe, get().backendPreference, calibration ? { stats: calibration.stats, samples: calibration.samples, ...(calibration.gptq ? { gptq: calibration.gptq } : {}) } : undefined);
         if (controller.signal.aborted) return;
         const { backends, samples, runs, tasks, maskThreshold } = get().evalSettings;
         const progress = latestEvery<EvalProgress>(100, (p) => {
@@ -448,9 +450,9 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       void evalWorker.cancel().catch(() => undefined);
     },
 
-    calibrate: async (names, count, onProgress) => {
+    calibrate: async (names, count, onProgress, gptq = false) => {
       await Promise.all([ensureOriginal(), ensureData()]);
-      return evalWorker.calibrate(names, count, onProgress);
+      return evalWorker.calibrate(names, count, onProgress, gptq);
     },
   };
 };

@@ -6,6 +6,8 @@ import type { StaticReport } from '../../core/compress/quantize/static';
 import { staticCalibrationNames } from '../../core/compress/quantize/static';
 import { modelFilesOf } from '../../core/eval/model-files';
 import { captureActivations, DEFAULT_CALIBRATION_SAMPLES, splitCalibration } from '../../core/teacher/capture';
+import { collectHessians } from '../../core/teacher/gptq-layers';
+import type { QuantizeOptions } from '../../core/compress/quantize/quantize';
 import { evalDataset, evalSettings, nodeRuntime, UsageError, type EvalDataFlags } from '../eval-data';
 import { COVERAGE_WARN_BELOW, describeLeft, type Coverage } from '../../core/compress/coverage';
 import { describeUpgrade } from '../../core/onnx/upgrade';
@@ -47,6 +49,10 @@ export interface CompressFlags {
   calibSamples?: string;
   calibMethod?: string;
   biasCorrection?: boolean;
+  /** GPTQ for weights (calibrated like static), its dampening and activation order. */
+  gptq?: boolean;
+  gptqDamp?: string;
+  actOrder?: boolean;
   /** How calibration data is shaped: synthetic dims/floats, image preprocessing, onnxruntime threads. */
   calibShape?: Pick<EvalDataFlags, 'dims' | 'floats' | 'threads' | 'image'>;
   /** --memory-budget as given (size or N% of this machine's memory). */
@@ -60,7 +66,7 @@ function number(value: string, flag: string): number {
   return n;
 }
 
-const QUANT_FLAGS = ['bits', 'granularity', 'blockSize', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'override', 'excludeOp', 'calibSamples', 'calibMethod', 'biasCorrection'] as const;
+const QUANT_FLAGS = ['bits', 'granularity', 'blockSize', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'override', 'excludeOp', 'calibSamples', 'calibMethod', 'biasCorrection', 'gptq', 'gptqDamp', 'actOrder'] as const;
 const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm', 'groupImportance'] as const;
 
 /**
@@ -119,6 +125,11 @@ function quantizeFromFlags(flags: CompressFlags, base: QuantizeRecipe | undefine
   if (flags.calibSamples !== undefined) q.calibrationSamples = number(flags.calibSamples, '--calib-samples');
   if (flags.calibMethod !== undefined) q.calibration = flags.calibMethod as QuantizeRecipe['calibration'];
   if (flags.biasCorrection) q.biasCorrection = true;
+  if (flags.gptq || flags.gptqDamp !== undefined || flags.actOrder) {
+    q.gptq = { ...(q.gptq ?? {}), enabled: flags.gptq || (q.gptq?.enabled ?? false) };
+    if (flags.gptqDamp !== undefined) q.gptq.dampening = number(flags.gptqDamp, '--gptq-damp');
+    if (flags.actOrder) q.gptq.actOrder = true;
+  }
   if (flags.exclude?.length) q.exclude = [...(q.exclude ?? []), ...flags.exclude];
   if (flags.excludeOp?.length) q.excludeOps = [...(q.excludeOps ?? []), ...flags.excludeOp];
   for (const o of flags.override ?? []) {
@@ -154,10 +165,16 @@ async function compressOne(modelPath: string, recipe: Recipe, flags: CompressFla
   await checkOutputPath(dataPath, '-o (its external-data file)', [modelPath, ...(flags.recipe ? [flags.recipe] : [])]);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
   const isStatic = recipe.quantize?.format === 'static';
-  if (!isStatic && (flags.calibData !== undefined || flags.calibSamples !== undefined || flags.calibMethod !== undefined || flags.biasCorrection)) {
-    throw new UsageError('--calib-data, --calib-samples, --calib-method and --bias-correction go with --format static');
+  const isGptq = recipe.quantize?.gptq?.enabled === true;
+  if ((flags.gptqDamp !== undefined || flags.actOrder) && !isGptq) throw new UsageError('--gptq-damp and --act-order go with --gptq');
+  if (isGptq && recipe.quantize!.format === 'fp16') throw new UsageError('--gptq quantizes to integer codes: it does not go with --format fp16');
+  if (!isStatic && (flags.calibMethod !== undefined || flags.biasCorrection)) {
+    throw new UsageError('--calib-method and --bias-correction go with --format static');
   }
-  const calibration = isStatic ? await calibrate(opened, recipe.quantize!, flags) : undefined;
+  if (!isStatic && !isGptq && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
+    throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq');
+  }
+  const calibration = isStatic || isGptq ? await calibrate(opened, recipe.quantize!, flags, isStatic) : undefined;
   const result = await compressModel(opened, recipe, { ...(calibration ?? {}), memoryBudget, externalDataName: path.basename(dataPath) });
   const cov = result.coverage;
   const changed = cov.compressedBytes > 0 || (result.prune?.layers.some((l) => l.action === 'prune') ?? false);
@@ -287,7 +304,7 @@ function failureReason(err: unknown): string {
  * Static int8's calibration in onnxruntime-node: the data through the eval loaders (or seeded random inputs, with a
  * loud warning), the first N samples, the original model run with the needed activations as extra outputs.
  */
-async function calibrate(opened: OpenedModel, q: QuantizeRecipe, flags: CompressFlags): Promise<StaticOptions> {
+async function calibrate(opened: OpenedModel, q: QuantizeRecipe, flags: CompressFlags, isStatic: boolean): Promise<StaticOptions & Pick<QuantizeOptions, 'gptq'>> {
   const count = q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
   const shape = flags.calibShape ?? {};
   const dataFlags: EvalDataFlags = { data: flags.calibData, dims: shape.dims, floats: shape.floats, threads: shape.threads, image: shape.image, json: flags.json, ...(flags.calibData === undefined ? { synthetic: String(count) } : {}) };
@@ -296,12 +313,25 @@ async function calibrate(opened: OpenedModel, q: QuantizeRecipe, flags: Compress
   const data = await evalDataset(dataFlags, { ...settings, samples: count }, summary.inputs);
   const { calibration } = splitCalibration(data, count, false);
   if (data.synthetic) {
-    process.stderr.write(`cstudio: WARNING: no --calib-data: static int8 is calibrated on ${calibration.samples.length} random inputs. Activation ranges from noise can be far from those of real data and the model can lose much more accuracy than it needs to; pass --calib-data with a few dozen real inputs.\n`);
+    const what = isStatic ? 'static int8' : 'GPTQ';
+    process.stderr.write(`cstudio: WARNING: no --calib-data: ${what} is calibrated on ${calibration.samples.length} random inputs. ${isStatic ? 'Activation ranges' : 'Layer-input statistics'} from noise can be far from those of real data and the model can lose much more accuracy than it needs to; pass --calib-data with a few dozen real inputs.\n`);
   }
-  const names = await staticCalibrationNames(opened, q);
-  const capture = await captureActivations(nodeRuntime(settings), await modelFilesOf(opened), names, calibration.samples);
-  if (capture.unreachable.length) process.stderr.write(`cstudio: ${capture.unreachable.length} activation(s) could not be captured and stay float: ${capture.unreachable.slice(0, 3).join(', ')}\n`);
-  return { calibration: capture.stats, calibrationSamples: calibration.samples.length };
+  const runtime = nodeRuntime(settings);
+  const files = await modelFilesOf(opened);
+  const out: StaticOptions & Pick<QuantizeOptions, 'gptq'> = { calibrationSamples: calibration.samples.length };
+  if (isStatic) {
+    const names = await staticCalibrationNames(opened, q);
+    const capture = await captureActivations(runtime, files, names, calibration.samples);
+    if (capture.unreachable.length) process.stderr.write(`cstudio: ${capture.unreachable.length} activation(s) could not be captured and stay float: ${capture.unreachable.slice(0, 3).join(', ')}\n`);
+    out.calibration = capture.stats;
+  }
+  if (q.gptq?.enabled) {
+    // Layer inputs streamed into the Hessians a few tensors per pass (one sample's inputs held at a time).
+    const h = await collectHessians(runtime, files, calibration.samples, { maxTensorsPerRun: 16 });
+    if (h.unreachable.length) process.stderr.write(`cstudio: ${h.unreachable.length} layer input(s) could not be captured: their weights are rounded to nearest: ${h.unreachable.slice(0, 3).join(', ')}\n`);
+    out.gptq = { layers: h.layers, options: { dampening: q.gptq.dampening, blockSize: q.gptq.blockSize, actOrder: q.gptq.actOrder } };
+  }
+  return out;
 }
 
 /** --memory-budget in bytes: a size, or N% of this machine's memory; 75 % of it when not given. */
@@ -409,6 +439,7 @@ function reportJson(report: QuantReport) {
       bytesAfter: t.bytesAfter,
       sqnrDb: t.sqnrDb,
       relError: t.relError,
+      ...(t.gptq ? { gptq: t.gptq } : {}),
       notes: t.notes,
     })),
   };
@@ -419,6 +450,7 @@ function renderReport(r: QuantReport): string {
     `quantization: weights: ${r.effectiveBits.toFixed(2)} effective bits, ${r.storedBits.toFixed(2)} stored, ${r.bitsWithScales.toFixed(2)} with scales; opset ${r.opset}`,
     ...r.warnings.map((w) => `note: ${oneLine(w)}`),
     ...(r.static ? renderStatic(r.static) : []),
+    ...renderGptq(r),
     '',
     table(
       ['tensor', 'op', 'format', 'bits', 'granularity', 'SQNR dB', 'rel. error', 'bytes before', 'after', 'notes'],
@@ -438,6 +470,18 @@ function renderReport(r: QuantReport): string {
     ),
   ];
   return lines.join('\n');
+}
+
+/** One line per GPTQ tensor: its layer-output SQNR against plain rounding on the calibration inputs. */
+function renderGptq(r: QuantReport): string[] {
+  const rows = r.tensors.filter((t) => t.gptq);
+  if (!rows.length) return [];
+  const gains = rows.map((t) => t.gptq!.layerSqnrDb - t.gptq!.rtnLayerSqnrDb).filter(Number.isFinite);
+  const mean = gains.length ? gains.reduce((a, b) => a + b, 0) / gains.length : 0;
+  return [
+    `GPTQ: ${rows.length} weight(s), layer-output SQNR on the calibration inputs ${mean >= 0 ? '+' : ''}${mean.toFixed(1)} dB over round-to-nearest on average (the same grid)`,
+    ...rows.map((t) => `  gptq: ${t.name} (${t.op}): ${t.gptq!.layerSqnrDb.toFixed(1)} dB vs ${t.gptq!.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest`),
+  ];
 }
 
 function renderStatic(s: StaticReport): string[] {

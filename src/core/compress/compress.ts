@@ -93,11 +93,15 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
 
   const prune = recipe.prune ? await pruneEditable(work, recipe.prune, options) : undefined;
 
+  // GPTQ after pruning keeps the pruned weights at zero (its error feedback would otherwise refill them).
+  if (options.gptq && recipe.prune) options = { ...options, gptq: { ...options.gptq, options: { ...options.gptq.options, keepZeros: true } } };
+
   let quantize: QuantReport | undefined;
   let quantized: Awaited<ReturnType<typeof quantizeEditable>> | undefined;
   let staticReport: StaticReport | undefined;
   if (recipe.quantize) {
     const isStatic = recipe.quantize.format === 'static';
+    if (recipe.quantize.gptq?.enabled && !options.gptq) throw new Error('GPTQ needs calibration: run the original model on calibration data first (teacher/gptq-layers.ts collectHessians).');
     if (isStatic && !options.calibration) throw new Error('Static int8 needs calibration: run the original model on calibration data first (captureActivations with staticCalibrationNames).');
     const folded = isStatic ? await foldBatchNorms(work) : 0;
     const plan = planQuantization(work, recipe.quantize);
@@ -107,7 +111,7 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
       warnings.push(`Some weights are stored less compactly than asked: ${why}.`);
     }
     if (isStatic) {
-      const written = await emitStatic(work, recipe.quantize, plan, staticLayout(work, recipe.quantize), options.calibration!, recipe.quantize.calibration ?? 'minmax');
+      const written = await emitStatic(work, recipe.quantize, plan, staticLayout(work, recipe.quantize), options.calibration!, recipe.quantize.calibration ?? 'minmax', options.gptq);
       staticReport = { ...written.report, foldedBatchNorms: folded, ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}) };
       const rest = await quantizeEditable(work, { ...recipe.quantize, format: 'qdq', bits: 8, granularity: 'channel', symmetric: true, overrides: [] }, { ...plan, tensors: plan.tensors.filter((t) => !written.handled.has(t.entryId)) }, options);
       const weightOnly = 'weight-only int8 (DequantizeLinear): its op is not run on integer kernels';

@@ -28,6 +28,10 @@ export interface CaptureOptions {
   maxTensorsPerRun?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Each captured tensor's raw values, sample by sample (GPTQ streams them into its Hessians). */
+  onTensor?: (name: string, values: Float32Array | Float64Array, dims: readonly number[]) => void;
+  /** Accumulate histograms (default true; GPTQ needs only `onTensor`). */
+  statistics?: boolean;
 }
 
 export interface CaptureResult {
@@ -69,7 +73,9 @@ export async function captureActivations(runtime: EvalRuntime, model: EvalModel,
           if (!t) continue;
           returned.add(name);
           bytes += t.data.byteLength;
-          accumulate(stats.get(name)!, tensorValues(t), t.dims);
+          const values = tensorValues(t);
+          if (options.statistics !== false) accumulate(stats.get(name)!, values, t.dims);
+          options.onTensor?.(name, values, t.dims);
         }
         peakBytes = Math.max(peakBytes, bytes);
         options.onProgress?.(++done, total);

@@ -126,8 +126,10 @@ function percentileRanges(values: Float32Array, view: GroupView, spec: QuantSpec
 /**
  * Quantizes one tensor on a kernel backend: per-group min/max → (percentile clip on the host, or MSE search
  * over clip ratios on the kernels) → scales and zero points → codes, dequantized values and error.
+ * `codesOf`, when given, is quantized instead of `t` on the grid `t`'s ranges chose (GPTQ: the grid comes from the
+ * original weights, the codes from the adjusted ones).
  */
-export async function quantizeOn(kernels: QuantKernels, t: DeviceTensor, values: Float32Array, view: GroupView, spec: QuantSpec): Promise<QuantizedTensor> {
+export async function quantizeOn(kernels: QuantKernels, t: DeviceTensor, values: Float32Array, view: GroupView, spec: QuantSpec, codesOf?: DeviceTensor): Promise<QuantizedTensor> {
   const { qmin, qmax, signed } = codeRange(spec.bits, spec.symmetric);
   const grouping: Grouping = { granularity: spec.granularity, blockSize: spec.blockSize };
   const { min, max } = await kernels.groupMinMax(t, view, grouping);
@@ -160,7 +162,7 @@ export async function quantizeOn(kernels: QuantKernels, t: DeviceTensor, values:
   const scales = Float32Array.from(chosen, (p) => (spec.scaleType === 'float16' ? halfScale(p.scale) : p.scale));
   const zeroPoints = Int32Array.from(chosen, (p) => p.zeroPoint);
   const invScales = scales.map((s) => Math.fround(1 / s));
-  const out = await kernels.quantizeGroups(t, view, grouping, { scales, invScales, zeroPoints, qmin, qmax });
+  const out = await kernels.quantizeGroups(codesOf ?? t, view, grouping, { scales, invScales, zeroPoints, qmin, qmax });
   return { ...out, scales, zeroPoints, signed, qmin, qmax, groups };
 }
 

@@ -15,6 +15,11 @@ import type { Emitter } from './emit/types';
 import { convertToFp16 } from './fp16';
 import type { QuantPlan, WrittenFormat } from './plan';
 import type { TensorReport } from './report';
+import { channelLayout } from '../../analysis/stats';
+import { gptqWeight, type GptqLayer, type GridSource } from '../../teacher/gptq-layers';
+import type { GptqOptions } from '../../teacher/gptq';
+import type { QuantSpec } from './math';
+import { specFor, type TensorPlan } from './plan';
 
 export interface QuantizeOptions {
   onProgress?: (done: number, total: number) => void;
@@ -23,6 +28,40 @@ export interface QuantizeOptions {
   dequantized?: Map<string, Float32Array>;
   /** Kernel backend for the quantization math (default: the TypeScript reference). */
   backend?: KernelBackend;
+  /** GPTQ: the layers' Hessians by weight name (teacher/gptq-layers.ts `collectHessians`) and its options. */
+  gptq?: { layers: Map<string, GptqLayer>; options: GptqOptions };
+}
+
+/** The view and spec the tensor's emitter quantizes it with, in the stored layout (GPTQ uses the same grid). */
+export function gridSource(recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], elements: number, op: string, transB = false): GridSource {
+  let spec: QuantSpec = specFor(recipe, plan);
+  if (plan.format === 'dynamic') spec = { ...spec, granularity: plan.granularity === 'channel' ? 'channel' : 'tensor', blockSize: 0, symmetric: recipe.symmetric || op === 'Conv', scaleType: undefined };
+  const stored = plan.flattenTo2d ? [shape[0]!, shape.slice(1).reduce((a, b) => a * b, 1)] : shape;
+  // MatMulNBits blocks along K: axis 0 of a MatMul's B [K, N], axis 1 of a Gemm's transposed B [N, K].
+  // Dynamic: one scale per output channel, Conv's axis 0, a MatMul's B [K, N] axis 1, a transposed Gemm B axis 0.
+  const axis = plan.format === 'matmulnbits' ? (transB ? 1 : 0) : plan.format === 'dynamic' ? (op === 'Conv' || transB ? 0 : 1) : plan.axis;
+  if (spec.granularity === 'tensor' || axis === undefined) return { view: { outer: 1, axisLength: elements, inner: 1 }, spec: { ...spec, granularity: 'tensor' } };
+  const l = channelLayout(stored, axis);
+  return { view: { outer: l.outer, axisLength: l.channels, inner: l.inner }, spec };
+}
+
+/** Written values that are not GPTQ's (beyond float16 rounding of the stored dtype): 0 when the grids agree. */
+export function countMismatched(gptq: Float32Array, written: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < gptq.length; i++) if (Math.abs(gptq[i]! - written[i]!) > 1e-3 * Math.abs(gptq[i]!) + 1e-12) n++;
+  return n;
+}
+
+/** GPTQ for one planned tensor when it has a Hessian: the adjusted values and its report, or undefined. */
+export async function gptqFor(options: QuantizeOptions, recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], values: Float32Array): Promise<{ adjusted: Float32Array; notes: string[]; gptq: NonNullable<TensorReport['gptq']> } | undefined> {
+  const layer = options.gptq?.layers.get(plan.name);
+  if (!layer || plan.graphPath !== 'main' || layer.op !== plan.op) return undefined;
+  if (layer.shape.join() !== shape.join()) {
+    plan.notes.push(`GPTQ skipped: the weight is [${shape.join(', ')}] now, its Hessian was measured for [${layer.shape.join(', ')}] (channel pruning): rounded to nearest`);
+    return undefined;
+  }
+  const { adjusted, report } = await gptqWeight(values, layer, gridSource(recipe, plan, shape, values.length, layer.op, layer.transB), options.gptq!.options);
+  return { adjusted, gptq: report, notes: [`GPTQ: layer output ${report.layerSqnrDb.toFixed(1)} dB vs ${report.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`] };
 }
 
 /** One emitter per format written tensor by tensor (fp16 converts the whole graph at once). */
@@ -60,9 +99,22 @@ export async function quantizeEditable(work: EditableModel, recipe: QuantizeReci
     if (hasNonFinite(values)) {
       tensors.push({ ...t, action: 'skip', reason: 'holds NaN or ±Inf values (a mask or sentinel, not a weight)', bytesAfter: t.bytesBefore });
     } else {
-      const written = await EMITTERS[t.format as Exclude<WrittenFormat, 'fp16'>](ctx, entry, t, values);
+      const g = await gptqFor(options, recipe, t, entry.shape, values);
+      const written = await EMITTERS[t.format as Exclude<WrittenFormat, 'fp16'>](ctx, entry, t, g ? g.adjusted : values, g ? values : undefined);
+      let { signal, noise } = written;
+      if (g) {
+        // The emitter measured against the adjusted weights: the error is against the original ones.
+        signal = 0;
+        noise = 0;
+        for (let i = 0; i < values.length; i++) {
+          signal += values[i]! ** 2;
+          noise += (values[i]! - written.dequantized[i]!) ** 2;
+        }
+        g.gptq.mismatched = countMismatched(g.adjusted, written.dequantized);
+        if (g.gptq.mismatched) g.notes.push(`GPTQ: ${g.gptq.mismatched} written value(s) differ from GPTQ's (the format's grid differs from the one GPTQ used)`);
+      }
       options.dequantized?.set(t.name, written.dequantized);
-      tensors.push({ ...t, notes: [...t.notes, ...(written.notes ?? [])], bytesAfter: written.bytesAfter, ...errorFromSums(written.signal, written.noise) });
+      tensors.push({ ...t, notes: [...t.notes, ...(g?.notes ?? []), ...(written.notes ?? [])], bytesAfter: written.bytesAfter, ...errorFromSums(signal, noise), ...(g ? { gptq: g.gptq } : {}) });
     }
     options.onProgress?.(++done, todo);
     // Let a worker see cancellation between tensors.

@@ -1,11 +1,14 @@
 /** What a quantization run reports, per tensor and in total. */
 import type { TensorPlan } from './plan';
 import type { StaticReport } from './static';
+import type { GptqTensorReport } from '../../teacher/gptq-layers';
 
 export interface TensorReport extends TensorPlan {
   sqnrDb?: number;
   relError?: number;
   bytesAfter: number;
+  /** GPTQ: layer-output SQNR against plain rounding on the calibration inputs. */
+  gptq?: GptqTensorReport;
 }
 
 export interface QuantReport {

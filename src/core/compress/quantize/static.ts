@@ -25,9 +25,12 @@ import { constantNamed } from '../../onnx/weight-use';
 import { DataType } from '../../tensor/dtypes';
 import { affineParams, calibratedRange, channelMeans, emptyStats, type ActivationStats, type CalibrationMethod } from '../../teacher/histogram';
 import { excludedBecause, type QuantizeRecipe } from '../../recipe';
-import { errorFromSums } from './emit/common';
+import { errorFromSums, quantizeWithBackend } from './emit/common';
 import { removeStored } from './emit/matmulnbits';
-import { quantizeTensor, type GroupView } from './math';
+import { quantizeTensor, type GroupView, type QuantSpec, type QuantizedTensor } from './math';
+import { referenceBackend } from '../../../kernels/ts/reference';
+import { gptqWeight, type GptqTensorReport } from '../../teacher/gptq-layers';
+import { countMismatched, type QuantizeOptions } from './quantize';
 import type { QuantPlan } from './plan';
 import type { TensorReport } from './report';
 
@@ -319,7 +322,7 @@ export interface StaticResult {
  * Writes the static int8 model in place: weights and biases of the core ops, then a Q/DQ pair after every
  * quantized activation. `stats` holds the teacher's statistics by tensor name (calibrationNames).
  */
-export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, plan: QuantPlan, layout: StaticLayout, stats: Map<string, ActivationStats>, method: CalibrationMethod): Promise<StaticResult> {
+export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, plan: QuantPlan, layout: StaticLayout, stats: Map<string, ActivationStats>, method: CalibrationMethod, gptq?: QuantizeOptions['gptq']): Promise<StaticResult> {
   const graph = work.model.graph!;
   const { names } = work;
   const warnings: string[] = [];
@@ -370,13 +373,30 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
     const shape = op.weight.shape;
     const channels = shape[op.axis]!;
     const view: GroupView = op.axis === 0 ? { outer: 1, axisLength: channels, inner: values.length / channels } : { outer: shape[0]!, axisLength: channels, inner: 1 };
-    const q = await quantizeTensor(values, view, { bits: 8, symmetric: true, granularity: 'channel', blockSize: 0, range: recipe.range, percentile: recipe.percentile });
+    const spec: QuantSpec = { bits: 8, symmetric: true, granularity: 'channel', blockSize: 0, range: recipe.range, percentile: recipe.percentile };
+    const layer = gptq?.layers.get(op.weight.name);
+    let q: QuantizedTensor;
+    let gptqReport: GptqTensorReport | undefined;
+    if (layer && op.weight.graphPath === 'main' && layer.op === op.node.opType && layer.shape.join() === shape.join()) {
+      // GPTQ picks the codes on the grid plain rounding would use (ranges from the original weights).
+      const g = await gptqWeight(values, layer, { view, spec }, gptq!.options);
+      const rounded = await quantizeWithBackend(referenceBackend, g.adjusted, view, spec, values);
+      let signal = 0;
+      let noise = 0;
+      for (let i = 0; i < values.length; i++) {
+        signal += values[i]! ** 2;
+        noise += (values[i]! - rounded.dequantized[i]!) ** 2;
+      }
+      q = { ...rounded, signal, noise };
+      gptqReport = { ...g.report, mismatched: countMismatched(g.adjusted, rounded.dequantized) };
+    } else q = await quantizeTensor(values, view, spec);
     const codes = int8Tensor(names.fresh(`${op.weight.name}_quantized`), shape, q.codes);
     const scales = floatTensor(names.fresh(`${op.weight.name}_scale`), [channels], q.scales);
     const zeros = int8Tensor(names.fresh(`${op.weight.name}_zero_point`), [channels], new Int8Array(channels));
     replaceTensorWithNodes(op.weight, [makeNode('DequantizeLinear', [codes.name, scales.name, zeros.name], [op.weight.name], { name: names.fresh(`${op.weight.name}_DequantizeLinear`), attributes: [attr.int('axis', op.axis)] })], [codes, scales, zeros]);
     let bytesAfter = codes.rawData.byteLength + scales.rawData.byteLength + zeros.rawData.byteLength;
     const notes = [`static int8: ${op.node.opType} input and output quantized (uint8, calibrated); onnxruntime runs it as an integer kernel`];
+    if (gptqReport) notes.push(`GPTQ: layer output ${gptqReport.layerSqnrDb.toFixed(1)} dB vs ${gptqReport.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`);
     let b = op.bias ? await work.read(op.bias) : undefined;
     if (recipe.biasCorrection) {
       const mu = channelMeans(stats.get(input) ?? emptyStats(2));
@@ -410,7 +430,7 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
     }
     handled.add(row.entryId);
     quantizedOps.push({ node: nodeLabel, op: op.node.opType });
-    tensors.push({ ...row, bits: 8, storedBits: 8, granularity: 'channel', axis: op.axis, notes: [...row.notes, ...notes], bytesAfter, ...errorFromSums(q.signal, q.noise) });
+    tensors.push({ ...row, bits: 8, storedBits: 8, granularity: 'channel', axis: op.axis, notes: [...row.notes, ...notes], bytesAfter, ...errorFromSums(q.signal, q.noise), ...(gptqReport ? { gptq: gptqReport } : {}) });
   }
 
   // Q/DQ after every activation with parameters (layout-op outputs too, with their source's parameters).

@@ -30,6 +30,30 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
   const range = RANGES.find((r) => r.value === q.range)!;
   const blockSizes = BLOCK_SIZES.includes(q.blockSize) ? BLOCK_SIZES : [...BLOCK_SIZES, q.blockSize].sort((a, b) => a - b);
 
+  const gptqOn = !fp16 && q.gptq?.enabled === true;
+  const samplesField = (
+    <Field
+      label="Calibration samples"
+      htmlFor={samplesId}
+      help="How many samples of the Evaluation lab’s data (the demo digits until you choose others) the original model runs on to measure each activation’s range (static int8) or each layer’s inputs (GPTQ). A few dozen real samples are usually enough; random inputs give misleading ranges."
+    >
+      <input
+        id={samplesId}
+        className="input input--narrow"
+        type="number"
+        min={1}
+        max={10000}
+        step={1}
+        value={q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES}
+        data-testid="calibration-samples"
+        onChange={(e) => {
+          const v = Number(e.currentTarget.value);
+          if (Number.isInteger(v) && v >= 1 && v <= 10000) set({ calibrationSamples: v }, { debounce: true });
+        }}
+      />
+    </Field>
+  );
+
   return (
     <div className="step-options" data-testid="quantize-options">
       <RangeSlider
@@ -46,7 +70,11 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
         testId="bits-field"
         help={
           <>
-            {fp16 ? 'float16 keeps 16 bits per weight: the bit width does not apply. ' : isStatic ? 'Static int8 always stores 8-bit weights and activations. ' : `${bitsNote(q.bits, stored)} `}
+            {fp16
+              ? 'float16 keeps 16 bits per weight: the bit width does not apply. '
+              : isStatic
+                ? 'Static int8 always stores 8-bit weights and activations. '
+                : `${bitsNote(q.bits, stored)} `}
             <span className="muted">{BITS_HELP}</span>
           </>
         }
@@ -128,7 +156,7 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
                     max={100}
                     step={0.01}
                     value={q.percentile}
-                   
+
                     onChange={(e) => {
                       const v = Number(e.currentTarget.value);
                       if (v > 50 && v <= 100) set({ percentile: v }, { debounce: true });
@@ -164,30 +192,35 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
         </select>
       </Field>
 
+      {!fp16 && (
+        <Field
+          label="GPTQ"
+          help="Chooses each weight’s rounding with the original model’s layer inputs on calibration data (the Evaluation lab’s data), so each layer’s output stays closer than with plain rounding. Same bits and size; the run takes longer."
+        >
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              checked={gptqOn}
+              data-testid="gptq"
+              onChange={(e) => set({ gptq: e.currentTarget.checked ? { ...(q.gptq ?? {}), enabled: true } : undefined })}
+            />{' '}
+            GPTQ (uses calibration data)
+          </label>
+        </Field>
+      )}
+
+      {(isStatic || gptqOn) && samplesField}
+
       {isStatic && (
         <>
-          <Field
-            label="Calibration samples"
-            htmlFor={samplesId}
-            help="How many samples of the Evaluation lab’s data (the demo digits until you choose others) the original model runs on to measure each activation’s range. A few dozen real samples are usually enough; random inputs give misleading ranges."
-          >
-            <input
-              id={samplesId}
-              className="input input--narrow"
-              type="number"
-              min={1}
-              max={10000}
-              step={1}
-              value={q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES}
-              data-testid="calibration-samples"
-              onChange={(e) => {
-                const v = Number(e.currentTarget.value);
-                if (Number.isInteger(v) && v >= 1 && v <= 10000) set({ calibrationSamples: v }, { debounce: true });
-              }}
-            />
-          </Field>
           <Field label="Activation ranges" htmlFor={methodId} help={method.help}>
-            <select id={methodId} className="select" value={method.value} data-testid="calibration-method" onChange={(e) => set({ calibration: e.currentTarget.value as NonNullable<QuantizeRecipe['calibration']> })}>
+            <select
+              id={methodId}
+              className="select"
+              value={method.value}
+              data-testid="calibration-method"
+              onChange={(e) => set({ calibration: e.currentTarget.value as NonNullable<QuantizeRecipe['calibration']> })}
+            >
               {CALIBRATION_METHODS.map((m) => (
                 <option key={m.value} value={m.value}>
                   {m.label}
@@ -195,9 +228,18 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
               ))}
             </select>
           </Field>
-          <Field label="Bias correction" help="Moves each layer’s bias by the average shift its rounded weights cause on the calibration data, so errors do not add up layer after layer.">
+          <Field
+            label="Bias correction"
+            help="Moves each layer’s bias by the average shift its rounded weights cause on the calibration data, so errors do not add up layer after layer."
+          >
             <label className="checkbox">
-              <input type="checkbox" checked={q.biasCorrection ?? false} data-testid="bias-correction" onChange={(e) => set({ biasCorrection: e.currentTarget.checked })} /> Correct biases
+              <input
+                type="checkbox"
+                checked={q.biasCorrection ?? false}
+                data-testid="bias-correction"
+                onChange={(e) => set({ biasCorrection: e.currentTarget.checked })}
+              />{' '}
+              Correct biases
             </label>
           </Field>
         </>

@@ -9,14 +9,20 @@ import { referenceBackend } from '../../../../kernels/ts/reference';
 import type { KernelBackend } from '../../../../kernels/types';
 import { quantizeOn, type GroupView, type QuantSpec, type QuantizedTensor } from '../math';
 
-/** Uploads once, quantizes on the backend's kernels (the reference where it has none), frees the upload. */
-export async function quantizeWithBackend(backend: KernelBackend, values: Float32Array, view: GroupView, spec: QuantSpec): Promise<QuantizedTensor> {
+/**
+ * Uploads once, quantizes on the backend's kernels (the reference where it has none), frees the upload. With
+ * `rangeFrom` (the original weights, same layout), the grid is chosen on it and `values` (GPTQ's adjusted
+ * weights) are rounded on that grid; signal and noise are then against `values` (the caller recomputes them).
+ */
+export async function quantizeWithBackend(backend: KernelBackend, values: Float32Array, view: GroupView, spec: QuantSpec, rangeFrom?: Float32Array): Promise<QuantizedTensor> {
   const kernelBackend = backend.quant ? backend : referenceBackend;
-  const t = await kernelBackend.upload(values);
+  const t = await kernelBackend.upload(rangeFrom ?? values);
+  const c = rangeFrom ? await kernelBackend.upload(values) : undefined;
   try {
-    return await quantizeOn(kernelBackend.quant!, t, values, view, spec);
+    return await quantizeOn(kernelBackend.quant!, t, rangeFrom ?? values, view, spec, c);
   } finally {
     t.dispose();
+    c?.dispose();
   }
 }
 

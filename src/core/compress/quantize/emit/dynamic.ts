@@ -13,7 +13,7 @@ import type { Emitter } from './types';
 
 const CONV_ATTRIBUTES = ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'];
 
-export const emitDynamic: Emitter = async (ctx, entry, plan, values) => {
+export const emitDynamic: Emitter = async (ctx, entry, plan, values, rangeFrom) => {
   const { names, model, catalog } = ctx.work;
   const node = entry.consumers[0]!.node;
   const isConv = node.opType === 'Conv';
@@ -21,12 +21,18 @@ export const emitDynamic: Emitter = async (ctx, entry, plan, values) => {
   const perChannel = plan.granularity === 'channel';
   // Weight layout the integer op reads: Conv [Cout, …] (channels on axis 0); MatMulInteger [K, N] (channels on axis 1).
   let weight = values;
+  let range = rangeFrom;
   let dims = entry.shape;
   const transB = isGemm && getInt(node, 'transB', 0) === 1;
   if (transB) {
     const [n, k] = entry.shape as [number, number];
-    weight = new Float32Array(values.length);
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) weight[j * n + i] = values[i * k + j]!;
+    const transpose = (v: Float32Array) => {
+      const out = new Float32Array(v.length);
+      for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[j * n + i] = v[i * k + j]!;
+      return out;
+    };
+    weight = transpose(values);
+    range = rangeFrom && transpose(rangeFrom);
     dims = [k, n];
   }
   const channels = isConv ? dims[0]! : dims[1]!;
@@ -34,7 +40,7 @@ export const emitDynamic: Emitter = async (ctx, entry, plan, values) => {
   // ConvInteger takes uint8 weights with one zero point: Conv weights are quantized symmetric (per channel when
   // asked: the per-channel scales live in the float rescale) and shifted by 128.
   const symmetric = ctx.recipe.symmetric || isConv;
-  const q = await quantizeWithBackend(ctx.backend, weight, view, { bits: plan.bits, symmetric, granularity: perChannel ? 'channel' : 'tensor', blockSize: 0, range: ctx.recipe.range, percentile: ctx.recipe.percentile });
+  const q = await quantizeWithBackend(ctx.backend, weight, view, { bits: plan.bits, symmetric, granularity: perChannel ? 'channel' : 'tensor', blockSize: 0, range: ctx.recipe.range, percentile: ctx.recipe.percentile }, range);
   const codes = isConv ? Int32Array.from(q.codes, (c) => c + 128) : q.codes;
   const signed = isConv ? false : q.signed;
   // Conv scales broadcast over NCHW: stored as [1, Cout, 1, …] straight away (no unused [Cout] copy).

@@ -23,7 +23,7 @@ export function removeStored(entry: CatalogEntry): void {
   else if (entry.constantNode) entry.graph.node.splice(entry.graph.node.indexOf(entry.constantNode), 1);
 }
 
-export const emitMatMulNBits: Emitter = async (ctx, entry, plan, values) => {
+export const emitMatMulNBits: Emitter = async (ctx, entry, plan, values, rangeFrom) => {
   const { names, model } = ctx.work;
   const node = entry.consumers[0]!.node;
   const transposed = node.opType === 'Gemm' && getInt(node, 'transB', 0) === 1;
@@ -34,7 +34,12 @@ export const emitMatMulNBits: Emitter = async (ctx, entry, plan, values) => {
   // Row-major [N, K] copy (the layout MatMulNBits quantizes along).
   const nk = new Float32Array(N * K);
   for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) nk[n * K + k] = transposed ? values[n * K + k]! : values[k * N + n]!;
-  const q = await quantizeWithBackend(ctx.backend, nk, { outer: N, axisLength: K, inner: 1 }, specFor(ctx.recipe, plan));
+  let nkRange: Float32Array | undefined;
+  if (rangeFrom) {
+    nkRange = new Float32Array(N * K);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) nkRange[n * K + k] = transposed ? rangeFrom[n * K + k]! : rangeFrom[k * N + n]!;
+  }
+  const q = await quantizeWithBackend(ctx.backend, nk, { outer: N, axisLength: K, inner: 1 }, specFor(ctx.recipe, plan), nkRange);
   const offset = q.signed ? 8 : 0; // signed codes −7…7 are stored unsigned around the default zero point 8
   const packed = new Uint8Array(N * blocks * (B / 2));
   for (let n = 0; n < N; n++) {

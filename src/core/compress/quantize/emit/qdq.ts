@@ -12,12 +12,12 @@ import { specFor } from '../plan';
 import { codesTensor, quantizeWithBackend, roundedTo, scaleTensor } from './common';
 import type { Emitter } from './types';
 
-export const emitQdq: Emitter = async (ctx, entry, plan, values) => {
+export const emitQdq: Emitter = async (ctx, entry, plan, values, rangeFrom) => {
   const { names } = ctx.work;
   const shape = entry.shape;
   const storedShape = plan.flattenTo2d ? [shape[0]!, shape.slice(1).reduce((a, b) => a * b, 1)] : shape;
   const view: GroupView = plan.granularity === 'tensor' ? { outer: 1, axisLength: values.length, inner: 1 } : { ...channelLayout(storedShape, plan.axis!), axisLength: storedShape[plan.axis!]! };
-  const q = await quantizeWithBackend(ctx.backend, values, view, specFor(ctx.recipe, plan));
+  const q = await quantizeWithBackend(ctx.backend, values, view, specFor(ctx.recipe, plan), rangeFrom);
   const scaleShape = plan.granularity === 'tensor' ? [] : plan.granularity === 'channel' ? [storedShape[plan.axis!]!] : storedShape.map((d, i) => (i === plan.axis ? Math.ceil(d / plan.blockSize) : d));
   const initializers = [
     await codesTensor(ctx.backend, names.fresh(`${entry.name}_quantized`), storedShape, q.codes, q.signed, plan.storedBits),

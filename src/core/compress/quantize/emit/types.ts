@@ -25,4 +25,4 @@ export interface Written {
 }
 
 /** Writes one planned tensor into the model (replacing it, or rewriting the op that reads it). */
-export type Emitter = (ctx: EmitContext, entry: CatalogEntry, plan: TensorPlan, values: Float32Array) => Promise<Written>;
+export type Emitter = (ctx: EmitContext, entry: CatalogEntry, plan: TensorPlan, values: Float32Array, rangeFrom?: Float32Array) => Promise<Written>;
