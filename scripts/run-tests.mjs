@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every test: type check, unit tests (vitest) and end-to-end tests (Playwright with Debian's Chromium),
+// Runs every test: type check, lint (eslint + prettier check), unit tests (vitest) and end-to-end tests (Playwright with Debian's Chromium),
 // then prints one closing line "N passed, N failed" summing unit and e2e results.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +22,9 @@ let failed = 0;
 
 const typecheck = step('type check', ['tsc', '--noEmit']);
 if (typecheck !== 0) failed++;
+
+const lint = step('lint', ['eslint', '.']) || step('format check', ['prettier', '--check', '.']);
+if (lint !== 0) failed++;
 
 const unitStatus = step('unit tests', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${RESULTS}/unit.json`]);
 const unit = readJson(`${RESULTS}/unit.json`);
