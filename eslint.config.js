@@ -5,7 +5,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.cache/', 'test-results/', 'playwright-report/', 'public/', 'src/kernels/wasm/kernels.generated.ts', 'src/kernels/wasm/assembly/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.cache/',
+      'test-results/',
+      'playwright-report/',
+      'public/',
+      'src/kernels/wasm/kernels.generated.ts',
+      'src/kernels/wasm/assembly/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['**/*.{js,mjs}'], languageOptions: { globals: { ...globals.node } } },

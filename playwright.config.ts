@@ -25,14 +25,7 @@ export default defineConfig({
     launchOptions: {
       // Debian's Chromium; never `npx playwright install` (no internet on these machines).
       executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--enable-unsafe-webgpu',
-      ],
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-webgpu'],
     },
   },
   projects: [

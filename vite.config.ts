@@ -34,7 +34,10 @@ function contentSecurityPolicy(): Plugin {
       order: 'post',
       handler(html, context) {
         if (!context.filename.endsWith('/index.html') || context.filename.includes('/e2e/')) return html;
-        return html.replace('<meta charset="UTF-8" />', `<meta charset="UTF-8" />\n    <meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}" />`);
+        return html.replace(
+          '<meta charset="UTF-8" />',
+          `<meta charset="UTF-8" />\n    <meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}" />`,
+        );
       },
     },
   };

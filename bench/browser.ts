@@ -17,7 +17,9 @@ export async function withBenchPage<T>(pagePath: string, ready: string, run: (pa
   const server = spawn('npx', ['vite', '--port', String(port), '--strictPort'], { env: { ...process.env, NO_OPEN: '1' }, stdio: 'ignore', detached: true });
   try {
     for (let i = 0; i < 60; i++) {
-      const ok = await fetch(`http://localhost:${port}/${pagePath}`).then((r) => r.ok).catch(() => false);
+      const ok = await fetch(`http://localhost:${port}/${pagePath}`)
+        .then((r) => r.ok)
+        .catch(() => false);
       if (ok) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -64,7 +66,10 @@ export async function browserLatencies(models: BrowserModel[], runs = 20): Promi
 }
 
 /** Pairs of models timed interleaved in onnxruntime-web (wasm, one thread): each pair's medians from the same run. */
-export async function browserPairLatencies(pairs: { label: string; a: Uint8Array; b: Uint8Array; input: { name: string; dims: number[] } }[], runs = 30): Promise<{ label: string; a: number; b: number; aMin: number; bMin: number }[] | string> {
+export async function browserPairLatencies(
+  pairs: { label: string; a: Uint8Array; b: Uint8Array; input: { name: string; dims: number[] } }[],
+  runs = 30,
+): Promise<{ label: string; a: number; b: number; aMin: number; bMin: number }[] | string> {
   return withBenchPage('bench/pages/ort-latency.html', 'timePair', async (page) => {
     const out = [];
     for (const p of pairs) {

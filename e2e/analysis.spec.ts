@@ -63,7 +63,10 @@ test('a weight of the demo: histogram, statistics and channel ranges, linked wit
   await expect(page.getByTestId('analysis-backend')).not.toHaveAttribute('data-backend', 'ts');
 
   // A layer picked in a chart selects its weight in the table and scrolls it into view.
-  await page.getByTestId('layer-size-chart').getByRole('button', { name: /^conv2/ }).click();
+  await page
+    .getByTestId('layer-size-chart')
+    .getByRole('button', { name: /^conv2/ })
+    .click();
   const conv2 = table.getByRole('row', { name: /conv2\.weight/ });
   await expect(conv2).toHaveAttribute('aria-current', 'true');
   await expect(conv2).toBeInViewport();

@@ -237,7 +237,10 @@ test('exclusions: a glob with a live preview, rows marked, sizes follow; row che
   expect(await settledBytes(page)).toBeLessThan(before);
 
   // Excluding an op type marks its rows.
-  await step.getByRole('group', { name: /Op types/ }).getByLabel(/Conv/).check();
+  await step
+    .getByRole('group', { name: /Op types/ })
+    .getByLabel(/Conv/)
+    .check();
   await expect(table.locator('tr[data-name="conv1.weight"]')).toHaveAttribute('data-excluded', 'op');
   await expect(table.locator('tr[data-name="conv1.weight"]').getByTestId('excluded-mark')).toHaveText('left out (Conv)');
 });
@@ -276,7 +279,11 @@ test('recipes: a bad file shows an error and keeps the settings; a saved recipe 
   expect(recipe.prune).toBeUndefined();
 
   // A valid recipe replaces the settings: prune 2:4 only.
-  await load.setInputFiles({ name: 'sparse.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ version: 1, prune: { pattern: '2:4' } })) });
+  await load.setInputFiles({
+    name: 'sparse.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify({ version: 1, prune: { pattern: '2:4' } })),
+  });
   await expect(page.getByTestId('recipe-error')).toHaveCount(0);
   await expect(page.getByLabel('Prune weights')).toBeChecked();
   await expect(page.getByLabel('Quantize weights')).not.toBeChecked();
@@ -302,11 +309,16 @@ function chainModel(layers: number, size: number): { name: string; bytes: Uint8A
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       values[j] = (seed / 4294967296 - 0.5) / 10;
     }
-    initializers.push(create(TensorProtoSchema, { name: `layer${i}.weight`, dataType: DT.FLOAT, dims: [BigInt(size), BigInt(size)], rawData: new Uint8Array(values.buffer) }));
+    initializers.push(
+      create(TensorProtoSchema, { name: `layer${i}.weight`, dataType: DT.FLOAT, dims: [BigInt(size), BigInt(size)], rawData: new Uint8Array(values.buffer) }),
+    );
     nodes.push(node('MatMul', `layer${i}`, [i === 0 ? 'X' : `h${i - 1}`, `layer${i}.weight`], [i === layers - 1 ? 'Y' : `h${i}`]));
   }
   const bytes = serialize(
-    model(graph({ name: 'chain', inputs: [valueInfo('X', DT.FLOAT, ['batch', size])], outputs: [valueInfo('Y', DT.FLOAT, ['batch', size])], initializers, nodes }), { '': 13 }),
+    model(
+      graph({ name: 'chain', inputs: [valueInfo('X', DT.FLOAT, ['batch', size])], outputs: [valueInfo('Y', DT.FLOAT, ['batch', size])], initializers, nodes }),
+      { '': 13 },
+    ),
   );
   return { name: 'chain.onnx', bytes };
 }

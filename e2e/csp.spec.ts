@@ -13,7 +13,9 @@ test('the app runs under its Content-Security-Policy, which blocks inline script
   page.on('pageerror', (e) => errors.push(e.message));
   await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
   await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { reportViolation: (v: string) => void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      (window as unknown as { reportViolation: (v: string) => void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`),
+    );
   });
   await openStudio(page);
   const policy = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
@@ -28,7 +30,10 @@ test('the app runs under its Content-Security-Policy, which blocks inline script
     const script = document.createElement('script');
     script.textContent = 'window.__injected = true';
     document.body.append(script);
-    const fetched = await fetch('https://example.com/').then(() => true, () => false);
+    const fetched = await fetch('https://example.com/').then(
+      () => true,
+      () => false,
+    );
     return { ran: (window as unknown as { __injected?: boolean }).__injected === true, fetched };
   });
   expect(blocked).toEqual({ ran: false, fetched: false });

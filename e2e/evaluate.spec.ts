@@ -143,11 +143,22 @@ test('a folder of PNG digits, labelled by sub-folder: the accuracy equals onnxru
   for (let i = 0; i < n; i++) {
     const folder = path.join(root, String(digits.labels[i]));
     mkdirSync(folder, { recursive: true });
-    writeFileSync(path.join(folder, `${String(i).padStart(2, '0')}.png`), encodePng({ width: 28, height: 28, colorType: 0, bitDepth: 8, pixels: Array.from({ length: 784 }, (_, p) => [pixels[i * 784 + p]!]) }));
+    writeFileSync(
+      path.join(folder, `${String(i).padStart(2, '0')}.png`),
+      encodePng({ width: 28, height: 28, colorType: 0, bitDepth: 8, pixels: Array.from({ length: 784 }, (_, p) => [pixels[i * 784 + p]!]) }),
+    );
   }
   // The reference: the original model on the same 40 digits in onnxruntime-node.
   const session = await ort.InferenceSession.create('public/demo/mnist-cnn.onnx');
-  const logits = (await session.run({ input: new ort.Tensor('float32', Float32Array.from(pixels.subarray(0, n * 784), (p) => p / 255), [n, 1, 28, 28]) })).logits!.data as Float32Array;
+  const logits = (
+    await session.run({
+      input: new ort.Tensor(
+        'float32',
+        Float32Array.from(pixels.subarray(0, n * 784), (p) => p / 255),
+        [n, 1, 28, 28],
+      ),
+    })
+  ).logits!.data as Float32Array;
   let correct = 0;
   for (let i = 0; i < n; i++) {
     const row = Array.from(logits.subarray(i * 10, i * 10 + 10));

@@ -13,7 +13,11 @@ const result = (page: import('@playwright/test').Page) => page.getByTestId('comp
 function digits(n: number): ort.Tensor {
   const json = JSON.parse(readFileSync(new URL('mnist-test.json', DEMO), 'utf8')) as { pixels: string };
   const pixels = Buffer.from(json.pixels, 'base64');
-  return new ort.Tensor('float32', Float32Array.from(pixels.subarray(0, n * 784), (p) => p / 255), [n, 1, 28, 28]);
+  return new ort.Tensor(
+    'float32',
+    Float32Array.from(pixels.subarray(0, n * 784), (p) => p / 255),
+    [n, 1, 28, 28],
+  );
 }
 
 async function classes(model: string | Uint8Array, input: ort.Tensor): Promise<number[]> {

@@ -1,16 +1,6 @@
 import { buildExternalData } from '../test/fixtures/build.ts';
 import { DT, graph, model, node, serialize, tensor, valueInfo } from '../test/fixtures/onnx-helpers.ts';
-import {
-  dropFiles,
-  embeddingModel,
-  errorAlert,
-  expect,
-  modelName,
-  openStudio,
-  tensorTable,
-  test,
-  type NamedBytes,
-} from './support';
+import { dropFiles, embeddingModel, errorAlert, expect, modelName, openStudio, tensorTable, test, type NamedBytes } from './support';
 
 test('opens on the demo model and shows its summary and tensor table', async ({ page }) => {
   await openStudio(page);
@@ -102,7 +92,11 @@ test('the Open model file input opens a model', async ({ page }) => {
     buffer: Buffer.from(model.bytes),
   });
   await expect(modelName(page)).toHaveText('embedding_model.onnx');
-  await expect(tensorTable(page).getByRole('row', { name: /Conv2D_weights_fused_bn/ }).first()).toContainText('Conv');
+  await expect(
+    tensorTable(page)
+      .getByRole('row', { name: /Conv2D_weights_fused_bn/ })
+      .first(),
+  ).toContainText('Conv');
   await expect(page.getByRole('button', { name: 'Try the demo model' })).toBeEnabled();
 });
 
@@ -127,9 +121,9 @@ test('a model with external data opens when its data files come along, and names
   await expect(table.getByRole('row', { name: /^B2/ })).toContainText('initializer');
 
   // The same through the file input, with the files in a different order.
-  await page.getByLabel('Open model').setInputFiles(
-    [...fixture.sideFiles, onnx].map((f) => ({ name: f.name, mimeType: 'application/octet-stream', buffer: Buffer.from(f.bytes) })),
-  );
+  await page
+    .getByLabel('Open model')
+    .setInputFiles([...fixture.sideFiles, onnx].map((f) => ({ name: f.name, mimeType: 'application/octet-stream', buffer: Buffer.from(f.bytes) })));
   await expect(table.getByRole('row', { name: /^W1/ })).toContainText('external model.onnx_data');
 });
 

@@ -38,7 +38,12 @@ export async function longTasksDuring(page: Page, run: () => Promise<void>): Pro
     f.__frameObserver?.disconnect();
     f.__frames = [];
     f.__frameObserver = new PerformanceObserver((list) => {
-      for (const e of list.getEntries() as unknown as { duration: number; renderStart: number; startTime: number; scripts: { duration: number; invoker: string; sourceFunctionName: string }[] }[]) {
+      for (const e of list.getEntries() as unknown as {
+        duration: number;
+        renderStart: number;
+        startTime: number;
+        scripts: { duration: number; invoker: string; sourceFunctionName: string }[];
+      }[]) {
         if (e.duration <= 50) continue;
         const scripts = e.scripts.map((x) => `${Math.round(x.duration)} ${x.invoker}/${x.sourceFunctionName}`).join(', ');
         f.__frames.push(`${Math.round(e.duration)} ms (render ${Math.round(e.renderStart ? e.startTime + e.duration - e.renderStart : 0)}): ${scripts}`);

@@ -50,7 +50,8 @@ test('prune a residual net by channel groups: groups with their members, keep on
   await page.keyboard.press('Enter');
   await expect(head).toHaveAttribute('aria-expanded', 'true');
   const members = stage2.getByTestId('group-members');
-  for (const layer of ['s2b1.conv2', 's2b1.proj', 's2b2.conv2']) await expect(members.locator(`tr[data-layer="${layer}"][data-role="produces"]`)).toContainText('makes these channels');
+  for (const layer of ['s2b1.conv2', 's2b1.proj', 's2b2.conv2'])
+    await expect(members.locator(`tr[data-layer="${layer}"][data-role="produces"]`)).toContainText('makes these channels');
   await expect(members.locator('tr[data-layer="fc"]')).toContainText('reads them');
   await expect(members.locator('tr[data-layer="s2b2.scale"]')).toContainText('s2b2.layer_scale');
   const chart = stage2.getByTestId('group-importance');

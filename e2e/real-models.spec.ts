@@ -45,7 +45,9 @@ test('an opset-9 Paddle-like model: coverage, the upgrade note, and downloads th
   const compressed = await download(page, () => page.getByRole('button', { name: 'Download', exact: true }).click());
   expect(compressed.name).toBe('paddle-like-opset9.int8.onnx');
   const fidelity = compareOutputs(reference, await runAll(new Uint8Array(readFileSync(compressed.path)), samples));
-  test.info().annotations.push({ type: 'measurement', description: `paddle-like int8: cosine ${fidelity.cosine.toFixed(5)}, SQNR ${fidelity.sqnrDb.toFixed(1)} dB` });
+  test
+    .info()
+    .annotations.push({ type: 'measurement', description: `paddle-like int8: cosine ${fidelity.cosine.toFixed(5)}, SQNR ${fidelity.sqnrDb.toFixed(1)} dB` });
   expect(fidelity.cosine).toBeGreaterThan(0.99);
 
   // The converter alone: opset 9 → 13 with identical outputs.

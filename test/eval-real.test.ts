@@ -27,7 +27,9 @@ async function melDataset(count: number): Promise<EvalDataset> {
     const tones = [100 + 900 * random(), 300 + 2000 * random(), 50 + 400 * random()];
     for (let i = 0; i < SAMPLES; i++) {
       const t = i / 16000;
-      audio[i] = tones.reduce((a, f, k) => a + (4000 / (k + 1)) * Math.sin(2 * Math.PI * f * t) * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t + k)), 0) + 300 * (random() - 0.5);
+      audio[i] =
+        tones.reduce((a, f, k) => a + (4000 / (k + 1)) * Math.sin(2 * Math.PI * f * t) * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t + k)), 0) +
+        300 * (random() - 0.5);
     }
     const out = (await mel.run({ input: new ort.Tensor('float32', audio, [1, SAMPLES]) })).output!;
     const data = Float32Array.from(out.data as Float32Array, (x) => x / 10 + 2);

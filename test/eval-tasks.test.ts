@@ -16,7 +16,16 @@ import { DT, attr, graph, model, node, seededValues, serialize, tensor, valueInf
 
 const runtime = createNodeRuntime({ threads: 1 });
 const w = (name: string, dims: number[], seed: number, scale: number, offset = 0) =>
-  tensor({ name, dtype: DT.FLOAT, dims, values: seededValues(seed, dims.reduce((a, b) => a * b, 1), scale).map((v) => v + offset) });
+  tensor({
+    name,
+    dtype: DT.FLOAT,
+    dims,
+    values: seededValues(
+      seed,
+      dims.reduce((a, b) => a * b, 1),
+      scale,
+    ).map((v) => v + offset),
+  });
 
 /** x [1,1,32,32] → Conv 1→8 (3×3) → Relu → Conv 8→1 (1×1, strong weights) → Sigmoid: a near-binary "text" map. */
 function detector(): Uint8Array {
@@ -24,7 +33,12 @@ function detector(): Uint8Array {
     name: 'detector',
     inputs: [valueInfo('image', DT.FLOAT, [1, 1, 32, 32])],
     outputs: [valueInfo('prob_map', DT.FLOAT, [1, 1, 32, 32])],
-    initializers: [w('c1.w', [8, 1, 3, 3], 1, 0.5, 0.1), w('c1.b', [8], 2, 0.1), w('head.w', [1, 8, 1, 1], 3, 6, 2), tensor({ name: 'head.b', dtype: DT.FLOAT, dims: [1], values: [-3] })],
+    initializers: [
+      w('c1.w', [8, 1, 3, 3], 1, 0.5, 0.1),
+      w('c1.b', [8], 2, 0.1),
+      w('head.w', [1, 8, 1, 1], 3, 6, 2),
+      tensor({ name: 'head.b', dtype: DT.FLOAT, dims: [1], values: [-3] }),
+    ],
     nodes: [
       node('Conv', 'c1', ['image', 'c1.w', 'c1.b'], ['h'], [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1])]),
       node('Relu', 'relu', ['h'], ['r']),
@@ -53,7 +67,9 @@ function blobImages(count: number): EvalDataset {
   const samples = Array.from({ length: count }, (_, s) => {
     const data = new Float32Array(32 * 32);
     for (let b = 0; b < 4; b++) {
-      const cx = random() * 32, cy = random() * 32, r = 2 + random() * 5;
+      const cx = random() * 32,
+        cy = random() * 32,
+        r = 2 + random() * 5;
       for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) data[y * 32 + x] += Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r));
     }
     return { id: `blobs #${s}`, feeds: { image: { dtype: 'float32' as const, dims: [1, 1, 32, 32], data } } };

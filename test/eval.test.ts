@@ -41,9 +41,15 @@ function demoDataset(count = slice.count): EvalDataset {
 
 /** Accuracy computed independently: one batched onnxruntime session, argmax by hand. */
 async function independentAccuracy(bytes: Uint8Array): Promise<number> {
-  const session = await ort.InferenceSession.create(bytes, { extra: { session: { qdq_matmulnbits_accuracy_level: '0' } } } as ort.InferenceSession.SessionOptions);
+  const session = await ort.InferenceSession.create(bytes, {
+    extra: { session: { qdq_matmulnbits_accuracy_level: '0' } },
+  } as ort.InferenceSession.SessionOptions);
   const pixels = Buffer.from(slice.pixels, 'base64');
-  const input = new ort.Tensor('float32', Float32Array.from(pixels, (p) => p / 255), [slice.count, 1, 28, 28]);
+  const input = new ort.Tensor(
+    'float32',
+    Float32Array.from(pixels, (p) => p / 255),
+    [slice.count, 1, 28, 28],
+  );
   const logits = (await session.run({ input })).logits!.data as Float32Array;
   await session.release();
   let correct = 0;
@@ -114,11 +120,26 @@ describe('evaluateModels (onnxruntime-node)', () => {
 describe('sweep', () => {
   it('grid candidates: bits × sparsity × granularity, float-only points left out', () => {
     const c = gridCandidates({ bits: [8, 4, 32], sparsities: [0, 0.5], granularities: ['channel'] });
-    expect(c.map((x) => x.label)).toEqual(['int8 per channel', 'int4 per channel', '50% pruned + int8 per channel', '50% pruned + int4 per channel', '50% pruned']);
+    expect(c.map((x) => x.label)).toEqual([
+      'int8 per channel',
+      'int4 per channel',
+      '50% pruned + int8 per channel',
+      '50% pruned + int4 per channel',
+      '50% pruned',
+    ]);
   });
 
   it('frontier: no point is beaten on both quality and latency', () => {
-    const p = (id: number, accuracy: number, ms: number): SweepPoint => ({ id, label: `${id}`, recipe: { version: 1 }, isOriginal: false, sizeBytes: 1, accuracy, latency: { medianMs: ms } as SweepPoint['latency'], frontier: false });
+    const p = (id: number, accuracy: number, ms: number): SweepPoint => ({
+      id,
+      label: `${id}`,
+      recipe: { version: 1 },
+      isOriginal: false,
+      sizeBytes: 1,
+      accuracy,
+      latency: { medianMs: ms } as SweepPoint['latency'],
+      frontier: false,
+    });
     const points = markFrontier([p(0, 0.98, 10), p(1, 0.97, 5), p(2, 0.96, 6), p(3, 0.9, 2), p(4, 0.98, 12)]);
     expect(points.filter((x) => x.frontier).map((x) => x.id)).toEqual([0, 1, 3]);
   });
@@ -128,11 +149,15 @@ describe('sweep', () => {
     try {
       const candidates = gridCandidates({ bits: [8, 4], sparsities: [0, 0.5], granularities: ['channel'] });
       const progress: number[] = [];
-      const points = await runSweep(candidates, {
-        compress: (r) => compress(r),
-        measure: (b) => evaluator.evaluate(b),
-        original: async () => ({ sizeBytes: demoBytes.byteLength, latency: await evaluator.originalLatency(), accuracy: evaluator.originalAccuracy?.value }),
-      }, { onProgress: (p) => progress.push(p.done) });
+      const points = await runSweep(
+        candidates,
+        {
+          compress: (r) => compress(r),
+          measure: (b) => evaluator.evaluate(b),
+          original: async () => ({ sizeBytes: demoBytes.byteLength, latency: await evaluator.originalLatency(), accuracy: evaluator.originalAccuracy?.value }),
+        },
+        { onProgress: (p) => progress.push(p.done) },
+      );
       expect(points).toHaveLength(5);
       expect(progress.at(-1)).toBe(5);
       expect(points[0]!.isOriginal).toBe(true);
@@ -156,8 +181,13 @@ describe('sensitivity and mixed precision', () => {
     const layers = sensitivityLayers(opened, recipe);
     expect(layers.length).toBe(4); // two Conv, two Gemm weights
     // Pruning and fp16 recipes list the weights they change, exclusions honoured, in graph order.
-    expect(sensitivityLayers(opened, { version: 1, prune: { ...DEFAULT_PRUNE, exclude: ['conv1*'] } }).map((l) => l.name)).toEqual(layers.slice(1).map((l) => l.name));
-    expect(sensitivityLayers(opened, { version: 1, quantize: { ...DEFAULT_QUANTIZE, format: 'fp16', excludeOps: ['Gemm'] } }).map((l) => l.op)).toEqual(['Conv', 'Conv']);
+    expect(sensitivityLayers(opened, { version: 1, prune: { ...DEFAULT_PRUNE, exclude: ['conv1*'] } }).map((l) => l.name)).toEqual(
+      layers.slice(1).map((l) => l.name),
+    );
+    expect(sensitivityLayers(opened, { version: 1, quantize: { ...DEFAULT_QUANTIZE, format: 'fp16', excludeOps: ['Gemm'] } }).map((l) => l.op)).toEqual([
+      'Conv',
+      'Conv',
+    ]);
     const only = recipeForOnly(recipe, layers, layers[1]!);
     const result = await compressModel(opened, only);
     const quantized = result.quantize!.tensors.filter((t) => t.action === 'quantize').map((t) => t.name);
@@ -169,7 +199,11 @@ describe('sensitivity and mixed precision', () => {
     const layers = sensitivityLayers(opened, recipe);
     const evaluator = await CandidateEvaluator.create(runtime, demoBytes, demoDataset(100), { backend: 'cpu', runs: 0 });
     try {
-      const ranked = await measureSensitivity(recipe, layers, { compress: (r) => compress(r), measure: (b) => evaluator.evaluate(b), originalBytes: demoBytes.byteLength });
+      const ranked = await measureSensitivity(recipe, layers, {
+        compress: (r) => compress(r),
+        measure: (b) => evaluator.evaluate(b),
+        originalBytes: demoBytes.byteLength,
+      });
       expect(ranked).toHaveLength(4);
       for (let i = 1; i < ranked.length; i++) expect(ranked[i - 1]!.damage).toBeGreaterThanOrEqual(ranked[i]!.damage);
       expect(ranked.every((r) => r.savedBytes > 0 && r.damage > 0)).toBe(true);

@@ -10,13 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
-import {
-  ModelProtoSchema,
-  TensorProto_DataLocation,
-  TensorProto_DataType as DT,
-  type GraphProto,
-  type TensorProto,
-} from 'onnx-buf';
+import { ModelProtoSchema, TensorProto_DataLocation, TensorProto_DataType as DT, type GraphProto, type TensorProto } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFixture } from './fixtures/write.ts';
@@ -49,16 +43,37 @@ function decodeRaw(dt: number, b: Uint8Array, n: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     switch (dt) {
-      case DT.FLOAT: out.push(dv.getFloat32(i * 4, true)); break;
-      case DT.DOUBLE: out.push(dv.getFloat64(i * 8, true)); break;
-      case DT.FLOAT16: out.push(half(dv.getUint16(i * 2, true))); break;
-      case DT.BFLOAT16: out.push(bf16(dv.getUint16(i * 2, true))); break;
-      case DT.INT8: out.push(dv.getInt8(i)); break;
-      case DT.UINT8: case DT.BOOL: out.push(dv.getUint8(i)); break;
-      case DT.INT32: out.push(dv.getInt32(i * 4, true)); break;
-      case DT.INT64: out.push(Number(dv.getBigInt64(i * 8, true))); break;
-      case DT.INT4: case DT.UINT4: out.push(n4(b[i >> 1]!, (i & 1) === 1, dt === DT.INT4)); break;
-      default: throw new Error(`decodeRaw: dtype ${dt}`);
+      case DT.FLOAT:
+        out.push(dv.getFloat32(i * 4, true));
+        break;
+      case DT.DOUBLE:
+        out.push(dv.getFloat64(i * 8, true));
+        break;
+      case DT.FLOAT16:
+        out.push(half(dv.getUint16(i * 2, true)));
+        break;
+      case DT.BFLOAT16:
+        out.push(bf16(dv.getUint16(i * 2, true)));
+        break;
+      case DT.INT8:
+        out.push(dv.getInt8(i));
+        break;
+      case DT.UINT8:
+      case DT.BOOL:
+        out.push(dv.getUint8(i));
+        break;
+      case DT.INT32:
+        out.push(dv.getInt32(i * 4, true));
+        break;
+      case DT.INT64:
+        out.push(Number(dv.getBigInt64(i * 8, true)));
+        break;
+      case DT.INT4:
+      case DT.UINT4:
+        out.push(n4(b[i >> 1]!, (i & 1) === 1, dt === DT.INT4));
+        break;
+      default:
+        throw new Error(`decodeRaw: dtype ${dt}`);
     }
   }
   return out;
@@ -257,7 +272,7 @@ const references: Record<string, (fx: Fixture) => Reference> = {
     const xdq = input(fx, 'X').map((v) => (clamp(rne(v / xs) + xzp, 0, 255) - xzp) * xs);
     const [ws, wzp] = [vals(fx, 'W_scale'), vals(fx, 'W_zero_point')];
     const w = vals(fx, 'W_quantized').map((q, i) => (q - wzp[i % 4]!) * ws[i % 4]!); // axis 1: per column
-    return { expected: { Y: matmul(xdq, w, 3, 8, 4) } , atol: 1e-5, rtol: 1e-5, note: 'QDQ emulated in float64' };
+    return { expected: { Y: matmul(xdq, w, 3, 8, 4) }, atol: 1e-5, rtol: 1e-5, note: 'QDQ emulated in float64' };
   },
   'quant-matmulnbits': (fx) => {
     const { K, N, nBlocks, blobSize, blockSize } = MATMUL_NBITS;
@@ -359,9 +374,21 @@ const key = (t: ExpectedTensor) => `${t.graph}|${t.name}`;
 describe('synthetic ONNX fixtures', () => {
   it('covers every pattern of the brief', () => {
     expect(fixtures.map((f) => f.name)).toEqual([
-      'initializers', 'constants-opset9', 'constants-opset11', 'constants-attrs', 'constants-sparse',
-      'subgraphs', 'scan', 'fp16-cast', 'bf16', 'quant-dynamic', 'quant-qdq', 'quant-matmulnbits',
-      'quant-int4-blocked', 'external-data', 'types',
+      'initializers',
+      'constants-opset9',
+      'constants-opset11',
+      'constants-attrs',
+      'constants-sparse',
+      'subgraphs',
+      'scan',
+      'fp16-cast',
+      'bf16',
+      'quant-dynamic',
+      'quant-qdq',
+      'quant-matmulnbits',
+      'quant-int4-blocked',
+      'external-data',
+      'types',
     ]);
   });
 
@@ -382,7 +409,9 @@ describe('synthetic ONNX fixtures', () => {
         for (const t of exp.tensors) {
           const f = byKey.get(key(t))!;
           expect({ dtype: f.dtype, shape: f.shape, location: f.location }, key(t)).toEqual({
-            dtype: t.dtype, shape: t.shape, location: t.location,
+            dtype: t.dtype,
+            shape: t.shape,
+            location: t.location,
           });
           if (t.strings) expect(f.values).toEqual(t.strings);
           if (t.values) expect(f.values, key(t)).toEqual(t.values);

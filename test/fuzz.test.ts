@@ -7,7 +7,7 @@ const MAX_CASE_MS = 10_000;
 const MAX_HEAP_GROWTH = 512 << 20;
 
 describe('fuzzing (seeded mutations of real models and fixtures)', () => {
-  it('every mutated model opens, analyses and compresses, or fails with the studio\'s own clean error, within bounds', async () => {
+  it("every mutated model opens, analyses and compresses, or fails with the studio's own clean error, within bounds", async () => {
     const summary = await runFuzz({ seeds: fuzzSeeds({ realModels: true }), cases: 300, seed: 14, compressBelow: 128 << 10 });
     const show = (c: FuzzCase) => `#${c.index} ${c.mutation} of ${c.seed} at ${c.stage}: ${c.error}`;
     expect(summary.crashes.map(show)).toEqual([]);

@@ -16,11 +16,16 @@ import { DT, attr, graph, model, node, serialize, tensor, valueInfo } from './fi
 import { realisticWeights, seededGaussian } from './fixtures/patterns';
 import { compareOutputs, runAll, simulatedModel, type Feeds } from './helpers/ort-compare';
 
-const weight = (name: string, dims: number[], dtype = DT.FLOAT, seed = dims.length * 7 + dims[0]!) => tensor({ name, dtype, dims, values: realisticWeights(seed, dims, { std: 0.05, channelAxis: dims.length - 1 }) });
+const weight = (name: string, dims: number[], dtype = DT.FLOAT, seed = dims.length * 7 + dims[0]!) =>
+  tensor({ name, dtype, dims, values: realisticWeights(seed, dims, { std: 0.05, channelAxis: dims.length - 1 }) });
 
 function input(dims: number[], seed: number): ort.Tensor {
   const g = seededGaussian(seed);
-  return new ort.Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => g()), dims);
+  return new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => g()),
+    dims,
+  );
 }
 
 interface OpCase {
@@ -34,7 +39,18 @@ interface OpCase {
 const CASES: OpCase[] = [
   {
     title: 'Einsum with a constant operand (bij,jk->bik)',
-    bytes: serialize(model(graph({ name: 'einsum', nodes: [node('Einsum', 'proj', ['x', 'W'], ['y'], [coreAttr.string('equation', 'bij,jk->bik')])], inputs: [valueInfo('x', DT.FLOAT, [2, 6, 64])], outputs: [valueInfo('y', DT.FLOAT, [2, 6, 48])], initializers: [weight('W', [64, 48])] }), { '': 13 })),
+    bytes: serialize(
+      model(
+        graph({
+          name: 'einsum',
+          nodes: [node('Einsum', 'proj', ['x', 'W'], ['y'], [coreAttr.string('equation', 'bij,jk->bik')])],
+          inputs: [valueInfo('x', DT.FLOAT, [2, 6, 64])],
+          outputs: [valueInfo('y', DT.FLOAT, [2, 6, 48])],
+          initializers: [weight('W', [64, 48])],
+        }),
+        { '': 13 },
+      ),
+    ),
     samples: [{ x: input([2, 6, 64], 1) }, { x: input([2, 6, 64], 2) }],
     expect: { W: 'Einsum' },
   },
@@ -61,7 +77,15 @@ const CASES: OpCase[] = [
       model(
         graph({
           name: 'deconv',
-          nodes: [node('ConvTranspose', 'up', ['x', 'W', 'b'], ['y'], [attr.int('group', 2), attr.ints('strides', [2, 2]), attr.ints('kernel_shape', [4, 4]), attr.ints('pads', [1, 1, 1, 1])])],
+          nodes: [
+            node(
+              'ConvTranspose',
+              'up',
+              ['x', 'W', 'b'],
+              ['y'],
+              [attr.int('group', 2), attr.ints('strides', [2, 2]), attr.ints('kernel_shape', [4, 4]), attr.ints('pads', [1, 1, 1, 1])],
+            ),
+          ],
           inputs: [valueInfo('x', DT.FLOAT, [1, 64, 8, 8])],
           outputs: [valueInfo('y', DT.FLOAT, [1, 48, 16, 16])],
           initializers: [weight('W', [64, 24, 4, 4]), tensor({ name: 'b', dtype: DT.FLOAT, dims: [48], values: realisticWeights(6, [48], { std: 0.02 }) })],

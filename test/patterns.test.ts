@@ -128,7 +128,9 @@ describe.each(Object.entries(PATTERN_FIXTURES))('%s', (key, build) => {
     const big = weights(m).reduce((a, b) => (numel(a.tensor.dims.map(Number)) >= numel(b.tensor.dims.map(Number)) ? a : b)).tensor;
     const dv = new DataView(big.rawData.buffer, big.rawData.byteOffset, big.rawData.byteLength);
     const n = numel(big.dims.map(Number));
-    const values = Float32Array.from({ length: n }, (_, i) => (big.dataType === DT.FLOAT16 ? fromFloat16Bits(dv.getUint16(i * 2, true)) : dv.getFloat32(i * 4, true)));
+    const values = Float32Array.from({ length: n }, (_, i) =>
+      big.dataType === DT.FLOAT16 ? fromFloat16Bits(dv.getUint16(i * 2, true)) : dv.getFloat32(i * 4, true),
+    );
     expect(new Set(values).size).toBeGreaterThan(Math.min(n / 4, 2000));
     const s = std(values);
     const kurtosis = values.reduce((a, v) => a + v ** 4, 0) / n / s ** 4;
@@ -243,7 +245,10 @@ describe('export-specific forms', () => {
   });
 
   it('lstmOp / gruOp: the ONNX recurrent ops with W, R, B; GRU with linear_before_reset = 1', () => {
-    for (const [key, op, gates] of [['lstmOp', 'LSTM', 4], ['gruOp', 'GRU', 3]] as const) {
+    for (const [key, op, gates] of [
+      ['lstmOp', 'LSTM', 4],
+      ['gruOp', 'GRU', 3],
+    ] as const) {
       const m = parse(key);
       const rnn = m.graph!.node.find((n) => n.opType === op)!;
       const dims = (name: string) => m.graph!.initializer.find((t) => t.name === name)!.dims.map(Number);

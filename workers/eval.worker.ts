@@ -129,7 +129,13 @@ const api = {
   async environment(threads?: number): Promise<EvalEnvironment> {
     if (!runtimeStarted) requestedThreads = threads;
     const started = await runtime();
-    return { runtime: started.name, crossOriginIsolated: globalThis.crossOriginIsolated, cores: navigator.hardwareConcurrency, threads: started.threads, webgpu: await probeWebGpu() };
+    return {
+      runtime: started.name,
+      crossOriginIsolated: globalThis.crossOriginIsolated,
+      cores: navigator.hardwareConcurrency,
+      threads: started.threads,
+      webgpu: await probeWebGpu(),
+    };
   },
 
   /** The original model's files (transferred). Forgets evaluators built on the previous one. */
@@ -144,7 +150,12 @@ const api = {
       const response = await fetch(url);
       if (!response.ok) throw new Error(`the server answered ${response.status}`);
       const samples = parseDemoDigits(await response.json(), inputs[0]);
-      dataset = { name: `MNIST demo digits (${samples.length}, labelled)`, description: 'Held-out MNIST test digits shipped with the studio (50 per class, never used for training the demo model); pixel/255, 1×28×28.', samples, synthetic: false };
+      dataset = {
+        name: `MNIST demo digits (${samples.length}, labelled)`,
+        description: 'Held-out MNIST test digits shipped with the studio (50 per class, never used for training the demo model); pixel/255, 1×28×28.',
+        samples,
+        synthetic: false,
+      };
       return summary(dataset);
     } catch (err) {
       throw plain(err, 'Could not load the demo digits');
@@ -161,7 +172,11 @@ const api = {
   },
 
   /** Files the person chose (a folder of images, .npy files, a JSON file, a labels CSV); read here, never uploaded. */
-  async loadFileData(files: { file: File; path: string }[], inputs: ValueInfo[], options: Omit<LoadOptions, 'fallbackDecode' | 'labelsCsv'>): Promise<DatasetSummary> {
+  async loadFileData(
+    files: { file: File; path: string }[],
+    inputs: ValueInfo[],
+    options: Omit<LoadOptions, 'fallbackDecode' | 'labelsCsv'>,
+  ): Promise<DatasetSummary> {
     try {
       const dataFiles: DataFile[] = files.map(({ file, path }) => ({ path, bytes: async () => new Uint8Array(await file.arrayBuffer()) }));
       dataset = await loadDataset(dataFiles, inputs, { ...options, fallbackDecode: browserDecode });
@@ -181,10 +196,18 @@ const api = {
       const data = requireData();
       const { calibration } = splitCalibration(data, count, false);
       calibratedIds = new Set(calibration.samples.map((x) => x.id));
-      const options = { backend: 'wasm' as const, signal: controller.signal, onProgress: onProgress ? (done: number, total: number) => void onProgress(done, total) : undefined };
-      const capture = names.length ? await captureActivations(await runtime(), requireOriginal().model, names, calibration.samples, options) : { stats: new Map(), samples: calibration.samples.length, unreachable: [], peakBytes: 0 };
+      const options = {
+        backend: 'wasm' as const,
+        signal: controller.signal,
+        onProgress: onProgress ? (done: number, total: number) => void onProgress(done, total) : undefined,
+      };
+      const capture = names.length
+        ? await captureActivations(await runtime(), requireOriginal().model, names, calibration.samples, options)
+        : { stats: new Map(), samples: calibration.samples.length, unreachable: [], peakBytes: 0 };
       // GPTQ: the layers' inputs streamed into their Hessians (a few tensors per pass).
-      const hessians = gptq ? await collectHessians(await runtime(), requireOriginal().model, calibration.samples, { ...options, maxTensorsPerRun: 16 }) : undefined;
+      const hessians = gptq
+        ? await collectHessians(await runtime(), requireOriginal().model, calibration.samples, { ...options, maxTensorsPerRun: 16 })
+        : undefined;
       return {
         stats: capture.stats,
         samples: capture.samples,
@@ -203,7 +226,11 @@ const api = {
   },
 
   /** Original vs candidate side by side on each backend. Resolves to null when cancelled. */
-  async evaluate(candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'> & { heldOut?: boolean }, onProgress?: (p: EvalProgress) => void): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
+  async evaluate(
+    candidate: Uint8Array,
+    options: Omit<EvaluationOptions, 'signal' | 'onProgress'> & { heldOut?: boolean },
+    onProgress?: (p: EvalProgress) => void,
+  ): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
     const controller = await startJob();
     try {
       let data = requireData();
@@ -211,7 +238,10 @@ const api = {
       if (options.heldOut && calibratedIds) {
         const seen = calibratedIds;
         const samples = data.samples.filter((s) => !seen.has(s.id));
-        if (samples.length === 0) throw new Error(`all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`);
+        if (samples.length === 0)
+          throw new Error(
+            `all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`,
+          );
         data = { ...data, name: `${data.name}, ${samples.length} held out from calibration`, samples };
       }
       const report = await evaluateModels(await runtime(), requireOriginal().model, candidate, data, {

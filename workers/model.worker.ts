@@ -43,7 +43,9 @@ function calibrationOptions(recipe: Recipe, calibration: WorkerCalibration | und
   return {
     calibration: calibration.stats,
     calibrationSamples: calibration.samples,
-    ...(calibration.gptq && g?.enabled ? { gptq: { layers: reviveLayers(calibration.gptq), options: { dampening: g.dampening, blockSize: g.blockSize, actOrder: g.actOrder } } } : {}),
+    ...(calibration.gptq && g?.enabled
+      ? { gptq: { layers: reviveLayers(calibration.gptq), options: { dampening: g.dampening, blockSize: g.blockSize, actOrder: g.actOrder } } }
+      : {}),
   };
 }
 import type { ActivationStats } from '../src/core/teacher/histogram';
@@ -332,7 +334,8 @@ const api = {
   async originalFiles(): Promise<ModelFiles> {
     try {
       const files = await modelFilesOf(requireModel());
-      const own = (b: Uint8Array) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer !== requireModel().fileData.buffer ? b : b.slice());
+      const own = (b: Uint8Array) =>
+        b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer !== requireModel().fileData.buffer ? b : b.slice();
       const out: ModelFiles = { bytes: files.bytes.slice(), externalData: files.externalData?.map((f) => ({ path: f.path, data: own(f.data) })) };
       return Comlink.transfer(out, [out.bytes.buffer, ...(out.externalData ?? []).map((f) => f.data.buffer)]);
     } catch (err) {

@@ -14,11 +14,20 @@ declare global {
   interface Window {
     timeModel: (bytes: Uint8Array, input: { name: string; dims: number[] }, runs: number) => Promise<{ median: number; p90: number; isolated: boolean }>;
     /** Two models timed interleaved (the lab's harness), so a busy machine slows both alike. */
-    timePair: (a: Uint8Array, b: Uint8Array, input: { name: string; dims: number[] }, runs: number) => Promise<{ a: { median: number; p90: number; min: number }; b: { median: number; p90: number; min: number } }>;
+    timePair: (
+      a: Uint8Array,
+      b: Uint8Array,
+      input: { name: string; dims: number[] },
+      runs: number,
+    ) => Promise<{ a: { median: number; p90: number; min: number }; b: { median: number; p90: number; min: number } }>;
   }
 }
 
-const open = async (bytes: Uint8Array) => wrapSession((await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })) as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
+const open = async (bytes: Uint8Array) =>
+  wrapSession(
+    (await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })) as never,
+    (type, data, dims) => new ort.Tensor(type, data as never, dims),
+  );
 
 window.timePair = async (a, b, input, runs) => {
   const sessions = [await open(a), await open(b)];
@@ -30,7 +39,10 @@ window.timePair = async (a, b, input, runs) => {
 };
 
 window.timeModel = async (bytes, input, runs) => {
-  const session = wrapSession((await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })) as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
+  const session = wrapSession(
+    (await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })) as never,
+    (type, data, dims) => new ort.Tensor(type, data as never, dims),
+  );
   const n = input.dims.reduce((a, b) => a * b, 1);
   const feeds = { [input.name]: { dtype: 'float32' as const, dims: input.dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i)) } };
   const [stats] = await measureLatency([session], feeds, { runs });

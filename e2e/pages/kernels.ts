@@ -36,7 +36,17 @@ window.runParity = async () => {
   const started = performance.now();
   const probe = await probeWebGpu();
   const backend = await createWebGpuBackend();
-  if (!backend) return { probe, problems: [], extra: [], quant: [], prune: [], split: [], seconds: 0, error: `no WebGPU backend: ${probe.reason ?? 'requestDevice failed'}` };
+  if (!backend)
+    return {
+      probe,
+      problems: [],
+      extra: [],
+      quant: [],
+      prune: [],
+      split: [],
+      seconds: 0,
+      error: `no WebGPU backend: ${probe.reason ?? 'requestDevice failed'}`,
+    };
   try {
     const problems = await checkParity(backend);
     const extra = await extraChecks(backend);

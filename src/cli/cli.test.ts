@@ -10,8 +10,6 @@ import { REAL_MODEL_DIR, readRealModel } from '../../test/helpers/models';
 import { scanModel } from '../../test/helpers/wire-scan';
 import { paddleLikeOpset9 } from '../../test/fixtures/patterns';
 
-
-
 describe('cstudio inspect', () => {
   it('prints the JSON the issue specifies, with counts matching an independent scan', async () => {
     const file = path.join(REAL_MODEL_DIR, 'hey_jarvis_v0.1.onnx');
@@ -59,7 +57,13 @@ describe('cstudio inspect', () => {
       expect(t.stats.min).toBe(sorted[0]);
       expect(t.stats.max).toBe(sorted[sorted.length - 1]);
       expect(t.stats.mean).toBeCloseTo(mean, 9);
-      for (const [key, q] of [['p001', 0.001], ['p01', 0.01], ['p99', 0.99], ['p999', 0.999]] as const) expect(t.stats[key]).toBeCloseTo(pct(q), 9);
+      for (const [key, q] of [
+        ['p001', 0.001],
+        ['p01', 0.01],
+        ['p99', 0.99],
+        ['p999', 0.999],
+      ] as const)
+        expect(t.stats[key]).toBeCloseTo(pct(q), 9);
       // Output channels are rows (Conv axis 0, Gemm transB=1 axis 0).
       const rows = Number(init.dims[0]);
       const per = values.length / rows;
@@ -102,7 +106,23 @@ describe('cstudio compress', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-q-'));
     const out = path.join(dir, 'demo.q4.onnx');
     const recipePath = path.join(dir, 'recipe.json');
-    const first = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', out, '--bits', '4', '--granularity', 'block', '--block-size', '32', '--exclude', 'conv1*', '--save-recipe', recipePath, '--json');
+    const first = await cli(
+      'compress',
+      'public/demo/mnist-cnn.onnx',
+      '-o',
+      out,
+      '--bits',
+      '4',
+      '--granularity',
+      'block',
+      '--block-size',
+      '32',
+      '--exclude',
+      'conv1*',
+      '--save-recipe',
+      recipePath,
+      '--json',
+    );
     expect(first.code).toBe(0);
     const report = JSON.parse(first.stdout);
     expect(report.outputBytes).toBe(readFileSync(out).byteLength);
@@ -148,12 +168,26 @@ describe('cstudio compress', () => {
     const s = await ort.InferenceSession.create(path.join(dir, 'c.onnx'));
     expect((await s.run({ input: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) })).logits!.dims).toEqual([1, 10]);
 
-    const masked = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', path.join(dir, 'u.onnx'), '--sparsity', '0.8', '--pattern', 'unstructured', '--bits', '8', '--json');
+    const masked = await cli(
+      'compress',
+      'public/demo/mnist-cnn.onnx',
+      '-o',
+      path.join(dir, 'u.onnx'),
+      '--sparsity',
+      '0.8',
+      '--pattern',
+      'unstructured',
+      '--bits',
+      '8',
+      '--json',
+    );
     const u = JSON.parse(masked.stdout);
     expect(u.recipe.prune.sparsity).toBe(0.8);
     expect(u.recipe.quantize.bits).toBe(8);
     expect(u.gzipBytes).toBeLessThan(u.outputBytes); // zeros compress
-    expect(u.prune.layers.filter((l: { action: string }) => l.action === 'prune').every((l: { sparsity: number }) => Math.abs(l.sparsity - 0.8) < 0.01)).toBe(true);
+    expect(u.prune.layers.filter((l: { action: string }) => l.action === 'prune').every((l: { sparsity: number }) => Math.abs(l.sparsity - 0.8) < 0.01)).toBe(
+      true,
+    );
     expect(u.tensors.find((t: { name: string }) => t.name === 'fc1.weight').format).toBe('qdq');
   });
 
@@ -200,4 +234,3 @@ describe('cstudio compress', () => {
     expect(JSON.parse(low.stdout).coverage.fraction).toBeLessThan(0.9);
   });
 });
-

@@ -14,7 +14,6 @@ import { dataFilesFrom, parseDims } from './eval-data';
 const DEMO = 'public/demo/mnist-cnn.onnx';
 const DIGITS = 'public/demo/mnist-test.json';
 
-
 function expectOneLineError(r: { code: number; stdout: string; stderr: string }, code: number, pattern: RegExp) {
   expect(r.code).toBe(code);
   expect(r.stdout).toBe('');
@@ -46,7 +45,8 @@ describe('cstudio eval', () => {
     expect(json.accuracy.candidate).toBeGreaterThan(0.97);
     expect(json.outputs).toHaveLength(1);
     const logits = json.outputs[0];
-    for (const key of ['name', 'cosine', 'sqnrDb', 'maxAbs', 'top1Agreement', 'task', 'headline', 'klDivergence', 'meanAbs']) expect(logits).toHaveProperty(key);
+    for (const key of ['name', 'cosine', 'sqnrDb', 'maxAbs', 'top1Agreement', 'task', 'headline', 'klDivergence', 'meanAbs'])
+      expect(logits).toHaveProperty(key);
     expect(logits.name).toBe('logits');
     expect(logits.task).toBe('classification');
     expect(logits.cosine).toBeGreaterThan(0.999);
@@ -126,13 +126,36 @@ describe('cstudio sweep', () => {
   it('--bits 8,4 --sparsity 0,0.5: five points with the original, a frontier, a CSV and the models', async () => {
     const csv = path.join(dir, 'sweep.csv');
     const outDir = path.join(dir, 'points');
-    const r = await cli('sweep', DEMO, '--bits', '8,4', '--sparsity', '0,0.5', '--data', DIGITS, '--samples', '100', '--runs', '3', '--json', '--csv', csv, '--out-dir', outDir);
+    const r = await cli(
+      'sweep',
+      DEMO,
+      '--bits',
+      '8,4',
+      '--sparsity',
+      '0,0.5',
+      '--data',
+      DIGITS,
+      '--samples',
+      '100',
+      '--runs',
+      '3',
+      '--json',
+      '--csv',
+      csv,
+      '--out-dir',
+      outDir,
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(''); // no progress lines with --json
     const json = JSON.parse(r.stdout);
     expect(json.points).toHaveLength(5);
     expect(json.points[0]).toMatchObject({ label: 'original', isOriginal: true, sizeBytes: readFileSync(DEMO).byteLength, cosine: 1, sqnrDb: null });
-    expect(json.points.map((p: { label: string }) => p.label).slice(1)).toEqual(['int8 per channel', 'int4 per channel', '50% pruned + int8 per channel', '50% pruned + int4 per channel']);
+    expect(json.points.map((p: { label: string }) => p.label).slice(1)).toEqual([
+      'int8 per channel',
+      'int4 per channel',
+      '50% pruned + int8 per channel',
+      '50% pruned + int4 per channel',
+    ]);
     expect(json.points.some((p: { frontier: boolean }) => p.frontier)).toBe(true);
     for (const p of json.points) {
       expect(p.error).toBeUndefined();
@@ -178,7 +201,27 @@ describe('cstudio sensitivity', () => {
   it('ranks layers, plans for --target-size 50%, compresses, and saves a recipe that reproduces the measured size', async () => {
     const recipePath = path.join(dir, 'mixed.json');
     const out = path.join(dir, 'mixed.onnx');
-    const r = await cli('sensitivity', DEMO, '--bits', '2', '--granularity', 'tensor', '--target-size', '50%', '--save-recipe', recipePath, '-o', out, '--data', DIGITS, '--samples', '100', '--runs', '3', '--json');
+    const r = await cli(
+      'sensitivity',
+      DEMO,
+      '--bits',
+      '2',
+      '--granularity',
+      'tensor',
+      '--target-size',
+      '50%',
+      '--save-recipe',
+      recipePath,
+      '-o',
+      out,
+      '--data',
+      DIGITS,
+      '--samples',
+      '100',
+      '--runs',
+      '3',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.layers).toHaveLength(4);
@@ -282,7 +325,9 @@ describe('evaluation data and flags', () => {
 describe('image preprocessing flags', () => {
   it('map to the loader options, and bad values are usage errors', async () => {
     const { imagePrepFlags, UsageError } = await import('./eval-data');
-    expect(imagePrepFlags({ size: '320x240', resize: 'letterbox', channels: 'bgr', layout: 'nhwc', scale: '-1-1', mean: '0.5,0.5,0.5', std: '0.25,0.25,0.25' })).toEqual({
+    expect(
+      imagePrepFlags({ size: '320x240', resize: 'letterbox', channels: 'bgr', layout: 'nhwc', scale: '-1-1', mean: '0.5,0.5,0.5', std: '0.25,0.25,0.25' }),
+    ).toEqual({
       width: 320,
       height: 240,
       resize: 'letterbox',
@@ -311,11 +356,17 @@ describe('eval on a folder of PNG digits', () => {
       const folder = path.join(root, `digit-${digits.labels[i]}`);
       mkdirSync(folder, { recursive: true });
       const rows = Array.from({ length: 28 * 28 }, (_, p) => [pixels[i * 784 + p]!]);
-      writeFileSync(path.join(folder, `${String(i).padStart(3, '0')}.png`), encodePng({ width: 28, height: 28, colorType: 0, bitDepth: 8, pixels: rows, filters: [0, 1, 2, 3, 4] }));
+      writeFileSync(
+        path.join(folder, `${String(i).padStart(3, '0')}.png`),
+        encodePng({ width: 28, height: 28, colorType: 0, bitDepth: 8, pixels: rows, filters: [0, 1, 2, 3, 4] }),
+      );
     }
     // The same 60 digits as JSON (the demo format), for the reference accuracy.
     const json = path.join(mkdtempSync(path.join(tmpdir(), 'cstudio-json-')), 'digits.json');
-    writeFileSync(json, JSON.stringify({ shape: [1, 28, 28], count: n, labels: digits.labels.slice(0, n), pixels: pixels.subarray(0, n * 784).toString('base64') }));
+    writeFileSync(
+      json,
+      JSON.stringify({ shape: [1, 28, 28], count: n, labels: digits.labels.slice(0, n), pixels: pixels.subarray(0, n * 784).toString('base64') }),
+    );
     const fromPng = await cli('eval', DEMO, DEMO, '--data', root, '--image-size', '28', '--channels', 'gray', '--scale', '0-1', '--runs', '0', '--json');
     const fromJson = await cli('eval', DEMO, DEMO, '--data', json, '--runs', '0', '--json');
     expect(fromJson.code).toBe(0);

@@ -54,7 +54,8 @@ function choice<T extends string>(value: string | undefined, flag: string, optio
 function numberList(value: string | undefined, flag: string): number[] | undefined {
   if (value === undefined) return undefined;
   const out = value.split(',').map((v) => Number(v.trim()));
-  if (out.length === 0 || out.some((v) => !Number.isFinite(v))) throw new UsageError(`${flag} takes numbers separated by commas, e.g. 0.485,0.456,0.406 (got "${value}")`);
+  if (out.length === 0 || out.some((v) => !Number.isFinite(v)))
+    throw new UsageError(`${flag} takes numbers separated by commas, e.g. 0.485,0.456,0.406 (got "${value}")`);
   return out;
 }
 
@@ -117,7 +118,10 @@ export function numberFlag(value: string | undefined, flag: string, min = -Infin
 /** "a,b,c" → ['a', 'b', 'c'] (spaces trimmed, empty parts dropped). */
 export function listFlag(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return parts.length ? parts : undefined;
 }
 
@@ -134,7 +138,8 @@ export function parseTasks(values: string[] | undefined, outputs: ValueInfo[]): 
     const name = item.slice(0, at);
     const task = item.slice(at + 1) as OutputTask;
     if (!TASKS.includes(task)) throw new UsageError(`--task: "${task}" is not one of ${TASKS.join(', ')}`);
-    if (!outputs.some((o) => o.name === name)) throw new EvalInputError(`--task: the model has no output "${name}" (outputs: ${outputs.map((o) => o.name).join(', ')})`);
+    if (!outputs.some((o) => o.name === name))
+      throw new EvalInputError(`--task: the model has no output "${name}" (outputs: ${outputs.map((o) => o.name).join(', ')})`);
     tasks[name] = task;
   }
   return tasks;
@@ -165,7 +170,9 @@ export function parseDims(value: string | undefined, inputs: ValueInfo[]): Recor
     const name = item.slice(0, at);
     const n = integerFlag(item.slice(at + 1), `--dims ${name}`, 1)!;
     if (!known.includes(name)) {
-      throw new EvalInputError(`--dims: the inputs have no dynamic dimension "${name}" (${known.length ? `they have: ${known.join(', ')}` : 'every dimension is fixed'})`);
+      throw new EvalInputError(
+        `--dims: the inputs have no dynamic dimension "${name}" (${known.length ? `they have: ${known.join(', ')}` : 'every dimension is fixed'})`,
+      );
     }
     dims[name] = n;
   }
@@ -211,10 +218,17 @@ export async function dataFilesFrom(arg: string): Promise<DataFile[]> {
 /** The evaluation data: `--data` through the studio's loader, else seeded synthetic inputs from the input specs. */
 export async function evalDataset(flags: EvalDataFlags, settings: EvalSettings, inputs: ValueInfo[]): Promise<EvalDataset> {
   if (flags.data !== undefined) {
-    return loadDataset(await dataFilesFrom(flags.data), inputs, { image: imagePrepFlags(flags.image), ...(settings.samples !== undefined ? { limit: settings.samples } : {}) });
+    return loadDataset(await dataFilesFrom(flags.data), inputs, {
+      image: imagePrepFlags(flags.image),
+      ...(settings.samples !== undefined ? { limit: settings.samples } : {}),
+    });
   }
   const count = integerFlag(flags.synthetic, '--synthetic', 1) ?? settings.samples ?? DEFAULT_SYNTHETIC_SAMPLES;
-  return syntheticDataset(inputs, { count, dims: parseDims(flags.dims, inputs), floats: choice(flags.floats, '--floats', ['normal', 'uniform01', 'uniform11'] as const) });
+  return syntheticDataset(inputs, {
+    count,
+    dims: parseDims(flags.dims, inputs),
+    floats: choice(flags.floats, '--floats', ['normal', 'uniform01', 'uniform11'] as const),
+  });
 }
 
 /** Labelled samples among the first `used`. */
@@ -261,7 +275,17 @@ export function jsonNumbers(_key: string, value: unknown): unknown {
 }
 
 export function latencyJson(l: LatencyStats) {
-  return { median: l.medianMs, p90: l.p90Ms, p10: l.p10Ms, min: l.minMs, max: l.maxMs, mean: l.meanMs, spreadPct: l.spreadPct, firstRun: l.firstRunMs, runs: l.runs };
+  return {
+    median: l.medianMs,
+    p90: l.p90Ms,
+    p10: l.p10Ms,
+    min: l.minMs,
+    max: l.maxMs,
+    mean: l.meanMs,
+    spreadPct: l.spreadPct,
+    firstRun: l.firstRunMs,
+    runs: l.runs,
+  };
 }
 
 export function fidelityJson(f: OutputFidelity) {
@@ -296,7 +320,8 @@ export const fmt = {
     const change = (1 - after / before) * 100;
     return change >= 0 ? `↓${change.toFixed(1)}%` : `↑${(-change).toFixed(1)}%`;
   },
-  ratio: (candidate: number | undefined, original: number | undefined) => (candidate !== undefined && original && original > 0 ? `×${(candidate / original).toFixed(2)}` : ''),
+  ratio: (candidate: number | undefined, original: number | undefined) =>
+    candidate !== undefined && original && original > 0 ? `×${(candidate / original).toFixed(2)}` : '',
 };
 
 /** "name: description" of a metric's headline, as the tables show it. */
@@ -316,7 +341,11 @@ export async function candidateSetup(
   calibrationSamples?: number,
 ): Promise<{ data: EvalDataset; progress: (line: string) => void; evaluator: CandidateEvaluator; calibration?: EvalDataset }> {
   settings.tasks = parseTasks(flags.task, model.summary.outputs);
-  let data = await evalDataset(flags, { ...settings, ...(calibrationSamples !== undefined && settings.samples !== undefined ? { samples: settings.samples + calibrationSamples } : {}) }, model.summary.inputs);
+  let data = await evalDataset(
+    flags,
+    { ...settings, ...(calibrationSamples !== undefined && settings.samples !== undefined ? { samples: settings.samples + calibrationSamples } : {}) },
+    model.summary.inputs,
+  );
   // Static int8 points calibrate on the first samples; every point is then measured on the others only.
   let calibration: EvalDataset | undefined;
   if (calibrationSamples !== undefined) {

@@ -21,7 +21,23 @@ describe('cstudio compress --gptq', () => {
     const rtn = path.join(dir, 'rtn.onnx');
     const gq = path.join(dir, 'gptq.onnx');
     expect((await cli('compress', DEMO, '--bits', '3', '-o', rtn)).code).toBe(0);
-    const r = await cli('compress', DEMO, '--bits', '3', '--gptq', '--gptq-damp', '0.02', '--act-order', '--calib-data', DIGITS, '--calib-samples', '64', '-o', gq, '--json');
+    const r = await cli(
+      'compress',
+      DEMO,
+      '--bits',
+      '3',
+      '--gptq',
+      '--gptq-damp',
+      '0.02',
+      '--act-order',
+      '--calib-data',
+      DIGITS,
+      '--calib-samples',
+      '64',
+      '-o',
+      gq,
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/WARNING/);
     const json = JSON.parse(r.stdout);
@@ -41,7 +57,21 @@ describe('cstudio compress --gptq', () => {
   }, 120_000);
 
   it('text report: a GPTQ line per weight; no data: random inputs and a WARNING', async () => {
-    const r = await cli('compress', DEMO, '--bits', '4', '--granularity', 'block', '--block-size', '32', '--gptq', '--calib-samples', '8', '-o', path.join(dir, 'w.onnx'));
+    const r = await cli(
+      'compress',
+      DEMO,
+      '--bits',
+      '4',
+      '--granularity',
+      'block',
+      '--block-size',
+      '32',
+      '--gptq',
+      '--calib-samples',
+      '8',
+      '-o',
+      path.join(dir, 'w.onnx'),
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/WARNING: no --calib-data: GPTQ is calibrated on 8 random inputs/);
     expect(r.stdout).toMatch(/GPTQ: 4 weight\(s\), layer-output SQNR on the calibration inputs \+[\d.]+ dB over round-to-nearest/);

@@ -31,7 +31,16 @@ describe('external data stays inside the model folder (CLI)', () => {
     symlinkSync(outside, path.join(dir, 'inner', 'out'));
     symlinkSync(path.join(outside, 'nothing-here.bin'), path.join(dir, 'dangling.bin'));
     const relative = path.relative(dir, path.join(outside, 'secret.bin'));
-    const cases = [relative, path.join(outside, 'secret.bin'), '../../../../../../etc/passwd', '/etc/passwd', 'link.bin', 'inner/out/secret.bin', 'dangling.bin', 'inner/out/missing.bin'];
+    const cases = [
+      relative,
+      path.join(outside, 'secret.bin'),
+      '../../../../../../etc/passwd',
+      '/etc/passwd',
+      'link.bin',
+      'inner/out/secret.bin',
+      'dangling.bin',
+      'inner/out/missing.bin',
+    ];
     const messages = new Set<string>();
     for (const [index, location] of cases.entries()) {
       const model = path.join(dir, 'm.onnx');
@@ -42,7 +51,9 @@ describe('external data stays inside the model folder (CLI)', () => {
         const { code, stdout, stderr } = await cli(...args);
         expect(code, `${args[0]} ${location}: ${stderr}`).toBe(1);
         expect(stdout).toBe('');
-        expect(stderr).toContain(`External data location ${JSON.stringify(location)} is refused: external data must be a relative path inside the model's folder`);
+        expect(stderr).toContain(
+          `External data location ${JSON.stringify(location)} is refused: external data must be a relative path inside the model's folder`,
+        );
         messages.add(stderr.replace(JSON.stringify(location), 'LOCATION'));
       }
       expect(existsSync(path.join(dir, 'out.onnx'))).toBe(false);
@@ -56,9 +67,15 @@ describe('external data stays inside the model folder (CLI)', () => {
 describe('hostile models (CLI)', () => {
   it('refuses the sparse and size bombs quickly, in inspect --stats and compress --format fp16', async () => {
     const dir = folder();
-    for (const [name, bytes] of [['sparse.onnx', sparseBombModel()], ['size.onnx', sizeBombModel()]] as const) {
+    for (const [name, bytes] of [
+      ['sparse.onnx', sparseBombModel()],
+      ['size.onnx', sizeBombModel()],
+    ] as const) {
       writeFileSync(path.join(dir, name), bytes);
-      for (const args of [['inspect', path.join(dir, name), '--stats', '--backend', 'ts'], ['compress', path.join(dir, name), '--format', 'fp16', '-o', path.join(dir, 'out.onnx')]]) {
+      for (const args of [
+        ['inspect', path.join(dir, name), '--stats', '--backend', 'ts'],
+        ['compress', path.join(dir, name), '--format', 'fp16', '-o', path.join(dir, 'out.onnx')],
+      ]) {
         const started = Date.now();
         const { code, stderr } = await cli(...args);
         expect(code, stderr).toBe(1);

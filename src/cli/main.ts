@@ -189,17 +189,98 @@ const OPTIONS = {
 
 type OptionName = keyof typeof OPTIONS;
 
-const COMPRESS_OPTIONS: OptionName[] = ['recipe', 'bits', 'granularity', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'sparsity', 'pattern', 'global', 'layer-cap', 'norm', 'group-importance'];
+const COMPRESS_OPTIONS: OptionName[] = [
+  'recipe',
+  'bits',
+  'granularity',
+  'block-size',
+  'symmetric',
+  'asymmetric',
+  'range',
+  'percentile',
+  'format',
+  'exclude',
+  'exclude-op',
+  'override',
+  'sparsity',
+  'pattern',
+  'global',
+  'layer-cap',
+  'norm',
+  'group-importance',
+];
 /** Static int8's calibration data: its own flags, plus the eval loaders' shaping flags (images, synthetic dims). */
-const CALIBRATION_OPTIONS: OptionName[] = ['calib-data', 'calib-samples', 'calib-method', 'bias-correction', 'gptq', 'gptq-damp', 'act-order', 'dims', 'floats', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
-const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'dims', 'floats', 'task', 'mask-threshold', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
+const CALIBRATION_OPTIONS: OptionName[] = [
+  'calib-data',
+  'calib-samples',
+  'calib-method',
+  'bias-correction',
+  'gptq',
+  'gptq-damp',
+  'act-order',
+  'dims',
+  'floats',
+  'threads',
+  'image-size',
+  'resize',
+  'channels',
+  'layout',
+  'scale',
+  'mean',
+  'std',
+  'imagenet',
+];
+const EVAL_OPTIONS: OptionName[] = [
+  'data',
+  'samples',
+  'runs',
+  'warmup',
+  'synthetic',
+  'dims',
+  'floats',
+  'task',
+  'mask-threshold',
+  'threads',
+  'image-size',
+  'resize',
+  'channels',
+  'layout',
+  'scale',
+  'mean',
+  'std',
+  'imagenet',
+];
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   inspect: ['json', 'external-data', 'stats', 'backend', 'memory-budget'],
   compress: ['json', 'external-data', 'output', 'out-dir', 'save-recipe', 'allow-unchanged', 'memory-budget', ...COMPRESS_OPTIONS, ...CALIBRATION_OPTIONS],
   eval: ['json', 'candidates', ...EVAL_OPTIONS],
-  sweep: ['json', ...EVAL_OPTIONS, 'recipe', 'bits', 'sparsity', 'granularity', 'pattern', 'block-size', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'exclude-op', 'override', 'global', 'layer-cap', 'norm', 'group-importance', 'preset', 'csv', 'out-dir'],
+  sweep: [
+    'json',
+    ...EVAL_OPTIONS,
+    'recipe',
+    'bits',
+    'sparsity',
+    'granularity',
+    'pattern',
+    'block-size',
+    'symmetric',
+    'asymmetric',
+    'range',
+    'percentile',
+    'format',
+    'exclude',
+    'exclude-op',
+    'override',
+    'global',
+    'layer-cap',
+    'norm',
+    'group-importance',
+    'preset',
+    'csv',
+    'out-dir',
+  ],
   sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
   upgrade: ['json', 'external-data', 'output', 'opset'],
 };
@@ -222,7 +303,8 @@ export async function runCli(argv: string[]): Promise<string> {
   const allowed = COMMAND_OPTIONS[command];
   if (!allowed) throw new UsageError(`unknown command "${command}"`);
   for (const token of tokens) {
-    if (token.kind === 'option' && token.name !== 'help' && !allowed.includes(token.name as OptionName)) throw new UsageError(`${command} does not take ${token.rawName}`);
+    if (token.kind === 'option' && token.name !== 'help' && !allowed.includes(token.name as OptionName))
+      throw new UsageError(`${command} does not take ${token.rawName}`);
   }
   const compressFlags = (): CompressFlags => ({
     output: values.output,
@@ -254,7 +336,21 @@ export async function runCli(argv: string[]): Promise<string> {
     gptq: values.gptq,
     gptqDamp: values['gptq-damp'],
     actOrder: values['act-order'],
-    calibShape: { dims: values.dims, floats: values.floats, threads: values.threads, image: { size: values['image-size'], resize: values.resize, channels: values.channels, layout: values.layout, scale: values.scale, mean: values.mean, std: values.std, imagenet: values.imagenet } },
+    calibShape: {
+      dims: values.dims,
+      floats: values.floats,
+      threads: values.threads,
+      image: {
+        size: values['image-size'],
+        resize: values.resize,
+        channels: values.channels,
+        layout: values.layout,
+        scale: values.scale,
+        mean: values.mean,
+        std: values.std,
+        imagenet: values.imagenet,
+      },
+    },
     memoryBudget: values['memory-budget'],
     json: values.json ?? false,
   });
@@ -269,7 +365,16 @@ export async function runCli(argv: string[]): Promise<string> {
     maskThreshold: values['mask-threshold'],
     threads: values.threads,
     floats: values.floats,
-    image: { size: values['image-size'], resize: values.resize, channels: values.channels, layout: values.layout, scale: values.scale, mean: values.mean, std: values.std, imagenet: values.imagenet },
+    image: {
+      size: values['image-size'],
+      resize: values.resize,
+      channels: values.channels,
+      layout: values.layout,
+      scale: values.scale,
+      mean: values.mean,
+      std: values.std,
+      imagenet: values.imagenet,
+    },
     json: values.json ?? false,
   });
   switch (command) {
@@ -277,7 +382,13 @@ export async function runCli(argv: string[]): Promise<string> {
       if (rest.length !== 1) throw new UsageError('inspect takes exactly one model path');
       const backend = values.backend ?? 'auto';
       if (!['auto', 'wasm', 'ts'].includes(backend)) throw new UsageError(`--backend must be auto, wasm or ts (got "${backend}")`);
-      return inspectCommand(rest[0]!, { json: values.json ?? false, externalData: values['external-data'], stats: values.stats, backend: backend as BackendPreference, memoryBudget: values['memory-budget'] });
+      return inspectCommand(rest[0]!, {
+        json: values.json ?? false,
+        externalData: values['external-data'],
+        stats: values.stats,
+        backend: backend as BackendPreference,
+        memoryBudget: values['memory-budget'],
+      });
     }
     case 'compress': {
       if (rest.length === 0) throw new UsageError('compress takes a model path (or several, with --out-dir)');
@@ -288,8 +399,10 @@ export async function runCli(argv: string[]): Promise<string> {
     }
     case 'eval': {
       const candidates = [...rest.slice(1), ...(values.candidates ? [values.candidates] : [])];
-      if (rest.length === 0 || candidates.length === 0) throw new UsageError('eval takes two model paths: the original and the candidate (or several candidates, or --candidates DIR)');
-      if (candidates.length === 1 && values.candidates === undefined && !(await isDirectory(candidates[0]!))) return evalCommand(rest[0]!, candidates[0]!, evalFlags());
+      if (rest.length === 0 || candidates.length === 0)
+        throw new UsageError('eval takes two model paths: the original and the candidate (or several candidates, or --candidates DIR)');
+      if (candidates.length === 1 && values.candidates === undefined && !(await isDirectory(candidates[0]!)))
+        return evalCommand(rest[0]!, candidates[0]!, evalFlags());
       return evalBatch(rest[0]!, candidates, evalFlags());
     }
     case 'sweep': {
@@ -343,7 +456,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   } catch (err) {
     if (err instanceof BatchFailedError) {
       // The models that did compress were written: print the whole report, then say what failed.
-      process.stdout.write(terminalSafe(err.output) + "\n");
+      process.stdout.write(terminalSafe(err.output) + '\n');
       process.stderr.write(`cstudio: ${oneLine(err.message)}\n`);
       return 1;
     }

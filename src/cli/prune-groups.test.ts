@@ -17,13 +17,42 @@ describe('cstudio compress --pattern channel (channel groups)', () => {
     const input = path.join(dir, 'resnet.onnx');
     writeFileSync(input, fx.bytes);
     const out = path.join(dir, 'resnet.pruned.onnx');
-    const r = await cli('compress', input, '-o', out, '--sparsity', '0.3', '--pattern', 'channel', '--group-importance', 'mean', '--global', '--layer-cap', '0.6', '--json');
+    const r = await cli(
+      'compress',
+      input,
+      '-o',
+      out,
+      '--sparsity',
+      '0.3',
+      '--pattern',
+      'channel',
+      '--group-importance',
+      'mean',
+      '--global',
+      '--layer-cap',
+      '0.6',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.recipe.prune).toMatchObject({ pattern: 'channel', sparsity: 0.3, groupImportance: 'mean', global: true, layerCap: 0.6 });
-    const stage2 = json.prune.groups.find((g: { members: { layer: string; role: string }[] }) => g.members.some((m) => m.layer === 's2b1.proj' && m.role === 'produces'));
+    const stage2 = json.prune.groups.find((g: { members: { layer: string; role: string }[] }) =>
+      g.members.some((m) => m.layer === 's2b1.proj' && m.role === 'produces'),
+    );
     expect(stage2).toMatchObject({ action: 'prune', channelsBefore: 32, label: 's2b1.conv2 + 2 more' });
-    for (const key of ['id', 'members', 'channelsAfter', 'importance', 'removedImportance', 'channelImportance', 'paramsBefore', 'paramsAfter', 'macsBefore', 'macsAfter']) expect(stage2).toHaveProperty(key);
+    for (const key of [
+      'id',
+      'members',
+      'channelsAfter',
+      'importance',
+      'removedImportance',
+      'channelImportance',
+      'paramsBefore',
+      'paramsAfter',
+      'macsBefore',
+      'macsAfter',
+    ])
+      expect(stage2).toHaveProperty(key);
     expect(stage2.members[0]).toMatchObject({ layer: expect.any(String), op: 'Conv', tensor: expect.any(String), role: 'produces', channels: 32, axis: 0 });
     expect(json.prune.groups.find((g: { action: string }) => g.action === 'keep').reason).toMatch(/graph output "logits"/);
     expect(json.prune.layers.find((l: { name: string }) => l.name === 'stem.weight').groups).toEqual([1]);

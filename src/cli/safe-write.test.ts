@@ -51,7 +51,13 @@ describe('safe writes and usage errors', () => {
 
   it('bad flag values are usage errors (exit 2); a bad recipe file stays an input error (exit 1)', async () => {
     const { dir, input } = copyOfDemo();
-    for (const args of [['--bits', '9'], ['--bits', 'x'], ['--granularity', 'row'], ['--sparsity', '2'], ['--block-size', '7', '--granularity', 'block']]) {
+    for (const args of [
+      ['--bits', '9'],
+      ['--bits', 'x'],
+      ['--granularity', 'row'],
+      ['--sparsity', '2'],
+      ['--block-size', '7', '--granularity', 'block'],
+    ]) {
       const r = await cli('compress', input, ...args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/Run "cstudio --help" for usage/);

@@ -32,7 +32,10 @@ export async function checkOutputPath(output: string, flag: string, inputs: read
   const dirInfo = await stat(dir).catch(() => undefined);
   if (!dirInfo) throw new UsageError(`${flag} ${output}: the folder ${dir} does not exist`);
   if (!dirInfo.isDirectory()) throw new UsageError(`${flag} ${output}: ${dir} is not a folder`);
-  const writable = await access(dir, constants.W_OK).then(() => true, () => false);
+  const writable = await access(dir, constants.W_OK).then(
+    () => true,
+    () => false,
+  );
   if (!writable) throw new UsageError(`${flag} ${output}: the folder ${dir} is not writable`);
 }
 

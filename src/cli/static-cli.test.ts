@@ -13,7 +13,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('cstudio compress --format static', () => {
   it('calibrates on --calib-data, writes integer-kernel ops and keeps the demo accuracy', async () => {
     const out = path.join(dir, 'demo.static.onnx');
-    const r = await cli('compress', DEMO, '--format', 'static', '--calib-data', DIGITS, '--calib-samples', '32', '--calib-method', 'percentile', '--bias-correction', '-o', out, '--json');
+    const r = await cli(
+      'compress',
+      DEMO,
+      '--format',
+      'static',
+      '--calib-data',
+      DIGITS,
+      '--calib-samples',
+      '32',
+      '--calib-method',
+      'percentile',
+      '--bias-correction',
+      '-o',
+      out,
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/WARNING/);
     const json = JSON.parse(r.stdout);

@@ -124,7 +124,12 @@ describe('cstudio upgrade', () => {
   it('a model it cannot convert exits 1 naming the op and node', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-up-'));
     const input = path.join(dir, 'scaler.onnx');
-    const spec: CaseSpec = { opset: 8, nodes: [node('ImageScaler', 'preprocess', ['x'], ['y'], [attr.float('scale', 2)])], inputs: [{ name: 'x', dims: [1, 3, 2, 2] }], outputs: ['y'] };
+    const spec: CaseSpec = {
+      opset: 8,
+      nodes: [node('ImageScaler', 'preprocess', ['x'], ['y'], [attr.float('scale', 2)])],
+      inputs: [{ name: 'x', dims: [1, 3, 2, 2] }],
+      outputs: ['y'],
+    };
     writeFileSync(input, serialize(buildCase(spec)));
     const { code, stdout, stderr } = await cli('upgrade', input, '--opset', '13');
     expect(code).toBe(1);

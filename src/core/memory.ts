@@ -25,7 +25,11 @@ export function estimatePeakBytes(opened: Pick<OpenedModel, 'fileBytes' | 'dataF
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 2 : 1)} GiB`;
 
 /** Throws a clear error when the task's estimate is over `budget` bytes. */
-export function checkMemoryBudget(opened: Pick<OpenedModel, 'fileName' | 'fileBytes' | 'dataFiles' | 'catalog'>, task: MemoryTask, budget: number | undefined): void {
+export function checkMemoryBudget(
+  opened: Pick<OpenedModel, 'fileName' | 'fileBytes' | 'dataFiles' | 'catalog'>,
+  task: MemoryTask,
+  budget: number | undefined,
+): void {
   if (budget === undefined) return;
   const need = estimatePeakBytes(opened, task);
   if (need > budget) {

@@ -53,10 +53,16 @@ export interface GptqRecipe {
 function validateGptq(input: unknown): GptqRecipe {
   if (typeof input !== 'object' || input === null) throw new RecipeError('quantize.gptq must be an object');
   const g = input as Partial<GptqRecipe>;
-  const bool = (v: unknown, what: string) => (typeof v === 'boolean' ? v : (() => { throw new RecipeError(`quantize.gptq.${what} must be true or false`); })());
+  const bool = (v: unknown, what: string) =>
+    typeof v === 'boolean'
+      ? v
+      : (() => {
+          throw new RecipeError(`quantize.gptq.${what} must be true or false`);
+        })();
   const out: GptqRecipe = { enabled: bool(g.enabled, 'enabled') };
   if (g.dampening !== undefined) {
-    if (typeof g.dampening !== 'number' || !(g.dampening > 0 && g.dampening <= 1)) throw new RecipeError(`quantize.gptq.dampening must be in (0, 1] (got ${JSON.stringify(g.dampening)})`);
+    if (typeof g.dampening !== 'number' || !(g.dampening > 0 && g.dampening <= 1))
+      throw new RecipeError(`quantize.gptq.dampening must be in (0, 1] (got ${JSON.stringify(g.dampening)})`);
     out.dampening = g.dampening;
   }
   if (g.blockSize !== undefined) out.blockSize = intIn(g.blockSize, 1, 4096, 'quantize.gptq.blockSize');
@@ -115,7 +121,8 @@ export const DEFAULT_PRUNE: PruneRecipe = {
 const PATTERNS: PrunePattern[] = ['unstructured', '2:4', '4:8', 'channel'];
 
 function fraction(value: unknown, hi: number, what: string): number {
-  if (typeof value !== 'number' || !(value >= 0 && value <= hi)) throw new RecipeError(`${what} must be a number from 0 to ${hi} (got ${JSON.stringify(value)})`);
+  if (typeof value !== 'number' || !(value >= 0 && value <= hi))
+    throw new RecipeError(`${what} must be a number from 0 to ${hi} (got ${JSON.stringify(value)})`);
   return value;
 }
 
@@ -166,7 +173,8 @@ const GRANULARITIES: Granularity[] = ['tensor', 'channel', 'block'];
 const RANGES: RangeMethod[] = ['minmax', 'percentile', 'mse'];
 
 function intIn(value: unknown, lo: number, hi: number, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < lo || value > hi) throw new RecipeError(`${what} must be an integer from ${lo} to ${hi} (got ${JSON.stringify(value)})`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < lo || value > hi)
+    throw new RecipeError(`${what} must be an integer from ${lo} to ${hi} (got ${JSON.stringify(value)})`);
   return value;
 }
 
@@ -185,14 +193,20 @@ export function validateQuantize(input: unknown): QuantizeRecipe {
   if (typeof input !== 'object' || input === null) throw new RecipeError('quantize must be an object');
   const q = { ...DEFAULT_QUANTIZE, ...(input as Partial<QuantizeRecipe>) };
   const percentile = q.percentile;
-  if (typeof percentile !== 'number' || !(percentile > 50 && percentile <= 100)) throw new RecipeError(`quantize.percentile must be in (50, 100] (got ${JSON.stringify(percentile)})`);
+  if (typeof percentile !== 'number' || !(percentile > 50 && percentile <= 100))
+    throw new RecipeError(`quantize.percentile must be in (50, 100] (got ${JSON.stringify(percentile)})`);
   const overrides = q.overrides;
   if (!Array.isArray(overrides)) throw new RecipeError('quantize.overrides must be a list');
   return {
     bits: intIn(q.bits, 2, 8, 'quantize.bits'),
     granularity: oneOf(q.granularity, GRANULARITIES, 'quantize.granularity'),
     blockSize: intIn(q.blockSize, 16, 256, 'quantize.blockSize'),
-    symmetric: typeof q.symmetric === 'boolean' ? q.symmetric : (() => { throw new RecipeError('quantize.symmetric must be true or false'); })(),
+    symmetric:
+      typeof q.symmetric === 'boolean'
+        ? q.symmetric
+        : (() => {
+            throw new RecipeError('quantize.symmetric must be true or false');
+          })(),
     range: oneOf(q.range, RANGES, 'quantize.range'),
     percentile,
     format: oneOf(q.format, FORMATS, 'quantize.format'),
@@ -204,7 +218,16 @@ export function validateQuantize(input: unknown): QuantizeRecipe {
       return { match: ov.match, bits: intIn(ov.bits, 2, 8, `quantize.overrides[${i}].bits`) };
     }),
     ...(q.calibration !== undefined ? { calibration: oneOf(q.calibration, CALIBRATION_METHODS, 'quantize.calibration') } : {}),
-    ...(q.biasCorrection !== undefined ? { biasCorrection: typeof q.biasCorrection === 'boolean' ? q.biasCorrection : (() => { throw new RecipeError('quantize.biasCorrection must be true or false'); })() } : {}),
+    ...(q.biasCorrection !== undefined
+      ? {
+          biasCorrection:
+            typeof q.biasCorrection === 'boolean'
+              ? q.biasCorrection
+              : (() => {
+                  throw new RecipeError('quantize.biasCorrection must be true or false');
+                })(),
+        }
+      : {}),
     ...(q.calibrationSamples !== undefined ? { calibrationSamples: intIn(q.calibrationSamples, 1, 100000, 'quantize.calibrationSamples') } : {}),
     ...(q.gptq !== undefined ? { gptq: validateGptq(q.gptq) } : {}),
   };
@@ -254,7 +277,10 @@ export function excludedBecause(globs: string[], name: string, layer?: string): 
 export function compressedFileName(input: string, recipe: Recipe): string {
   const stem = input.replace(/\.onnx$/i, '');
   const q = recipe.quantize;
-  const tags = [recipe.prune ? 'pruned' : '', q ? (q.format === 'fp16' ? 'fp16' : q.format === 'static' ? 'static-int8' : q.bits === 8 ? 'int8' : `q${q.bits}`) : ''].filter(Boolean);
+  const tags = [
+    recipe.prune ? 'pruned' : '',
+    q ? (q.format === 'fp16' ? 'fp16' : q.format === 'static' ? 'static-int8' : q.bits === 8 ? 'int8' : `q${q.bits}`) : '',
+  ].filter(Boolean);
   return `${stem}.${tags.join('.')}.onnx`;
 }
 

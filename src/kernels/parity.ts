@@ -62,7 +62,7 @@ const LAYOUTS: ((n: number) => ChannelLayout | undefined)[] = [
 ];
 
 function sameFloat(a: number, b: number): boolean {
-  return Object.is(a, b) || (a === b) || (Number.isNaN(a) && Number.isNaN(b));
+  return Object.is(a, b) || a === b || (Number.isNaN(a) && Number.isNaN(b));
 }
 
 function closeRel(a: number, b: number, scale: number, rel = 1e-5): boolean {
@@ -122,7 +122,10 @@ export async function checkParity(backend: KernelBackend, cases = parityCases())
             fail(name, `${tag} channel ${c} min/max ${got.min[c]}/${got.max[c]} ≠ ${ref.min[c]}/${ref.max[c]}`);
             break;
           }
-          if (!closeRel(got.sum[c]!, ref.sum[c]!, Math.sqrt(ref.sumSq[c]!) * Math.sqrt(layout.outer * layout.inner)) || !closeRel(got.sumSq[c]!, ref.sumSq[c]!, ref.sumSq[c]!)) {
+          if (
+            !closeRel(got.sum[c]!, ref.sum[c]!, Math.sqrt(ref.sumSq[c]!) * Math.sqrt(layout.outer * layout.inner)) ||
+            !closeRel(got.sumSq[c]!, ref.sumSq[c]!, ref.sumSq[c]!)
+          ) {
             fail(name, `${tag} channel ${c} sum/sumSq ${got.sum[c]}/${got.sumSq[c]} vs ${ref.sum[c]}/${ref.sumSq[c]}`);
             break;
           }
@@ -201,7 +204,8 @@ export async function checkQuantParity(backend: KernelBackend): Promise<string[]
       const C = 5;
       const groups = want.min.length;
       const cs = new Float32Array(groups * C);
-      for (let g = 0; g < groups; g++) for (let c = 0; c < C; c++) cs[g * C + c] = Math.fround(((Math.max(want.max[g]!, -want.min[g]!) || 1) * (1 - c * 0.1)) / 7);
+      for (let g = 0; g < groups; g++)
+        for (let c = 0; c < C; c++) cs[g * C + c] = Math.fround(((Math.max(want.max[g]!, -want.min[g]!) || 1) * (1 - c * 0.1)) / 7);
       const cp = { candidates: C, scales: cs, invScales: cs.map((s) => Math.fround(1 / s)), zeroPoints: new Int32Array(groups * C), qmin: -7, qmax: 7 };
       const ea = await quant.candidateErrors(t, view, grouping, cp);
       const eb = await ref.candidateErrors(h, view, grouping, cp);
@@ -234,7 +238,11 @@ export async function checkPruneParity(backend: KernelBackend): Promise<string[]
   const t = await backend.upload(data);
   const h = await referenceBackend.upload(data);
   try {
-    for (const layout of [{ outer: 1, channels: 3, inner: 3201 }, { outer: 3201, channels: 3, inner: 1 }, { outer: 1, channels: 9603, inner: 1 }]) {
+    for (const layout of [
+      { outer: 1, channels: 3, inner: 3201 },
+      { outer: 3201, channels: 3, inner: 1 },
+      { outer: 1, channels: 9603, inner: 1 },
+    ]) {
       for (const norm of ['l1', 'l2'] as const) {
         const a = await prune.channelNorms(t, layout, norm);
         const b = await ref.channelNorms(h, layout, norm);
@@ -246,18 +254,23 @@ export async function checkPruneParity(backend: KernelBackend): Promise<string[]
       const a = await prune.maskBelow(t, threshold);
       const b = await ref.maskBelow(h, threshold);
       const i = b.values.findIndex((v, j) => !sameFloat(v, a.values[j]!));
-      if (i >= 0 || a.zeros !== b.zeros) problems.push(`${backend.name} · maskBelow(${threshold}): element ${i} ${a.values[i]} ≠ ${b.values[i]}, zeros ${a.zeros}/${b.zeros}`);
+      if (i >= 0 || a.zeros !== b.zeros)
+        problems.push(`${backend.name} · maskBelow(${threshold}): element ${i} ${a.values[i]} ≠ ${b.values[i]}, zeros ${a.zeros}/${b.zeros}`);
     }
     const views = [
       { lines: 3, length: 3201, lineStride: 3201, kStride: 1 }, // Gemm transB [N, K] rows, ragged tail
       { lines: 3, length: 3201, lineStride: 1, kStride: 3 }, // MatMul [K, N] columns
     ];
     for (const view of views) {
-      for (const [n, m] of [[2, 4], [4, 8]]) {
+      for (const [n, m] of [
+        [2, 4],
+        [4, 8],
+      ]) {
         const a = await prune.nmMask(t, view, n!, m!);
         const b = await ref.nmMask(h, view, n!, m!);
         const i = b.values.findIndex((v, j) => !sameFloat(v, a.values[j]!));
-        if (i >= 0 || a.zeros !== b.zeros) problems.push(`${backend.name} · nmMask ${n}:${m} stride ${view.kStride}: element ${i} ${a.values[i]} ≠ ${b.values[i]}`);
+        if (i >= 0 || a.zeros !== b.zeros)
+          problems.push(`${backend.name} · nmMask ${n}:${m} stride ${view.kStride}: element ${i} ${a.values[i]} ≠ ${b.values[i]}`);
       }
     }
   } finally {

@@ -44,7 +44,11 @@ export class BackendRegistry {
         if (!probe.available) return { fallback: false, detail: probe.reason ?? 'no WebGPU adapter' };
         const backend = await m.createWebGpuBackend(gpu);
         const what = [probe.vendor, probe.architecture, probe.description].filter(Boolean).join(' ') || 'GPU adapter';
-        return { backend, fallback: probe.isFallbackAdapter, detail: probe.isFallbackAdapter ? `${what} — a CPU fallback adapter (SwiftShader): correct but slow` : what };
+        return {
+          backend,
+          fallback: probe.isFallbackAdapter,
+          detail: probe.isFallbackAdapter ? `${what} — a CPU fallback adapter (SwiftShader): correct but slow` : what,
+        };
       } catch (err) {
         return { fallback: false, detail: err instanceof Error ? err.message : String(err) };
       }
@@ -75,7 +79,12 @@ export class BackendRegistry {
     const wasm = await this.loadWasm();
     const gpu = await this.loadGpu();
     return [
-      { name: 'wasm', label: LABELS.wasm, available: !!wasm, detail: wasm ? 'SIMD kernels compiled from AssemblyScript' : this.wasmError || 'WebAssembly SIMD unavailable' },
+      {
+        name: 'wasm',
+        label: LABELS.wasm,
+        available: !!wasm,
+        detail: wasm ? 'SIMD kernels compiled from AssemblyScript' : this.wasmError || 'WebAssembly SIMD unavailable',
+      },
       { name: 'webgpu', label: LABELS.webgpu, available: !!gpu.backend, detail: gpu.detail },
       { name: 'ts', label: LABELS.ts, available: true, detail: 'plain TypeScript, the reference all others are tested against' },
     ];

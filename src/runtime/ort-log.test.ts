@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { cpuNodesFromLog, logMessage, ORT_LINE } from './ort-log';
 
-const at = (message: string, severity = 'V') => `2026-11-28 20:28:18.444169 [${severity}:onnxruntime:, session_state.cc:1380 VerifyEachNodeIsAssignedToAnEp] ${message}`;
+const at = (message: string, severity = 'V') =>
+  `2026-11-28 20:28:18.444169 [${severity}:onnxruntime:, session_state.cc:1380 VerifyEachNodeIsAssignedToAnEp] ${message}`;
 
 describe("reading onnxruntime's node placement log", () => {
   it('lists the nodes placed on the CPU, not those on the GPU', () => {

@@ -1,12 +1,11 @@
 /** Reading onnxruntime's C++ log (as onnxruntime-web prints it to the console). */
 
 // Lines may start with an ANSI colour code (warnings are yellow).
- 
+
 export const ORT_LINE = /^(?:\x1b\[[\d;]*m)?\d{4}-\d\d-\d\d [\d:.]+ \[([VIWEF]):onnxruntime/;
 
 /** ORT log lines carry "2026-… [V:onnxruntime:, file.cc:123 Function] message"; the message alone. */
 export function logMessage(line: string): string {
-   
   return line.replace(/\x1b\[[\d;]*m/g, '').replace(/^\d{4}-\d\d-\d\d [\d:.]+ \[[VIWEF]:onnxruntime:[^\]]*\]/, '');
 }
 

@@ -17,7 +17,10 @@ export interface NodeRuntimeOptions {
 
 export function createNodeRuntime(options: NodeRuntimeOptions = {}): EvalRuntime {
   return {
-    name: `onnxruntime-node ${ort.env.versions.common ?? ''} (cpu${options.threads ? `, ${options.threads} threads` : ''}, qdq_matmulnbits_accuracy_level 0)`.replace('  ', ' '),
+    name: `onnxruntime-node ${ort.env.versions.common ?? ''} (cpu${options.threads ? `, ${options.threads} threads` : ''}, qdq_matmulnbits_accuracy_level 0)`.replace(
+      '  ',
+      ' ',
+    ),
     async createSession(input: EvalModel, backend: EvalBackend): Promise<CreatedSession> {
       if (backend !== 'cpu') throw new Error(`onnxruntime-node here runs on the CPU; "${backend}" is measured in the browser.`);
       const sessionOptions = {
@@ -29,7 +32,9 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): EvalRuntime
       } as ort.InferenceSession.SessionOptions;
       const model = modelFiles(input);
       const t0 = performance.now();
-      const session = model.externalData?.length ? await createWithExternalData(model, sessionOptions) : await ort.InferenceSession.create(model.bytes, sessionOptions);
+      const session = model.externalData?.length
+        ? await createWithExternalData(model, sessionOptions)
+        : await ort.InferenceSession.create(model.bytes, sessionOptions);
       const loadMs = performance.now() - t0;
       const wrapped = wrapSession(session as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
       return { session: wrapped, backend, loadMs, cpuNodes: [], notes: [] };

@@ -27,7 +27,8 @@ export function wrapSession<T>(session: OrtSessionLike<T>, makeTensor: (type: Ho
     async run(feeds) {
       const out = await session.run(toOrtFeeds(feeds, makeTensor));
       const host: Record<string, OrtTensorLike> = {};
-      for (const [name, t] of Object.entries(out)) host[name] = { type: t.type, dims: t.dims, data: !t.location || t.location === 'cpu' || !t.getData ? t.data : await t.getData(true) };
+      for (const [name, t] of Object.entries(out))
+        host[name] = { type: t.type, dims: t.dims, data: !t.location || t.location === 'cpu' || !t.getData ? t.data : await t.getData(true) };
       return fromOrtOutputs(host);
     },
     release: () => session.release(),

@@ -33,7 +33,8 @@ export async function probeWebGpu(): Promise<WebGpuInfo> {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return { available: false, reason: 'WebGPU exists but offered no adapter (no usable GPU or driver).' };
     const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
-    const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as unknown as { isFallbackAdapter?: boolean })?.isFallbackAdapter;
+    const fallback =
+      (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as unknown as { isFallbackAdapter?: boolean })?.isFallbackAdapter;
     return {
       available: true,
       vendor: info?.vendor || undefined,
@@ -122,7 +123,10 @@ export async function createWebRuntime(requestedThreads?: number): Promise<EvalR
         const probe = await withCapturedLog(() => create(ort, model, backend, 0));
         await probe.value.release();
         cpuNodes = cpuNodesFromLog(probe.lines);
-        notes = probe.lines.filter((l) => /\[W:onnxruntime/.test(l) && !/Removing initializer/.test(l)).map((l) => logMessage(l).trim()).slice(0, 3);
+        notes = probe.lines
+          .filter((l) => /\[W:onnxruntime/.test(l) && !/Removing initializer/.test(l))
+          .map((l) => logMessage(l).trim())
+          .slice(0, 3);
       }
       if (!started) {
         // Start onnxruntime-web on a one-node model first, so the first model's load time is its own.

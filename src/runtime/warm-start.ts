@@ -17,7 +17,10 @@ import {
 
 function floatVector(name: string) {
   const shape = create(TensorShapeProtoSchema, { dim: [create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: 1n } })] });
-  return create(ValueInfoProtoSchema, { name, type: create(TypeProtoSchema, { value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType: 1, shape }) } }) });
+  return create(ValueInfoProtoSchema, {
+    name,
+    type: create(TypeProtoSchema, { value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType: 1, shape }) } }),
+  });
 }
 
 export function identityModel(): Uint8Array {
@@ -27,5 +30,8 @@ export function identityModel(): Uint8Array {
     input: [floatVector('x')],
     output: [floatVector('y')],
   });
-  return toBinary(ModelProtoSchema, create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })], graph }));
+  return toBinary(
+    ModelProtoSchema,
+    create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })], graph }),
+  );
 }

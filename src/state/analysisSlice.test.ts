@@ -8,8 +8,7 @@ const pending: { id: number; bins: number; resolve(v: TensorAnalysis | null): vo
 vi.mock('./bridge', () => ({
   modelWorker: {
     onCrash: () => () => true,
-    analyzeTensor: (id: number, options: { bins: number }) =>
-      new Promise((resolve, reject) => pending.push({ id, bins: options.bins, resolve, reject })),
+    analyzeTensor: (id: number, options: { bins: number }) => new Promise((resolve, reject) => pending.push({ id, bins: options.bins, resolve, reject })),
     layerSparsity: () => Promise.resolve({ layers: [], backend: 'ts', ms: 1 }),
     backendStatus: () => Promise.resolve([]),
   },

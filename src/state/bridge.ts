@@ -15,14 +15,18 @@ type OpenedSource = { kind: 'files'; files: File[] } | { kind: 'url'; url: strin
 let lastOpened: OpenedSource | undefined;
 const crashListeners = new Set<(message: string) => void>();
 
-const model = workerConnection<ModelWorkerApi>(() => new Worker(new URL('../../workers/model.worker.ts', import.meta.url), { type: 'module' }), 'model worker', {
-  restore: async (api) => {
-    const source = lastOpened;
-    if (source?.kind === 'files') await api.open(source.files);
-    else if (source?.kind === 'url') await api.openUrl(source.url, source.name);
+const model = workerConnection<ModelWorkerApi>(
+  () => new Worker(new URL('../../workers/model.worker.ts', import.meta.url), { type: 'module' }),
+  'model worker',
+  {
+    restore: async (api) => {
+      const source = lastOpened;
+      if (source?.kind === 'files') await api.open(source.files);
+      else if (source?.kind === 'url') await api.openUrl(source.url, source.name);
+    },
+    onCrash: (message) => crashListeners.forEach((listener) => listener(message)),
   },
-  onCrash: (message) => crashListeners.forEach((listener) => listener(message)),
-});
+);
 const call = model.call;
 
 async function opening<R>(source: OpenedSource, run: () => Promise<R>): Promise<R> {
@@ -44,8 +48,13 @@ export const modelWorker = {
   layerSparsity: (preference: BackendPreference) => call((api) => api.layerSparsity(preference)),
   backendStatus: () => call((api) => api.backendStatus()),
   /** Resolves to null when a newer request or Cancel aborted it. Progress arrives through a comlink proxy. */
-  compress: (recipe: Recipe, requestId: number, preference: BackendPreference, onProgress: (done: number, total: number) => void, calibration?: WorkerCalibration) =>
-    call((api) => api.compress(recipe, requestId, preference, Comlink.proxy(onProgress), calibration)),
+  compress: (
+    recipe: Recipe,
+    requestId: number,
+    preference: BackendPreference,
+    onProgress: (done: number, total: number) => void,
+    calibration?: WorkerCalibration,
+  ) => call((api) => api.compress(recipe, requestId, preference, Comlink.proxy(onProgress), calibration)),
   /** The activations static int8 needs measured (names in the original model). */
   staticNames: (recipe: QuantizeRecipe) => call((api) => api.staticNames(recipe)),
   cancelCompress: () => call((api) => api.cancelCompress()),
@@ -57,7 +66,8 @@ export const modelWorker = {
   /** Copies of the open model's file and external-data files, transferred. */
   originalFiles: () => call((api) => api.originalFiles()),
   /** The open model compressed with `recipe`, transferred (for measurements; the Compress panel's result is untouched). */
-  compressForEval: (recipe: Recipe, preference: BackendPreference, calibration?: WorkerCalibration) => call((api) => api.compressForEval(recipe, preference, calibration)),
+  compressForEval: (recipe: Recipe, preference: BackendPreference, calibration?: WorkerCalibration) =>
+    call((api) => api.compressForEval(recipe, preference, calibration)),
   sensitivityLayers: (recipe: Recipe) => call((api) => api.sensitivityLayers(recipe)),
   /** Raises the open model to `opset`; the file stays in the worker for `upgradedBytes`. */
   upgrade: (opset: number) => call((api) => api.upgrade(opset)),

@@ -4,7 +4,13 @@ import type { Recipe } from '../core/recipe';
 import type { CompressOutcome, PreviewResult } from './bridge';
 
 /** Worker calls wait until the test resolves them, so their order can be scripted. */
-const compressCalls: { recipe: Recipe; id: number; progress(done: number, total: number): void; resolve(v: CompressOutcome | null): void; reject(e: Error): void }[] = [];
+const compressCalls: {
+  recipe: Recipe;
+  id: number;
+  progress(done: number, total: number): void;
+  resolve(v: CompressOutcome | null): void;
+  reject(e: Error): void;
+}[] = [];
 const previewCalls: { id: number; resolve(v: PreviewResult | null): void }[] = [];
 const cancelCompress = vi.fn(() => Promise.resolve());
 
@@ -24,7 +30,16 @@ vi.mock('./bridge', () => ({
 const { useStudio, resultIsCurrent } = await import('./store');
 
 function outcome(call: (typeof compressCalls)[number], outputBytes = 1000): CompressOutcome {
-  return { requestId: call.id, recipe: call.recipe, inputBytes: 4000, outputBytes, coverage: { totalBytes: 4000, compressedBytes: 4000, fraction: 1, left: [] }, runtime: [], backend: 'ts', ms: 1 };
+  return {
+    requestId: call.id,
+    recipe: call.recipe,
+    inputBytes: 4000,
+    outputBytes,
+    coverage: { totalBytes: 4000, compressedBytes: 4000, fraction: 1, left: [] },
+    runtime: [],
+    backend: 'ts',
+    ms: 1,
+  };
 }
 
 const initial = useStudio.getState();

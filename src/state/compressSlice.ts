@@ -1,5 +1,13 @@
 import type { StateCreator } from 'zustand';
-import { DEFAULT_CALIBRATION_SAMPLES, DEFAULT_PRUNE, DEFAULT_QUANTIZE, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
+import {
+  DEFAULT_CALIBRATION_SAMPLES,
+  DEFAULT_PRUNE,
+  DEFAULT_QUANTIZE,
+  validateRecipe,
+  type PruneRecipe,
+  type QuantizeRecipe,
+  type Recipe,
+} from '../core/recipe';
 import { modelWorker, type CompressOutcome, type PreviewResult } from './bridge';
 import { exactGlob } from '../core/recipe';
 import { compressedFileName, hasSteps, recipeFileName, recipeKey, recipeOf, toggled, withOwnOverride, type RecipeDraft, type Step } from './recipeEdits';
@@ -10,7 +18,6 @@ import { EMPTY_HISTORY, recordEdit, redoStep, undoStep, type RecipeHistory } fro
 import { saveFile } from './saveFile';
 import type { StudioState } from './store';
 import type { CalibrationOutcome } from './evalBridge';
-
 
 /** Control changes from sliders and typing wait this long for the next one before the worker starts. */
 export const DEBOUNCE_MS = 120;
@@ -158,12 +165,20 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
         if (cached && cached.key === key && cached.data === get().evalData.summary && cached.data !== null) calibration = cached.outcome;
         else {
           calibrating = true;
-          calibration = await get().calibrate(names, count, onProgress, gptq).finally(() => (calibrating = false));
+          calibration = await get()
+            .calibrate(names, count, onProgress, gptq)
+            .finally(() => (calibrating = false));
           if (calibration === null || ticket !== compressTicket) return;
           calibrationCache = { key, data: get().evalData.summary, outcome: calibration };
         }
       }
-      const result = await modelWorker.compress(recipe, ticket, get().backendPreference, onProgress, calibration ? { stats: calibration.stats, samples: calibration.samples, ...(calibration.gptq ? { gptq: calibration.gptq } : {}) } : undefined);
+      const result = await modelWorker.compress(
+        recipe,
+        ticket,
+        get().backendPreference,
+        onProgress,
+        calibration ? { stats: calibration.stats, samples: calibration.samples, ...(calibration.gptq ? { gptq: calibration.gptq } : {}) } : undefined,
+      );
       if (result === null || ticket !== compressTicket) return;
       if (calibration && result.quantize) {
         result.quantize.warnings.unshift(
@@ -335,7 +350,12 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       if (!preset) return;
       const r = preset.recipe;
       edit(null, () =>
-        replaceDraft({ pruneOn: r.prune !== undefined, quantizeOn: r.quantize !== undefined, prune: r.prune ?? get().prune, quantize: r.quantize ?? get().quantize }),
+        replaceDraft({
+          pruneOn: r.prune !== undefined,
+          quantizeOn: r.quantize !== undefined,
+          prune: r.prune ?? get().prune,
+          quantize: r.quantize ?? get().quantize,
+        }),
       );
     },
     undoRecipe: () => {
@@ -353,8 +373,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     applyHashRecipe: (hash, { undoable = false } = {}) => {
       const read = readRecipeHash(hash);
       if (read.kind === 'none') return;
-      const draft: RecipeDraft =
-        read.kind === 'ok' ? read.draft : { pruneOn: false, quantizeOn: true, prune: DEFAULT_PRUNE, quantize: DEFAULT_QUANTIZE };
+      const draft: RecipeDraft = read.kind === 'ok' ? read.draft : { pruneOn: false, quantizeOn: true, prune: DEFAULT_PRUNE, quantize: DEFAULT_QUANTIZE };
       set({ urlRecipeError: read.kind === 'error' ? read.message : null });
       if (undoable) edit(null, () => replaceDraft(draft));
       else replaceDraft(draft);

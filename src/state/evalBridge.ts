@@ -9,7 +9,10 @@ import type { ValueInfo } from '../core/onnx/types';
 import type { EvalWorkerApi } from '../../workers/eval.worker';
 import { workerConnection } from './workerConnection';
 
-const evaluation = workerConnection<EvalWorkerApi>(() => new Worker(new URL('../../workers/eval.worker.ts', import.meta.url), { type: 'module' }), 'evaluation worker');
+const evaluation = workerConnection<EvalWorkerApi>(
+  () => new Worker(new URL('../../workers/eval.worker.ts', import.meta.url), { type: 'module' }),
+  'evaluation worker',
+);
 const call = evaluation.call;
 
 export const evalWorker = {
@@ -17,7 +20,8 @@ export const evalWorker = {
   environment: (threads?: number) => call((api) => api.environment(threads)),
   /** Stops the worker (its onnxruntime, model and data go with it); the next call starts a fresh one. */
   restart: () => evaluation.terminate(),
-  setOriginal: (model: ModelFiles, name: string) => call((api) => api.setOriginal(Comlink.transfer(model, [model.bytes.buffer, ...(model.externalData ?? []).map((f) => f.data.buffer)]), name)),
+  setOriginal: (model: ModelFiles, name: string) =>
+    call((api) => api.setOriginal(Comlink.transfer(model, [model.bytes.buffer, ...(model.externalData ?? []).map((f) => f.data.buffer)]), name)),
   loadDemoData: (url: string, inputs: ValueInfo[]) => call((api) => api.loadDemoData(url, inputs)),
   loadSyntheticData: (inputs: ValueInfo[], options: SyntheticOptions) => call((api) => api.loadSyntheticData(inputs, options)),
   loadFileData: (files: { file: File; path: string }[], inputs: ValueInfo[], options: Omit<LoadOptions, 'fallbackDecode' | 'labelsCsv'>) =>
@@ -29,7 +33,8 @@ export const evalWorker = {
   originalLatency: () => call((api) => api.originalLatency()),
   measureCandidate: (bytes: Uint8Array, runs?: number) => call((api) => api.measureCandidate(Comlink.transfer(bytes, [bytes.buffer]), runs)),
   /** Static int8's calibration on the evaluation data (onnxruntime-web wasm); resolves to null when cancelled. */
-  calibrate: (names: string[], count: number, onProgress: (done: number, total: number) => void, gptq = false) => call((api) => api.calibrate(names, count, Comlink.proxy(onProgress), gptq)),
+  calibrate: (names: string[], count: number, onProgress: (done: number, total: number) => void, gptq = false) =>
+    call((api) => api.calibrate(names, count, Comlink.proxy(onProgress), gptq)),
   cancel: () => call((api) => api.cancel()),
 };
 

@@ -13,11 +13,24 @@ const compressed: Recipe[] = [];
 let measureGate: (() => void) | undefined;
 const cancel = vi.fn(() => Promise.resolve());
 const restart = vi.fn();
-const environment = vi.fn((threads?: number) => Promise.resolve({ runtime: 'test', crossOriginIsolated: true, cores: 2, threads: threads ?? 1, webgpu: { available: false } }));
+const environment = vi.fn((threads?: number) =>
+  Promise.resolve({ runtime: 'test', crossOriginIsolated: true, cores: 2, threads: threads ?? 1, webgpu: { available: false } }),
+);
 const setOriginal = vi.fn(() => Promise.resolve());
 const loadDemoData = vi.fn(() => Promise.resolve({ name: 'digits', description: '', samples: 10, labelled: 10, synthetic: false, shapes: {} }));
 
-const latency = (medianMs: number): LatencyStats => ({ runs: 3, firstRunMs: 1, medianMs, p90Ms: medianMs, p10Ms: medianMs, minMs: medianMs, maxMs: medianMs, meanMs: medianMs, spreadPct: 0, inferencesPerSample: 1 });
+const latency = (medianMs: number): LatencyStats => ({
+  runs: 3,
+  firstRunMs: 1,
+  medianMs,
+  p90Ms: medianMs,
+  p10Ms: medianMs,
+  minMs: medianMs,
+  maxMs: medianMs,
+  meanMs: medianMs,
+  spreadPct: 0,
+  inferencesPerSample: 1,
+});
 
 vi.mock('./bridge', () => ({
   modelWorker: {
@@ -47,7 +60,20 @@ vi.mock('./evalBridge', () => ({
       const small = bytes.byteLength < 200;
       return {
         sizeBytes: bytes.byteLength,
-        fidelity: [{ name: 'y', task: 'classification', taskSource: 'auto', cosine: small ? 0.99 : 0.999, sqnrDb: 20, maxAbs: 0.1, meanAbs: 0.01, headline: { metric: 'top-1 agreement', value: 0.98 }, elements: 10, nonFinite: 0 }],
+        fidelity: [
+          {
+            name: 'y',
+            task: 'classification',
+            taskSource: 'auto',
+            cosine: small ? 0.99 : 0.999,
+            sqnrDb: 20,
+            maxAbs: 0.1,
+            meanAbs: 0.01,
+            headline: { metric: 'top-1 agreement', value: 0.98 },
+            elements: 10,
+            nonFinite: 0,
+          },
+        ],
         accuracy: { original: 0.9, candidate: small ? 0.85 : 0.9, labelled: 10, output: 'y' },
         latency: { original: latency(2), candidate: latency(small ? 1 : 1.5) },
         loadMs: 1,
@@ -63,7 +89,12 @@ const { useStudio } = await import('./store');
 beforeEach(() => {
   compressed.length = 0;
   measureGate = undefined;
-  useStudio.setState({ summary: { tensors: [], weightBytes: 1000, inputs: [], outputs: [] } as unknown as ModelSummary, fileName: 'm.onnx', pruneOn: false, quantizeOn: true });
+  useStudio.setState({
+    summary: { tensors: [], weightBytes: 1000, inputs: [], outputs: [] } as unknown as ModelSummary,
+    fileName: 'm.onnx',
+    pruneOn: false,
+    quantizeOn: true,
+  });
   useStudio.getState().resetEvaluationLab(true);
 });
 

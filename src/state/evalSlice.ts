@@ -8,7 +8,17 @@ import type { CandidateMeasure } from '../core/eval/candidate';
 import type { EvalProgress, EvaluationReport } from '../core/eval/evaluate';
 import type { OutputTask } from '../core/eval/metrics';
 import { measureSensitivity, planMixedPrecision, type LayerSensitivity, type MixedPlan, type MixedTarget } from '../core/eval/sensitivity';
-import { gridCandidates, markFrontier, PRESETS, runSweep, sweepCsv, type SweepCandidate, type SweepGrid, type SweepPoint, type SweepProgress } from '../core/eval/sweep';
+import {
+  gridCandidates,
+  markFrontier,
+  PRESETS,
+  runSweep,
+  sweepCsv,
+  type SweepCandidate,
+  type SweepGrid,
+  type SweepPoint,
+  type SweepProgress,
+} from '../core/eval/sweep';
 import type { FloatDistribution } from '../core/eval/synthetic';
 import type { EvalBackend } from '../core/eval/types';
 import type { ImagePrep } from '../core/eval/data/image';
@@ -141,11 +151,31 @@ export interface EvalSlice {
 }
 
 const IDLE_EVALUATION: EvaluationState = { status: 'idle', progress: null, report: null, recipe: null, error: null };
-const IDLE_SENSITIVITY: SensitivityState = { status: 'idle', progress: null, layers: null, recipe: null, originalBytes: 0, error: null, plan: null, planMeasure: null, planStatus: 'idle', planError: null };
+const IDLE_SENSITIVITY: SensitivityState = {
+  status: 'idle',
+  progress: null,
+  layers: null,
+  recipe: null,
+  originalBytes: 0,
+  error: null,
+  plan: null,
+  planMeasure: null,
+  planStatus: 'idle',
+  planError: null,
+};
 const IDLE_SWEEP: SweepState = { status: 'idle', progress: null, points: [], error: null, selected: [], applied: null };
 const DEFAULT_SYNTHETIC: SyntheticSettings = { count: 32, dims: {}, floats: 'normal' };
 
-export const DEFAULT_SWEEP: SweepSettings = { bits: [8, 4], sparsities: [0, 0.5], granularities: ['channel'], pattern: 'unstructured', presets: [], samples: 200, runs: 10, backend: 'wasm' };
+export const DEFAULT_SWEEP: SweepSettings = {
+  bits: [8, 4],
+  sparsities: [0, 0.5],
+  granularities: ['channel'],
+  pattern: 'unstructured',
+  presets: [],
+  samples: 200,
+  runs: 10,
+  backend: 'wasm',
+};
 
 /** Which model the evaluation worker holds (a counter bumped at each model load). */
 let modelGeneration = 0;
@@ -204,7 +234,10 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     try {
       const summary = await load();
       if (ticket !== dataTicket) return;
-      set((s) => ({ evalData: { ...s.evalData, source, status: 'ready', summary, error: null }, evalSettings: { ...s.evalSettings, samples: Math.min(s.evalSettings.samples, summary.samples) || summary.samples } }));
+      set((s) => ({
+        evalData: { ...s.evalData, source, status: 'ready', summary, error: null },
+        evalSettings: { ...s.evalSettings, samples: Math.min(s.evalSettings.samples, summary.samples) || summary.samples },
+      }));
     } catch (err) {
       if (ticket !== dataTicket) return;
       set((s) => ({ evalData: { ...s.evalData, status: 'error', error: messageOf(err) } }));
@@ -251,9 +284,20 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       try {
         const env = await evalWorker.environment(get().evalSettings.threads);
         // WebGPU is ticked by default on a real GPU; a software fallback (SwiftShader) is offered but slow.
-        set((s) => ({ evalEnv: env, evalSettings: { ...s.evalSettings, backends: env.webgpu.available && !env.webgpu.isFallbackAdapter ? ['wasm', 'webgpu'] : ['wasm'] } }));
+        set((s) => ({
+          evalEnv: env,
+          evalSettings: { ...s.evalSettings, backends: env.webgpu.available && !env.webgpu.isFallbackAdapter ? ['wasm', 'webgpu'] : ['wasm'] },
+        }));
       } catch (err) {
-        set({ evalEnv: { runtime: `onnxruntime-web did not start: ${messageOf(err)}`, crossOriginIsolated: false, cores: 0, threads: 0, webgpu: { available: false, reason: messageOf(err) } } });
+        set({
+          evalEnv: {
+            runtime: `onnxruntime-web did not start: ${messageOf(err)}`,
+            crossOriginIsolated: false,
+            cores: 0,
+            threads: 0,
+            webgpu: { available: false, reason: messageOf(err) },
+          },
+        });
       }
     },
 
@@ -264,7 +308,11 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       originalSentFor = -1;
       const { source } = get().evalData;
       const { backends } = get().evalSettings;
-      set((s) => ({ evalEnv: null, evalSettings: { ...s.evalSettings, threads }, evalData: { ...s.evalData, status: 'idle', summary: source === 'files' ? s.evalData.summary : null } }));
+      set((s) => ({
+        evalEnv: null,
+        evalSettings: { ...s.evalSettings, threads },
+        evalData: { ...s.evalData, status: 'idle', summary: source === 'files' ? s.evalData.summary : null },
+      }));
       await get().loadEvalEnvironment();
       const gpu = !!get().evalEnv?.webgpu.available;
       set((s) => ({ evalSettings: { ...s.evalSettings, backends: backends.filter((b) => b !== 'webgpu' || gpu) } }));
@@ -281,7 +329,9 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       const synthetic = { ...get().evalData.synthetic, ...patch };
       set((s) => ({ evalData: { ...s.evalData, synthetic } }));
       const inputs = get().summary?.inputs ?? [];
-      return loadData('synthetic', () => evalWorker.loadSyntheticData(inputs, { count: synthetic.count, dims: synthetic.dims, floats: synthetic.floats, seed: 1 }));
+      return loadData('synthetic', () =>
+        evalWorker.loadSyntheticData(inputs, { count: synthetic.count, dims: synthetic.dims, floats: synthetic.floats, seed: 1 }),
+      );
     },
 
     chooseFileData: (files) => {
@@ -316,19 +366,27 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
             return;
           }
         }
-        const candidate = await modelWorker.compressForEval(recipe, get().backendPreference, calibration ? { stats: calibration.stats, samples: calibration.samples, ...(calibration.gptq ? { gptq: calibration.gptq } : {}) } : undefined);
+        const candidate = await modelWorker.compressForEval(
+          recipe,
+          get().backendPreference,
+          calibration ? { stats: calibration.stats, samples: calibration.samples, ...(calibration.gptq ? { gptq: calibration.gptq } : {}) } : undefined,
+        );
         if (controller.signal.aborted) return;
         const { backends, samples, runs, tasks, maskThreshold } = get().evalSettings;
         const progress = latestEvery<EvalProgress>(100, (p) => {
           if (labJob === controller) set((s) => ({ evaluation: { ...s.evaluation, progress: p } }));
         });
-        const report = await evalWorker.evaluate(candidate, { backends, samples, runs, tasks, maskThreshold, heldOut: isStatic }, (p) => progress.push(p)).finally(() => progress.cancel());
+        const report = await evalWorker
+          .evaluate(candidate, { backends, samples, runs, tasks, maskThreshold, heldOut: isStatic }, (p) => progress.push(p))
+          .finally(() => progress.cancel());
         if (labJob !== controller) return;
         if (!report) set((s) => ({ evaluation: { ...s.evaluation, status: 'cancelled', progress: null } }));
         else set({ evaluation: { status: 'done', progress: null, report, recipe, error: null } });
       } catch (err) {
         if (labJob !== controller) return;
-        set((s) => ({ evaluation: { ...s.evaluation, status: isAbort(err) ? 'cancelled' : 'error', progress: null, error: isAbort(err) ? null : messageOf(err) } }));
+        set((s) => ({
+          evaluation: { ...s.evaluation, status: isAbort(err) ? 'cancelled' : 'error', progress: null, error: isAbort(err) ? null : messageOf(err) },
+        }));
       } finally {
         if (labJob === controller) labJob = undefined;
       }
@@ -343,19 +401,32 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
         const layers = await modelWorker.sensitivityLayers(recipe);
         if (layers.length === 0) throw new Error('The current settings change no layer: nothing to rank.');
         const samples = Math.min(get().evalSettings.samples, 200);
-        const prepared = await evalWorker.prepareCandidates({ backend: 'wasm', samples, runs: 0, tasks: get().evalSettings.tasks, maskThreshold: get().evalSettings.maskThreshold });
-        const deps = measurementDeps(controller.signal);
-        const ranked = await measureSensitivity(recipe, layers, { compress: deps.compress, measure: (b) => deps.measure(b, 0), originalBytes: prepared.originalBytes }, {
-          signal: controller.signal,
-          onProgress: (done, total, layer) => {
-            if (labJob === controller) set((s) => ({ sensitivity: { ...s.sensitivity, progress: { done, total, layer } } }));
-          },
+        const prepared = await evalWorker.prepareCandidates({
+          backend: 'wasm',
+          samples,
+          runs: 0,
+          tasks: get().evalSettings.tasks,
+          maskThreshold: get().evalSettings.maskThreshold,
         });
+        const deps = measurementDeps(controller.signal);
+        const ranked = await measureSensitivity(
+          recipe,
+          layers,
+          { compress: deps.compress, measure: (b) => deps.measure(b, 0), originalBytes: prepared.originalBytes },
+          {
+            signal: controller.signal,
+            onProgress: (done, total, layer) => {
+              if (labJob === controller) set((s) => ({ sensitivity: { ...s.sensitivity, progress: { done, total, layer } } }));
+            },
+          },
+        );
         if (labJob !== controller) return;
         set({ sensitivity: { ...IDLE_SENSITIVITY, status: 'done', layers: ranked, recipe, originalBytes: prepared.originalBytes } });
       } catch (err) {
         if (labJob !== controller) return;
-        set((s) => ({ sensitivity: { ...s.sensitivity, status: isAbort(err) ? 'cancelled' : 'error', progress: null, error: isAbort(err) ? null : messageOf(err) } }));
+        set((s) => ({
+          sensitivity: { ...s.sensitivity, status: isAbort(err) ? 'cancelled' : 'error', progress: null, error: isAbort(err) ? null : messageOf(err) },
+        }));
       } finally {
         if (labJob === controller) labJob = undefined;
       }
@@ -394,7 +465,13 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
         if (candidates.length === 0) throw new Error('The grid is empty: choose at least one bit width or sparsity.');
         await Promise.all([ensureOriginal(), ensureData()]);
         const st = get().sweepSettings;
-        const prepared = await evalWorker.prepareCandidates({ backend: st.backend, samples: st.samples, runs: st.runs, tasks: get().evalSettings.tasks, maskThreshold: get().evalSettings.maskThreshold });
+        const prepared = await evalWorker.prepareCandidates({
+          backend: st.backend,
+          samples: st.samples,
+          runs: st.runs,
+          tasks: get().evalSettings.tasks,
+          maskThreshold: get().evalSettings.maskThreshold,
+        });
         const deps = measurementDeps(controller.signal);
         const points = await runSweep(
           candidates,
@@ -442,7 +519,11 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       if (points.length === 0) return;
       const stem = (get().fileName ?? 'model.onnx').replace(/\.onnx$/i, '');
       if (format === 'csv') saveFile(new Blob([sweepCsv(points)], { type: 'text/csv' }), `${stem}.sweep.csv`);
-      else saveFile(new Blob([JSON.stringify({ model: get().fileName, dataset: get().evalData.summary, points }, null, 2) + '\n'], { type: 'application/json' }), `${stem}.sweep.json`);
+      else
+        saveFile(
+          new Blob([JSON.stringify({ model: get().fileName, dataset: get().evalData.summary, points }, null, 2) + '\n'], { type: 'application/json' }),
+          `${stem}.sweep.json`,
+        );
     },
 
     cancelLabJob: () => {

@@ -1,20 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE } from '../core/recipe';
 import type { TensorInfo } from '../core/onnx/types';
-import {
-  compressedFileName,
-  exclusionOf,
-  globMatches,
-  ownOverride,
-  recipeFileName,
-  recipeOf,
-  toggled,
-  weightOpTypes,
-  withOwnOverride,
-} from './recipeEdits';
+import { compressedFileName, exclusionOf, globMatches, ownOverride, recipeFileName, recipeOf, toggled, weightOpTypes, withOwnOverride } from './recipeEdits';
 
 function weight(id: number, name: string, layer: string, layerOp: string, multiplied = true): TensorInfo {
-  return { id, name, layer, layerOp, multiplied, dtype: 'FLOAT', shape: [4, 4], elements: 16, bytes: 64, location: 'initializer', graph: 'main', consumers: [layerOp], consumerNodes: [layer], isWeight: true };
+  return {
+    id,
+    name,
+    layer,
+    layerOp,
+    multiplied,
+    dtype: 'FLOAT',
+    shape: [4, 4],
+    elements: 16,
+    bytes: 64,
+    location: 'initializer',
+    graph: 'main',
+    consumers: [layerOp],
+    consumerNodes: [layer],
+    isWeight: true,
+  };
 }
 
 const tensors = [
@@ -66,7 +71,10 @@ describe('recipe edits', () => {
   it('gives a row its own value ahead of pattern overrides, and takes it away', () => {
     const start = [{ match: 'fc*', bits: 6 }];
     const own = withOwnOverride(start, 'fc1.weight', 'bits', 4);
-    expect(own).toEqual([{ match: 'fc1.weight', bits: 4 }, { match: 'fc*', bits: 6 }]);
+    expect(own).toEqual([
+      { match: 'fc1.weight', bits: 4 },
+      { match: 'fc*', bits: 6 },
+    ]);
     expect(ownOverride(own, 'fc1.weight')?.bits).toBe(4);
     expect(withOwnOverride(withOwnOverride(own, 'fc1.weight', 'bits', 3), 'fc1.weight', 'bits', null)).toEqual(start);
     expect(toggled(['a'], 'b')).toEqual(['a', 'b']);

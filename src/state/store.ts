@@ -24,4 +24,14 @@ export { AUTO_RUN_MAX_BYTES, DEBOUNCE_MS, PREVIEW_BINS, resultIsCurrent } from '
 export type { CompressionJob, JobStatus, PreviewState } from './compressSlice';
 export type { Step } from './recipeEdits';
 export { DEFAULT_SWEEP } from './evalSlice';
-export type { DataSource, LabJobStatus, DataState, EvalSettings, EvaluationState, SensitivityState, SweepSettings, SweepState, SyntheticSettings } from './evalSlice';
+export type {
+  DataSource,
+  LabJobStatus,
+  DataState,
+  EvalSettings,
+  EvaluationState,
+  SensitivityState,
+  SweepSettings,
+  SweepState,
+  SyntheticSettings,
+} from './evalSlice';

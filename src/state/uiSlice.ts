@@ -77,8 +77,7 @@ export const createUiSlice: StateCreator<StudioState, [], [], UiSlice> = (set, g
     setTableFilter: (tableFilter) => set({ tableFilter }),
     sortTableBy: (key) => {
       const current = get().tableSort;
-      const dir: SortDirection =
-        current?.key === key ? (current.dir === 'asc' ? 'desc' : 'asc') : NUMERIC_KEYS.has(key) ? 'desc' : 'asc';
+      const dir: SortDirection = current?.key === key ? (current.dir === 'asc' ? 'desc' : 'asc') : NUMERIC_KEYS.has(key) ? 'desc' : 'asc';
       set({ tableSort: { key, dir } });
     },
     setShowNonWeights: (showNonWeights) => set({ showNonWeights }),

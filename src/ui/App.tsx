@@ -45,9 +45,7 @@ export function App() {
             <EmptyState />
           )}
         </main>
-        <footer className="app-footer">
-          Files are read in your browser and never uploaded. Drop a model anywhere on this page to open it.
-        </footer>
+        <footer className="app-footer">Files are read in your browser and never uploaded. Drop a model anywhere on this page to open it.</footer>
       </div>
     </DropZone>
   );

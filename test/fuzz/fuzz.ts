@@ -159,7 +159,18 @@ const byteMutations: Record<string, (b: Uint8Array, r: Rand) => Uint8Array> = {
     const fields = lengthFieldOffsets(b);
     if (fields.length === 0) return b;
     const f = pick(r, fields);
-    const value = pick(r, [0n, 1n, BigInt(f.length + 1), BigInt(f.length - 1), BigInt(b.length), 2n ** 31n, 2n ** 32n, 2n ** 32n + BigInt(f.length), 2n ** 63n, 2n ** 64n - 1n]);
+    const value = pick(r, [
+      0n,
+      1n,
+      BigInt(f.length + 1),
+      BigInt(f.length - 1),
+      BigInt(b.length),
+      2n ** 31n,
+      2n ** 32n,
+      2n ** 32n + BigInt(f.length),
+      2n ** 63n,
+      2n ** 64n - 1n,
+    ]);
     return splice(b, f.at, f.size, encodeVarint(value < 0n ? 0n : value));
   },
   'varint-overlong': (b, r) => {
@@ -178,18 +189,29 @@ function storedTensorsOf(model: ModelProto): TensorProto[] {
   const walk = (g: GraphProto) => {
     for (const t of g.initializer) out.push(t);
     for (const s of g.sparseInitializer) if (s.values) out.push(s.values);
-    for (const n of g.node) for (const a of n.attribute) {
-      if (a.t) out.push(a.t);
-      if (a.g) walk(a.g);
-      for (const sub of a.graphs) walk(sub);
-    }
+    for (const n of g.node)
+      for (const a of n.attribute) {
+        if (a.t) out.push(a.t);
+        if (a.g) walk(a.g);
+        for (const sub of a.graphs) walk(sub);
+      }
   };
   if (model.graph) walk(model.graph);
   return out;
 }
 
 const HUGE_DIMS = [-1n, -(2n ** 40n), 0n, 2n ** 15n, 2n ** 31n, 2n ** 32n, 2n ** 53n, 2n ** 62n, 2n ** 63n - 1n];
-const LOCATIONS = ['../../etc/passwd', '/etc/passwd', 'sub/../../x.bin', 'C:\\Windows\\win.ini', '', 'ok.bin', 'missing.bin', 'ok.bin\0.txt', 'file:///etc/passwd'];
+const LOCATIONS = [
+  '../../etc/passwd',
+  '/etc/passwd',
+  'sub/../../x.bin',
+  'C:\\Windows\\win.ini',
+  '',
+  'ok.bin',
+  'missing.bin',
+  'ok.bin\0.txt',
+  'file:///etc/passwd',
+];
 
 const modelMutations: Record<string, (m: ModelProto, r: Rand) => void> = {
   'dims-edit': (m, r) => {
@@ -234,7 +256,11 @@ const modelMutations: Record<string, (m: ModelProto, r: Rand) => void> = {
   },
   'deep-nesting': (m, r) => {
     const depth = pick(r, [2, 8, 40, 63, 64, 65, 120, 400]);
-    let inner: GraphProto = create(GraphProtoSchema, { name: 'leaf', node: [create(NodeProtoSchema, { opType: 'Identity', input: ['cond'], output: ['y'] })], output: [] });
+    let inner: GraphProto = create(GraphProtoSchema, {
+      name: 'leaf',
+      node: [create(NodeProtoSchema, { opType: 'Identity', input: ['cond'], output: ['y'] })],
+      output: [],
+    });
     for (let d = 0; d < depth; d++) {
       const ifNode = create(NodeProtoSchema, {
         opType: 'If',
@@ -244,7 +270,11 @@ const modelMutations: Record<string, (m: ModelProto, r: Rand) => void> = {
         attribute: [
           create(AttributeProtoSchema, { name: 'then_branch', type: AttributeProto_AttributeType.GRAPH, g: inner }),
           // A fresh leaf on the other side: sharing `inner` would double the file at every level.
-          create(AttributeProtoSchema, { name: 'else_branch', type: AttributeProto_AttributeType.GRAPH, g: create(GraphProtoSchema, { name: `e${d}`, output: [] }) }),
+          create(AttributeProtoSchema, {
+            name: 'else_branch',
+            type: AttributeProto_AttributeType.GRAPH,
+            g: create(GraphProtoSchema, { name: `e${d}`, output: [] }),
+          }),
         ],
       });
       inner = create(GraphProtoSchema, { name: `g${d}`, node: [ifNode], output: [] });

@@ -8,7 +8,7 @@ import { readRealModel } from './models';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 export function toneAudio(seed: number, samples: number, amplitude = 4000): Float32Array {
@@ -16,7 +16,10 @@ export function toneAudio(seed: number, samples: number, amplitude = 4000): Floa
   const tones = [100 + 900 * random(), 300 + 2000 * random(), 50 + 400 * random()];
   return Float32Array.from({ length: samples }, (_, i) => {
     const t = i / 16000;
-    return tones.reduce((a, f, k) => a + (amplitude / (k + 1)) * Math.sin(2 * Math.PI * f * t) * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t + k)), 0) + amplitude * 0.07 * (random() - 0.5);
+    return (
+      tones.reduce((a, f, k) => a + (amplitude / (k + 1)) * Math.sin(2 * Math.PI * f * t) * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t + k)), 0) +
+      amplitude * 0.07 * (random() - 0.5)
+    );
   });
 }
 

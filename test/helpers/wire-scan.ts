@@ -29,12 +29,10 @@ function* fields(buf: Uint8Array): Generator<Field> {
     else if (wire === 1) {
       pos += 8;
       yield { no, wire, value: 0 };
-    }
-    else if (wire === 5) {
+    } else if (wire === 5) {
       pos += 4;
       yield { no, wire, value: 0 };
-    }
-    else if (wire === 2) {
+    } else if (wire === 2) {
       const len = varint();
       yield { no, wire, value: buf.subarray(pos, pos + len) };
       pos += len;

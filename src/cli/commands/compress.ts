@@ -14,7 +14,18 @@ import { describeUpgrade } from '../../core/onnx/upgrade';
 import type { PruneGroupReport, PruneReport } from '../../core/compress/prune/apply';
 import type { QuantReport } from '../../core/compress/quantize/report';
 import { openModel, summarizeModel, type OpenedModel } from '../../core/onnx/open';
-import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, RecipeError, compressedFileName, validatePrune, validateQuantize, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../../core/recipe';
+import {
+  DEFAULT_PRUNE,
+  DEFAULT_QUANTIZE,
+  RecipeError,
+  compressedFileName,
+  validatePrune,
+  validateQuantize,
+  validateRecipe,
+  type PruneRecipe,
+  type QuantizeRecipe,
+  type Recipe,
+} from '../../core/recipe';
 import { formatBytes, formatCount, oneLine, table } from '../format';
 import { dataFileResolver, fileSource } from '../node-source';
 import { checkOutputPath, writeFileSafely } from '../safe-write';
@@ -66,7 +77,24 @@ function number(value: string, flag: string): number {
   return n;
 }
 
-const QUANT_FLAGS = ['bits', 'granularity', 'blockSize', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'override', 'excludeOp', 'calibSamples', 'calibMethod', 'biasCorrection', 'gptq', 'gptqDamp', 'actOrder'] as const;
+const QUANT_FLAGS = [
+  'bits',
+  'granularity',
+  'blockSize',
+  'symmetric',
+  'asymmetric',
+  'range',
+  'percentile',
+  'format',
+  'override',
+  'excludeOp',
+  'calibSamples',
+  'calibMethod',
+  'biasCorrection',
+  'gptq',
+  'gptqDamp',
+  'actOrder',
+] as const;
 const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm', 'groupImportance'] as const;
 
 /**
@@ -84,7 +112,8 @@ export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
     }
     file = validateRecipe(json);
   }
-  const given = (keys: readonly (keyof CompressFlags)[]) => keys.some((k) => flags[k] !== undefined && !(Array.isArray(flags[k]) && (flags[k] as unknown[]).length === 0));
+  const given = (keys: readonly (keyof CompressFlags)[]) =>
+    keys.some((k) => flags[k] !== undefined && !(Array.isArray(flags[k]) && (flags[k] as unknown[]).length === 0));
   const wantPrune = !!file.prune || given(PRUNE_FLAGS);
   const wantQuant = !!file.quantize || given(QUANT_FLAGS) || !wantPrune;
   const recipe: Recipe = { version: 1 };
@@ -159,7 +188,14 @@ interface CompressedOne {
 }
 
 /** Opens, compresses and writes one model (safely: a temporary file renamed after success); throws, nothing written, when it fails or compresses nothing. */
-async function compressOne(modelPath: string, recipe: Recipe, flags: CompressFlags, output: string, memoryBudget: number, warn: (message: string) => void): Promise<CompressedOne> {
+async function compressOne(
+  modelPath: string,
+  recipe: Recipe,
+  flags: CompressFlags,
+  output: string,
+  memoryBudget: number,
+  warn: (message: string) => void,
+): Promise<CompressedOne> {
   // Outputs too big for one file keep their weights in output.onnx_data beside the model.
   const dataPath = `${output}_data`;
   await checkOutputPath(dataPath, '-o (its external-data file)', [modelPath, ...(flags.recipe ? [flags.recipe] : [])]);
@@ -179,7 +215,9 @@ async function compressOne(modelPath: string, recipe: Recipe, flags: CompressFla
   const cov = result.coverage;
   const changed = cov.compressedBytes > 0 || (result.prune?.layers.some((l) => l.action === 'prune') ?? false);
   if (!changed && !flags.allowUnchanged) {
-    throw new NothingCompressedError(`nothing was compressed, so no model was written (--allow-unchanged writes it anyway). ${leftText(cov) || 'The model has no float weights.'}`);
+    throw new NothingCompressedError(
+      `nothing was compressed, so no model was written (--allow-unchanged writes it anyway). ${leftText(cov) || 'The model has no float weights.'}`,
+    );
   }
   if (result.data) await writeFileSafely(dataPath, result.data.chunks);
   await writeFileSafely(output, result.bytes);
@@ -237,7 +275,10 @@ export async function batchInputs(inputs: string[]): Promise<string[]> {
       out.push(input);
       continue;
     }
-    const names = (await readdir(input, { withFileTypes: true })).filter((e) => e.isFile() && /\.onnx$/i.test(e.name)).map((e) => e.name).sort();
+    const names = (await readdir(input, { withFileTypes: true }))
+      .filter((e) => e.isFile() && /\.onnx$/i.test(e.name))
+      .map((e) => e.name)
+      .sort();
     if (!names.length) throw new UsageError(`${input} holds no .onnx files`);
     out.push(...names.map((n) => path.join(input, n)));
   }
@@ -268,7 +309,9 @@ export async function compressBatch(inputs: string[], flags: CompressFlags & { o
     const output = outputs[i]!;
     try {
       await checkOutputPath(output, '--out-dir', [input]);
-      const one = await compressOne(input, recipe, flags, output, memoryBudget, (message) => process.stderr.write(oneLine(`cstudio: ${input}: ${message}`) + '\n'));
+      const one = await compressOne(input, recipe, flags, output, memoryBudget, (message) =>
+        process.stderr.write(oneLine(`cstudio: ${input}: ${message}`) + '\n'),
+      );
       rows.push({ input, output, ok: true, one });
     } catch (err) {
       rows.push({ input, output, ok: false, error: failureReason(err) });
@@ -282,7 +325,15 @@ export async function compressBatch(inputs: string[], flags: CompressFlags & { o
           ['model', 'output', 'before', 'after', 'ratio', 'coverage', 'status'],
           rows.map((r) =>
             r.ok
-              ? [r.input, r.output, formatBytes(r.one.inputBytes), formatBytes(r.one.outputBytes), `${(r.one.outputBytes / r.one.inputBytes).toFixed(2)}×`, percent(r.one.coverage), 'ok']
+              ? [
+                  r.input,
+                  r.output,
+                  formatBytes(r.one.inputBytes),
+                  formatBytes(r.one.outputBytes),
+                  `${(r.one.outputBytes / r.one.inputBytes).toFixed(2)}×`,
+                  percent(r.one.coverage),
+                  'ok',
+                ]
               : [r.input, '-', '', '', '', '', `failed: ${r.error}`],
           ),
           [false, false, true, true, true, true, false],
@@ -290,7 +341,14 @@ export async function compressBatch(inputs: string[], flags: CompressFlags & { o
         '',
         `${rows.length - failed} of ${rows.length} models compressed${failed ? `, ${failed} failed` : ''}`,
       ].join('\n');
-  if (failed) throw new BatchFailedError(report, `${failed} of ${rows.length} models failed: ${rows.filter((r) => !r.ok).map((r) => r.input).join(', ')}`);
+  if (failed)
+    throw new BatchFailedError(
+      report,
+      `${failed} of ${rows.length} models failed: ${rows
+        .filter((r) => !r.ok)
+        .map((r) => r.input)
+        .join(', ')}`,
+    );
   return report;
 }
 
@@ -304,17 +362,32 @@ function failureReason(err: unknown): string {
  * Static int8's calibration in onnxruntime-node: the data through the eval loaders (or seeded random inputs, with a
  * loud warning), the first N samples, the original model run with the needed activations as extra outputs.
  */
-async function calibrate(opened: OpenedModel, q: QuantizeRecipe, flags: CompressFlags, isStatic: boolean): Promise<StaticOptions & Pick<QuantizeOptions, 'gptq'>> {
+async function calibrate(
+  opened: OpenedModel,
+  q: QuantizeRecipe,
+  flags: CompressFlags,
+  isStatic: boolean,
+): Promise<StaticOptions & Pick<QuantizeOptions, 'gptq'>> {
   const count = q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
   const shape = flags.calibShape ?? {};
-  const dataFlags: EvalDataFlags = { data: flags.calibData, dims: shape.dims, floats: shape.floats, threads: shape.threads, image: shape.image, json: flags.json, ...(flags.calibData === undefined ? { synthetic: String(count) } : {}) };
+  const dataFlags: EvalDataFlags = {
+    data: flags.calibData,
+    dims: shape.dims,
+    floats: shape.floats,
+    threads: shape.threads,
+    image: shape.image,
+    json: flags.json,
+    ...(flags.calibData === undefined ? { synthetic: String(count) } : {}),
+  };
   const settings = evalSettings(dataFlags, 0);
   const summary = summarizeModel(opened);
   const data = await evalDataset(dataFlags, { ...settings, samples: count }, summary.inputs);
   const { calibration } = splitCalibration(data, count, false);
   if (data.synthetic) {
     const what = isStatic ? 'static int8' : 'GPTQ';
-    process.stderr.write(`cstudio: WARNING: no --calib-data: ${what} is calibrated on ${calibration.samples.length} random inputs. ${isStatic ? 'Activation ranges' : 'Layer-input statistics'} from noise can be far from those of real data and the model can lose much more accuracy than it needs to; pass --calib-data with a few dozen real inputs.\n`);
+    process.stderr.write(
+      `cstudio: WARNING: no --calib-data: ${what} is calibrated on ${calibration.samples.length} random inputs. ${isStatic ? 'Activation ranges' : 'Layer-input statistics'} from noise can be far from those of real data and the model can lose much more accuracy than it needs to; pass --calib-data with a few dozen real inputs.\n`,
+    );
   }
   const runtime = nodeRuntime(settings);
   const files = await modelFilesOf(opened);
@@ -322,13 +395,19 @@ async function calibrate(opened: OpenedModel, q: QuantizeRecipe, flags: Compress
   if (isStatic) {
     const names = await staticCalibrationNames(opened, q);
     const capture = await captureActivations(runtime, files, names, calibration.samples);
-    if (capture.unreachable.length) process.stderr.write(`cstudio: ${capture.unreachable.length} activation(s) could not be captured and stay float: ${capture.unreachable.slice(0, 3).join(', ')}\n`);
+    if (capture.unreachable.length)
+      process.stderr.write(
+        `cstudio: ${capture.unreachable.length} activation(s) could not be captured and stay float: ${capture.unreachable.slice(0, 3).join(', ')}\n`,
+      );
     out.calibration = capture.stats;
   }
   if (q.gptq?.enabled) {
     // Layer inputs streamed into the Hessians a few tensors per pass (one sample's inputs held at a time).
     const h = await collectHessians(runtime, files, calibration.samples, { maxTensorsPerRun: 16 });
-    if (h.unreachable.length) process.stderr.write(`cstudio: ${h.unreachable.length} layer input(s) could not be captured: their weights are rounded to nearest: ${h.unreachable.slice(0, 3).join(', ')}\n`);
+    if (h.unreachable.length)
+      process.stderr.write(
+        `cstudio: ${h.unreachable.length} layer input(s) could not be captured: their weights are rounded to nearest: ${h.unreachable.slice(0, 3).join(', ')}\n`,
+      );
     out.gptq = { layers: h.layers, options: { dampening: q.gptq.dampening, blockSize: q.gptq.blockSize, actOrder: q.gptq.actOrder } };
   }
   return out;
@@ -454,18 +533,20 @@ function renderReport(r: QuantReport): string {
     '',
     table(
       ['tensor', 'op', 'format', 'bits', 'granularity', 'SQNR dB', 'rel. error', 'bytes before', 'after', 'notes'],
-      r.tensors.filter((t) => t.kind !== 'kept').map((t) => [
-        t.name,
-        t.op,
-        t.action === 'quantize' ? t.format : 'float',
-        t.action === 'quantize' ? (t.bits === t.storedBits ? String(t.bits) : `${t.bits} in ${t.storedBits}`) : '-',
-        t.action === 'quantize' ? (t.granularity === 'block' ? `block ${t.blockSize}` : t.granularity) : '',
-        t.sqnrDb === undefined ? '' : t.sqnrDb.toFixed(1),
-        t.relError === undefined ? '' : t.relError.toExponential(2),
-        formatBytes(t.bytesBefore),
-        formatBytes(t.bytesAfter),
-        t.reason ?? t.notes.join('; '),
-      ]),
+      r.tensors
+        .filter((t) => t.kind !== 'kept')
+        .map((t) => [
+          t.name,
+          t.op,
+          t.action === 'quantize' ? t.format : 'float',
+          t.action === 'quantize' ? (t.bits === t.storedBits ? String(t.bits) : `${t.bits} in ${t.storedBits}`) : '-',
+          t.action === 'quantize' ? (t.granularity === 'block' ? `block ${t.blockSize}` : t.granularity) : '',
+          t.sqnrDb === undefined ? '' : t.sqnrDb.toFixed(1),
+          t.relError === undefined ? '' : t.relError.toExponential(2),
+          formatBytes(t.bytesBefore),
+          formatBytes(t.bytesAfter),
+          t.reason ?? t.notes.join('; '),
+        ]),
       [false, false, false, false, false, true, true, true, true, false],
     ),
   ];

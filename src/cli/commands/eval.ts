@@ -28,7 +28,11 @@ import { BatchFailedError, batchInputs } from './compress';
 
 export type EvalFlags = EvalDataFlags;
 
-const signature = (values: ValueInfo[]) => values.map((v) => v.name).sort().join(', ');
+const signature = (values: ValueInfo[]) =>
+  values
+    .map((v) => v.name)
+    .sort()
+    .join(', ');
 
 export async function evalCommand(originalPath: string, candidatePath: string, flags: EvalFlags): Promise<string> {
   // The candidate is read and checked against the original before the data is loaded (a mismatch fails fast).
@@ -36,7 +40,9 @@ export async function evalCommand(originalPath: string, candidatePath: string, f
   const candidate = await loadCandidate(base, candidatePath);
   const prepared = { ...base, data: await loadData(base, flags) };
   const report = await evalCandidate(prepared, candidatePath, candidate);
-  return flags.json ? JSON.stringify(evalJson(report, originalPath, candidatePath, prepared.data.samples.length, prepared.data.classNames), jsonNumbers, 2) : renderEval(report, originalPath, candidatePath);
+  return flags.json
+    ? JSON.stringify(evalJson(report, originalPath, candidatePath, prepared.data.samples.length, prepared.data.classNames), jsonNumbers, 2)
+    : renderEval(report, originalPath, candidatePath);
 }
 
 type Prepared = {
@@ -65,10 +71,14 @@ async function loadCandidate({ originalPath, original }: Omit<Prepared, 'data'>,
   const candidate = await loadModel(candidatePath);
   const { inputs, outputs } = original.summary;
   if (signature(outputs) !== signature(candidate.summary.outputs)) {
-    throw new EvalInputError(`the models have different outputs: ${path.basename(originalPath)} has [${signature(outputs)}], ${path.basename(candidatePath)} has [${signature(candidate.summary.outputs)}]`);
+    throw new EvalInputError(
+      `the models have different outputs: ${path.basename(originalPath)} has [${signature(outputs)}], ${path.basename(candidatePath)} has [${signature(candidate.summary.outputs)}]`,
+    );
   }
   if (signature(inputs) !== signature(candidate.summary.inputs)) {
-    throw new EvalInputError(`the models have different inputs: ${path.basename(originalPath)} takes [${signature(inputs)}], ${path.basename(candidatePath)} takes [${signature(candidate.summary.inputs)}]`);
+    throw new EvalInputError(
+      `the models have different inputs: ${path.basename(originalPath)} takes [${signature(inputs)}], ${path.basename(candidatePath)} takes [${signature(candidate.summary.inputs)}]`,
+    );
   }
   return candidate;
 }
@@ -111,7 +121,11 @@ export async function evalBatch(originalPath: string, candidates: string[], flag
   let out: string;
   if (flags.json) {
     out = JSON.stringify(
-      rows.map((r) => (r.report ? { ok: true, ...evalJson(r.report, originalPath, r.candidate, prepared.data.samples.length, prepared.data.classNames) } : { ok: false, original: originalPath, candidate: r.candidate, error: r.error })),
+      rows.map((r) =>
+        r.report
+          ? { ok: true, ...evalJson(r.report, originalPath, r.candidate, prepared.data.samples.length, prepared.data.classNames) }
+          : { ok: false, original: originalPath, candidate: r.candidate, error: r.error },
+      ),
       jsonNumbers,
       2,
     );
@@ -219,12 +233,21 @@ function renderEval(report: EvaluationReport, originalPath: string, candidatePat
         ['model', 'median', 'p90', 'min', 'spread', 'first run', 'vs original'],
         [
           ['original', fmt.ms(lo.medianMs), fmt.ms(lo.p90Ms), fmt.ms(lo.minMs), `${lo.spreadPct.toFixed(0)}%`, fmt.ms(lo.firstRunMs), ''],
-          ['candidate', fmt.ms(lc.medianMs), fmt.ms(lc.p90Ms), fmt.ms(lc.minMs), `${lc.spreadPct.toFixed(0)}%`, fmt.ms(lc.firstRunMs), fmt.ratio(lc.medianMs, lo.medianMs)],
+          [
+            'candidate',
+            fmt.ms(lc.medianMs),
+            fmt.ms(lc.p90Ms),
+            fmt.ms(lc.minMs),
+            `${lc.spreadPct.toFixed(0)}%`,
+            fmt.ms(lc.firstRunMs),
+            fmt.ratio(lc.medianMs, lo.medianMs),
+          ],
         ],
         [false, true, true, true, true, true, true],
       ),
     );
-    if (Math.max(lo.spreadPct, lc.spreadPct) > 25) lines.push('note: run-to-run spread above 25%: the machine is busy or the runs too few (--runs); read the ratio with care');
+    if (Math.max(lo.spreadPct, lc.spreadPct) > 25)
+      lines.push('note: run-to-run spread above 25%: the machine is busy or the runs too few (--runs); read the ratio with care');
   }
   return lines.join('\n');
 }

@@ -53,26 +53,57 @@ const shapeText = (shape: (number | string)[]) => (shape.length ? shape.join(' �
 export function renderSummary(s: ModelSummary): string {
   const out: string[] = [];
   out.push(`${oneLine(s.fileName)}  (${formatBytes(s.fileBytes)})`);
-  out.push(`IR version ${s.irVersion}; opsets ${Object.entries(s.opsets).map(([d, v]) => `${oneLine(d)} ${v}`).join(', ')}`);
+  out.push(
+    `IR version ${s.irVersion}; opsets ${Object.entries(s.opsets)
+      .map(([d, v]) => `${oneLine(d)} ${v}`)
+      .join(', ')}`,
+  );
   out.push(`producer: ${oneLine(s.producer) || '(none)'}${s.producerVersion ? ' ' + oneLine(s.producerVersion) : ''}`);
-  out.push(`nodes: ${formatCount(s.nodeCount)} (subgraphs included); parameters: ${formatCount(s.parameterCount)}; stored tensor bytes: ${formatBytes(s.weightBytes)}`);
-  out.push(`bytes by dtype: ${Object.entries(s.weightBytesByDtype).map(([d, b]) => `${d} ${formatBytes(b)}`).join(', ')}`);
+  out.push(
+    `nodes: ${formatCount(s.nodeCount)} (subgraphs included); parameters: ${formatCount(s.parameterCount)}; stored tensor bytes: ${formatBytes(s.weightBytes)}`,
+  );
+  out.push(
+    `bytes by dtype: ${Object.entries(s.weightBytesByDtype)
+      .map(([d, b]) => `${d} ${formatBytes(b)}`)
+      .join(', ')}`,
+  );
   if (s.externalFiles.length) out.push(`external data: ${s.externalFiles.map(oneLine).join(', ')}`);
   for (const w of s.warnings) out.push(`warning: ${oneLine(w)}`);
   out.push('', 'inputs:');
   for (const v of s.inputs) out.push(`  ${oneLine(v.name)}: ${oneLine(v.dtype)} [${oneLine(shapeText(v.shape))}]`);
   out.push('outputs:');
   for (const v of s.outputs) out.push(`  ${oneLine(v.name)}: ${oneLine(v.dtype)} [${oneLine(shapeText(v.shape))}]`);
-  out.push('', 'op types: ' + Object.entries(s.opTypes).map(([op, n]) => `${oneLine(op)}×${n}`).join(', '), '');
+  out.push(
+    '',
+    'op types: ' +
+      Object.entries(s.opTypes)
+        .map(([op, n]) => `${oneLine(op)}×${n}`)
+        .join(', '),
+    '',
+  );
   const tensors = s.tensors as TensorWithStats[];
   if (tensors.some((t) => t.stats)) {
     out.push(
       table(
         ['tensor', 'min', 'max', 'mean', 'std', 'abs-max', 'p0.1', 'p99.9', 'zeros', 'abs-max/std', 'channels'],
-        tensors.filter((t) => t.stats).map((t) => {
-          const st = t.stats!;
-          return [t.name, g4(st.min), g4(st.max), g4(st.mean), g4(st.std), g4(st.absMax), g4(st.p001), g4(st.p999), `${(st.zeroFraction * 100).toFixed(1)}%`, g4(st.outlierScore), t.channelRanges ? String(t.channelRanges.length) : ''];
-        }),
+        tensors
+          .filter((t) => t.stats)
+          .map((t) => {
+            const st = t.stats!;
+            return [
+              t.name,
+              g4(st.min),
+              g4(st.max),
+              g4(st.mean),
+              g4(st.std),
+              g4(st.absMax),
+              g4(st.p001),
+              g4(st.p999),
+              `${(st.zeroFraction * 100).toFixed(1)}%`,
+              g4(st.outlierScore),
+              t.channelRanges ? String(t.channelRanges.length) : '',
+            ];
+          }),
         [false, true, true, true, true, true, true, true, true, true, true],
       ),
       '',

@@ -6,7 +6,14 @@
  */
 import { compressModel } from '../../core/compress/compress';
 import type { CandidateMeasure } from '../../core/eval/candidate';
-import { measureSensitivity, planMixedPrecision, sensitivityLayers, type LayerSensitivity, type MixedPlan, type MixedTarget } from '../../core/eval/sensitivity';
+import {
+  measureSensitivity,
+  planMixedPrecision,
+  sensitivityLayers,
+  type LayerSensitivity,
+  type MixedPlan,
+  type MixedTarget,
+} from '../../core/eval/sensitivity';
 import { EvalInputError, modelSize } from '../../core/eval/types';
 import { validateRecipe, type Recipe } from '../../core/recipe';
 import {
@@ -58,7 +65,12 @@ export function describeRecipe(r: Recipe): string {
   const parts: string[] = [];
   if (r.prune) parts.push(`${Math.round(r.prune.sparsity * 100)}% ${r.prune.pattern === 'channel' ? 'channels pruned' : `${r.prune.pattern} pruned`}`);
   const q = r.quantize;
-  if (q) parts.push(q.format === 'fp16' ? 'fp16' : `int${q.bits} ${q.granularity === 'block' ? `blocks of ${q.blockSize}` : `per ${q.granularity}`}${q.format === 'dynamic' ? ' (dynamic)' : ''}`);
+  if (q)
+    parts.push(
+      q.format === 'fp16'
+        ? 'fp16'
+        : `int${q.bits} ${q.granularity === 'block' ? `blocks of ${q.blockSize}` : `per ${q.granularity}`}${q.format === 'dynamic' ? ' (dynamic)' : ''}`,
+    );
   return parts.join(' + ') || 'no change';
 }
 
@@ -82,7 +94,8 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
   await checkOutputs(modelPath, flags.compress, flags.compress.output);
   const model = await loadModel(modelPath);
   const originalBytes = modelSize(model.files);
-  const target: MixedTarget | undefined = flags.targetSize !== undefined ? { sizeBytes: parseSize(flags.targetSize, originalBytes) } : maxDamage !== undefined ? { maxDamage } : undefined;
+  const target: MixedTarget | undefined =
+    flags.targetSize !== undefined ? { sizeBytes: parseSize(flags.targetSize, originalBytes) } : maxDamage !== undefined ? { maxDamage } : undefined;
   const layers = sensitivityLayers(model.opened, recipe);
   if (layers.length === 0) throw new EvalInputError(`the recipe (${describeRecipe(recipe)}) changes no layer of ${modelPath}`);
   const { data, progress, evaluator } = await candidateSetup(flags, settings, model);
@@ -173,10 +186,14 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
     '',
     'damage = (1 − headline) + (1 − cosine) of the first output with only that layer compressed; most sensitive first.',
   ];
-  if (evaluator.originalAccuracy) lines.push(`original accuracy: ${fmt.pct(evaluator.originalAccuracy.value)} on ${evaluator.originalAccuracy.labelled} labelled samples`);
+  if (evaluator.originalAccuracy)
+    lines.push(`original accuracy: ${fmt.pct(evaluator.originalAccuracy.value)} on ${evaluator.originalAccuracy.labelled} labelled samples`);
   if (planned && target) {
     const { plan, measure, uniform } = planned;
-    const goal = 'sizeBytes' in target ? `size ≤ ${formatBytes(target.sizeBytes)} (${((target.sizeBytes / originalBytes) * 100).toFixed(1)}% of the original)` : `summed damage ≤ ${target.maxDamage}`;
+    const goal =
+      'sizeBytes' in target
+        ? `size ≤ ${formatBytes(target.sizeBytes)} (${((target.sizeBytes / originalBytes) * 100).toFixed(1)}% of the original)`
+        : `summed damage ≤ ${target.maxDamage}`;
     const quality = (m: CandidateMeasure) => {
       const f = m.fidelity[0];
       const parts = f ? [headlineText(f.headline), `cosine ${fmt.cosine(f.cosine)}`] : [];
@@ -190,10 +207,14 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
       `  size: estimated ${formatBytes(plan.estimatedBytes)}, measured ${formatBytes(measure.sizeBytes)} (${fmt.shrink(originalBytes, measure.sizeBytes)})${'sizeBytes' in target ? (measure.sizeBytes <= target.sizeBytes ? '; target met' : plan.targetMet ? '; target missed by the measured size' : '; target not reachable even with every layer compressed') : ''}`,
       `  fidelity: ${quality(measure)}`,
     );
-    if (measure.latency) lines.push(`  latency: median ${fmt.ms(measure.latency.candidate.medianMs)} ms vs original ${fmt.ms(measure.latency.original.medianMs)} ms (${fmt.ratio(measure.latency.candidate.medianMs, measure.latency.original.medianMs)})`);
+    if (measure.latency)
+      lines.push(
+        `  latency: median ${fmt.ms(measure.latency.candidate.medianMs)} ms vs original ${fmt.ms(measure.latency.original.medianMs)} ms (${fmt.ratio(measure.latency.candidate.medianMs, measure.latency.original.medianMs)})`,
+      );
     lines.push(`  for comparison, ${describeRecipe(recipe)} on every layer: ${formatBytes(uniform.sizeBytes)}, ${quality(uniform)}`);
     if (flags.compress.output) lines.push(`model written to ${flags.compress.output}`);
-    if (flags.compress.saveRecipe) lines.push(`recipe saved to ${flags.compress.saveRecipe} (use it with: cstudio compress ${modelPath} --recipe ${flags.compress.saveRecipe})`);
+    if (flags.compress.saveRecipe)
+      lines.push(`recipe saved to ${flags.compress.saveRecipe} (use it with: cstudio compress ${modelPath} --recipe ${flags.compress.saveRecipe})`);
   } else {
     lines.push('add --target-size SIZE or --max-damage X to plan a mixed-precision recipe from this ranking');
   }

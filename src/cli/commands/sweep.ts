@@ -44,7 +44,11 @@ export interface SweepFlags extends EvalDataFlags {
 }
 
 /** A preset's command-line name: its label in lower case, non-alphanumerics as '-' ("int4-blocks-of-32"). */
-export const slug = (label: string) => label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+export const slug = (label: string) =>
+  label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 export const PRESET_NAMES = PRESETS.map((p) => slug(p.label)).join(', ') + ', all';
 
@@ -81,7 +85,20 @@ function sparsityList(value: string): number[] {
   });
 }
 
-const BASE_KEYS = ['recipe', 'symmetric', 'asymmetric', 'range', 'percentile', 'format', 'exclude', 'excludeOp', 'override', 'global', 'layerCap', 'norm'] as const;
+const BASE_KEYS = [
+  'recipe',
+  'symmetric',
+  'asymmetric',
+  'range',
+  'percentile',
+  'format',
+  'exclude',
+  'excludeOp',
+  'override',
+  'global',
+  'layerCap',
+  'norm',
+] as const;
 
 /** The sweep's candidates: the grid (when grid or base flags are given), the presets asked for, or every preset. */
 export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate[]> {
@@ -92,8 +109,10 @@ export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate
   if (gridGiven || baseGiven) {
     const base = await recipeFromFlags({ ...Object.fromEntries(BASE_KEYS.map((k) => [k, b[k]])), json: false } as CompressFlags);
     const granularities = listFlag(flags.granularity) ?? [base.quantize?.granularity ?? 'channel'];
-    for (const g of granularities) if (!GRANULARITIES.includes(g as Granularity)) throw new UsageError(`granularity must be one of ${GRANULARITIES.join(', ')} (got "${g}")`);
-    if (flags.pattern !== undefined && !PATTERNS.includes(flags.pattern as PrunePattern)) throw new UsageError(`pattern must be one of ${PATTERNS.join(', ')} (got "${flags.pattern}")`);
+    for (const g of granularities)
+      if (!GRANULARITIES.includes(g as Granularity)) throw new UsageError(`granularity must be one of ${GRANULARITIES.join(', ')} (got "${g}")`);
+    if (flags.pattern !== undefined && !PATTERNS.includes(flags.pattern as PrunePattern))
+      throw new UsageError(`pattern must be one of ${PATTERNS.join(', ')} (got "${flags.pattern}")`);
     const bits = flags.bits !== undefined ? bitsList(flags.bits) : [base.quantize ? base.quantize.bits : 32];
     // A pattern without sparsities compares dense with sparse at 50 %.
     const sparsities = flags.sparsity !== undefined ? sparsityList(flags.sparsity) : flags.pattern !== undefined ? [0, 0.5] : [base.prune?.sparsity ?? 0];
@@ -134,7 +153,7 @@ export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate
 function etaText(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '';
   const s = Math.round(seconds);
-  if (s < 1) return "";
+  if (s < 1) return '';
   return `, about ${s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`} left`;
 }
 
@@ -156,7 +175,8 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
     const key = JSON.stringify([samples.length, names]);
     let found = calibrations.get(key);
     if (!found) {
-      if (calibration.synthetic) progress(`note: static int8 points are calibrated on ${samples.length} synthetic inputs; pass --data for ranges that mean something`);
+      if (calibration.synthetic)
+        progress(`note: static int8 points are calibrated on ${samples.length} synthetic inputs; pass --data for ranges that mean something`);
       const capture = await captureActivations(nodeRuntime(settings), model.files, names, samples);
       found = { calibration: capture.stats, calibrationSamples: samples.length };
       calibrations.set(key, found);
@@ -209,10 +229,20 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
     };
     return JSON.stringify(json, jsonNumbers, 2);
   }
-  return renderSweep(points, { modelPath, data: data.name, runtime: evaluator.runtime.name, labelled: !!evaluator.originalAccuracy, csv: flags.csv, outDir: flags.outDir });
+  return renderSweep(points, {
+    modelPath,
+    data: data.name,
+    runtime: evaluator.runtime.name,
+    labelled: !!evaluator.originalAccuracy,
+    csv: flags.csv,
+    outDir: flags.outDir,
+  });
 }
 
-function renderSweep(points: SweepPoint[], info: { modelPath: string; data: string; runtime: string; labelled: boolean; csv?: string; outDir?: string }): string {
+function renderSweep(
+  points: SweepPoint[],
+  info: { modelPath: string; data: string; runtime: string; labelled: boolean; csv?: string; outDir?: string },
+): string {
   const original = points[0]!;
   const metric = info.labelled ? 'accuracy' : (points.find((p) => p.headline && !p.isOriginal)?.headline?.metric ?? 'quality');
   const quality = (p: SweepPoint) => (info.labelled ? p.accuracy : p.headline?.value);

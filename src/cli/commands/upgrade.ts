@@ -42,7 +42,11 @@ export async function upgradeCommand(modelPath: string, flags: UpgradeFlags): Pr
   const bytes = await encodeStandalone(opened, model);
   await writeFileSafely(output, bytes);
   if (flags.json) {
-    return JSON.stringify({ input: modelPath, output, from: report.from, to: report.to, irVersion: report.irVersion, rewritten: report.rewritten, notes: report.notes }, null, 2);
+    return JSON.stringify(
+      { input: modelPath, output, from: report.from, to: report.to, irVersion: report.irVersion, rewritten: report.rewritten, notes: report.notes },
+      null,
+      2,
+    );
   }
   return [describeUpgrade(report), `→ ${output} (${formatBytes(bytes.byteLength)})`, ...report.notes.map((n) => `note: ${n}`)].join('\n');
 }

@@ -43,7 +43,8 @@ export async function readForAnalysis(opened: OpenedModel, entry: CatalogEntry, 
   const half = entry.dataType === DataType.FLOAT16 ? 'fp16' : entry.dataType === DataType.BFLOAT16 ? 'bf16' : undefined;
   if (half && !entry.sparse && (entry.external || entry.tensor.rawData.byteLength > 0)) {
     const raw = await readTensorBytes(opened, entry);
-    const bits = raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, entry.elements) : new Uint16Array(raw.slice(0, entry.elements * 2).buffer);
+    const bits =
+      raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, entry.elements) : new Uint16Array(raw.slice(0, entry.elements * 2).buffer);
     return backend.decodeHalf(bits, half);
   }
   return readTensorFloat32(opened, entry);
@@ -93,7 +94,11 @@ export async function analyzeTensor(opened: OpenedModel, entryId: number, regist
 }
 
 /** Stats (and channel ranges where the op gives an output-channel axis) for `cstudio inspect --stats`. */
-export async function statsForEntry(opened: OpenedModel, entry: CatalogEntry, backend: KernelBackend): Promise<{ stats: TensorStats; channelRanges?: [number, number][] } | undefined> {
+export async function statsForEntry(
+  opened: OpenedModel,
+  entry: CatalogEntry,
+  backend: KernelBackend,
+): Promise<{ stats: TensorStats; channelRanges?: [number, number][] } | undefined> {
   if (entry.dataType === DataType.STRING || entry.elements === 0) return undefined;
   const device = await backend.upload(await readForAnalysis(opened, entry, backend));
   try {
@@ -134,7 +139,11 @@ async function countZeros(opened: OpenedModel, entry: CatalogEntry, backend: Ker
     const bits = how.packedBits;
     const [n, blocks] = entry.shape as [number, number, number];
     const raw = await readTensorBytes(opened, entry);
-    const codes = decodeRawToFloat32(raw.length ? raw : Uint8Array.from(entry.tensor.int32Data), bits === 4 ? DataType.UINT4 : DataType.UINT8, bits === 4 ? entry.elements * 2 : entry.elements);
+    const codes = decodeRawToFloat32(
+      raw.length ? raw : Uint8Array.from(entry.tensor.int32Data),
+      bits === 4 ? DataType.UINT4 : DataType.UINT8,
+      bits === 4 ? entry.elements * 2 : entry.elements,
+    );
     const zpPacked = await zeroPointValues(opened, how.zeroPointName);
     const perBlock = codes.length / (n * blocks);
     const zpPerRow = Math.ceil((blocks * bits) / 8);
@@ -157,7 +166,7 @@ async function countZeros(opened: OpenedModel, entry: CatalogEntry, backend: Ker
   if (how.zeroPointName !== undefined || entry.dataType !== DataType.FLOAT) {
     if (zp && zp.length > 1) {
       // Per-channel zero points along `axis`.
-      const axis = (how.zeroPointAxis ?? 1) < 0 ? entry.shape.length + how.zeroPointAxis! : how.zeroPointAxis ?? 1;
+      const axis = (how.zeroPointAxis ?? 1) < 0 ? entry.shape.length + how.zeroPointAxis! : (how.zeroPointAxis ?? 1);
       const inner = entry.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
       const channels = entry.shape[axis]!;
       let zeros = 0;
@@ -181,7 +190,11 @@ async function countZeros(opened: OpenedModel, entry: CatalogEntry, backend: Ker
 }
 
 /** Sparsity of every multiplied weight (conv kernels, matmul matrices; not biases, norms or shapes). */
-export async function layerSparsity(opened: OpenedModel, registry: BackendRegistry, preference: BackendPreference = 'auto'): Promise<{ layers: LayerSparsity[]; backend: BackendName }> {
+export async function layerSparsity(
+  opened: OpenedModel,
+  registry: BackendRegistry,
+  preference: BackendPreference = 'auto',
+): Promise<{ layers: LayerSparsity[]; backend: BackendName }> {
   const layers: LayerSparsity[] = [];
   let used: BackendName = 'ts';
   for (const entry of opened.catalog.entries) {

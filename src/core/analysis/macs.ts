@@ -18,7 +18,11 @@ const COMPUTE = new Set(['Conv', 'ConvInteger', 'ConvTranspose', 'Gemm', 'MatMul
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 /** MACs of every Conv / ConvTranspose / Gemm / MatMul in the main graph; `inputDims` fixes dynamic dims (default 1). */
-export function countMacs(model: ModelProto, inputDims: Record<string, number[]> = {}, catalog: TensorCatalog = buildCatalog(model)): { nodes: NodeMacs[]; total: number; complete: boolean } {
+export function countMacs(
+  model: ModelProto,
+  inputDims: Record<string, number[]> = {},
+  catalog: TensorCatalog = buildCatalog(model),
+): { nodes: NodeMacs[]; total: number; complete: boolean } {
   const { shapes } = inferShapes(model, inputDims, catalog);
   const nodes: NodeMacs[] = [];
   model.graph!.node.forEach((node, index) => {

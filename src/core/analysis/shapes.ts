@@ -20,16 +20,95 @@ export interface ShapeInfo {
 
 /** Ops whose first output has the shape of their first input. */
 export const SAME_SHAPE_OPS = new Set([
-  'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'Gelu', 'Erf',
-  'Identity', 'Dropout', 'Clip', 'Cast', 'CastLike', 'Abs', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sign', 'Sin', 'Cos',
-  'Softmax', 'LogSoftmax', 'Hardmax', 'BatchNormalization', 'LayerNormalization', 'InstanceNormalization', 'GroupNormalization', 'LRN', 'Mish', 'Swish',
-  'DequantizeLinear', 'QuantizeLinear', 'Not', 'IsNaN', 'IsInf', 'ThresholdedRelu', 'Shrink', 'MeanVarianceNormalization',
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Sigmoid',
+  'Tanh',
+  'HardSigmoid',
+  'HardSwish',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Softplus',
+  'Softsign',
+  'Gelu',
+  'Erf',
+  'Identity',
+  'Dropout',
+  'Clip',
+  'Cast',
+  'CastLike',
+  'Abs',
+  'Neg',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Reciprocal',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'Sin',
+  'Cos',
+  'Softmax',
+  'LogSoftmax',
+  'Hardmax',
+  'BatchNormalization',
+  'LayerNormalization',
+  'InstanceNormalization',
+  'GroupNormalization',
+  'LRN',
+  'Mish',
+  'Swish',
+  'DequantizeLinear',
+  'QuantizeLinear',
+  'Not',
+  'IsNaN',
+  'IsInf',
+  'ThresholdedRelu',
+  'Shrink',
+  'MeanVarianceNormalization',
 ]);
 /** Ops whose output broadcasts all their inputs (numpy rules). */
-export const BROADCAST_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Where', 'Sum', 'Mean', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Mod', 'BitShift']);
+export const BROADCAST_OPS = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Max',
+  'Min',
+  'Where',
+  'Sum',
+  'Mean',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'And',
+  'Or',
+  'Xor',
+  'Mod',
+  'BitShift',
+]);
 const POOLS = new Set(['MaxPool', 'AveragePool', 'LpPool']);
 const GLOBAL_POOLS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool']);
-const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare', 'ArgMax', 'ArgMin']);
+const REDUCE = new Set([
+  'ReduceMean',
+  'ReduceSum',
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceLogSum',
+  'ReduceLogSumExp',
+  'ReduceSumSquare',
+  'ArgMax',
+  'ArgMin',
+]);
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 export const normalizeAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
@@ -81,7 +160,11 @@ function convTransposeSpatial(node: NodeProto, input: Shape, kernel: number[]): 
 }
 
 /** Slice parameters (opset 10+: inputs; before: attributes), resolved against `dims`. */
-export function sliceParams(node: NodeProto, ints: Map<string, number[]>, dims: Shape): { axis: number; start: number; end: number; step: number }[] | undefined {
+export function sliceParams(
+  node: NodeProto,
+  ints: Map<string, number[]>,
+  dims: Shape,
+): { axis: number; start: number; end: number; step: number }[] | undefined {
   const fromInputs = node.input.length > 1;
   const starts = fromInputs ? ints.get(node.input[1]!) : getInts(node, 'starts');
   const ends = fromInputs ? ints.get(node.input[2]!) : getInts(node, 'ends');
@@ -200,11 +283,13 @@ export function inferShapes(model: ModelProto, inputDims: Record<string, number[
           const [a, b] = vals as [number[], number[]];
           const n = Math.max(a.length, b.length);
           if ((a.length === n || a.length === 1) && (b.length === n || b.length === 1)) {
-            setInts(Array.from({ length: n }, (_, i) => {
-              const p = a[a.length === 1 ? 0 : i]!;
-              const q = b[b.length === 1 ? 0 : i]!;
-              return op === 'Add' ? p + q : op === 'Sub' ? p - q : op === 'Mul' ? p * q : Math.trunc(p / q);
-            }));
+            setInts(
+              Array.from({ length: n }, (_, i) => {
+                const p = a[a.length === 1 ? 0 : i]!;
+                const q = b[b.length === 1 ? 0 : i]!;
+                return op === 'Add' ? p + q : op === 'Sub' ? p - q : op === 'Mul' ? p * q : Math.trunc(p / q);
+              }),
+            );
           }
         }
       } else if (op === 'Flatten') {
@@ -219,7 +304,10 @@ export function inferShapes(model: ModelProto, inputDims: Record<string, number[
           const allowZero = getInt(node, 'allowzero', 0) === 1;
           const dims = target.map((d, i) => (d === 0 && !allowZero ? x[i]! : d));
           const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-          set(0, dims.map((d) => (d === -1 ? total / known : d)));
+          set(
+            0,
+            dims.map((d) => (d === -1 ? total / known : d)),
+          );
         }
       } else if (op === 'Gemm') {
         const w = ins[1];
@@ -277,7 +365,10 @@ export function inferShapes(model: ModelProto, inputDims: Record<string, number[
         if (x) {
           if (op === 'Squeeze') {
             const axes = axesRaw?.map((a) => normalizeAxis(a, x.length)) ?? x.flatMap((d, i) => (d === 1 ? [i] : []));
-            set(0, x.filter((_, i) => !axes.includes(i)));
+            set(
+              0,
+              x.filter((_, i) => !axes.includes(i)),
+            );
           } else if (axesRaw) {
             const rank = x.length + axesRaw.length;
             const axes = axesRaw.map((a) => normalizeAxis(a, rank));
@@ -328,7 +419,11 @@ export function inferShapes(model: ModelProto, inputDims: Record<string, number[
         if (x && target) set(0, broadcastShapes([x, target]));
       } else if (op === 'Tile') {
         const reps = ints.get(node.input[1] ?? '');
-        if (x && reps) set(0, x.map((d, i) => d * reps[i]!));
+        if (x && reps)
+          set(
+            0,
+            x.map((d, i) => d * reps[i]!),
+          );
       } else if (REDUCE.has(op)) {
         if (x) {
           const fromInput = node.input[1] ? ints.get(node.input[1]) : undefined;

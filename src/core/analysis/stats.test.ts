@@ -18,7 +18,9 @@ describe('selectKth', () => {
     const base = Float32Array.from({ length: 501 }, (_, i) => Math.floor(i / 3));
     const sorted = Float32Array.from(base).sort();
     for (const k of [0, 1, 250, 499, 500]) {
-      const shuffled = Float32Array.from(base).sort(() => 0).reverse();
+      const shuffled = Float32Array.from(base)
+        .sort(() => 0)
+        .reverse();
       expect(selectKth(shuffled, k)).toBe(sorted[k]);
     }
   });

@@ -41,14 +41,16 @@ export interface StaticOptions {
   calibrationSamples?: number;
 }
 
-export type CompressOptions = QuantizeOptions & PruneOptions & StaticOptions & {
-  /** Bytes the run may use; estimated from the catalog before any work (undefined: no limit). */
-  memoryBudget?: number;
-  /** Where weights go when the output would not fit one file (the name of a file beside the model); else such outputs fail. */
-  externalDataName?: string;
-  /** Size from which the output is split (default: protobuf's 2 GB; tests lower it). */
-  standaloneLimit?: number;
-};
+export type CompressOptions = QuantizeOptions &
+  PruneOptions &
+  StaticOptions & {
+    /** Bytes the run may use; estimated from the catalog before any work (undefined: no limit). */
+    memoryBudget?: number;
+    /** Where weights go when the output would not fit one file (the name of a file beside the model); else such outputs fail. */
+    externalDataName?: string;
+    /** Size from which the output is split (default: protobuf's 2 GB; tests lower it). */
+    standaloneLimit?: number;
+  };
 
 /** Raises a fresh copy of the model to `target` (or the highest lower opset that still helps); a failed upgrade leaves no half-converted model. */
 function raiseOpset(opened: OpenedModel, target: number): { work?: EditableModel; report?: UpgradeReport; failure?: string } {
@@ -74,7 +76,9 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
   // A graph that reads undefined values cannot be made valid by compressing it: say so rather than write it.
   const { undefinedValues } = graphProblems(opened.model);
   if (undefinedValues.length > 0) {
-    throw new ModelInputError(`${opened.fileName} cannot be compressed: ${undefinedValues[0]}${undefinedValues.length > 1 ? ` (and ${undefinedValues.length - 1} more)` : ''}; onnxruntime would refuse it as well.`);
+    throw new ModelInputError(
+      `${opened.fileName} cannot be compressed: ${undefinedValues[0]}${undefinedValues.length > 1 ? ` (and ${undefinedValues.length - 1} more)` : ''}; onnxruntime would refuse it as well.`,
+    );
   }
   const inputBytes = opened.fileBytes + [...opened.dataFiles.values()].reduce((n, f) => n + f.size, 0);
   let work = new EditableModel(opened);
@@ -101,8 +105,10 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
   let staticReport: StaticReport | undefined;
   if (recipe.quantize) {
     const isStatic = recipe.quantize.format === 'static';
-    if (recipe.quantize.gptq?.enabled && !options.gptq) throw new Error('GPTQ needs calibration: run the original model on calibration data first (teacher/gptq-layers.ts collectHessians).');
-    if (isStatic && !options.calibration) throw new Error('Static int8 needs calibration: run the original model on calibration data first (captureActivations with staticCalibrationNames).');
+    if (recipe.quantize.gptq?.enabled && !options.gptq)
+      throw new Error('GPTQ needs calibration: run the original model on calibration data first (teacher/gptq-layers.ts collectHessians).');
+    if (isStatic && !options.calibration)
+      throw new Error('Static int8 needs calibration: run the original model on calibration data first (captureActivations with staticCalibrationNames).');
     const folded = isStatic ? await foldBatchNorms(work) : 0;
     const plan = planQuantization(work, recipe.quantize);
     if (plan.opset > work.opset) {
@@ -111,21 +117,59 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
       warnings.push(`Some weights are stored less compactly than asked: ${why}.`);
     }
     if (isStatic) {
-      const written = await emitStatic(work, recipe.quantize, plan, staticLayout(work, recipe.quantize), options.calibration!, recipe.quantize.calibration ?? 'minmax', options.gptq);
-      staticReport = { ...written.report, foldedBatchNorms: folded, ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}) };
-      const rest = await quantizeEditable(work, { ...recipe.quantize, format: 'qdq', bits: 8, granularity: 'channel', symmetric: true, overrides: [] }, { ...plan, tensors: plan.tensors.filter((t) => !written.handled.has(t.entryId)) }, options);
+      const written = await emitStatic(
+        work,
+        recipe.quantize,
+        plan,
+        staticLayout(work, recipe.quantize),
+        options.calibration!,
+        recipe.quantize.calibration ?? 'minmax',
+        options.gptq,
+      );
+      staticReport = {
+        ...written.report,
+        foldedBatchNorms: folded,
+        ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),
+      };
+      const rest = await quantizeEditable(
+        work,
+        { ...recipe.quantize, format: 'qdq', bits: 8, granularity: 'channel', symmetric: true, overrides: [] },
+        { ...plan, tensors: plan.tensors.filter((t) => !written.handled.has(t.entryId)) },
+        options,
+      );
       const weightOnly = 'weight-only int8 (DequantizeLinear): its op is not run on integer kernels';
       const rows = [...written.tensors, ...rest.tensors.map((t) => (t.action === 'quantize' ? { ...t, notes: [...t.notes, weightOnly] } : t))];
       quantized = { tensors: rows, warnings: [...written.warnings, ...rest.warnings] };
     } else quantized = await quantizeEditable(work, recipe.quantize, plan, options);
   }
 
-  const split = options.externalDataName && standaloneTooBig(work.model, options.standaloneLimit) ? await encodeWithExternalData(opened, work.model, options.externalDataName) : undefined;
+  const split =
+    options.externalDataName && standaloneTooBig(work.model, options.standaloneLimit)
+      ? await encodeWithExternalData(opened, work.model, options.externalDataName)
+      : undefined;
   const bytes = split ? split.bytes : await encodeStandalone(opened, work.model);
   const outputBytes = bytes.byteLength + (split?.data.size ?? 0);
-  if (quantized) quantize = { inputBytes, outputBytes, tensors: quantized.tensors, ...summarizeTensors(quantized.tensors), opset: work.opset, warnings: [...warnings, ...quantized.warnings], ...(staticReport ? { static: staticReport } : {}) };
+  if (quantized)
+    quantize = {
+      inputBytes,
+      outputBytes,
+      tensors: quantized.tensors,
+      ...summarizeTensors(quantized.tensors),
+      opset: work.opset,
+      warnings: [...warnings, ...quantized.warnings],
+      ...(staticReport ? { static: staticReport } : {}),
+    };
   else if (prune) prune.warnings.unshift(...warnings);
-  return { bytes, ...(split ? { data: split.data } : {}), inputBytes, outputBytes, prune, quantize, upgrade, coverage: coverageOf(opened, work, prune, quantize) };
+  return {
+    bytes,
+    ...(split ? { data: split.data } : {}),
+    inputBytes,
+    outputBytes,
+    prune,
+    quantize,
+    upgrade,
+    coverage: coverageOf(opened, work, prune, quantize),
+  };
 }
 
 function coverageOf(opened: OpenedModel, work: EditableModel, prune: PruneReport | undefined, quantize: QuantReport | undefined): Coverage {
@@ -145,13 +189,21 @@ function coverageOf(opened: OpenedModel, work: EditableModel, prune: PruneReport
 }
 
 /** Quantization alone (tests and tools): the written file and the quantization report. */
-export async function quantizeModel(opened: OpenedModel, recipe: QuantizeRecipe, options: CompressOptions = {}): Promise<{ bytes: Uint8Array; report: QuantReport; coverage: Coverage; upgrade?: UpgradeReport }> {
+export async function quantizeModel(
+  opened: OpenedModel,
+  recipe: QuantizeRecipe,
+  options: CompressOptions = {},
+): Promise<{ bytes: Uint8Array; report: QuantReport; coverage: Coverage; upgrade?: UpgradeReport }> {
   const r = await compressModel(opened, { version: 1, quantize: recipe }, options);
   return { bytes: r.bytes, report: r.quantize!, coverage: r.coverage, upgrade: r.upgrade };
 }
 
 /** Pruning alone (tests and tools): the written file and the pruning report. */
-export async function pruneModel(opened: OpenedModel, recipe: PruneRecipe, options: CompressOptions = {}): Promise<{ bytes: Uint8Array; report: PruneReport; coverage: Coverage }> {
+export async function pruneModel(
+  opened: OpenedModel,
+  recipe: PruneRecipe,
+  options: CompressOptions = {},
+): Promise<{ bytes: Uint8Array; report: PruneReport; coverage: Coverage }> {
   const r = await compressModel(opened, { version: 1, prune: recipe }, options);
   return { bytes: r.bytes, report: r.prune!, coverage: r.coverage };
 }

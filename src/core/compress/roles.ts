@@ -39,11 +39,13 @@ export function tensorRole(entry: CatalogEntry, catalog: TensorCatalog): TensorR
   const uses = weightUses(entry, catalog);
   const quantizedReader = uses.some((u) => u.kind === 'weight' && opTraits(u.node)?.quantized);
   // Integer storage a DequantizeLinear (or an integer op) turns into a weight: already quantized.
-  if (!isFloatingType(entry.dataType)) return quantizedReader || uses.some((u) => u.kind === 'weight' && u.path.includes('DequantizeLinear')) ? { kind: 'quantized' } : { kind: 'ignored' };
+  if (!isFloatingType(entry.dataType))
+    return quantizedReader || uses.some((u) => u.kind === 'weight' && u.path.includes('DequantizeLinear')) ? { kind: 'quantized' } : { kind: 'ignored' };
   if (quantizedReader) return { kind: 'quantized' };
   const weight = uses.filter((u) => u.kind === 'weight');
   if (weight.length) return { kind: 'weight', use: weight.find((u) => u.channelAxis !== undefined) ?? weight[0]!, uses };
-  if (!weightDtype(entry.dataType)) return { kind: 'kept', reason: `${entry.dataType === DataType.DOUBLE ? 'float64' : 'float8/float4'} values are not quantized` };
+  if (!weightDtype(entry.dataType))
+    return { kind: 'kept', reason: `${entry.dataType === DataType.DOUBLE ? 'float64' : 'float8/float4'} values are not quantized` };
   if (uses.length === 0) return { kind: 'kept', reason: 'not read by any op' };
   const others = uses.filter((u) => u.kind === 'other');
   if (others.length === 0) return { kind: 'kept', reason: uses[0]!.keepReason ?? 'kept in float' };

@@ -7,7 +7,16 @@ import { accuracyOutput, predictedClass, runSample, type Accuracy } from './eval
 import { tensorValues } from './data/tensor';
 import { measureLatency, type LatencyStats } from './latency';
 import { FidelityAccumulator, type OutputFidelity, type OutputTask } from './metrics';
-import { modelSize, type CreatedSession, type EvalBackend, type EvalDataset, type EvalModel, type EvalRuntime, type EvalSample, type HostTensor } from './types';
+import {
+  modelSize,
+  type CreatedSession,
+  type EvalBackend,
+  type EvalDataset,
+  type EvalModel,
+  type EvalRuntime,
+  type EvalSample,
+  type HostTensor,
+} from './types';
 
 export interface CandidateOptions {
   backend: EvalBackend;
@@ -42,7 +51,13 @@ export class CandidateEvaluator {
     readonly tasks: Record<string, OutputTask>,
   ) {}
 
-  static async create(runtime: EvalRuntime, original: EvalModel, data: EvalDataset, options: CandidateOptions, signal?: AbortSignal): Promise<CandidateEvaluator> {
+  static async create(
+    runtime: EvalRuntime,
+    original: EvalModel,
+    data: EvalDataset,
+    options: CandidateOptions,
+    signal?: AbortSignal,
+  ): Promise<CandidateEvaluator> {
     const samples = data.samples.slice(0, options.samples ?? data.samples.length);
     if (samples.length === 0) throw new Error('The evaluation data has no samples.');
     const created = await runtime.createSession(original, options.backend);
@@ -106,7 +121,12 @@ export class CandidateEvaluator {
       }
       const fidelity = [...accs.values()].map((a) => a.result(this.options.tasks?.[a.name] ? 'user' : 'auto'));
       const accuracy = this.originalAccuracy
-        ? { original: this.originalAccuracy.value, candidate: correct / this.originalAccuracy.labelled, labelled: this.originalAccuracy.labelled, output: this.originalAccuracy.output }
+        ? {
+            original: this.originalAccuracy.value,
+            candidate: correct / this.originalAccuracy.labelled,
+            labelled: this.originalAccuracy.labelled,
+            output: this.originalAccuracy.output,
+          }
         : undefined;
       let latency: CandidateMeasure['latency'];
       if (runs > 0) {

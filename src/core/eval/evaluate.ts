@@ -6,7 +6,17 @@
 import { tensorValues } from './data/tensor';
 import { measureLatency, type LatencyStats } from './latency';
 import { argmaxRows, FidelityAccumulator, type OutputFidelity, type OutputTask } from './metrics';
-import { modelSize, type CreatedSession, type EvalBackend, type EvalDataset, type EvalModel, type EvalRuntime, type EvalSample, type EvalSession, type HostTensor } from './types';
+import {
+  modelSize,
+  type CreatedSession,
+  type EvalBackend,
+  type EvalDataset,
+  type EvalModel,
+  type EvalRuntime,
+  type EvalSample,
+  type EvalSession,
+  type HostTensor,
+} from './types';
 
 export interface EvaluationOptions {
   /** Backends to run on, in order; the first available one is the reference of the cross-backend check. */
@@ -99,7 +109,9 @@ export async function runSample(session: EvalSession, sample: EvalSample, role: 
   try {
     return await session.run(sample.feeds);
   } catch (err) {
-    const shapes = Object.entries(sample.feeds).map(([name, t]) => `${name} ${t.dims.length ? t.dims.join('×') : 'scalar'}`).join(', ');
+    const shapes = Object.entries(sample.feeds)
+      .map(([name, t]) => `${name} ${t.dims.length ? t.dims.join('×') : 'scalar'}`)
+      .join(', ');
     const hint = sample.id.startsWith('synthetic')
       ? ' Synthetic inputs use 1 for the batch and 32 for other dynamic dimensions: set the sizes the model expects (the dimension fields in the studio, --dims in the CLI), or use real data.'
       : '';
@@ -136,7 +148,11 @@ async function fidelityPass(pairs: Pair[], samples: EvalSample[], options: Evalu
   const accumulators = pairs.map(() => new Map<string, FidelityAccumulator>());
   const correct = pairs.map(() => ({ original: 0, candidate: 0, labelled: 0 }));
   let accuracyFrom: string | undefined;
-  const cross = pairs.map(() => ({ original: new Map<string, FidelityAccumulator>(), candidate: new Map<string, FidelityAccumulator>(), absMax: new Map<string, number>() }));
+  const cross = pairs.map(() => ({
+    original: new Map<string, FidelityAccumulator>(),
+    candidate: new Map<string, FidelityAccumulator>(),
+    absMax: new Map<string, number>(),
+  }));
   const tasks: Record<string, OutputTask> = { ...options.tasks };
   const acc = (map: Map<string, FidelityAccumulator>, name: string) => {
     let a = map.get(name);
@@ -186,7 +202,13 @@ async function fidelityPass(pairs: Pair[], samples: EvalSample[], options: Evalu
 }
 
 /** Evaluates `candidate` against `original` (model bytes, or files with external data) on `data` with `runtime`. */
-export async function evaluateModels(runtime: EvalRuntime, original: EvalModel, candidate: EvalModel, data: EvalDataset, options: EvaluationOptions): Promise<EvaluationReport> {
+export async function evaluateModels(
+  runtime: EvalRuntime,
+  original: EvalModel,
+  candidate: EvalModel,
+  data: EvalDataset,
+  options: EvaluationOptions,
+): Promise<EvaluationReport> {
   const started = performance.now();
   const samples = data.samples.slice(0, options.samples ?? data.samples.length);
   if (samples.length === 0) throw new Error('The evaluation data has no samples.');
@@ -224,7 +246,8 @@ export async function evaluateModels(runtime: EvalRuntime, original: EvalModel, 
       const result = results.find((r) => r.backend === pair.backend)!;
       result.fidelity = [...pass.accumulators[pi]!.values()].map((a) => a.result());
       const c = pass.correct[pi]!;
-      if (c.labelled > 0 && pass.accuracyFrom) result.accuracy = { original: c.original / c.labelled, candidate: c.candidate / c.labelled, labelled: c.labelled, output: pass.accuracyFrom };
+      if (c.labelled > 0 && pass.accuracyFrom)
+        result.accuracy = { original: c.original / c.labelled, candidate: c.candidate / c.labelled, labelled: c.labelled, output: pass.accuracyFrom };
       if (pair === reference) continue;
       for (const model of ['original', 'candidate'] as const) {
         const outputs = [...pass.cross[pi]![model].values()].map((a) => {

@@ -144,9 +144,24 @@ describe('latency harness', () => {
 describe('runtime failures carry their context', () => {
   it('names the model, the sample and its shapes, with a hint for synthetic inputs', async () => {
     const { runSample } = await import('./evaluate');
-    const failing = { inputNames: ['x'], outputNames: ['y'], run: async () => Promise.reject(new Error('Pad reflect: pre-pad exceeds')), release: async () => undefined };
-    const sample = { id: 'synthetic #1', feeds: { x: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32) }, sr: { dtype: 'int64' as const, dims: [], data: new BigInt64Array(1) } } };
-    await expect(runSample(failing, sample, 'original')).rejects.toThrow(/original model on synthetic #1 \(x 1×32, sr scalar\): Pad reflect.*set the sizes the model expects/);
-    await expect(runSample(failing, { ...sample, id: 'cat/1.png' }, 'compressed')).rejects.toThrow(/^onnxruntime could not run the compressed model on cat\/1\.png \(x 1×32, sr scalar\): Pad reflect: pre-pad exceeds\.$/);
+    const failing = {
+      inputNames: ['x'],
+      outputNames: ['y'],
+      run: async () => Promise.reject(new Error('Pad reflect: pre-pad exceeds')),
+      release: async () => undefined,
+    };
+    const sample = {
+      id: 'synthetic #1',
+      feeds: {
+        x: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32) },
+        sr: { dtype: 'int64' as const, dims: [], data: new BigInt64Array(1) },
+      },
+    };
+    await expect(runSample(failing, sample, 'original')).rejects.toThrow(
+      /original model on synthetic #1 \(x 1×32, sr scalar\): Pad reflect.*set the sizes the model expects/,
+    );
+    await expect(runSample(failing, { ...sample, id: 'cat/1.png' }, 'compressed')).rejects.toThrow(
+      /^onnxruntime could not run the compressed model on cat\/1\.png \(x 1×32, sr scalar\): Pad reflect: pre-pad exceeds\.$/,
+    );
   });
 });

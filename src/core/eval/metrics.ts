@@ -147,7 +147,9 @@ export class FidelityAccumulator {
 
   add(original: ArrayLike<number>, candidate: ArrayLike<number>, dims: readonly number[]): void {
     if (original.length !== candidate.length) {
-      throw new Error(`Output "${this.name}" has ${candidate.length} values in the candidate but ${original.length} in the original: the models do not produce the same shape.`);
+      throw new Error(
+        `Output "${this.name}" has ${candidate.length} values in the candidate but ${original.length} in the original: the models do not produce the same shape.`,
+      );
     }
     this.task ??= inferTask(dims, original);
     for (let i = 0; i < original.length; i++) {

@@ -36,7 +36,8 @@ export function sensitivityLayers(opened: OpenedModel, recipe: Recipe): Sensitiv
   const byId = new Map<number, SensitivityLayer>();
   const q = recipe.quantize;
   if (q && q.format !== 'fp16') {
-    for (const t of planQuantization(opened, q).tensors) if (t.action === 'quantize') byId.set(t.entryId, { name: t.name, layer: t.layer, op: t.op, elements: t.elements });
+    for (const t of planQuantization(opened, q).tensors)
+      if (t.action === 'quantize') byId.set(t.entryId, { name: t.name, layer: t.layer, op: t.op, elements: t.elements });
   }
   // fp16 converts every float weight of Conv / Gemm / MatMul its exclusions leave: the same set pruning would consider.
   const steps = [recipe.prune, q?.format === 'fp16' ? { ...DEFAULT_PRUNE, exclude: q.exclude, excludeOps: q.excludeOps } : undefined];
@@ -84,7 +85,16 @@ export async function measureSensitivity(
       const bytes = await deps.compress(recipeForOnly(recipe, layers, layer), options.signal);
       const m = await deps.measure(bytes, options.signal);
       const f = m.fidelity[0];
-      out.push({ ...layer, damage: damageOf(m), headline: f?.headline, cosine: f?.cosine, sqnrDb: f?.sqnrDb, accuracy: m.accuracy?.candidate, sizeBytes: m.sizeBytes, savedBytes: deps.originalBytes - m.sizeBytes });
+      out.push({
+        ...layer,
+        damage: damageOf(m),
+        headline: f?.headline,
+        cosine: f?.cosine,
+        sqnrDb: f?.sqnrDb,
+        accuracy: m.accuracy?.candidate,
+        sizeBytes: m.sizeBytes,
+        savedBytes: deps.originalBytes - m.sizeBytes,
+      });
     } catch (err) {
       if ((err instanceof Error || err instanceof DOMException) && err.name === 'AbortError') throw err;
       out.push({ ...layer, damage: 0, sizeBytes: deps.originalBytes, savedBytes: 0, error: err instanceof Error ? err.message : String(err) });
@@ -126,7 +136,9 @@ export function planMixedPrecision(recipe: Recipe, sensitivities: LayerSensitivi
   const storedLow = lowBits <= 4 ? 4 : 8;
   const protectedSaving = (s: LayerSensitivity) => (toEight && !recipe.prune ? (s.savedBytes * (32 - 8)) / (32 - storedLow) : 0);
   const usable = sensitivities.filter((s) => !s.error);
-  const order = [...usable].sort((a, b) => a.damage / Math.max(1, a.savedBytes - protectedSaving(a)) - b.damage / Math.max(1, b.savedBytes - protectedSaving(b)));
+  const order = [...usable].sort(
+    (a, b) => a.damage / Math.max(1, a.savedBytes - protectedSaving(a)) - b.damage / Math.max(1, b.savedBytes - protectedSaving(b)),
+  );
   let size = originalBytes - usable.reduce((n, s) => n + protectedSaving(s), 0);
   let damage = 0;
   const compressed = new Set<string>();
@@ -143,9 +155,12 @@ export function planMixedPrecision(recipe: Recipe, sensitivities: LayerSensitivi
   const globs = protectedLayers.map(exactGlob);
   if (recipe.prune) out.prune = { ...recipe.prune, overrides: [...globs.map((match) => ({ match, sparsity: 0 })), ...recipe.prune.overrides] };
   if (q) {
-    out.quantize = toEight && !recipe.prune
-      ? { ...q, overrides: [...globs.map((match) => ({ match, bits: 8 })), ...q.overrides] }
-      : recipe.prune ? { ...q } : { ...q, exclude: [...q.exclude, ...globs] };
+    out.quantize =
+      toEight && !recipe.prune
+        ? { ...q, overrides: [...globs.map((match) => ({ match, bits: 8 })), ...q.overrides] }
+        : recipe.prune
+          ? { ...q }
+          : { ...q, exclude: [...q.exclude, ...globs] };
   }
   return {
     recipe: out,

@@ -64,7 +64,7 @@ export function gridCandidates(grid: SweepGrid, base: Recipe = { version: 1 }): 
   const seen = new Set<string>();
   const quantBase = base.quantize ?? DEFAULT_QUANTIZE;
   const pruneBase = base.prune ?? DEFAULT_PRUNE;
-  const pattern = grid.pattern ?? (base.prune?.pattern ?? 'unstructured');
+  const pattern = grid.pattern ?? base.prune?.pattern ?? 'unstructured';
   for (const sparsity of grid.sparsities) {
     for (const bits of grid.bits) {
       for (const granularity of grid.granularities) {
@@ -150,7 +150,11 @@ function fromMeasure(id: number, c: SweepCandidate, m: CandidateMeasure): SweepP
 }
 
 /** Runs every candidate (after the original), reporting each point as it lands. Points that fail keep their error. */
-export async function runSweep(candidates: SweepCandidate[], deps: SweepDeps, options: { signal?: AbortSignal; onProgress?: (p: SweepProgress) => void; now?: () => number } = {}): Promise<SweepPoint[]> {
+export async function runSweep(
+  candidates: SweepCandidate[],
+  deps: SweepDeps,
+  options: { signal?: AbortSignal; onProgress?: (p: SweepProgress) => void; now?: () => number } = {},
+): Promise<SweepPoint[]> {
   const now = options.now ?? (() => performance.now());
   const started = now();
   const total = candidates.length + 1;
@@ -161,7 +165,19 @@ export async function runSweep(candidates: SweepCandidate[], deps: SweepDeps, op
   const eta = (done: number) => (done > 0 ? (((now() - started) / done) * (total - done)) / 1000 : undefined);
   options.onProgress?.({ done: 0, total, current: 'original' });
   const o = await deps.original(options.signal);
-  const original: SweepPoint = { id: 0, label: 'original', recipe: { version: 1 }, isOriginal: true, sizeBytes: o.sizeBytes, latency: o.latency, originalLatency: o.latency, relativeLatency: o.latency ? 1 : undefined, accuracy: o.accuracy, headline: undefined, frontier: false };
+  const original: SweepPoint = {
+    id: 0,
+    label: 'original',
+    recipe: { version: 1 },
+    isOriginal: true,
+    sizeBytes: o.sizeBytes,
+    latency: o.latency,
+    originalLatency: o.latency,
+    relativeLatency: o.latency ? 1 : undefined,
+    accuracy: o.accuracy,
+    headline: undefined,
+    frontier: false,
+  };
   points.push(original);
   options.onProgress?.({ done: 1, total, current: candidates[0]?.label, etaSeconds: eta(1), point: original });
   for (const [i, c] of candidates.entries()) {
@@ -188,13 +204,47 @@ export async function runSweep(candidates: SweepCandidate[], deps: SweepDeps, op
 
 /** The table as CSV (one row per point). */
 export function sweepCsv(points: SweepPoint[]): string {
-  const header = ['id', 'label', 'size_bytes', 'latency_median_ms', 'latency_p90_ms', 'original_latency_median_ms', 'latency_x_original', 'accuracy', 'headline_metric', 'headline', 'cosine', 'sqnr_db', 'frontier', 'error', 'recipe'];
+  const header = [
+    'id',
+    'label',
+    'size_bytes',
+    'latency_median_ms',
+    'latency_p90_ms',
+    'original_latency_median_ms',
+    'latency_x_original',
+    'accuracy',
+    'headline_metric',
+    'headline',
+    'cosine',
+    'sqnr_db',
+    'frontier',
+    'error',
+    'recipe',
+  ];
   const cell = (v: unknown) => {
     const s = v === undefined || v === null ? '' : typeof v === 'string' ? v : String(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const rows = points.map((p) =>
-    [p.id, p.label, p.sizeBytes, p.latency?.medianMs, p.latency?.p90Ms, p.originalLatency?.medianMs, p.relativeLatency, p.accuracy, p.headline?.metric, p.headline?.value, p.cosine, p.sqnrDb, p.frontier, p.error, JSON.stringify(p.recipe)].map(cell).join(','),
+    [
+      p.id,
+      p.label,
+      p.sizeBytes,
+      p.latency?.medianMs,
+      p.latency?.p90Ms,
+      p.originalLatency?.medianMs,
+      p.relativeLatency,
+      p.accuracy,
+      p.headline?.metric,
+      p.headline?.value,
+      p.cosine,
+      p.sqnrDb,
+      p.frontier,
+      p.error,
+      JSON.stringify(p.recipe),
+    ]
+      .map(cell)
+      .join(','),
   );
   return [header.join(','), ...rows].join('\n') + '\n';
 }

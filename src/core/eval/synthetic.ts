@@ -20,7 +20,6 @@ export interface SyntheticOptions {
   intHigh?: number;
 }
 
-
 /** mulberry32: small, fast, good enough for test inputs. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
@@ -59,7 +58,6 @@ export function concreteDims(input: ValueInfo, values: Record<string, number> = 
     return v;
   });
 }
-
 
 function fill(dtype: HostDtype, n: number, random: () => number, options: SyntheticOptions): HostTensor['data'] {
   const floats = options.floats ?? 'normal';
@@ -109,7 +107,17 @@ export function syntheticDataset(inputs: ValueInfo[], options: SyntheticOptions)
   const samples: EvalSample[] = [];
   for (let i = 0; i < options.count; i++) {
     const feeds: Record<string, HostTensor> = {};
-    for (const s of specs) feeds[s.input.name] = { dtype: s.dtype, dims: s.dims, data: fill(s.dtype, s.dims.reduce((a, b) => a * b, 1), random, options) };
+    for (const s of specs)
+      feeds[s.input.name] = {
+        dtype: s.dtype,
+        dims: s.dims,
+        data: fill(
+          s.dtype,
+          s.dims.reduce((a, b) => a * b, 1),
+          random,
+          options,
+        ),
+      };
     samples.push({ feeds, id: `synthetic #${i + 1}` });
   }
   const floats = { normal: 'floats ~ N(0, 1)', uniform01: 'floats uniform on [0, 1)', uniform11: 'floats uniform on [−1, 1)' }[options.floats ?? 'normal'];

@@ -59,7 +59,11 @@ describe('decode → encode → decode round trip', () => {
 
   it('gives the same outputs after a round trip (demo model in onnxruntime)', async () => {
     const bytes = new Uint8Array(readFileSync('public/demo/mnist-cnn.onnx'));
-    const input = new ort.Tensor('float32', Float32Array.from({ length: 2 * 784 }, (_, i) => ((i * 37) % 255) / 255), [2, 1, 28, 28]);
+    const input = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 2 * 784 }, (_, i) => ((i * 37) % 255) / 255),
+      [2, 1, 28, 28],
+    );
     const a = await ort.InferenceSession.create(bytes);
     const b = await ort.InferenceSession.create(encodeModel(decodeModel(bytes)));
     const outA = (await a.run({ input })).logits!.data as Float32Array;

@@ -61,9 +61,7 @@ export function decodeModel(bytes: Uint8Array, fileName = 'the file'): ModelProt
     throw new ModelInputError(`${fileName} is not a valid ONNX model: it has no IR version.`);
   }
   if (model.opsetImport.length === 0) {
-    throw new ModelInputError(
-      `${fileName} has no opset imports: the file is probably truncated (the opsets are stored after the graph).`,
-    );
+    throw new ModelInputError(`${fileName} has no opset imports: the file is probably truncated (the opsets are stored after the graph).`);
   }
   return model;
 }

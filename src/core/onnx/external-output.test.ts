@@ -29,11 +29,18 @@ describe('outputs with external data', () => {
     writeFileSync(path.join(dir, 'mlp.int8.onnx'), split.bytes);
     writeFileSync(path.join(dir, 'mlp.int8.onnx_data'), Buffer.concat(split.data!.chunks));
     writeFileSync(path.join(dir, 'alone.onnx'), standalone.bytes);
-    const x = new ort.Tensor('float32', Float32Array.from({ length: 4 * 64 }, (_, i) => Math.sin(i)), [4, 64]);
-    const run = async (file: string) => ((await (await ort.InferenceSession.create(path.join(dir, file))).run({ x })).y!.data as Float32Array);
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 4 * 64 }, (_, i) => Math.sin(i)),
+      [4, 64],
+    );
+    const run = async (file: string) => (await (await ort.InferenceSession.create(path.join(dir, file))).run({ x })).y!.data as Float32Array;
     expect(Array.from(await run('mlp.int8.onnx'))).toEqual(Array.from(await run('alone.onnx')));
 
-    const reopened = await openModel([bytesSource('mlp.int8.onnx', split.bytes), bytesSource('mlp.int8.onnx_data', new Uint8Array(readFileSync(path.join(dir, 'mlp.int8.onnx_data'))))]);
+    const reopened = await openModel([
+      bytesSource('mlp.int8.onnx', split.bytes),
+      bytesSource('mlp.int8.onnx_data', new Uint8Array(readFileSync(path.join(dir, 'mlp.int8.onnx_data')))),
+    ]);
     const external = reopened.catalog.entries.filter((e) => e.external);
     expect(external.length).toBeGreaterThan(0);
     for (const e of external) expect(e.external!.offset % 4096).toBe(0);

@@ -74,8 +74,20 @@ export const attr = {
 
 // ---------------------------------------------------------------- nodes
 
-export function makeNode(opType: string, inputs: string[], outputs: string[], options: { name?: string; attributes?: AttributeProto[]; domain?: string } = {}): NodeProto {
-  return create(NodeProtoSchema, { opType, input: inputs, output: outputs, name: options.name ?? '', attribute: options.attributes ?? [], domain: options.domain ?? '' });
+export function makeNode(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  options: { name?: string; attributes?: AttributeProto[]; domain?: string } = {},
+): NodeProto {
+  return create(NodeProtoSchema, {
+    opType,
+    input: inputs,
+    output: outputs,
+    name: options.name ?? '',
+    attribute: options.attributes ?? [],
+    domain: options.domain ?? '',
+  });
 }
 
 /** True for ops of the default ONNX domain ('' or 'ai.onnx'). */

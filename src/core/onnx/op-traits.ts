@@ -61,14 +61,26 @@ const REDUCE: ChannelFlow = { kind: 'reduce', ignore: [1] };
 const ALONG_AXIS: ChannelFlow = { kind: 'along-axis' };
 const COMPUTE: ChannelFlow = { kind: 'compute' };
 
-const slot = (input: number, channelAxis: WeightSlot['channelAxis'], reductionAxis: WeightSlot['reductionAxis']): WeightSlot => ({ input, channelAxis, reductionAxis });
+const slot = (input: number, channelAxis: WeightSlot['channelAxis'], reductionAxis: WeightSlot['reductionAxis']): WeightSlot => ({
+  input,
+  channelAxis,
+  reductionAxis,
+});
 const fixed = (axis: number) => (_node: NodeProto, rank: number) => (rank > axis ? axis : undefined);
 const last = (_node: NodeProto, rank: number) => (rank >= 1 ? rank - 1 : undefined);
 const secondLast = (_node: NodeProto, rank: number) => (rank >= 2 ? rank - 2 : undefined);
 
 /** Gemm computes alpha·A'·B' + beta·C with A' = transA ? Aᵀ : A, B' likewise: A' is [M, K], B' is [K, N]. */
-const gemmA = slot(0, (n) => (getInt(n, 'transA', 0) ? 1 : 0), (n) => (getInt(n, 'transA', 0) ? 0 : 1));
-const gemmB = slot(1, (n) => (getInt(n, 'transB', 0) ? 0 : 1), (n) => (getInt(n, 'transB', 0) ? 1 : 0));
+const gemmA = slot(
+  0,
+  (n) => (getInt(n, 'transA', 0) ? 1 : 0),
+  (n) => (getInt(n, 'transA', 0) ? 0 : 1),
+);
+const gemmB = slot(
+  1,
+  (n) => (getInt(n, 'transB', 0) ? 0 : 1),
+  (n) => (getInt(n, 'transB', 0) ? 1 : 0),
+);
 /** MatMul A [.., M, K] · B [.., K, N]: a constant A has its channels on M; a constant B on N. */
 const matMulA = slot(0, secondLast, last);
 const matMulB = slot(1, last, secondLast);
@@ -91,7 +103,13 @@ function einsumAxes(node: NodeProto, input: number): { channel?: number; reducti
   if (!subscripts || subscripts.includes('.')) return {};
   const counts = new Map<string, number>();
   for (const s of operands.join('')) counts.set(s, (counts.get(s) ?? 0) + 1);
-  const output = explicit ?? [...counts].filter(([, n]) => n === 1).map(([s]) => s).sort().join('');
+  const output =
+    explicit ??
+    [...counts]
+      .filter(([, n]) => n === 1)
+      .map(([s]) => s)
+      .sort()
+      .join('');
   const letters = [...subscripts];
   let channel: number | undefined;
   letters.forEach((s, i) => {
@@ -101,7 +119,12 @@ function einsumAxes(node: NodeProto, input: number): { channel?: number; reducti
   return { channel, reduction: reduction >= 0 ? reduction : undefined };
 }
 
-const einsumSlot = (input: number) => slot(input, (n) => einsumAxes(n, input).channel, (n) => einsumAxes(n, input).reduction);
+const einsumSlot = (input: number) =>
+  slot(
+    input,
+    (n) => einsumAxes(n, input).channel,
+    (n) => einsumAxes(n, input).reduction,
+  );
 
 const NORM = 'normalization parameter';
 
@@ -125,7 +148,18 @@ export const OP_TRAITS: Record<string, OpTraits> = {
   // com.microsoft ops (onnxruntime's contrib domain).
   'com.microsoft.Attention': { weights: [slot(1, last, secondLast)], keep: { 2: 'bias' } },
   'com.microsoft.FusedMatMul': {
-    weights: [slot(0, (n, r) => (getInt(n, 'transA', 0) ? r - 1 : r - 2), (n, r) => (getInt(n, 'transA', 0) ? r - 2 : r - 1)), slot(1, (n, r) => (getInt(n, 'transB', 0) ? r - 2 : r - 1), (n, r) => (getInt(n, 'transB', 0) ? r - 1 : r - 2))],
+    weights: [
+      slot(
+        0,
+        (n, r) => (getInt(n, 'transA', 0) ? r - 1 : r - 2),
+        (n, r) => (getInt(n, 'transA', 0) ? r - 2 : r - 1),
+      ),
+      slot(
+        1,
+        (n, r) => (getInt(n, 'transB', 0) ? r - 2 : r - 1),
+        (n, r) => (getInt(n, 'transB', 0) ? r - 1 : r - 2),
+      ),
+    ],
   },
   'com.microsoft.SkipLayerNormalization': { weights: [], keep: { 2: NORM, 3: NORM, 4: 'bias' } },
   // Already quantized: their integer weights stay as they are.
@@ -151,15 +185,54 @@ export const OP_TRAITS: Record<string, OpTraits> = {
   // Channel flow only (no weights): what structured pruning follows.
   ...Object.fromEntries(
     [
-      'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'Mish', 'Gelu', 'Erf',
-      'Identity', 'Dropout', 'Clip', 'Cast', 'Abs', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sign', 'Sin', 'Cos',
-      'ThresholdedRelu', 'Shrink', 'Swish',
+      'Relu',
+      'LeakyRelu',
+      'Sigmoid',
+      'Tanh',
+      'HardSigmoid',
+      'HardSwish',
+      'Elu',
+      'Selu',
+      'Celu',
+      'Softplus',
+      'Softsign',
+      'Mish',
+      'Gelu',
+      'Erf',
+      'Identity',
+      'Dropout',
+      'Clip',
+      'Cast',
+      'Abs',
+      'Neg',
+      'Exp',
+      'Log',
+      'Sqrt',
+      'Reciprocal',
+      'Floor',
+      'Ceil',
+      'Round',
+      'Sign',
+      'Sin',
+      'Cos',
+      'ThresholdedRelu',
+      'Shrink',
+      'Swish',
     ].map((op) => [op, { weights: [], channels: UNARY }]),
   ),
   ...Object.fromEntries(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'Pow', 'Where'].map((op) => [op, { weights: [], channels: BROADCAST }])),
-  ...Object.fromEntries(['MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'].map((op) => [op, { weights: [], channels: POOL }])),
-  ...Object.fromEntries(['Transpose', 'Reshape', 'Flatten', 'Concat', 'Split', 'Slice', 'Squeeze', 'Unsqueeze', 'Pad'].map((op) => [op, { weights: [], channels: LAYOUT }])),
-  ...Object.fromEntries(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp'].map((op) => [op, { weights: [], channels: REDUCE }])),
+  ...Object.fromEntries(
+    ['MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'].map((op) => [op, { weights: [], channels: POOL }]),
+  ),
+  ...Object.fromEntries(
+    ['Transpose', 'Reshape', 'Flatten', 'Concat', 'Split', 'Slice', 'Squeeze', 'Unsqueeze', 'Pad'].map((op) => [op, { weights: [], channels: LAYOUT }]),
+  ),
+  ...Object.fromEntries(
+    ['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp'].map((op) => [
+      op,
+      { weights: [], channels: REDUCE },
+    ]),
+  ),
   ...Object.fromEntries(['Softmax', 'LogSoftmax', 'Hardmax'].map((op) => [op, { weights: [], channels: ALONG_AXIS }])),
   ...Object.fromEntries(['Shape', 'Size'].map((op) => [op, { weights: [], channels: { kind: 'shape' } satisfies ChannelFlow }])),
 };
@@ -177,4 +250,16 @@ export function opTraits(node: NodeProto): OpTraits | undefined {
  * Ops a weight passes through on its way to the op that uses it, which keep its values (they copy, slice, join or
  * reshape): the weight is followed through them, its axes mapped back to the stored tensor's.
  */
-export const LAYOUT_OPS = new Set(['Cast', 'Identity', 'DequantizeLinear', 'Slice', 'Split', 'Transpose', 'Reshape', 'Squeeze', 'Unsqueeze', 'Flatten', 'Concat']);
+export const LAYOUT_OPS = new Set([
+  'Cast',
+  'Identity',
+  'DequantizeLinear',
+  'Slice',
+  'Split',
+  'Transpose',
+  'Reshape',
+  'Squeeze',
+  'Unsqueeze',
+  'Flatten',
+  'Concat',
+]);

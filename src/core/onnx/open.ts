@@ -48,7 +48,9 @@ function pickModelFile(files: SourceFile[]): SourceFile {
   if (candidates.length === 0) {
     throw new ModelInputError(`None of the ${files.length} files is an .onnx model (got ${files.map((f) => f.name).join(', ')}).`);
   }
-  throw new ModelInputError(`Several .onnx files were given at once (${candidates.map((f) => f.name).join(', ')}); open one model at a time, with its external-data files.`);
+  throw new ModelInputError(
+    `Several .onnx files were given at once (${candidates.map((f) => f.name).join(', ')}); open one model at a time, with its external-data files.`,
+  );
 }
 
 export interface OpenOptions {
@@ -131,7 +133,8 @@ function collectWarnings(model: ModelProto): string[] {
     const known = KNOWN_OPSETS[domain === 'ai.onnx' ? '' : domain];
     const label = domain || 'ai.onnx';
     if (known === undefined) warnings.push(`Opset domain "${label}" (version ${version}) is not a standard ONNX domain: onnxruntime may not run its ops.`);
-    else if (version > BigInt(known)) warnings.push(`Opset ${label} ${version} is newer than this studio knows (${known}); the model loaded, but check results.`);
+    else if (version > BigInt(known))
+      warnings.push(`Opset ${label} ${version} is newer than this studio knows (${known}); the model loaded, but check results.`);
   }
   return warnings;
 }
@@ -160,7 +163,14 @@ function densify(entry: CatalogEntry, values: Float32Array): Float32Array {
   const dense = new Float32Array(entry.elements);
   const indices = entry.sparse!.indices;
   if (!indices) return dense;
-  const idx = indices.rawData.byteLength > 0 ? decodeRawToFloat32(indices.rawData, indices.dataType, indices.dims.reduce((a, b) => a * Number(b), 1)) : Float32Array.from(indices.int64Data, Number);
+  const idx =
+    indices.rawData.byteLength > 0
+      ? decodeRawToFloat32(
+          indices.rawData,
+          indices.dataType,
+          indices.dims.reduce((a, b) => a * Number(b), 1),
+        )
+      : Float32Array.from(indices.int64Data, Number);
   const rank = entry.shape.length;
   if (indices.dims.length === 2) {
     // [NNZ, rank] coordinates
@@ -176,7 +186,16 @@ function densify(entry: CatalogEntry, values: Float32Array): Float32Array {
   return dense;
 }
 
-const QUANTIZED_CONSUMERS = new Set(['DequantizeLinear', 'MatMulInteger', 'ConvInteger', 'MatMulNBits', 'QLinearConv', 'QLinearMatMul', 'GatherBlockQuantized', 'DynamicQuantizeMatMul']);
+const QUANTIZED_CONSUMERS = new Set([
+  'DequantizeLinear',
+  'MatMulInteger',
+  'ConvInteger',
+  'MatMulNBits',
+  'QLinearConv',
+  'QLinearMatMul',
+  'GatherBlockQuantized',
+  'DynamicQuantizeMatMul',
+]);
 const SHAPE_CONSUMERS = new Set(['Reshape', 'Shape', 'Expand', 'Tile', 'Slice', 'Squeeze', 'Unsqueeze', 'ConstantOfShape', 'Range', 'Resize', 'Pad']);
 
 /** Weights: tensors a compute op reads — floating point with more than one element, or quantized integer storage. */

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { externalLocationModel, hugeLengthModel, matmulModel, negativeDimModel, shortRawDataModel, sizeBombModel, sparseBombModel, unknownDtypeModel } from '../../../test/fixtures/hostile';
+import {
+  externalLocationModel,
+  hugeLengthModel,
+  matmulModel,
+  negativeDimModel,
+  shortRawDataModel,
+  sizeBombModel,
+  sparseBombModel,
+  unknownDtypeModel,
+} from '../../../test/fixtures/hostile';
 import { serialize, valueInfo, DT } from '../../../test/fixtures/onnx-helpers';
 import { isConfinedLocation } from './external-path';
 import { openModel } from './open';
@@ -50,13 +59,15 @@ describe('validation on open', () => {
 
   it('reports a length field of 2^63 as a parse failure at its byte, never as an empty record', async () => {
     const bytes = hugeLengthModel();
-    expect((await openError(bytes)).message).toMatch(new RegExp(`protobuf parsing failed at byte ${bytes.length - 11}: field 7 declares 9223372036854775808 bytes`));
+    expect((await openError(bytes)).message).toMatch(
+      new RegExp(`protobuf parsing failed at byte ${bytes.length - 11}: field 7 declares 9223372036854775808 bytes`),
+    );
   });
 
   it('refuses a length-delimited field that runs past its parent record', () => {
     const bytes = serialize(matmulModel());
     // Graph (field 7) is the last big record: make its first child claim more than the graph holds.
-    const graphAt = bytes.indexOf(7 << 3 | 2);
+    const graphAt = bytes.indexOf((7 << 3) | 2);
     const child = graphAt + 2;
     const copy = bytes.slice();
     copy[child + 1] = 0x7f; // the first node's length
@@ -112,7 +123,9 @@ describe('the single encode step checks what it writes', () => {
     expect((await encodeStandalone({ dataFiles: new Map() }, good)).byteLength).toBeGreaterThan(0);
     const bad = matmulModel();
     bad.graph!.node[0]!.input[0] = 'nowhere';
-    await expect(encodeStandalone({ dataFiles: new Map() }, bad)).rejects.toThrow(/failed the studio's checks, so it was not written: node "mm" in "main" reads "nowhere"/);
+    await expect(encodeStandalone({ dataFiles: new Map() }, bad)).rejects.toThrow(
+      /failed the studio's checks, so it was not written: node "mm" in "main" reads "nowhere"/,
+    );
     const short = matmulModel();
     short.graph!.initializer[0]!.rawData = new Uint8Array(8);
     await expect(encodeStandalone({ dataFiles: new Map() }, short)).rejects.toThrow(InvalidExportError);

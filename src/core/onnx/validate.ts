@@ -20,7 +20,10 @@ export const MAX_NESTING = 64;
 
 /** Quotes a model-provided string for a message, with control characters escaped (terminal-safe). */
 export function quoted(text: string): string {
-  return JSON.stringify(text.length > 200 ? text.slice(0, 200) + '…' : text).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(text.length > 200 ? text.slice(0, 200) + '…' : text).replace(
+    /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 // ---------------------------------------------------------------- wire format
@@ -31,7 +34,12 @@ const fieldMaps = new WeakMap<DescMessage, Map<number, DescMessage | undefined>>
 function messageFields(desc: DescMessage): Map<number, DescMessage | undefined> {
   let map = fieldMaps.get(desc);
   if (!map) {
-    map = new Map(desc.fields.map((f: DescField) => [f.number, f.fieldKind === 'message' ? f.message : f.fieldKind === 'list' && f.listKind === 'message' ? f.message : undefined]));
+    map = new Map(
+      desc.fields.map((f: DescField) => [
+        f.number,
+        f.fieldKind === 'message' ? f.message : f.fieldKind === 'list' && f.listKind === 'message' ? f.message : undefined,
+      ]),
+    );
     fieldMaps.set(desc, map);
   }
   return map;
@@ -160,7 +168,9 @@ function externalField(t: TensorProto, key: string, label: string): bigint | und
 export function checkTensor(t: TensorProto, where: string): bigint {
   const label = tensorLabel(t, where);
   if (!KNOWN_DTYPES.has(t.dataType) || t.dataType === DataType.UNDEFINED) {
-    throw new ModelInputError(`${label} has data type ${t.dataType}${t.dataType === 0 ? ' (UNDEFINED)' : ''}, which no ONNX version this studio knows defines.`);
+    throw new ModelInputError(
+      `${label} has data type ${t.dataType}${t.dataType === 0 ? ' (UNDEFINED)' : ''}, which no ONNX version this studio knows defines.`,
+    );
   }
   const elements = elementCount(t.dims, label);
   const dtype = dataTypeName(t.dataType);
@@ -196,7 +206,9 @@ function checkSparse(s: SparseTensorProto, where: string, budget: number): void 
   if (!values) throw new ModelInputError(`A sparse tensor in ${quoted(where)} has no values.`);
   const dense = elementCount(s.dims, `sparse ${label}`);
   if (dense > BigInt(budget)) {
-    throw new ModelInputError(`sparse ${label} declares ${dense} dense elements ([${s.dims.join(' × ')}]), over the budget of ${budget} this studio densifies.`);
+    throw new ModelInputError(
+      `sparse ${label} declares ${dense} dense elements ([${s.dims.join(' × ')}]), over the budget of ${budget} this studio densifies.`,
+    );
   }
   const nnz = checkTensor(values, where);
   if (values.dims.length !== 1) throw new ModelInputError(`sparse ${label}: its values must be 1-D (got [${values.dims.join(' × ')}]).`);
@@ -275,7 +287,8 @@ export function graphProblems(model: ModelProto): { undefinedValues: string[]; d
       }
     });
     for (const o of graph.output) if (!defined.has(o.name)) undefinedValues.push(`graph ${quoted(path)} outputs ${quoted(o.name)}, which nothing defines`);
-    for (const v of graph.valueInfo) if (!defined.has(v.name)) danglingValueInfo.push(`value info ${quoted(v.name)} in ${quoted(path)} names no value of the graph`);
+    for (const v of graph.valueInfo)
+      if (!defined.has(v.name)) danglingValueInfo.push(`value info ${quoted(v.name)} in ${quoted(path)} names no value of the graph`);
   };
   if (model.graph) walk(model.graph, 'main', new Set(), 0);
   return { undefinedValues, danglingValueInfo };

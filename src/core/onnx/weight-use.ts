@@ -81,7 +81,8 @@ function axesOf(node: NodeProto, catalog: TensorCatalog, inputIndex: number): nu
 function step(t: Trace, node: NodeProto, inputIndex: number, catalog: TensorCatalog): Trace[] | undefined {
   const rank = t.axes.length;
   const path = [...t.path, node.opType];
-  const out = (axes: (number | undefined)[], dims: (number | undefined)[], outputs = node.output.slice(0, 1)) => outputs.filter(Boolean).map((value) => ({ value, axes, dims, path }));
+  const out = (axes: (number | undefined)[], dims: (number | undefined)[], outputs = node.output.slice(0, 1)) =>
+    outputs.filter(Boolean).map((value) => ({ value, axes, dims, path }));
   switch (node.opType) {
     case 'Cast':
     case 'Identity':
@@ -91,20 +92,33 @@ function step(t: Trace, node: NodeProto, inputIndex: number, catalog: TensorCata
     case 'Slice': {
       if (inputIndex !== 0) return undefined;
       const axes = axesOf(node, catalog, 3)?.map((a) => normalize(a, rank));
-      return out(t.axes, t.dims.map((d, i) => (axes && !axes.includes(i) ? d : undefined)));
+      return out(
+        t.axes,
+        t.dims.map((d, i) => (axes && !axes.includes(i) ? d : undefined)),
+      );
     }
     case 'Split': {
       if (inputIndex !== 0) return undefined;
       const axis = normalize(getInt(node, 'axis', 0), rank);
-      return out(t.axes, t.dims.map((d, i) => (i === axis ? undefined : d)), node.output);
+      return out(
+        t.axes,
+        t.dims.map((d, i) => (i === axis ? undefined : d)),
+        node.output,
+      );
     }
     case 'Concat': {
       const axis = normalize(getInt(node, 'axis', 0), rank);
-      return out(t.axes, t.dims.map((d, i) => (i === axis ? undefined : d)));
+      return out(
+        t.axes,
+        t.dims.map((d, i) => (i === axis ? undefined : d)),
+      );
     }
     case 'Transpose': {
       const perm = getInts(node, 'perm') ?? t.axes.map((_, i) => rank - 1 - i);
-      return out(perm.map((p) => t.axes[p]), perm.map((p) => t.dims[p]));
+      return out(
+        perm.map((p) => t.axes[p]),
+        perm.map((p) => t.dims[p]),
+      );
     }
     case 'Squeeze': {
       if (inputIndex !== 0) return undefined;
@@ -130,8 +144,7 @@ function step(t: Trace, node: NodeProto, inputIndex: number, catalog: TensorCata
         if (inserted.includes(i)) {
           axes.push(undefined);
           dims.push(1);
-        }
-        else {
+        } else {
           axes.push(t.axes[k]);
           dims.push(t.dims[k++]);
         }
@@ -140,7 +153,8 @@ function step(t: Trace, node: NodeProto, inputIndex: number, catalog: TensorCata
     }
     case 'Flatten': {
       const axis = normalize(getInt(node, 'axis', 1), rank);
-      const size = (from: number, to: number) => t.dims.slice(from, to).reduce<number | undefined>((p, d) => (p === undefined || d === undefined ? undefined : p * d), 1);
+      const size = (from: number, to: number) =>
+        t.dims.slice(from, to).reduce<number | undefined>((p, d) => (p === undefined || d === undefined ? undefined : p * d), 1);
       return out([axis === 0 ? undefined : t.axes[0], t.axes[axis]], [size(0, axis), size(axis, rank)]);
     }
     case 'Reshape': {
@@ -201,7 +215,12 @@ export function weightUses(entry: CatalogEntry, catalog: TensorCatalog): WeightU
         const rank = t.axes.length;
         const ch = weight.channelAxis(c.node, rank);
         const red = weight.reductionAxis(c.node, rank);
-        uses.push({ ...base, kind: 'weight', channelAxis: ch === undefined ? undefined : t.axes[ch], reductionAxis: red === undefined ? undefined : t.axes[red] });
+        uses.push({
+          ...base,
+          kind: 'weight',
+          channelAxis: ch === undefined ? undefined : t.axes[ch],
+          reductionAxis: red === undefined ? undefined : t.axes[red],
+        });
         continue;
       }
       const keep = traits?.keep?.[c.inputIndex];

@@ -46,7 +46,13 @@ export async function internalizeExternalData(opened: Pick<OpenedModel, 'dataFil
     if (!file) throw new ModelInputError(`External data file "${location}" is not loaded.`);
     const offset = Number(get('offset') ?? 0);
     const length = get('length');
-    const size = length === undefined ? storageBytes(tensor.dataType, tensor.dims.reduce((a, b) => a * Number(b), 1)) : Number(length);
+    const size =
+      length === undefined
+        ? storageBytes(
+            tensor.dataType,
+            tensor.dims.reduce((a, b) => a * Number(b), 1),
+          )
+        : Number(length);
     const bytes = await file.read(offset, size);
     tensor.rawData = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice();
     tensor.externalData = [];
@@ -101,7 +107,13 @@ export function standaloneTooBig(model: ModelProto, limit = MAX_PROTOBUF_BYTES):
   for (const tensor of storedTensors(model)) {
     if (tensor.dataLocation === TensorProto_DataLocation.EXTERNAL) {
       const length = tensor.externalData.find((e) => e.key === 'length')?.value;
-      payload += length !== undefined ? Number(length) : storageBytes(tensor.dataType, tensor.dims.reduce((a, b) => a * Number(b), 1));
+      payload +=
+        length !== undefined
+          ? Number(length)
+          : storageBytes(
+              tensor.dataType,
+              tensor.dims.reduce((a, b) => a * Number(b), 1),
+            );
     } else payload += tensor.rawData.byteLength;
   }
   // Typed fields and the graph itself are small next to the raw payloads; keep 64 MiB of headroom for them.

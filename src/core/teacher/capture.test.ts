@@ -10,7 +10,12 @@ import { channelMeans } from './histogram';
 describe('calibration split', () => {
   const data: EvalDataset = { name: 'd', description: '', synthetic: false, samples: Array.from({ length: 10 }, (_, i) => ({ id: `#${i}`, feeds: {} })) };
   it('never shares a sample between calibration and evaluation', () => {
-    for (const [count, holdOut, calib] of [[4, true, 4], [64, true, 8], [64, false, 10], [3, false, 3]] as const) {
+    for (const [count, holdOut, calib] of [
+      [4, true, 4],
+      [64, true, 8],
+      [64, false, 10],
+      [3, false, 3],
+    ] as const) {
       const s = splitCalibration(data, count, holdOut);
       expect(s.calibration.samples).toHaveLength(calib);
       expect(s.calibration.samples.length + s.evaluation.samples.length).toBe(10);
@@ -29,7 +34,10 @@ describe('capturing the teacher', () => {
     expect(decodeModel(f.bytes).graph!.output).toHaveLength(1);
     const samples = [1, 2, 3].map((seed) => ({ id: `#${seed}`, feeds: { image: { dtype: 'float32' as const, dims: f.input.dims, data: f.feed(seed) } } }));
     const progress: number[] = [];
-    const cap = await captureActivations(createNodeRuntime({ threads: 1 }), f.bytes, [...names, 'no-such-tensor'], samples, { maxTensorsPerRun: 1, onProgress: (d) => progress.push(d) });
+    const cap = await captureActivations(createNodeRuntime({ threads: 1 }), f.bytes, [...names, 'no-such-tensor'], samples, {
+      maxTensorsPerRun: 1,
+      onProgress: (d) => progress.push(d),
+    });
     expect(progress).toEqual([1, 2, 3, 4, 5, 6]); // one tensor per pass, 3 samples each; the unknown name is never run
     expect(cap.unreachable).toEqual(['no-such-tensor']);
     // The same tensors straight from onnxruntime.
@@ -61,7 +69,10 @@ describe('capturing the teacher', () => {
   it('stops at an abort between samples', async () => {
     const controller = new AbortController();
     const samples = [1, 2, 3].map((seed) => ({ id: `#${seed}`, feeds: { image: { dtype: 'float32' as const, dims: f.input.dims, data: f.feed(seed) } } }));
-    const run = captureActivations(createNodeRuntime({ threads: 1 }), f.bytes, ['stem.relu.out'], samples, { onProgress: (d) => d === 1 && controller.abort(), signal: controller.signal });
+    const run = captureActivations(createNodeRuntime({ threads: 1 }), f.bytes, ['stem.relu.out'], samples, {
+      onProgress: (d) => d === 1 && controller.abort(),
+      signal: controller.signal,
+    });
     await expect(run).rejects.toThrow(/abort/i);
   });
 });

@@ -44,7 +44,13 @@ export interface CaptureResult {
 }
 
 /** Runs the teacher over the samples and accumulates statistics of the named tensors. */
-export async function captureActivations(runtime: EvalRuntime, model: EvalModel, names: readonly string[], samples: readonly EvalSample[], options: CaptureOptions = {}): Promise<CaptureResult> {
+export async function captureActivations(
+  runtime: EvalRuntime,
+  model: EvalModel,
+  names: readonly string[],
+  samples: readonly EvalSample[],
+  options: CaptureOptions = {},
+): Promise<CaptureResult> {
   const files = modelFiles(model);
   // onnxruntime refuses a graph output nothing computes: only main-graph values can be exposed (a subgraph's
   // values live in the If/Loop/Scan body and are not reachable from outside).

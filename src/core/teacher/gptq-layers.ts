@@ -120,7 +120,12 @@ export interface HessianCapture {
 }
 
 /** Runs the teacher over the calibration samples and streams each layer's inputs into its Hessians. */
-export async function collectHessians(runtime: EvalRuntime, model: EvalModel, samples: readonly EvalSample[], options: Omit<CaptureOptions, 'onTensor' | 'statistics'> = {}): Promise<HessianCapture> {
+export async function collectHessians(
+  runtime: EvalRuntime,
+  model: EvalModel,
+  samples: readonly EvalSample[],
+  options: Omit<CaptureOptions, 'onTensor' | 'statistics'> = {},
+): Promise<HessianCapture> {
   const layers = gptqLayers(modelFiles(model).bytes);
   const byInput = new Map<string, GptqLayer[]>();
   for (const l of layers.values()) byInput.set(l.input, [...(byInput.get(l.input) ?? []), l]);
@@ -169,7 +174,12 @@ function storedIndex(layer: GptqLayer): { groups: number; rows: number; cols: nu
  * (same view and spec), GPTQ picks the codes, and the result is returned dequantized in the stored layout —
  * rounding it under the same grid (ranges from the original) yields GPTQ's codes.
  */
-export async function gptqWeight(values: Float32Array, layer: GptqLayer, source: GridSource, options: GptqOptions = {}): Promise<{ adjusted: Float32Array; report: GptqTensorReport }> {
+export async function gptqWeight(
+  values: Float32Array,
+  layer: GptqLayer,
+  source: GridSource,
+  options: GptqOptions = {},
+): Promise<{ adjusted: Float32Array; report: GptqTensorReport }> {
   const q = await quantizeTensor(values, source.view, source.spec);
   const { qmin, qmax } = codeRange(source.spec.bits, source.spec.symmetric);
   const grouping: Grouping = { granularity: source.spec.granularity, blockSize: source.spec.blockSize };
@@ -195,10 +205,23 @@ export async function gptqWeight(values: Float32Array, layer: GptqLayer, source:
     const out = gptq(w, rows, cols, h, grid, options);
     const rtn = w.map((x, i) => quantizeOne(x, grid.scale[i]!, grid.invScale[i]!, grid.zeroPoint[i]!, qmin, qmax));
     signal += quadraticForm(w, rows, cols, h);
-    noiseG += quadraticForm(Float64Array.from(w, (x, i) => x - out[i]!), rows, cols, h);
-    noiseR += quadraticForm(Float64Array.from(w, (x, i) => x - rtn[i]!), rows, cols, h);
+    noiseG += quadraticForm(
+      Float64Array.from(w, (x, i) => x - out[i]!),
+      rows,
+      cols,
+      h,
+    );
+    noiseR += quadraticForm(
+      Float64Array.from(w, (x, i) => x - rtn[i]!),
+      rows,
+      cols,
+      h,
+    );
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) adjusted[at(g, r, c)] = out[r * cols + c]!;
   }
   const db = (n: number) => (n <= 0 ? Infinity : 10 * Math.log10(signal / n));
-  return { adjusted, report: { layerSqnrDb: db(noiseG), rtnLayerSqnrDb: db(noiseR), actOrder: options.actOrder ?? false, dampening: options.dampening ?? 0.01 } };
+  return {
+    adjusted,
+    report: { layerSqnrDb: db(noiseG), rtnLayerSqnrDb: db(noiseR), actOrder: options.actOrder ?? false, dampening: options.dampening ?? 0.01 },
+  };
 }

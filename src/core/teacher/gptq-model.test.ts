@@ -44,12 +44,20 @@ async function compare(label: string, bytes: Uint8Array, calib: Feed[], held: Fe
   expect(h.unreachable).toEqual([]);
   const ref = await outputs(bytes, held, output);
   const rtn = await compressModel(await openModel([bytesSource('m.onnx', bytes)]), { version: 1, quantize: Q4 });
-  const gptq = await compressModel(await openModel([bytesSource('m.onnx', bytes)]), { version: 1, quantize: { ...Q4, gptq: { enabled: true } } }, { gptq: { layers: h.layers, options: {} } });
+  const gptq = await compressModel(
+    await openModel([bytesSource('m.onnx', bytes)]),
+    { version: 1, quantize: { ...Q4, gptq: { enabled: true } } },
+    { gptq: { layers: h.layers, options: {} } },
+  );
   const r = compareOutputs(ref, await outputs(rtn.bytes, held, output)).sqnrDb;
   const g = compareOutputs(ref, await outputs(gptq.bytes, held, output)).sqnrDb;
   measured[label] = { rtn: +r.toFixed(2), gptq: +g.toFixed(2) };
   if (actOrder) {
-    const ao = await compressModel(await openModel([bytesSource('m.onnx', bytes)]), { version: 1, quantize: { ...Q4, gptq: { enabled: true, actOrder: true } } }, { gptq: { layers: h.layers, options: { actOrder: true } } });
+    const ao = await compressModel(
+      await openModel([bytesSource('m.onnx', bytes)]),
+      { version: 1, quantize: { ...Q4, gptq: { enabled: true, actOrder: true } } },
+      { gptq: { layers: h.layers, options: { actOrder: true } } },
+    );
     measured[label]!.actOrder = +compareOutputs(ref, await outputs(ao.bytes, held, output)).sqnrDb.toFixed(2);
   }
   const rows = gptq.quantize!.tensors.filter((t) => t.gptq);
@@ -89,7 +97,11 @@ describe('GPTQ 4-bit blocks of 32 in onnxruntime-node (held-out inputs)', () => 
     // int8 per channel, weight-only: plain rounding is poor on this model (its first Conv reads mel values around +2).
     const W8: QuantizeRecipe = { ...DEFAULT_QUANTIZE, bits: 8, granularity: 'channel' };
     const r8 = await compressModel(await openModel([bytesSource('m.onnx', bytes)]), { version: 1, quantize: W8 });
-    const g8 = await compressModel(await openModel([bytesSource('m.onnx', bytes)]), { version: 1, quantize: { ...W8, gptq: { enabled: true } } }, { gptq: { layers: hessians.layers, options: {} } });
+    const g8 = await compressModel(
+      await openModel([bytesSource('m.onnx', bytes)]),
+      { version: 1, quantize: { ...W8, gptq: { enabled: true } } },
+      { gptq: { layers: hessians.layers, options: {} } },
+    );
     const a = compareOutputs(ref, await outputs(r8.bytes, held, 'conv2d_19')).sqnrDb;
     const b = compareOutputs(ref, await outputs(g8.bytes, held, 'conv2d_19')).sqnrDb;
     measured['openwakeword-embedding int8 per channel'] = { rtn: +a.toFixed(2), gptq: +b.toFixed(2) };
@@ -99,12 +111,18 @@ describe('GPTQ 4-bit blocks of 32 in onnxruntime-node (held-out inputs)', () => 
 });
 
 describe('GPTQ writes its own codes in every format', () => {
-  it('qdq (channel / block, symmetric / asymmetric, 2–8 bits), matmulnbits, dynamic and static: written values are GPTQ\'s', async () => {
+  it("qdq (channel / block, symmetric / asymmetric, 2–8 bits), matmulnbits, dynamic and static: written values are GPTQ's", async () => {
     const f = resNetStyle({ width: 8, size: 16 });
-    const samples: EvalSample[] = Array.from({ length: 8 }, (_, i) => ({ id: `c${i}`, feeds: { [f.input.name]: { dtype: 'float32', dims: f.input.dims, data: f.feed(i + 1) } } }));
+    const samples: EvalSample[] = Array.from({ length: 8 }, (_, i) => ({
+      id: `c${i}`,
+      feeds: { [f.input.name]: { dtype: 'float32', dims: f.input.dims, data: f.feed(i + 1) } },
+    }));
     const h = await collectHessians(runtime, f.bytes, samples);
     const t = transformerBlock();
-    const tSamples: EvalSample[] = Array.from({ length: 4 }, (_, i) => ({ id: `t${i}`, feeds: { hidden: { dtype: 'float32', dims: [1, 24, 128], data: t.feeds(i + 1).hidden!.data as Float32Array } } }));
+    const tSamples: EvalSample[] = Array.from({ length: 4 }, (_, i) => ({
+      id: `t${i}`,
+      feeds: { hidden: { dtype: 'float32', dims: [1, 24, 128], data: t.feeds(i + 1).hidden!.data as Float32Array } },
+    }));
     const th = await collectHessians(runtime, t.bytes, tSamples);
     const cases: [string, Uint8Array, typeof h, QuantizeRecipe][] = [
       ['conv qdq channel 8', f.bytes, h, { ...DEFAULT_QUANTIZE, bits: 8, granularity: 'channel' }],
@@ -113,11 +131,20 @@ describe('GPTQ writes its own codes in every format', () => {
       ['conv qdq channel 2 mse', f.bytes, h, { ...DEFAULT_QUANTIZE, bits: 2, granularity: 'channel', range: 'mse' }],
       ['conv dynamic', f.bytes, h, { ...DEFAULT_QUANTIZE, format: 'dynamic' }],
       ['matmul matmulnbits asym', t.bytes, th, { ...DEFAULT_QUANTIZE, bits: 4, granularity: 'block', blockSize: 32, symmetric: false }],
-      ['matmul qdq channel 6 percentile', t.bytes, th, { ...DEFAULT_QUANTIZE, bits: 6, granularity: 'channel', range: 'percentile', percentile: 99.9, format: 'qdq' }],
+      [
+        'matmul qdq channel 6 percentile',
+        t.bytes,
+        th,
+        { ...DEFAULT_QUANTIZE, bits: 6, granularity: 'channel', range: 'percentile', percentile: 99.9, format: 'qdq' },
+      ],
       ['matmul dynamic asym', t.bytes, th, { ...DEFAULT_QUANTIZE, format: 'dynamic', symmetric: false }],
     ];
     for (const [label, bytes, hs, q] of cases) {
-      const r = await compressModel(await openModel([bytesSource('m.onnx', bytes)]), { version: 1, quantize: { ...q, gptq: { enabled: true } } }, { gptq: { layers: hs.layers, options: { blockSize: 32 } } });
+      const r = await compressModel(
+        await openModel([bytesSource('m.onnx', bytes)]),
+        { version: 1, quantize: { ...q, gptq: { enabled: true } } },
+        { gptq: { layers: hs.layers, options: { blockSize: 32 } } },
+      );
       const rows = r.quantize!.tensors.filter((x) => x.gptq);
       expect(rows.length, label).toBeGreaterThan(0);
       for (const x of rows) {
@@ -132,7 +159,10 @@ describe('GPTQ writes its own codes in every format', () => {
 
   it('static int8 takes GPTQ codes for its integer-kernel weights', async () => {
     const f = resNetStyle({ width: 8, size: 16 });
-    const samples: EvalSample[] = Array.from({ length: 8 }, (_, i) => ({ id: `c${i}`, feeds: { [f.input.name]: { dtype: 'float32', dims: f.input.dims, data: f.feed(i + 1) } } }));
+    const samples: EvalSample[] = Array.from({ length: 8 }, (_, i) => ({
+      id: `c${i}`,
+      feeds: { [f.input.name]: { dtype: 'float32', dims: f.input.dims, data: f.feed(i + 1) } },
+    }));
     const opened = await openModel([bytesSource('m.onnx', f.bytes)]);
     const recipe: QuantizeRecipe = { ...DEFAULT_QUANTIZE, format: 'static', gptq: { enabled: true } };
     const cap = await captureActivations(runtime, f.bytes, await staticCalibrationNames(opened, recipe), samples);
@@ -145,7 +175,10 @@ describe('GPTQ writes its own codes in every format', () => {
 
   it('after unstructured pruning the pruned weights stay zero', async () => {
     const f = resNetStyle({ width: 8, size: 16 });
-    const samples: EvalSample[] = Array.from({ length: 8 }, (_, i) => ({ id: `c${i}`, feeds: { [f.input.name]: { dtype: 'float32', dims: f.input.dims, data: f.feed(i + 1) } } }));
+    const samples: EvalSample[] = Array.from({ length: 8 }, (_, i) => ({
+      id: `c${i}`,
+      feeds: { [f.input.name]: { dtype: 'float32', dims: f.input.dims, data: f.feed(i + 1) } },
+    }));
     const h = await collectHessians(runtime, f.bytes, samples);
     const deq = new Map<string, Float32Array>();
     const r = await compressModel(
@@ -166,6 +199,8 @@ describe('GPTQ writes its own codes in every format', () => {
 
   it('refuses GPTQ without Hessians', async () => {
     const f = resNetStyle({ width: 8, size: 16 });
-    await expect(compressModel(await openModel([bytesSource('m.onnx', f.bytes)]), { version: 1, quantize: { ...DEFAULT_QUANTIZE, gptq: { enabled: true } } })).rejects.toThrow(/GPTQ needs calibration/);
+    await expect(
+      compressModel(await openModel([bytesSource('m.onnx', f.bytes)]), { version: 1, quantize: { ...DEFAULT_QUANTIZE, gptq: { enabled: true } } }),
+    ).rejects.toThrow(/GPTQ needs calibration/);
   });
 });

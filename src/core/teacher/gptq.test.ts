@@ -158,9 +158,20 @@ describe('GPTQ reference', () => {
     const hs = [new Hessian(2), new Hessian(2)];
     accumulateConv(hs, x, [1, 2, 1, 4], { kernel: [1, 2], strides: [1, 2], dilations: [1, 1], pads: [0, 1, 0, 1], group: 2 });
     // Width 4 + 2 pad, kernel 2, stride 2 → 3 positions: patches (0,1) (2,3) (4,0) for channel 0.
-    const patches0 = [[0, 1], [2, 3], [4, 0]];
-    const patches1 = [[0, 5], [6, 7], [8, 0]];
-    for (const [h, p] of [[hs[0]!, patches0], [hs[1]!, patches1]] as const) {
+    const patches0 = [
+      [0, 1],
+      [2, 3],
+      [4, 0],
+    ];
+    const patches1 = [
+      [0, 5],
+      [6, 7],
+      [8, 0],
+    ];
+    for (const [h, p] of [
+      [hs[0]!, patches0],
+      [hs[1]!, patches1],
+    ] as const) {
       expect(h.rows).toBe(3);
       const want = [0, 0, 0, 0];
       for (const [a, b] of p) {
@@ -178,7 +189,12 @@ describe('GPTQ reference', () => {
 describe('recipe quantize.gptq', () => {
   it('validates enabled, dampening, blockSize and actOrder', async () => {
     const { validateQuantize } = await import('../recipe');
-    expect(validateQuantize({ gptq: { enabled: true, dampening: 0.05, blockSize: 64, actOrder: true } }).gptq).toEqual({ enabled: true, dampening: 0.05, blockSize: 64, actOrder: true });
+    expect(validateQuantize({ gptq: { enabled: true, dampening: 0.05, blockSize: 64, actOrder: true } }).gptq).toEqual({
+      enabled: true,
+      dampening: 0.05,
+      blockSize: 64,
+      actOrder: true,
+    });
     expect(validateQuantize({}).gptq).toBeUndefined();
     expect(() => validateQuantize({ gptq: { enabled: 'yes' } })).toThrow(/quantize.gptq.enabled must be true or false/);
     expect(() => validateQuantize({ gptq: { enabled: true, dampening: 2 } })).toThrow(/dampening must be in \(0, 1\]/);

@@ -35,7 +35,11 @@ export class Hessian {
   readonly h: Float64Array;
   rows = 0;
   /** `h` and `rows`: an accumulator sent between workers (structured clone drops the class). */
-  constructor(readonly k: number, h?: Float64Array, rows = 0) {
+  constructor(
+    readonly k: number,
+    h?: Float64Array,
+    rows = 0,
+  ) {
     this.h = h ?? new Float64Array(k * k);
     this.rows = rows;
   }

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { accumulate, affineParams, calibratedRange, emptyStats, entropyBins, entropyRange, klDivergence, mergeStats, mseRange, percentileRange, type ActivationStats } from './histogram';
+import {
+  accumulate,
+  affineParams,
+  calibratedRange,
+  emptyStats,
+  entropyBins,
+  entropyRange,
+  klDivergence,
+  mergeStats,
+  mseRange,
+  percentileRange,
+  type ActivationStats,
+} from './histogram';
 
 /** A small hand-made histogram: 2 bins per side over [−2, 2] (bins [−2,−1), [−1,0), [0,1), [1,2)). */
 function handStats(bins: number[], min: number, max: number): ActivationStats {
@@ -67,7 +79,10 @@ describe('calibration methods on hand-computed histograms', () => {
     expect(r.max).toBeLessThan(1.1); // the outlier is clipped: min-max would keep 8
     expect(r.max).toBeGreaterThan(0.9);
     const uniform = emptyStats();
-    accumulate(uniform, Array.from({ length: 4096 }, (_, i) => i / 4095)); // [0, 1]: no tail to clip
+    accumulate(
+      uniform,
+      Array.from({ length: 4096 }, (_, i) => i / 4095),
+    ); // [0, 1]: no tail to clip
     expect(entropyRange(uniform).max).toBeCloseTo(1, 1);
   });
 

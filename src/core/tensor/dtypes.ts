@@ -32,9 +32,7 @@ export const DataType = {
 
 export type DataTypeName = keyof typeof DataType;
 
-const namesByCode = new Map<number, DataTypeName>(
-  (Object.entries(DataType) as [DataTypeName, number][]).map(([name, code]) => [code, name]),
-);
+const namesByCode = new Map<number, DataTypeName>((Object.entries(DataType) as [DataTypeName, number][]).map(([name, code]) => [code, name]));
 
 export function dataTypeName(code: number): string {
   return namesByCode.get(code) ?? `UNKNOWN(${code})`;

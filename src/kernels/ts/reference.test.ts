@@ -38,7 +38,10 @@ describe('reference kernels, hand-computed', () => {
 
   it('gatherBins returns exactly the values of the wanted bins', () => {
     const g = gatherBinsOf(new Float32Array([0.1, 0.6, 0.7, 1.9, 2]), 4, 0, 2, Int32Array.from([1, 3]));
-    expect(g.map((a) => [...a].map((v) => Math.round(v * 10) / 10))).toEqual([[0.6, 0.7], [1.9, 2]]);
+    expect(g.map((a) => [...a].map((v) => Math.round(v * 10) / 10))).toEqual([
+      [0.6, 0.7],
+      [1.9, 2],
+    ]);
   });
 
   it('passes its own parity suite (the suite is self-consistent)', async () => {

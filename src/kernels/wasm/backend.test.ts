@@ -194,7 +194,15 @@ function minMaxParams(min: Float32Array, max: Float32Array, bits: number, symmet
 const rel = (a: number, b: number) => (a === b || (Number.isNaN(a) && Number.isNaN(b)) ? 0 : Math.abs(a - b) / Math.abs(b));
 
 /** Every quantization kernel against the reference: min/max, codes and dequantized values bit for bit, max error exactly. */
-async function expectQuantMatches(wasm: WasmKernelBackend, data: Float32Array, view: GroupView, grouping: Grouping, bits: number, symmetric: boolean, tag: string): Promise<void> {
+async function expectQuantMatches(
+  wasm: WasmKernelBackend,
+  data: Float32Array,
+  view: GroupView,
+  grouping: Grouping,
+  bits: number,
+  symmetric: boolean,
+  tag: string,
+): Promise<void> {
   const q = wasm.quant!;
   const t = await wasm.upload(data);
   try {
@@ -262,7 +270,13 @@ describe('WASM SIMD quantization kernels', () => {
       const data = Float32Array.from({ length: n }, () => (r() - 0.5) * 0.2);
       data[Math.floor(n / 3)] = 3.5; // an outlier
       for (let i = 7; i < n; i += 101) data[i] = [NaN, Infinity, -Infinity, 0, -0, 1e-40][(i >> 3) % 6]!;
-      for (const [bits, symmetric] of [[8, true], [8, false], [4, true], [4, false], [2, false]] as const) {
+      for (const [bits, symmetric] of [
+        [8, true],
+        [8, false],
+        [4, true],
+        [4, false],
+        [2, false],
+      ] as const) {
         await expectQuantMatches(wasm, data, view, grouping, bits, symmetric, `${name} ${bits}-bit ${symmetric ? 'sym' : 'asym'}`);
       }
     }
@@ -278,7 +292,12 @@ describe('WASM SIMD quantization kernels', () => {
       const tune = seed % 4;
       quantTuning.chunkElements = [1 << 22, 1, 7, 100][tune]!;
       quantTuning.candidateBytes = [1 << 25, 1, 500, 5000][tune]!;
-      quantTuning.bandRows = { quantize: [4, 1, 3, 8][tune]!, quantizeUniformZp: [1, 2, 1, 5][tune]!, minMax: [8, 1, 3, 2][tune]!, candidates: [8, 1, 5, 2][tune]! };
+      quantTuning.bandRows = {
+        quantize: [4, 1, 3, 8][tune]!,
+        quantizeUniformZp: [1, 2, 1, 5][tune]!,
+        minMax: [8, 1, 3, 2][tune]!,
+        candidates: [8, 1, 5, 2][tune]!,
+      };
       const dims = [
         [ri(1, 5), ri(1, 70), ri(1, 40)],
         [ri(1, 300), ri(1, 20), 1],
@@ -305,7 +324,13 @@ describe('WASM SIMD quantization kernels', () => {
     // x / scale lands exactly on k + 0.5 (scale a power of two); some far outside the range.
     const data = Float32Array.from({ length: 4096 }, (_, i) => ((i % 300) - 150 + 0.5) * 0.25 * (i % 7 === 0 ? 3 : 1));
     const t = await wasm.upload(data);
-    for (const [zp, qmin, qmax] of [[0, -127, 127], [3, -8, 7], [128, 0, 255], [-5, -128, 127], [400, 0, 15]]) {
+    for (const [zp, qmin, qmax] of [
+      [0, -127, 127],
+      [3, -8, 7],
+      [128, 0, 255],
+      [-5, -128, 127],
+      [400, 0, 15],
+    ]) {
       const params = { scales: Float32Array.of(0.25), invScales: Float32Array.of(4), zeroPoints: Int32Array.of(zp!), qmin: qmin!, qmax: qmax! };
       const a = await wasm.quant!.quantizeGroups(t, view, grouping, params);
       const b = quantizeGroupsOf(data, view, grouping, params);
@@ -324,20 +349,38 @@ describe('WASM SIMD quantization kernels', () => {
     const grouping: Grouping = { granularity: 'channel', blockSize: 0 };
     const t = await wasm.upload(data);
     const before = quantFallbacks.count;
-    const zeroScale = { scales: new Float32Array(100).fill(0), invScales: new Float32Array(100).fill(Infinity), zeroPoints: new Int32Array(100), qmin: -127, qmax: 127 };
+    const zeroScale = {
+      scales: new Float32Array(100).fill(0),
+      invScales: new Float32Array(100).fill(Infinity),
+      zeroPoints: new Int32Array(100),
+      qmin: -127,
+      qmax: 127,
+    };
     const a = await wasm.quant!.quantizeGroups(t, view, grouping, zeroScale);
     const b = quantizeGroupsOf(data, view, grouping, zeroScale);
     expect(Array.from(a.codes)).toEqual(Array.from(b.codes));
     expect(a.dequantized.every((v, i) => Object.is(v, b.dequantized[i]))).toBe(true);
-    const wide = { scales: new Float32Array(100).fill(1e-7), invScales: new Float32Array(100).fill(Math.fround(1e7)), zeroPoints: new Int32Array(100).fill(32768), qmin: 0, qmax: 65535 };
-    expect(Array.from((await wasm.quant!.quantizeGroups(t, view, grouping, wide)).codes)).toEqual(Array.from(quantizeGroupsOf(data, view, grouping, wide).codes));
+    const wide = {
+      scales: new Float32Array(100).fill(1e-7),
+      invScales: new Float32Array(100).fill(Math.fround(1e7)),
+      zeroPoints: new Int32Array(100).fill(32768),
+      qmin: 0,
+      qmax: 65535,
+    };
+    expect(Array.from((await wasm.quant!.quantizeGroups(t, view, grouping, wide)).codes)).toEqual(
+      Array.from(quantizeGroupsOf(data, view, grouping, wide).codes),
+    );
     expect(quantFallbacks.count).toBe(before + 2);
     await expect(wasm.quant!.groupMinMax(t, { outer: 3, axisLength: 100, inner: 1 }, grouping)).rejects.toThrow(/does not match/);
     await expect(wasm.quant!.quantizeGroups(t, view, grouping, { ...zeroScale, scales: new Float32Array(5) })).rejects.toThrow(/entries/);
     await expect(wasm.quant!.groupMinMax(t, view, { granularity: 'block', blockSize: 0 })).rejects.toThrow(/blockSize/);
     t.dispose();
     const empty = await wasm.upload(new Float32Array(0));
-    const none = await wasm.quant!.quantizeGroups(empty, { outer: 0, axisLength: 4, inner: 1 }, grouping, { ...zeroScale, scales: new Float32Array(4).fill(1), invScales: new Float32Array(4).fill(1) });
+    const none = await wasm.quant!.quantizeGroups(empty, { outer: 0, axisLength: 4, inner: 1 }, grouping, {
+      ...zeroScale,
+      scales: new Float32Array(4).fill(1),
+      invScales: new Float32Array(4).fill(1),
+    });
     expect([none.codes.length, none.signal, none.noise, none.maxAbsError]).toEqual([0, 0, 0, 0]);
     expect(Array.from((await wasm.quant!.groupMinMax(empty, { outer: 0, axisLength: 2, inner: 1 }, grouping)).min)).toEqual([Infinity, Infinity]);
   });
@@ -429,7 +472,26 @@ describe('WASM SIMD pruning kernels', () => {
       for (let i = 0; i < n; i += 13) data[i] = [NaN, Infinity, -Infinity, 0, -0, 0.2, -0.2, 1e-45, -1e-40, 0.1, Math.fround(0.1), 3.4e38, -f3][(i / 13) % 13]!;
       const t = await wasm.upload(data);
       // f3 + 6e-17: a float64 just above a float32 (its float32 rounding is below it, so |f3| < it).
-      for (const threshold of [0.2, Math.fround(0.2), 0.1, Math.fround(0.1), f3, f3 + 6e-17, 1e-45, 7e-46, 1e-300, 0, -0, -1, NaN, Infinity, -Infinity, 3.5e38, 1e300, 0.125]) {
+      for (const threshold of [
+        0.2,
+        Math.fround(0.2),
+        0.1,
+        Math.fround(0.1),
+        f3,
+        f3 + 6e-17,
+        1e-45,
+        7e-46,
+        1e-300,
+        0,
+        -0,
+        -1,
+        NaN,
+        Infinity,
+        -Infinity,
+        3.5e38,
+        1e300,
+        0.125,
+      ]) {
         for (const chunk of [1 << 16, 16, 5]) {
           pruneTuning.chunkElements = chunk;
           const got = await wasm.prune.maskBelow(t, threshold);
@@ -463,14 +525,38 @@ describe('WASM SIMD pruning kernels', () => {
       [0.5, 0.25, 0.5, 0.25],
     ];
     const flat = Float32Array.from(groups.flat());
-    for (const [n, m] of [[2, 4], [1, 4], [3, 4], [0, 4], [4, 4], [4, 8], [2, 8], [6, 8], [1, 2], [2, 3], [1, 1]] as const) {
+    for (const [n, m] of [
+      [2, 4],
+      [1, 4],
+      [3, 4],
+      [0, 4],
+      [4, 4],
+      [4, 8],
+      [2, 8],
+      [6, 8],
+      [1, 2],
+      [2, 3],
+      [1, 1],
+    ] as const) {
       await expectNMMatches(wasm, flat, rowsView(1, flat.length), n, m, 'hand-made rows');
       await expectNMMatches(wasm, flat, rowsView(groups.length, 4), n, m, 'hand-made rows of 4');
       // The same groups down columns: column c of the [4, 12] transpose holds group c.
       const cols = Float32Array.from({ length: flat.length }, (_, i) => flat[(i % groups.length) * 4 + Math.floor(i / groups.length)]!);
       await expectNMMatches(wasm, cols, colsView(4, groups.length), n, m, 'hand-made columns');
     }
-    const nm = [[2, 4], [4, 8], [1, 4], [3, 8], [0, 8], [8, 8], [2, 5], [5, 16], [16, 64], [1, 3], [31, 64]] as const;
+    const nm = [
+      [2, 4],
+      [4, 8],
+      [1, 4],
+      [3, 8],
+      [0, 8],
+      [8, 8],
+      [2, 5],
+      [5, 16],
+      [16, 64],
+      [1, 3],
+      [31, 64],
+    ] as const;
     const shapes = [
       [1, 1],
       [3, 7],
@@ -502,13 +588,22 @@ describe('WASM SIMD pruning kernels', () => {
       const r = rng(seed * 104729);
       const ri = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
       pruneTuning.chunkElements = [1 << 16, 1, 7, 100, 1000][seed % 5]!;
-      const [n, m] = ([[2, 4], [4, 8], [1, 4], [2, 8], [3, 6], [1, 2], [7, 16], [0, 4], [4, 4]] as const)[ri(0, 8)]!;
+      const [n, m] = (
+        [
+          [2, 4],
+          [4, 8],
+          [1, 4],
+          [2, 8],
+          [3, 6],
+          [1, 2],
+          [7, 16],
+          [0, 4],
+          [4, 4],
+        ] as const
+      )[ri(0, 8)]!;
       const a = ri(1, 70);
       const b = ri(1, 90);
-      const data =
-        r() < 0.5
-          ? tiedData(a * b, seed, r() < 0.5)
-          : Float32Array.from({ length: a * b }, () => (r() - 0.5) * [1, 1e-40, 1e30][ri(0, 2)]!);
+      const data = r() < 0.5 ? tiedData(a * b, seed, r() < 0.5) : Float32Array.from({ length: a * b }, () => (r() - 0.5) * [1, 1e-40, 1e30][ri(0, 2)]!);
       if (r() < 0.3) for (let k = ri(1, 5); k > 0; k--) data[ri(0, a * b - 1)] = [NaN, Infinity, -Infinity, -0][ri(0, 3)]!;
       await expectNMMatches(wasm, data, rowsView(a, b), n, m, `seed ${seed} rows [${a}, ${b}] chunk ${pruneTuning.chunkElements}`);
       await expectNMMatches(wasm, data, colsView(a, b), n, m, `seed ${seed} columns [${a}, ${b}] chunk ${pruneTuning.chunkElements}`);
@@ -601,7 +696,10 @@ describe('WASM SIMD pruning kernels', () => {
       expect(got.zeros, tag).toBe(want.zeros);
     };
     check(await wasm.prune.maskBelow(t, 0.7), maskBelowOf(data, 0.7), 'maskBelow');
-    for (const [nn, m] of [[2, 4], [4, 8]] as const) {
+    for (const [nn, m] of [
+      [2, 4],
+      [4, 8],
+    ] as const) {
       check(await wasm.prune.nmMask(t, rowsView(K, N), nn, m), nmMaskOf(data, rowsView(K, N), nn, m), `rows ${nn}:${m}`);
       check(await wasm.prune.nmMask(t, colsView(K, N), nn, m), nmMaskOf(data, colsView(K, N), nn, m), `columns ${nn}:${m}`);
     }

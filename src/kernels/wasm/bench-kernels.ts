@@ -157,7 +157,10 @@ function symmetricParams(min: Float32Array, max: Float32Array, bits = 8) {
  * the host → quantizeGroups, the tensors already uploaded; and once more including upload and dispose),
  * and the TS reference on `referenceParams` parameters for comparison. Median of `runs` after one warm-up.
  */
-export async function benchQuantKernels(totalParams = 100_000_000, options: { runs?: number; referenceParams?: number; layouts?: 'all' | 'channel' } = {}): Promise<{ rows: QuantBenchRow[]; heapBytes: number }> {
+export async function benchQuantKernels(
+  totalParams = 100_000_000,
+  options: { runs?: number; referenceParams?: number; layouts?: 'all' | 'channel' } = {},
+): Promise<{ rows: QuantBenchRow[]; heapBytes: number }> {
   const runs = options.runs ?? 5;
   const { K, N, per, tensors, total, weights } = benchWeights(totalParams);
   const rows: QuantBenchRow[] = [];
@@ -193,13 +196,21 @@ export async function benchQuantKernels(totalParams = 100_000_000, options: { ru
     }, runs),
   );
   const layouts: QuantLayout[] = [
-    { label: 'per-channel, MatMul [K, N] columns (inner = 1)', view: { outer: K, axisLength: N, inner: 1 }, grouping: { granularity: 'channel', blockSize: 0 } },
+    {
+      label: 'per-channel, MatMul [K, N] columns (inner = 1)',
+      view: { outer: K, axisLength: N, inner: 1 },
+      grouping: { granularity: 'channel', blockSize: 0 },
+    },
     { label: 'per-channel, Conv/Gemm rows [Cout, Cin·k·k]', view: { outer: 1, axisLength: K, inner: N }, grouping: { granularity: 'channel', blockSize: 0 } },
   ];
   if (options.layouts !== 'channel') {
     layouts.push(
       { label: 'per-block 32, Gemm transB [N, K] along K', view: { outer: N, axisLength: K, inner: 1 }, grouping: { granularity: 'block', blockSize: 32 } },
-      { label: 'per-block 32, MatMul [K, N] along K (inner = N)', view: { outer: 1, axisLength: K, inner: N }, grouping: { granularity: 'block', blockSize: 32 } },
+      {
+        label: 'per-block 32, MatMul [K, N] along K (inner = N)',
+        view: { outer: 1, axisLength: K, inner: N },
+        grouping: { granularity: 'block', blockSize: 32 },
+      },
       { label: 'per-tensor', view: { outer: 1, axisLength: per, inner: 1 }, grouping: { granularity: 'tensor', blockSize: 0 } },
     );
   }
@@ -301,7 +312,11 @@ export async function benchPruneKernels(
     const copies = weights.map((w) => new Float32Array(w.length));
     memMs = await time(() => weights.forEach((w, k) => copies[k]!.set(w)), runs);
     add(`memory pass (Float32Array.set of ${tensors} × [${K}, ${N}] fp32, baseline)`, total, memMs);
-    add('result arrays alone (new Float32Array per tensor, filled by copy)', total, await time(() => weights.forEach((w) => new Float32Array(per).set(w)), runs));
+    add(
+      'result arrays alone (new Float32Array per tensor, filled by copy)',
+      total,
+      await time(() => weights.forEach((w) => new Float32Array(per).set(w)), runs),
+    );
   }
   const wasm = await createWasmBackend();
   const prune = wasm.prune;

@@ -126,7 +126,7 @@ export function wasmPruneKernels(host: PruneHost): PruneKernels {
       const chunk = Math.min(N, chunkTarget);
       withScratch(chunk * 4, (y) => {
         const out = new Float32Array(host.buffer, y, chunk);
-        for (let e0 = 0; e0 < N; ) {
+        for (let e0 = 0; e0 < N;) {
           let e1 = e0 + chunk;
           if (e1 >= N) e1 = N;
           else {

@@ -25,24 +25,126 @@ import type { DeviceTensor } from '../types';
 
 export interface QuantExports {
   quantRuns(
-    x: number, y: number, codes: number, e0: number, k0: number, k1: number, runs: number, runLen: number, lastLen: number, outerLen: number,
-    gStride: number, rStride: number, gBase: number, pInv: number, pScale: number, pLo: number, pHi: number, pK: number, out: number,
+    x: number,
+    y: number,
+    codes: number,
+    e0: number,
+    k0: number,
+    k1: number,
+    runs: number,
+    runLen: number,
+    lastLen: number,
+    outerLen: number,
+    gStride: number,
+    rStride: number,
+    gBase: number,
+    pInv: number,
+    pScale: number,
+    pLo: number,
+    pHi: number,
+    pK: number,
+    out: number,
   ): void;
   quantRows(
-    x: number, y: number, codes: number, e0: number, rowStart: number, rowEnd: number, w: number, cols: number, R: number, rowsPerOuter: number,
-    B: number, nb: number, prBase: number, uniformZp: number, pInv: number, pScale: number, pLo: number, pHi: number, pK: number, out: number,
+    x: number,
+    y: number,
+    codes: number,
+    e0: number,
+    rowStart: number,
+    rowEnd: number,
+    w: number,
+    cols: number,
+    R: number,
+    rowsPerOuter: number,
+    B: number,
+    nb: number,
+    prBase: number,
+    uniformZp: number,
+    pInv: number,
+    pScale: number,
+    pLo: number,
+    pHi: number,
+    pK: number,
+    out: number,
   ): void;
-  minMaxRuns(x: number, k0: number, k1: number, runs: number, runLen: number, lastLen: number, outerLen: number, gStride: number, rStride: number, oMin: number, oMax: number): void;
-  minMaxRows(x: number, rowStart: number, rowEnd: number, w: number, cols: number, R: number, rowsPerOuter: number, B: number, nb: number, prBase: number, oMin: number, oMax: number): void;
+  minMaxRuns(
+    x: number,
+    k0: number,
+    k1: number,
+    runs: number,
+    runLen: number,
+    lastLen: number,
+    outerLen: number,
+    gStride: number,
+    rStride: number,
+    oMin: number,
+    oMax: number,
+  ): void;
+  minMaxRows(
+    x: number,
+    rowStart: number,
+    rowEnd: number,
+    w: number,
+    cols: number,
+    R: number,
+    rowsPerOuter: number,
+    B: number,
+    nb: number,
+    prBase: number,
+    oMin: number,
+    oMax: number,
+  ): void;
   candRuns(
-    x: number, k0: number, k1: number, runs: number, runLen: number, lastLen: number, outerLen: number, gStride: number, rStride: number, gBase: number,
-    C: number, pInv: number, pScale: number, pZp: number, qmin: number, qmax: number, err: number,
+    x: number,
+    k0: number,
+    k1: number,
+    runs: number,
+    runLen: number,
+    lastLen: number,
+    outerLen: number,
+    gStride: number,
+    rStride: number,
+    gBase: number,
+    C: number,
+    pInv: number,
+    pScale: number,
+    pZp: number,
+    qmin: number,
+    qmax: number,
+    err: number,
   ): void;
-  candPrep(sInv: number, sScale: number, sZp: number, P: number, C: number, qmin: number, qmax: number, dInv: number, dScale: number, dLo: number, dHi: number): void;
+  candPrep(
+    sInv: number,
+    sScale: number,
+    sZp: number,
+    P: number,
+    C: number,
+    qmin: number,
+    qmax: number,
+    dInv: number,
+    dScale: number,
+    dLo: number,
+    dHi: number,
+  ): void;
   candUnprep(src: number, P: number, C: number, dst: number): void;
   candRows(
-    x: number, rowStart: number, rowEnd: number, w: number, cols: number, R: number, rowsPerOuter: number, B: number, nb: number, prBase: number,
-    C: number, P: number, pInv: number, pScale: number, pLo: number, pHi: number, acc: number,
+    x: number,
+    rowStart: number,
+    rowEnd: number,
+    w: number,
+    cols: number,
+    R: number,
+    rowsPerOuter: number,
+    B: number,
+    nb: number,
+    prBase: number,
+    C: number,
+    P: number,
+    pInv: number,
+    pScale: number,
+    pLo: number,
+    pHi: number,
+    acc: number,
   ): void;
   packNibbles(src: number, dst: number, n: number): void;
   quantPrep(zp: number, P: number, qmin: number, qmax: number, lo: number, hi: number, k: number): void;
@@ -199,7 +301,15 @@ function segments(plan: Plan, n: number, groups: number, chunk: number): Segment
 }
 
 /** True when the kernels' float32 round-to-integer path reproduces the reference for these parameters. */
-function kernelParams(count: number, scales: Float32Array, invScales: Float32Array, zeroPoints: Int32Array, qmin: number, qmax: number, codes: boolean): boolean {
+function kernelParams(
+  count: number,
+  scales: Float32Array,
+  invScales: Float32Array,
+  zeroPoints: Int32Array,
+  qmin: number,
+  qmax: number,
+  codes: boolean,
+): boolean {
   const lim = codes ? 32768 : 1 << 20;
   if (!Number.isInteger(qmin) || !Number.isInteger(qmax) || qmin > qmax || qmin < -lim || qmax > (codes ? 32767 : lim)) return false;
   for (let g = 0; g < count; g++) {
@@ -337,7 +447,28 @@ export function wasmQuantKernels(host: QuantHost): QuantKernels {
         } else {
           const prBase = seg.pBase / plan.w;
           const R = uniformZp ? quantTuning.bandRows.quantizeUniformZp : quantTuning.bandRows.quantize;
-          k.quantRows(w.ptr, y, c, seg.e0, seg.k0, seg.k1, plan.w, seg.cols, R, plan.rowsPerOuter, plan.B, plan.nb, prBase, uniformZp ? 1 : 0, pInv, pScale, pLo, pHi, pK, host.out);
+          k.quantRows(
+            w.ptr,
+            y,
+            c,
+            seg.e0,
+            seg.k0,
+            seg.k1,
+            plan.w,
+            seg.cols,
+            R,
+            plan.rowsPerOuter,
+            plan.B,
+            plan.nb,
+            prBase,
+            uniformZp ? 1 : 0,
+            pInv,
+            pScale,
+            pLo,
+            pHi,
+            pK,
+            host.out,
+          );
         }
         const after = host.buffer;
         const r = new Float64Array(after, host.out, 3);
@@ -440,7 +571,25 @@ export function wasmQuantKernels(host: QuantHost): QuantKernels {
           k.candPrep(raw.inv, raw.sc, raw.zp, P, nc, qmin, qmax, at.inv, at.sc, at.lo, at.hi);
           new Float64Array(host.buffer, acc, P * nc).fill(0);
           const prBase = seg.pBase / plan.w;
-          k.candRows(w.ptr, seg.k0, seg.k1, plan.w, seg.cols, quantTuning.bandRows.candidates, plan.rowsPerOuter, plan.B, plan.nb, prBase, nc, P, at.inv, at.sc, at.lo, at.hi, acc);
+          k.candRows(
+            w.ptr,
+            seg.k0,
+            seg.k1,
+            plan.w,
+            seg.cols,
+            quantTuning.bandRows.candidates,
+            plan.rowsPerOuter,
+            plan.B,
+            plan.nb,
+            prBase,
+            nc,
+            P,
+            at.inv,
+            at.sc,
+            at.lo,
+            at.hi,
+            acc,
+          );
           k.candUnprep(acc, P, nc, out);
           const got = new Float64Array(host.buffer, out, P * nc);
           if (positions || nc !== C) {

@@ -37,7 +37,7 @@ function runChild(): { report: Report; output: string } {
   if (!system && !existsSync(`${CHROMIUM_LIB_DIR}/libvulkan.so.1`)) {
     throw new Error(
       `${CHROMIUM_LIB_DIR}/libvulkan.so.1 is missing: the WebGPU kernel tests run Dawn on SwiftShader from Debian's ` +
-        "chromium package (apt-get install chromium). On a machine with a real GPU driver set KERNELS_WEBGPU_ADAPTER=system.",
+        'chromium package (apt-get install chromium). On a machine with a real GPU driver set KERNELS_WEBGPU_ADAPTER=system.',
     );
   }
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/kernels/webgpu/parity-node.ts'], {
@@ -95,7 +95,22 @@ describe('WebGPU grid planning (no GPU needed)', () => {
     const f = new Float32Array(1);
     const u = new Uint32Array(f.buffer);
     const values = [0, 2 ** -149, 2 ** -148, 3 * 2 ** -149, 2 ** -127, 2 ** -126, 1e-30, Math.fround(0.1), 0.125, 1, 3.4028234663852886e38, Infinity, NaN];
-    const thresholds = [0, -0, -1, NaN, Infinity, -Infinity, 1e-50, 1.5 * 2 ** -149, 0.1, Math.fround(0.1), Math.fround(0.1) * (1 + 1e-12), 3.4028235e38, 3.5e38, 1e300];
+    const thresholds = [
+      0,
+      -0,
+      -1,
+      NaN,
+      Infinity,
+      -Infinity,
+      1e-50,
+      1.5 * 2 ** -149,
+      0.1,
+      Math.fround(0.1),
+      Math.fround(0.1) * (1 + 1e-12),
+      3.4028235e38,
+      3.5e38,
+      1e300,
+    ];
     for (const t of [...thresholds, ...values]) {
       for (const x of values) {
         for (const v of [x, -x]) {
@@ -175,7 +190,10 @@ describe('WebGPU grid planning (no GPU needed)', () => {
           const [first, count] = channelSegmentGrid(plan, layout, start, length);
           for (let g = start; g < start + length; g++) {
             const w = workgroupOf(g);
-            if (w < first || w >= first + count) throw new Error(`${JSON.stringify(layout)} ${plan.kind}: element ${g} in workgroup ${w}, segment [${start}, +${length}) dispatches [${first}, +${count})`);
+            if (w < first || w >= first + count)
+              throw new Error(
+                `${JSON.stringify(layout)} ${plan.kind}: element ${g} in workgroup ${w}, segment [${start}, +${length}) dispatches [${first}, +${count})`,
+              );
           }
         }
       }

@@ -220,10 +220,22 @@ function histUniform(bins: number, lo: number, hi: number) {
   const tinyLo = Math.abs(p.lo) < 2 ** -100;
   const subScale = p.scale !== 0 && p.scale < 2 ** -126;
   const words = (n: number, wgCount: number, nslots = 0) => [
-    n, wgCount, bins, key(p.lo),
-    key(p.hi), floatBits(p.lo), floatBits(p.scale), nslots,
-    floatBits(p.lo * 2 ** 64), floatBits(p.scale * 2 ** -64), tinyLo ? 1 : 0, subScale ? 1 : 0,
-    floatBits(p.scale * 2 ** 64), 0, 0, 0,
+    n,
+    wgCount,
+    bins,
+    key(p.lo),
+    key(p.hi),
+    floatBits(p.lo),
+    floatBits(p.scale),
+    nslots,
+    floatBits(p.lo * 2 ** 64),
+    floatBits(p.scale * 2 ** -64),
+    tinyLo ? 1 : 0,
+    subScale ? 1 : 0,
+    floatBits(p.scale * 2 ** 64),
+    0,
+    0,
+    0,
   ];
   return { ...p, words };
 }
@@ -586,10 +598,22 @@ class GpuKernels implements WebGpuBackend {
       ? t.segments.map((s) => {
           const [wgBase, wgCount] = channelSegmentGrid(plan, layout, s.start, s.length);
           const u = this.uniform([
-            outer, channels, inner, s.start,
-            s.length, wgCount, plan.oSlices, plan.iBlocks,
-            plan.oPer, plan.iLen, plan.rowsPer, plan.colBlocks,
-            plan.rowsPerPass, plan.cols, wgBase, squared ? 1 : 0,
+            outer,
+            channels,
+            inner,
+            s.start,
+            s.length,
+            wgCount,
+            plan.oSlices,
+            plan.iBlocks,
+            plan.oPer,
+            plan.iLen,
+            plan.rowsPer,
+            plan.colBlocks,
+            plan.rowsPerPass,
+            plan.cols,
+            wgBase,
+            squared ? 1 : 0,
           ]);
           temps.push(u);
           return { group: this.bind(pipeline!, [s.buffer, part, u]), wgCount };
@@ -752,7 +776,19 @@ export interface ChannelPlan {
 export function planChannelStats({ outer, channels, inner }: ChannelLayout): ChannelPlan {
   const n = outer * channels * inner;
   const cols = channels * inner;
-  const base: ChannelPlan = { kind: 'serial', wgCount: 0, partials: channels, oSlices: 1, iBlocks: 1, oPer: 1, iLen: 1, rowsPer: 1, colBlocks: 1, rowsPerPass: 1, cols };
+  const base: ChannelPlan = {
+    kind: 'serial',
+    wgCount: 0,
+    partials: channels,
+    oSlices: 1,
+    iBlocks: 1,
+    oPer: 1,
+    iLen: 1,
+    rowsPer: 1,
+    colBlocks: 1,
+    rowsPerPass: 1,
+    cols,
+  };
   if (inner >= 64) {
     // elements per workgroup: enough workgroups to fill a big GPU, few partials for big tensors
     const target = Math.min(16384, Math.max(1024, 2 ** Math.ceil(Math.log2(Math.max(1, n / 4096)))));

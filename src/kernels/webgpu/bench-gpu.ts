@@ -146,7 +146,11 @@ export async function benchWebGpu(gpu: GPU, elements: number, options: BenchOpti
     ];
     for (const [what, layout] of layouts) {
       const kind = planChannelStats(layout).kind;
-      add(`channelStats ${what} [${layout.outer}, ${layout.channels}, ${layout.inner}] (${kind})`, await timeJob(await backend.jobs.channelStats(t, layout)), bytes);
+      add(
+        `channelStats ${what} [${layout.outer}, ${layout.channels}, ${layout.inner}] (${kind})`,
+        await timeJob(await backend.jobs.channelStats(t, layout)),
+        bytes,
+      );
     }
     // int8 symmetric per-channel quantization (scale 1/127: the data lie in [-1, 1))
     const quantViews: [string, GroupView][] = [
@@ -157,7 +161,11 @@ export async function benchWebGpu(gpu: GPU, elements: number, options: BenchOpti
     const scales = new Float32Array(1024).fill(Math.fround(1 / 127));
     const int8 = { scales, invScales: scales.map((v) => Math.fround(1 / v)), zeroPoints: new Int32Array(1024), qmin: -127, qmax: 127 };
     for (const [what, view] of quantViews) {
-      add(`quantizeGroups int8 per-channel ${what} [${view.outer}, ${view.axisLength}, ${view.inner}]`, await timeJob(await backend.jobs.quantizeGroups(t, view, channel, int8)), 9 * n);
+      add(
+        `quantizeGroups int8 per-channel ${what} [${view.outer}, ${view.axisLength}, ${view.inner}]`,
+        await timeJob(await backend.jobs.quantizeGroups(t, view, channel, int8)),
+        9 * n,
+      );
     }
     // pruning: magnitude mask, 2:4 on rows (Gemm transB [N, K]) and columns (MatMul [K, N]), channel norms
     add('maskBelow (threshold 0.5)', await timeJob(await backend.jobs.maskBelow(t, 0.5)), 8 * n);
@@ -168,12 +176,20 @@ export async function benchWebGpu(gpu: GPU, elements: number, options: BenchOpti
     for (const [what, view] of nmViews) add(`nmMask 2:4 ${what}`, await timeJob(await backend.jobs.nmMask(t, view, 2, 4)), 16 * n);
     for (const [what, layout] of [layouts[0]!, layouts[1]!]) {
       for (const norm of ['l1', 'l2'] as const) {
-        add(`channelNorms ${norm} ${what} [${layout.outer}, ${layout.channels}, ${layout.inner}] (${planChannelStats(layout).kind})`, await timeJob(await backend.jobs.channelNorms(t, layout, norm)), bytes);
+        add(
+          `channelNorms ${norm} ${what} [${layout.outer}, ${layout.channels}, ${layout.inner}] (${planChannelStats(layout).kind})`,
+          await timeJob(await backend.jobs.channelNorms(t, layout, norm)),
+          bytes,
+        );
       }
     }
     add('maskBelow, end-to-end (API incl. readback)', await timeCall(() => backend.prune.maskBelow(t, 0.5)), 8 * n);
     add('nmMask 2:4 columns, end-to-end (API incl. readback)', await timeCall(() => backend.prune.nmMask(t, nmViews[1]![1], 2, 4)), 16 * n);
-    add('quantizeGroups int8 per-channel rows, end-to-end (API incl. readback)', await timeCall(() => backend.quant.quantizeGroups(t, quantViews[0]![1], channel, int8)), 9 * n);
+    add(
+      'quantizeGroups int8 per-channel rows, end-to-end (API incl. readback)',
+      await timeCall(() => backend.quant.quantizeGroups(t, quantViews[0]![1], channel, int8)),
+      9 * n,
+    );
     add('moments, end-to-end (API incl. readback)', await timeCall(() => backend.moments(t)), bytes);
     add('histogram, end-to-end (API incl. readback)', await timeCall(() => backend.histogram(t, 256, -1, 1)), bytes);
     add('gatherBins 1 bin, end-to-end', await timeCall(() => backend.gatherBins(t, 4096, -1, 1, Int32Array.of(2048))), 2 * bytes);

@@ -8,7 +8,8 @@ import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf } fr
 import type { ChannelLayout, KernelBackend } from '../types';
 
 const same = (a: number, b: number) => a === b || (Number.isNaN(a) && Number.isNaN(b));
-const close = (a: number, b: number, scale: number) => (Number.isNaN(a) || Number.isNaN(b) ? Number.isNaN(a) && Number.isNaN(b) : Math.abs(a - b) <= 1e-5 * Math.max(scale, 1e-30) + 1e-30);
+const close = (a: number, b: number, scale: number) =>
+  Number.isNaN(a) || Number.isNaN(b) ? Number.isNaN(a) && Number.isNaN(b) : Math.abs(a - b) <= 1e-5 * Math.max(scale, 1e-30) + 1e-30;
 
 function withSpecials(n: number, seed: number): Float32Array {
   const d = gaussian(n, seed);
@@ -106,7 +107,8 @@ export async function extraChecks(backend: KernelBackend): Promise<string[]> {
   try {
     const m = await backend.moments(ts);
     const r = momentsOf(sub);
-    if (!same(m.min, r.min) || !same(m.max, r.max) || m.zeroCount !== r.zeroCount) fail(`subnormal moments min/max/zeros ${m.min}/${m.max}/${m.zeroCount} ≠ ${r.min}/${r.max}/${r.zeroCount}`);
+    if (!same(m.min, r.min) || !same(m.max, r.max) || m.zeroCount !== r.zeroCount)
+      fail(`subnormal moments min/max/zeros ${m.min}/${m.max}/${m.zeroCount} ≠ ${r.min}/${r.max}/${r.zeroCount}`);
     for (const [bins, lo, hi] of [
       [16, -1e-39, 1e-39],
       [4, 1e-42, 1],

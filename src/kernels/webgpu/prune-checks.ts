@@ -22,12 +22,31 @@ function firstBitDifference(a: Float32Array, b: Float32Array): number {
   return -1;
 }
 const show = (x: number | undefined) => (Object.is(x, -0) ? '-0' : String(x));
-const closeRel = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? Number.isNaN(a) && Number.isNaN(b) : Math.abs(a - b) <= 1e-5 * Math.abs(b) + 1e-300);
+const closeRel = (a: number, b: number) =>
+  Number.isNaN(a) || Number.isNaN(b) ? Number.isNaN(a) && Number.isNaN(b) : Math.abs(a - b) <= 1e-5 * Math.abs(b) + 1e-300;
 
 /** Gaussian data with specials, subnormals, ties and ±0 sprinkled in (also next to 4096- and 40 000-element boundaries). */
 function pruneData(n: number, seed: number): Float32Array {
   const d = gaussian(n, seed, 0.3);
-  const specials = [NaN, Infinity, -Infinity, 0, -0, 2 ** -149, -(2 ** -149), 3 * 2 ** -149, -2 * 2 ** -149, 2 ** -126, -(2 ** -127), 1e-40, 0.125, -0.125, 3.4028234663852886e38, -3e38, 1e-30];
+  const specials = [
+    NaN,
+    Infinity,
+    -Infinity,
+    0,
+    -0,
+    2 ** -149,
+    -(2 ** -149),
+    3 * 2 ** -149,
+    -2 * 2 ** -149,
+    2 ** -126,
+    -(2 ** -127),
+    1e-40,
+    0.125,
+    -0.125,
+    3.4028234663852886e38,
+    -3e38,
+    1e-30,
+  ];
   for (let i = 0, k = 0; i < n; i += 37 + (i % 11), k++) d[i] = specials[k % specials.length]!;
   for (const at of [4094, 4095, 4096, 4097, 39_998, 39_999, 40_000, 40_001, 79_999, 80_000]) if (at < n) d[at] = specials[at % specials.length]!;
   return d;
@@ -55,8 +74,28 @@ export async function pruneChecks(backend: KernelBackend): Promise<string[]> {
   const t = await backend.upload(data);
   try {
     const thresholds = [
-      0, -0, -1, NaN, Infinity, -Infinity, 0.1, f01, f01 + 1e-12, f01 - 1e-12, 2 ** -149, 1.5 * 2 ** -149, 1e-50, 2 ** -148, 3 * 2 ** -149 + 1e-60, 2 ** -126,
-      1e-30, 0.3, 3.4028234663852886e38, 3.4028235e38, 3.5e38, 1e300,
+      0,
+      -0,
+      -1,
+      NaN,
+      Infinity,
+      -Infinity,
+      0.1,
+      f01,
+      f01 + 1e-12,
+      f01 - 1e-12,
+      2 ** -149,
+      1.5 * 2 ** -149,
+      1e-50,
+      2 ** -148,
+      3 * 2 ** -149 + 1e-60,
+      2 ** -126,
+      1e-30,
+      0.3,
+      3.4028234663852886e38,
+      3.4028235e38,
+      3.5e38,
+      1e300,
     ];
     for (const threshold of thresholds) compare(`maskBelow(${threshold})`, await prune.maskBelow(t, threshold), maskBelowOf(data, threshold));
 
@@ -73,7 +112,20 @@ export async function pruneChecks(backend: KernelBackend): Promise<string[]> {
       ['interleaved (host path)', { lines: 40, length: 1000, lineStride: 2, kStride: 3 }],
       ['empty view', { lines: 0, length: 4, lineStride: 4, kStride: 1 }],
     ];
-    const shapes: [number, number][] = [[2, 4], [4, 8], [1, 4], [3, 4], [0, 4], [4, 4], [5, 4], [2, 3], [16, 32], [1, 1], [2, 33], [20, 64]];
+    const shapes: [number, number][] = [
+      [2, 4],
+      [4, 8],
+      [1, 4],
+      [3, 4],
+      [0, 4],
+      [4, 4],
+      [5, 4],
+      [2, 3],
+      [16, 32],
+      [1, 1],
+      [2, 33],
+      [20, 64],
+    ];
     for (const [what, view] of views) {
       for (const [n, m] of what.startsWith('rows, ragged') || what.startsWith('columns [K=1000') ? shapes : shapes.slice(0, 2)) {
         compare(`nmMask ${n}:${m} ${what}`, await prune.nmMask(t, view, n, m), nmMaskOf(data, view, n, m));
@@ -90,15 +142,35 @@ export async function pruneChecks(backend: KernelBackend): Promise<string[]> {
   {
     const S = 2 ** -149;
     const groups = [
-      [NaN, 1, 2, 3], [1, NaN, 2, 3], [1, 2, NaN, 3], [NaN, NaN, 1, 0], [NaN, NaN, NaN, NaN], [0, -0, 0, -0], [-0, 0, -0, 0],
-      [S, 2 * S, 3 * S, -S], [-3 * S, 2 * S, 3 * S, S], [2 ** -126, -(2 ** -127), 2 ** -127, S], [Infinity, -Infinity, 1, 2],
-      [1, -1, 1, -1], [-2, 2, -2, 1], [0.5, 0.25, -0.5, 0.25], [3e38, -3.4028234663852886e38, Infinity, NaN], [0, 0, 0, S],
-      [1e-45, 0, -1e-45, -0], [NaN, -0, 0, NaN],
+      [NaN, 1, 2, 3],
+      [1, NaN, 2, 3],
+      [1, 2, NaN, 3],
+      [NaN, NaN, 1, 0],
+      [NaN, NaN, NaN, NaN],
+      [0, -0, 0, -0],
+      [-0, 0, -0, 0],
+      [S, 2 * S, 3 * S, -S],
+      [-3 * S, 2 * S, 3 * S, S],
+      [2 ** -126, -(2 ** -127), 2 ** -127, S],
+      [Infinity, -Infinity, 1, 2],
+      [1, -1, 1, -1],
+      [-2, 2, -2, 1],
+      [0.5, 0.25, -0.5, 0.25],
+      [3e38, -3.4028234663852886e38, Infinity, NaN],
+      [0, 0, 0, S],
+      [1e-45, 0, -1e-45, -0],
+      [NaN, -0, 0, NaN],
     ];
     const flat = Float32Array.from(groups.flat());
     const ts = await backend.upload(flat);
     try {
-      for (const [n, m] of [[2, 4], [1, 4], [3, 4], [1, 2], [2, 8]] as const) {
+      for (const [n, m] of [
+        [2, 4],
+        [1, 4],
+        [3, 4],
+        [1, 2],
+        [2, 8],
+      ] as const) {
         const view = { lines: 1, length: flat.length, lineStride: 0, kStride: 1 };
         compare(`nmMask ${n}:${m} hand-made groups`, await prune.nmMask(ts, view, n, m), nmMaskOf(flat, view, n, m));
       }
@@ -113,7 +185,8 @@ export async function pruneChecks(backend: KernelBackend): Promise<string[]> {
       } finally {
         tc.dispose();
       }
-      for (const threshold of [S, 2 * S, 2 ** -126, 1e-45, 1]) compare(`maskBelow(${threshold}) hand-made`, await prune.maskBelow(ts, threshold), maskBelowOf(flat, threshold));
+      for (const threshold of [S, 2 * S, 2 ** -126, 1e-45, 1])
+        compare(`maskBelow(${threshold}) hand-made`, await prune.maskBelow(ts, threshold), maskBelowOf(flat, threshold));
     } finally {
       ts.dispose();
     }
@@ -164,11 +237,18 @@ export async function pruneChecks(backend: KernelBackend): Promise<string[]> {
     const one = await backend.upload(Float32Array.of(-0));
     try {
       compare('maskBelow of an empty tensor', await prune.maskBelow(empty, 1), maskBelowOf(new Float32Array(0), 1));
-      compare('nmMask of an empty tensor', await prune.nmMask(empty, { lines: 0, length: 0, lineStride: 0, kStride: 1 }, 2, 4), { values: new Float32Array(0), zeros: 0 });
+      compare('nmMask of an empty tensor', await prune.nmMask(empty, { lines: 0, length: 0, lineStride: 0, kStride: 1 }, 2, 4), {
+        values: new Float32Array(0),
+        zeros: 0,
+      });
       const norms = await prune.channelNorms(empty, { outer: 1, channels: 3, inner: 0 }, 'l2');
       if (norms.length !== 3 || norms.some((v) => v !== 0)) fail(`channelNorms of an empty tensor: ${Array.from(norms).join()}`);
       compare('maskBelow(-0) of [-0]', await prune.maskBelow(one, 0), maskBelowOf(Float32Array.of(-0), 0));
-      compare('nmMask 2:4 of [-0]', await prune.nmMask(one, { lines: 1, length: 1, lineStride: 1, kStride: 1 }, 2, 4), nmMaskOf(Float32Array.of(-0), { lines: 1, length: 1, lineStride: 1, kStride: 1 }, 2, 4));
+      compare(
+        'nmMask 2:4 of [-0]',
+        await prune.nmMask(one, { lines: 1, length: 1, lineStride: 1, kStride: 1 }, 2, 4),
+        nmMaskOf(Float32Array.of(-0), { lines: 1, length: 1, lineStride: 1, kStride: 1 }, 2, 4),
+      );
       const rejects = async (what: string, call: () => Promise<unknown>) => {
         const ok = await call().then(
           () => true,
@@ -187,7 +267,11 @@ export async function pruneChecks(backend: KernelBackend): Promise<string[]> {
     const tc = await backend.upload(d);
     try {
       const view = { lines: 200, length: 100, lineStride: 100, kStride: 1 };
-      const [a, b, c] = await Promise.all([prune.maskBelow(tc, 0.2), prune.nmMask(tc, view, 2, 4), prune.channelNorms(tc, { outer: 1, channels: 200, inner: 100 }, 'l1')]);
+      const [a, b, c] = await Promise.all([
+        prune.maskBelow(tc, 0.2),
+        prune.nmMask(tc, view, 2, 4),
+        prune.channelNorms(tc, { outer: 1, channels: 200, inner: 100 }, 'l1'),
+      ]);
       compare('concurrent maskBelow', a, maskBelowOf(d, 0.2));
       compare('concurrent nmMask', b, nmMaskOf(d, view, 2, 4));
       const ref = channelNormsOf(d, { outer: 1, channels: 200, inner: 100 }, 'l1');

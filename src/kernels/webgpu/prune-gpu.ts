@@ -95,9 +95,11 @@ export async function planMaskBelow(ctx: QuantGpuContext, t: DeviceTensor, thres
 
 function checkNm(n: number, view: NMView, nn: number, m: number): void {
   const { lines, length, lineStride, kStride } = view;
-  if (![lines, length, lineStride, kStride].every((v) => Number.isInteger(v) && v >= 0)) throw new Error(`nmMask: view fields must be non-negative integers, got ${JSON.stringify(view)}`);
+  if (![lines, length, lineStride, kStride].every((v) => Number.isInteger(v) && v >= 0))
+    throw new Error(`nmMask: view fields must be non-negative integers, got ${JSON.stringify(view)}`);
   if (!Number.isInteger(m) || m < 1 || !Number.isInteger(nn) || nn < 0) throw new Error(`nmMask: need integers m >= 1 and n >= 0, got ${nn}:${m}`);
-  if (lines > 0 && length > 0 && (lines - 1) * lineStride + (length - 1) * kStride >= n) throw new Error(`nmMask: view ${JSON.stringify(view)} reaches past ${n} elements`);
+  if (lines > 0 && length > 0 && (lines - 1) * lineStride + (length - 1) * kStride >= n)
+    throw new Error(`nmMask: view ${JSON.stringify(view)} reaches past ${n} elements`);
   if (n >= 2 ** 32) throw new Error('nmMask: tensors of 2^32 elements or more are not supported on WebGPU');
 }
 

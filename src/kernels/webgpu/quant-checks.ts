@@ -11,7 +11,8 @@ import { candidateErrorsOf, groupMinMaxOf, packNibblesOf, quantizeGroupsOf } fro
 import type { KernelBackend } from '../types';
 
 const same = (a: number, b: number) => Object.is(a, b) || a === b || (Number.isNaN(a) && Number.isNaN(b));
-const closeRel = (a: number, b: number, rel: number) => a === b || (Number.isNaN(a) || Number.isNaN(b) ? Number.isNaN(a) && Number.isNaN(b) : Math.abs(a - b) <= rel * Math.abs(b) + 1e-30);
+const closeRel = (a: number, b: number, rel: number) =>
+  a === b || (Number.isNaN(a) || Number.isNaN(b) ? Number.isNaN(a) && Number.isNaN(b) : Math.abs(a - b) <= rel * Math.abs(b) + 1e-30);
 
 const TENSOR: Grouping = { granularity: 'tensor', blockSize: 1 };
 const CHANNEL: Grouping = { granularity: 'channel', blockSize: 1 };
@@ -33,7 +34,12 @@ function params(scales: ArrayLike<number>, qmin: number, qmax: number, zp: (k: n
 /** Symmetric / asymmetric params from the reference min/max, like the quantizer does. */
 function fitted(data: Float32Array, view: GroupView, grouping: Grouping, qmin: number, qmax: number, asym: boolean): Params {
   const { min, max } = groupMinMaxOf(data, view, grouping);
-  if (!asym) return params(Float32Array.from(max, (hi, g) => Math.fround(Math.max(hi, -min[g]!) / qmax) || 1), qmin, qmax);
+  if (!asym)
+    return params(
+      Float32Array.from(max, (hi, g) => Math.fround(Math.max(hi, -min[g]!) / qmax) || 1),
+      qmin,
+      qmax,
+    );
   const scales = Float32Array.from(max, (hi, g) => Math.fround((Math.max(hi, 0) - Math.min(min[g]!, 0)) / (qmax - qmin)) || 1);
   return params(scales, qmin, qmax, (g) => Math.min(qmax, Math.max(qmin, Math.round(qmin - Math.min(min[g]!, 0) / scales[g]!))));
 }
@@ -46,7 +52,8 @@ export async function quantChecks(backend: KernelBackend): Promise<string[]> {
 
   const compare = (tag: string, a: QuantizedGroups, b: QuantizedGroups) => {
     const i = b.codes.findIndex((c, j) => c !== a.codes[j] || !same(b.dequantized[j]!, a.dequantized[j]!));
-    if (a.codes.length !== b.codes.length || a.dequantized.length !== b.dequantized.length) fail(`${tag}: lengths ${a.codes.length}/${a.dequantized.length} ≠ ${b.codes.length}`);
+    if (a.codes.length !== b.codes.length || a.dequantized.length !== b.dequantized.length)
+      fail(`${tag}: lengths ${a.codes.length}/${a.dequantized.length} ≠ ${b.codes.length}`);
     else if (i >= 0) fail(`${tag}: element ${i} code ${a.codes[i]} / ${a.dequantized[i]} ≠ ${b.codes[i]} / ${b.dequantized[i]}`);
     if (!closeRel(a.signal, b.signal, 1e-5) || !closeRel(a.noise, b.noise, 1e-5) || !same(a.maxAbsError, b.maxAbsError)) {
       fail(`${tag}: error sums ${a.signal}/${a.noise}/${a.maxAbsError} vs ${b.signal}/${b.noise}/${b.maxAbsError}`);
@@ -72,12 +79,24 @@ export async function quantChecks(backend: KernelBackend): Promise<string[]> {
     sub[20] = 0.5 * 2 ** -126 + 2 ** -149;
     const view = { outer: 1, axisLength: sub.length, inner: 1 };
     await quantCase('subnormal x, scale 2^-126', sub, view, TENSOR, params([2 ** -126], -127, 127));
-    await quantCase('subnormal x, scale 2^-126, zp 3', sub, view, TENSOR, params([2 ** -126], -8, 7, () => 3));
+    await quantCase(
+      'subnormal x, scale 2^-126, zp 3',
+      sub,
+      view,
+      TENSOR,
+      params([2 ** -126], -8, 7, () => 3),
+    );
     // channels with different tiny normal scales, and a normal tensor with subnormal and tiny values mixed in
     const mixed = gaussian(3000, 21, 1e-37);
     for (let i = 0; i < mixed.length; i += 7) mixed[i] = sub[i]!;
     await quantCase('tiny channels', mixed, { outer: 1000, axisLength: 3, inner: 1 }, CHANNEL, params([2 ** -126, 1.5 * 2 ** -125, 3e-38], -127, 127));
-    await quantCase('tiny channels, fitted', mixed, { outer: 1000, axisLength: 3, inner: 1 }, CHANNEL, fitted(mixed, { outer: 1000, axisLength: 3, inner: 1 }, CHANNEL, -127, 127, false));
+    await quantCase(
+      'tiny channels, fitted',
+      mixed,
+      { outer: 1000, axisLength: 3, inner: 1 },
+      CHANNEL,
+      fitted(mixed, { outer: 1000, axisLength: 3, inner: 1 }, CHANNEL, -127, 127, false),
+    );
   }
 
   // 2. max|x − y| when two errors round to the same float32 (16777218): exact values 16777217.25 (group 0,
@@ -108,14 +127,27 @@ export async function quantChecks(backend: KernelBackend): Promise<string[]> {
     const view = { outer: 20, axisLength: 100, inner: 1 };
     await quantCase('subnormal scales (host path)', tiny, view, block(32), fitted(tiny, view, block(32), -127, 127, false));
     await quantCase('zero scale (host path)', tiny, view, TENSOR, params([0], -7, 7));
-    await quantCase('zp 2^23 (host path)', tiny, view, TENSOR, params([1], 0, 255, () => 2 ** 23));
-    await quantCase('overflowing y (host path)', gaussian(2000, 6, 1e36), view, TENSOR, params([3e36], -127, 127, () => 0));
+    await quantCase(
+      'zp 2^23 (host path)',
+      tiny,
+      view,
+      TENSOR,
+      params([1], 0, 255, () => 2 ** 23),
+    );
+    await quantCase(
+      'overflowing y (host path)',
+      gaussian(2000, 6, 1e36),
+      view,
+      TENSOR,
+      params([3e36], -127, 127, () => 0),
+    );
     const t = await backend.upload(tiny);
     try {
       const p = { ...fitted(tiny, view, CHANNEL, -7, 7, false), candidates: 1 };
       const got = await quant.candidateErrors(t, view, CHANNEL, p);
       const want = candidateErrorsOf(tiny, view, CHANNEL, p);
-      if (want.some((v, k) => !closeRel(got[k]!, v, 1e-4))) fail(`candidateErrors with subnormal scales: ${got.slice(0, 4).join()} vs ${want.slice(0, 4).join()}`);
+      if (want.some((v, k) => !closeRel(got[k]!, v, 1e-4)))
+        fail(`candidateErrors with subnormal scales: ${got.slice(0, 4).join()} vs ${want.slice(0, 4).join()}`);
     } finally {
       t.dispose();
     }
@@ -137,10 +169,44 @@ export async function quantChecks(backend: KernelBackend): Promise<string[]> {
     await quantCase('uint8 with zero points', data, view, block(32), fitted(data, view, block(32), 0, 255, true));
     await quantCase('uint4 with zero points', data, view, block(32), fitted(data, view, block(32), 0, 15, true));
     await quantCase('int2', data, view, block(32), fitted(data, view, block(32), -1, 1, false));
-    await quantCase('int16', data, view, CHANNEL, params(Float32Array.from({ length: 300 }, (_, d) => 1e-4 * (1 + d)), -32768, 32767, (d) => (d % 5) - 2));
-    await quantCase('uint16 (wraps)', data, view, CHANNEL, params(Float32Array.from({ length: 300 }, () => 1e-4), 0, 65535, () => 32768));
-    await quantCase('int8 overflowing products', data, view, TENSOR, params([1e-10], -128, 127, () => 5));
-    await quantCase('blocks along a middle axis', data, { outer: 3, axisLength: 100, inner: 30 }, block(7), fitted(data, { outer: 3, axisLength: 100, inner: 30 }, block(7), -7, 7, false));
+    await quantCase(
+      'int16',
+      data,
+      view,
+      CHANNEL,
+      params(
+        Float32Array.from({ length: 300 }, (_, d) => 1e-4 * (1 + d)),
+        -32768,
+        32767,
+        (d) => (d % 5) - 2,
+      ),
+    );
+    await quantCase(
+      'uint16 (wraps)',
+      data,
+      view,
+      CHANNEL,
+      params(
+        Float32Array.from({ length: 300 }, () => 1e-4),
+        0,
+        65535,
+        () => 32768,
+      ),
+    );
+    await quantCase(
+      'int8 overflowing products',
+      data,
+      view,
+      TENSOR,
+      params([1e-10], -128, 127, () => 5),
+    );
+    await quantCase(
+      'blocks along a middle axis',
+      data,
+      { outer: 3, axisLength: 100, inner: 30 },
+      block(7),
+      fitted(data, { outer: 3, axisLength: 100, inner: 30 }, block(7), -7, 7, false),
+    );
   }
 
   // 5. groupMinMax on every layout (blocks with inner > 1, ragged last block, all-NaN groups, empty tensor).
@@ -165,7 +231,10 @@ export async function quantChecks(backend: KernelBackend): Promise<string[]> {
         const got = await quant.groupMinMax(t, view, grouping);
         const want = groupMinMaxOf(data, view, grouping);
         const g = want.min.findIndex((v, k) => !same(v, got.min[k]!) || !same(want.max[k]!, got.max[k]!));
-        if (got.min.length !== want.min.length || g >= 0) fail(`groupMinMax ${JSON.stringify(view)} ${grouping.granularity}/${grouping.blockSize} group ${g}: ${got.min[g]}/${got.max[g]} ≠ ${want.min[g]}/${want.max[g]}`);
+        if (got.min.length !== want.min.length || g >= 0)
+          fail(
+            `groupMinMax ${JSON.stringify(view)} ${grouping.granularity}/${grouping.blockSize} group ${g}: ${got.min[g]}/${got.max[g]} ≠ ${want.min[g]}/${want.max[g]}`,
+          );
       }
       // candidateErrors on every layout (slices of whole tensors and channels, columns, blocks), zero points
       for (const [view, grouping] of layouts) {
@@ -173,12 +242,14 @@ export async function quantChecks(backend: KernelBackend): Promise<string[]> {
         const groups = groupCount(view, grouping);
         const { min, max } = groupMinMaxOf(data, view, grouping);
         const scales = new Float32Array(groups * C);
-        for (let g = 0; g < groups; g++) for (let c = 0; c < C; c++) scales[g * C + c] = Math.fround(((Math.max(max[g]!, -min[g]!, 0) || 1) * (1 - c * 0.08)) / 7);
+        for (let g = 0; g < groups; g++)
+          for (let c = 0; c < C; c++) scales[g * C + c] = Math.fround(((Math.max(max[g]!, -min[g]!, 0) || 1) * (1 - c * 0.08)) / 7);
         const p = { candidates: C, ...params(scales, -8, 7, (k) => (k % 3) - 1) };
         const got = await quant.candidateErrors(t, view, grouping, p);
         const want = candidateErrorsOf(data, view, grouping, p);
         const k = want.findIndex((v, j) => !closeRel(got[j]!, v, 1e-4));
-        if (got.length !== want.length || k >= 0) fail(`candidateErrors ${JSON.stringify(view)} ${grouping.granularity}/${grouping.blockSize} [${k}]: ${got[k]} vs ${want[k]}`);
+        if (got.length !== want.length || k >= 0)
+          fail(`candidateErrors ${JSON.stringify(view)} ${grouping.granularity}/${grouping.blockSize} [${k}]: ${got[k]} vs ${want[k]}`);
       }
     } finally {
       t.dispose();

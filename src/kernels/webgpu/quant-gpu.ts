@@ -146,16 +146,32 @@ function qWords(u: QUniform): number[] {
   const { outer, axisLength: D, inner } = u.view;
   const B = u.grouping.granularity === 'block' ? u.grouping.blockSize : 1;
   return [
-    u.seg.start, u.seg.length, u.wgCount ?? 0, GRAN[u.grouping.granularity],
-    outer, D, inner, B,
-    ceilDiv(D, B), u.qmin ?? 0, u.qmax ?? 0, 0,
-    u.C ?? 1, u.S ?? 1, u.L ?? 1, u.threads ?? 0,
-    u.n, u.outBase ?? 0, u.gBase ?? 0, 0,
+    u.seg.start,
+    u.seg.length,
+    u.wgCount ?? 0,
+    GRAN[u.grouping.granularity],
+    outer,
+    D,
+    inner,
+    B,
+    ceilDiv(D, B),
+    u.qmin ?? 0,
+    u.qmax ?? 0,
+    0,
+    u.C ?? 1,
+    u.S ?? 1,
+    u.L ?? 1,
+    u.threads ?? 0,
+    u.n,
+    u.outBase ?? 0,
+    u.gBase ?? 0,
+    0,
   ];
 }
 
 type CodeMode = 'i8' | 'u8' | 'i16';
-const codeMode = (qmin: number, qmax: number): CodeMode => (qmin >= -128 && qmax <= 127 && qmin <= qmax ? 'i8' : qmin >= 0 && qmax <= 255 && qmin <= qmax ? 'u8' : 'i16');
+const codeMode = (qmin: number, qmax: number): CodeMode =>
+  qmin >= -128 && qmax <= 127 && qmin <= qmax ? 'i8' : qmin >= 0 && qmax <= 255 && qmin <= qmax ? 'u8' : 'i16';
 
 /** Prepared GPU work of one quantizeGroups call (buffers and bind groups); encode per segment. */
 export interface QuantizePlan {
@@ -272,7 +288,8 @@ export function gpuQuantKernels(ctx: QuantGpuContext): QuantKernels {
         if (k === plan.steps.length - 1) parts.push({ buffer: plan.part, bytes: plan.totalWg * 32 });
         const [yData, codeData, part] = await ctx.readMany(encoder, parts);
         dequantized.set(new Float32Array(yData!), step.seg.start);
-        const c = plan.mode === 'i8' ? new Int8Array(codeData!, 0, len) : plan.mode === 'u8' ? new Uint8Array(codeData!, 0, len) : new Int16Array(codeData!, 0, len);
+        const c =
+          plan.mode === 'i8' ? new Int8Array(codeData!, 0, len) : plan.mode === 'u8' ? new Uint8Array(codeData!, 0, len) : new Int16Array(codeData!, 0, len);
         codes.set(c, step.seg.start);
         partData = part;
       }
@@ -293,12 +310,7 @@ export function gpuQuantKernels(ctx: QuantGpuContext): QuantKernels {
     }
   };
 
-  const candidateErrors = async (
-    t: DeviceTensor,
-    view: GroupView,
-    grouping: Grouping,
-    p: QuantParams & { candidates: number },
-  ): Promise<Float64Array> => {
+  const candidateErrors = async (t: DeviceTensor, view: GroupView, grouping: Grouping, p: QuantParams & { candidates: number }): Promise<Float64Array> => {
     const n = t.length;
     checkView(n, view, grouping, 'candidateErrors');
     const C = p.candidates;

@@ -189,15 +189,9 @@ export function ChannelRangeChart({ channels, sortByRange, dimmed }: { channels:
         onMouseLeave={() => setHover(null)}
       />
       {hovered && (
-        <div
-          className="chart-tip"
-          style={{ left: Math.min(Math.max(M.left + (hover! + 0.5) * colW, 110), width - 110), top: 4 }}
-          role="presentation"
-        >
+        <div className="chart-tip" style={{ left: Math.min(Math.max(M.left + (hover! + 0.5) * colW, 110), width - 110), top: 4 }} role="presentation">
           <strong>
-            {verbose
-              ? `${formatInteger(hovered.to - hovered.from)} channels${sortByRange ? '' : ` ${first}–${order[hovered.to - 1]}`}`
-              : `Channel ${first}`}
+            {verbose ? `${formatInteger(hovered.to - hovered.from)} channels${sortByRange ? '' : ` ${first}–${order[hovered.to - 1]}`}` : `Channel ${first}`}
           </strong>
           <span>
             {verbose ? 'lowest min ' : 'min '}

@@ -36,7 +36,10 @@ export const ComputeControl = memo(function ComputeControl() {
 
   return (
     <fieldset className="compute" data-testid="compute-control">
-      <legend className="compute__legend" title="Where the statistics and histograms are computed. Results are the same on every backend; only the speed differs.">
+      <legend
+        className="compute__legend"
+        title="Where the statistics and histograms are computed. Results are the same on every backend; only the speed differs."
+      >
         Compute on
       </legend>
       <div className="segmented" role="radiogroup" aria-label="Compute on">
@@ -49,14 +52,7 @@ export const ComputeControl = memo(function ComputeControl() {
               className={`segmented__option${unavailable ? ' is-unavailable' : ''}`}
               title={`${c.help}${status ? ` Here: ${status.detail}.` : ''}`}
             >
-              <input
-                type="radio"
-                name={name}
-                value={c.value}
-                checked={preference === c.value}
-                disabled={unavailable}
-                onChange={() => setPreference(c.value)}
-              />
+              <input type="radio" name={name} value={c.value} checked={preference === c.value} disabled={unavailable} onChange={() => setPreference(c.value)} />
               <span>{c.label}</span>
             </label>
           );

@@ -76,9 +76,7 @@ export function HistogramChart({
     ctx.font = colors.font;
 
     // Count axis: grid lines and labels.
-    const yTicks = logCounts
-      ? [0, ...Array.from({ length: Math.floor(Math.log10(Math.max(1, maxCount))) + 1 }, (_, i) => 10 ** i)]
-      : countTicks(maxCount, 4);
+    const yTicks = logCounts ? [0, ...Array.from({ length: Math.floor(Math.log10(Math.max(1, maxCount))) + 1 }, (_, i) => 10 ** i)] : countTicks(maxCount, 4);
     ctx.strokeStyle = colors.grid;
     ctx.fillStyle = colors.muted;
     ctx.lineWidth = 1;
@@ -203,9 +201,7 @@ export function HistogramChart({
 
   const binWidth = (hi - lo) / bins;
   const hovered =
-    hover === null
-      ? null
-      : { from: lo + hover * binWidth, to: lo + (hover + 1) * binWidth, count: counts[hover]!, left: xOf(lo + (hover + 0.5) * binWidth) };
+    hover === null ? null : { from: lo + hover * binWidth, to: lo + (hover + 1) * binWidth, count: counts[hover]!, left: xOf(lo + (hover + 0.5) * binWidth) };
 
   const peak = counts.indexOf(maxCount);
   const description =

@@ -49,8 +49,8 @@ const DetailPanel = memo(function DetailPanel({ tensor, analysis }: { tensor: Te
       <div className="detail__live">
         {!tensor ? (
           <p className="detail__empty" data-testid="detail-empty">
-            Select a tensor in the table below (click a row, or move to it with the arrow keys and press Enter), or click a
-            layer in the charts above, to see a histogram of its values, its statistics and its range per output channel.
+            Select a tensor in the table below (click a row, or move to it with the arrow keys and press Enter), or click a layer in the charts above, to see a
+            histogram of its values, its statistics and its range per output channel.
           </p>
         ) : (
           <DetailBody tensor={tensor} analysis={analysis} />
@@ -71,12 +71,7 @@ function statusLine(tensor: TensorInfo | undefined, analysis: TensorAnalysisStat
 }
 
 function TensorFacts({ tensor: t }: { tensor: TensorInfo }) {
-  const parts = [
-    formatShape(t.shape),
-    dtypeLabel(t.dtype),
-    `${formatInteger(t.elements)} value${t.elements === 1 ? '' : 's'}`,
-    formatBytes(t.bytes),
-  ];
+  const parts = [formatShape(t.shape), dtypeLabel(t.dtype), `${formatInteger(t.elements)} value${t.elements === 1 ? '' : 's'}`, formatBytes(t.bytes)];
   return (
     <p className="card__help">
       {parts.join(' · ')}
@@ -176,17 +171,10 @@ function HistogramView({ result, markers, stale }: { result: TensorAnalysis; mar
   const logCounts = useStudio((s) => s.logCounts);
   return (
     <figure className="chart-figure">
-      <HistogramChart
-        histogram={result.histogram}
-        logCounts={logCounts}
-        markers={markers}
-        total={result.stats.finiteCount}
-        dimmed={stale}
-      />
+      <HistogramChart histogram={result.histogram} logCounts={logCounts} markers={markers} total={result.stats.finiteCount} dimmed={stale} />
       <figcaption className="chart-caption">
-        How many values fall in each of {result.histogram.counts.length} equal-width bins between{' '}
-        {formatValue(result.histogram.lo)} and {formatValue(result.histogram.hi)}. Dashed lines: zero and the 0.1th /
-        99.9th percentiles.
+        How many values fall in each of {result.histogram.counts.length} equal-width bins between {formatValue(result.histogram.lo)} and{' '}
+        {formatValue(result.histogram.hi)}. Dashed lines: zero and the 0.1th / 99.9th percentiles.
       </figcaption>
     </figure>
   );
@@ -212,10 +200,7 @@ const HistogramControls = memo(function HistogramControls() {
           ))}
         </select>
       </div>
-      <label
-        className="checkbox"
-        title="Centre the histogram on zero, from −abs-max to +abs-max: the range symmetric quantization uses."
-      >
+      <label className="checkbox" title="Centre the histogram on zero, from −abs-max to +abs-max: the range symmetric quantization uses.">
         <input type="checkbox" checked={symmetric} onChange={(e) => setSymmetric(e.currentTarget.checked)} />
         Symmetric range (±abs-max)
       </label>
@@ -244,8 +229,7 @@ function RunMeta({ result, cached, stale }: { result: TensorAnalysis; cached: bo
           <span className="spinner spinner--tiny" aria-hidden="true" /> Updating…{' '}
         </>
       ) : null}
-      Computed on <strong>{BACKEND_LABELS[result.backend]}</strong> · read {formatMs(result.readMs)} · compute{' '}
-      {formatMs(result.computeMs)}
+      Computed on <strong>{BACKEND_LABELS[result.backend]}</strong> · read {formatMs(result.readMs)} · compute {formatMs(result.computeMs)}
       {cached && <span className="muted"> · shown from the recent-results cache</span>}
     </p>
   );

@@ -32,13 +32,26 @@ describe('outlierReading', () => {
 
 describe('channelVerdict', () => {
   it('finds per-tensor quantization fine when channel ranges are alike', () => {
-    const v = channelVerdict(ranges([[-1, 1], [-0.9, 1], [-1, 0.8]]));
+    const v = channelVerdict(
+      ranges([
+        [-1, 1],
+        [-0.9, 1],
+        [-1, 0.8],
+      ]),
+    );
     expect(v.severity).toBe('good');
     expect(v.ratio).toBeCloseTo(2 / 1.9, 5);
   });
 
   it('warns when one channel is far wider than the median and counts the int8 levels left', () => {
-    const v = channelVerdict(ranges([[-0.1, 0.1], [-0.1, 0.1], [-0.1, 0.1], [-2, 2]]));
+    const v = channelVerdict(
+      ranges([
+        [-0.1, 0.1],
+        [-0.1, 0.1],
+        [-0.1, 0.1],
+        [-2, 2],
+      ]),
+    );
     expect(v.severity).toBe('bad');
     expect(v.ratio).toBeCloseTo(20, 5);
     expect(v.medianLevels).toBe(13); // 256 × 0.2 / 4
@@ -46,7 +59,13 @@ describe('channelVerdict', () => {
   });
 
   it('skips channels without finite values', () => {
-    const v = channelVerdict(ranges([[NaN, NaN], [-1, 1], [-1, 1]]));
+    const v = channelVerdict(
+      ranges([
+        [NaN, NaN],
+        [-1, 1],
+        [-1, 1],
+      ]),
+    );
     expect(v.emptyChannels).toBe(1);
     expect(v.ratio).toBe(1);
     expect(channelVerdict(ranges([[NaN, NaN]])).severity).toBe('neutral');

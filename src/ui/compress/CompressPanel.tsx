@@ -30,9 +30,7 @@ export function CompressPanel({ tensors, fileName, weightBytes }: { tensors: Ten
           <h2 className="card__title" id="compress-title">
             Compress
           </h2>
-          <p className="card__help">
-            Prune, then quantize: one recipe. Results follow the controls; the compressed file is written here, in your browser.
-          </p>
+          <p className="card__help">Prune, then quantize: one recipe. Results follow the controls; the compressed file is written here, in your browser.</p>
         </div>
         <div className="compress__actions">
           <UndoRedoButtons />
@@ -112,16 +110,21 @@ const ResultArea = memo(function ResultArea({ fileName, weightBytes }: { fileNam
     }
     return (
       <div className="detail__empty compress__start" data-testid="compress-start">
-        <p>
-          This model holds {formatBytes(weightBytes)} of weights, so compression starts when you ask for it (then it follows the controls).
-        </p>
+        <p>This model holds {formatBytes(weightBytes)} of weights, so compression starts when you ask for it (then it follows the controls).</p>
         <button type="button" className="button button--primary" onClick={compressNow}>
           Compress
         </button>
       </div>
     );
   }
-  return <ResultSummary result={job.result} current={current && job.status !== 'running' && job.status !== 'waiting'} latencyMs={job.latencyMs} fileName={fileName} />;
+  return (
+    <ResultSummary
+      result={job.result}
+      current={current && job.status !== 'running' && job.status !== 'waiting'}
+      latencyMs={job.latencyMs}
+      fileName={fileName}
+    />
+  );
 });
 
 const LayerResults = memo(function LayerResults({ tensors }: { tensors: TensorInfo[] }) {

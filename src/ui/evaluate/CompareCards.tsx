@@ -15,7 +15,9 @@ export const CompareCards = memo(function CompareCards() {
   if (chosen.length < 2) {
     return (
       <p className="muted lab-compare__hint" data-testid="compare-hint">
-        {chosen.length === 1 ? `“${chosen[0]!.label}” is ticked: tick one more point to compare.` : 'Tick two points in the table to compare them side by side.'}
+        {chosen.length === 1
+          ? `“${chosen[0]!.label}” is ticked: tick one more point to compare.`
+          : 'Tick two points in the table to compare them side by side.'}
       </p>
     );
   }

@@ -26,7 +26,15 @@ export const DataPanel = memo(function DataPanel({ inputs }: { inputs: ValueInfo
   const shown: DataSource = tab === 'demo' && !isDemo ? 'synthetic' : tab;
 
   const options: { value: DataSource; label: string; help: string; disabled?: boolean }[] = [
-    ...(isDemo ? [{ value: 'demo' as const, label: 'Demo digits', help: '500 labelled MNIST test digits that ship with the studio (never used to train the demo model).' }] : []),
+    ...(isDemo
+      ? [
+          {
+            value: 'demo' as const,
+            label: 'Demo digits',
+            help: '500 labelled MNIST test digits that ship with the studio (never used to train the demo model).',
+          },
+        ]
+      : []),
     { value: 'synthetic', label: 'Synthetic', help: 'Random inputs generated from the model’s input shapes: quick, but fidelity on noise can mislead.' },
     { value: 'files', label: 'My files', help: 'Your own images, .npy or .json tensors, and an optional labels .csv — read in this browser, never uploaded.' },
   ];
@@ -62,7 +70,9 @@ function SyntheticControls({ inputs }: { inputs: ValueInfo[] }) {
   const chooseSyntheticData = useStudio((s) => s.chooseSyntheticData);
   const dims = useMemo(() => dynamicDims(inputs), [inputs]);
   const [count, setCount] = useState(synthetic.count);
-  const [dimValues, setDimValues] = useState<Record<string, number>>(() => Object.fromEntries(dims.map((d) => [d.key, synthetic.dims[d.key] ?? d.defaultValue])));
+  const [dimValues, setDimValues] = useState<Record<string, number>>(() =>
+    Object.fromEntries(dims.map((d) => [d.key, synthetic.dims[d.key] ?? d.defaultValue])),
+  );
   const [floats, setFloats] = useState<FloatDistribution>(synthetic.floats);
   const floatsId = useId();
   const floatHelp = FLOATS.find((f) => f.value === floats)!.help;
@@ -76,7 +86,15 @@ function SyntheticControls({ inputs }: { inputs: ValueInfo[] }) {
       }}
     >
       <div className="lab-row">
-        <NumberInput label="Inputs" value={count} min={1} max={10_000} onCommit={setCount} help="How many random inputs to generate (1–10,000)." testId="synthetic-count" />
+        <NumberInput
+          label="Inputs"
+          value={count}
+          min={1}
+          max={10_000}
+          onCommit={setCount}
+          help="How many random inputs to generate (1–10,000)."
+          testId="synthetic-count"
+        />
         {dims.map((d) => (
           <NumberInput
             key={d.key}
@@ -90,7 +108,13 @@ function SyntheticControls({ inputs }: { inputs: ValueInfo[] }) {
         ))}
         <span className="lab-number">
           <label htmlFor={floatsId}>Float values</label>
-          <select id={floatsId} className="select" value={floats} onChange={(e) => setFloats(e.currentTarget.value as FloatDistribution)} aria-describedby={`${floatsId}-help`}>
+          <select
+            id={floatsId}
+            className="select"
+            value={floats}
+            onChange={(e) => setFloats(e.currentTarget.value as FloatDistribution)}
+            aria-describedby={`${floatsId}-help`}
+          >
             {FLOATS.map((f) => (
               <option key={f.value} value={f.value}>
                 {f.label}
@@ -211,14 +235,37 @@ function ImagePrepControls({ inputs }: { inputs: ValueInfo[] }) {
       <legend>Image preprocessing</legend>
       <p className="cfield__help">
         Applies to image files only (.npy / .json tensors are fed as they are). Defaults come from the model’s first input
-        {defaults ? ` (${defaults.layout.toUpperCase()}, ${defaults.width}×${defaults.height}, ${defaults.channels})` : ''}; changing a setting reloads the files.
+        {defaults ? ` (${defaults.layout.toUpperCase()}, ${defaults.width}×${defaults.height}, ${defaults.channels})` : ''}; changing a setting reloads the
+        files.
       </p>
       <div className="lab-row">
-        <NumberInput label="Width" unit="px" value={prep.width} min={1} max={4096} onCommit={(width) => setImagePrep({ width })} help="Width the images are resized to, in pixels." />
-        <NumberInput label="Height" unit="px" value={prep.height} min={1} max={4096} onCommit={(height) => setImagePrep({ height })} help="Height the images are resized to, in pixels." />
+        <NumberInput
+          label="Width"
+          unit="px"
+          value={prep.width}
+          min={1}
+          max={4096}
+          onCommit={(width) => setImagePrep({ width })}
+          help="Width the images are resized to, in pixels."
+        />
+        <NumberInput
+          label="Height"
+          unit="px"
+          value={prep.height}
+          min={1}
+          max={4096}
+          onCommit={(height) => setImagePrep({ height })}
+          help="Height the images are resized to, in pixels."
+        />
         <span className="lab-number">
           <label htmlFor={resizeId}>Resize</label>
-          <select id={resizeId} className="select" value={prep.resize} title={RESIZE_OPTIONS.find((r) => r.value === prep.resize)?.help} onChange={(e) => setImagePrep({ resize: e.currentTarget.value as ImagePrep['resize'] })}>
+          <select
+            id={resizeId}
+            className="select"
+            value={prep.resize}
+            title={RESIZE_OPTIONS.find((r) => r.value === prep.resize)?.help}
+            onChange={(e) => setImagePrep({ resize: e.currentTarget.value as ImagePrep['resize'] })}
+          >
             {RESIZE_OPTIONS.map((r) => (
               <option key={r.value} value={r.value}>
                 {r.label}
@@ -228,7 +275,13 @@ function ImagePrepControls({ inputs }: { inputs: ValueInfo[] }) {
         </span>
         <span className="lab-number">
           <label htmlFor={scaleId}>Scale</label>
-          <select id={scaleId} className="select" value={prep.scale} title={SCALE_OPTIONS.find((r) => r.value === prep.scale)?.help} onChange={(e) => setImagePrep({ scale: e.currentTarget.value as ImagePrep['scale'] })}>
+          <select
+            id={scaleId}
+            className="select"
+            value={prep.scale}
+            title={SCALE_OPTIONS.find((r) => r.value === prep.scale)?.help}
+            onChange={(e) => setImagePrep({ scale: e.currentTarget.value as ImagePrep['scale'] })}
+          >
             {SCALE_OPTIONS.map((r) => (
               <option key={r.value} value={r.value}>
                 {r.label} ({r.help})
@@ -265,9 +318,28 @@ function ImagePrepControls({ inputs }: { inputs: ValueInfo[] }) {
         </Field>
       </div>
       <div className="lab-row">
-        <ChannelListInput label="Mean" placeholder="0" value={meanText} onChange={setMeanText} onCommit={() => commitList('mean', meanText)} help="Subtracted per channel after scaling; one value applies to all channels." />
-        <ChannelListInput label="Std" placeholder="1" value={stdText} onChange={setStdText} onCommit={() => commitList('std', stdText)} help="Divides each channel after the mean is subtracted; one value applies to all channels." />
-        <button type="button" className="button button--small" onClick={imagenet} title="Scale 0–1, mean 0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225: what most ImageNet-trained models expect.">
+        <ChannelListInput
+          label="Mean"
+          placeholder="0"
+          value={meanText}
+          onChange={setMeanText}
+          onCommit={() => commitList('mean', meanText)}
+          help="Subtracted per channel after scaling; one value applies to all channels."
+        />
+        <ChannelListInput
+          label="Std"
+          placeholder="1"
+          value={stdText}
+          onChange={setStdText}
+          onCommit={() => commitList('std', stdText)}
+          help="Divides each channel after the mean is subtracted; one value applies to all channels."
+        />
+        <button
+          type="button"
+          className="button button--small"
+          onClick={imagenet}
+          title="Scale 0–1, mean 0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225: what most ImageNet-trained models expect."
+        >
           ImageNet
         </button>
       </div>
@@ -287,7 +359,8 @@ function DataStatus({ isDemo }: { isDemo: boolean }) {
   if (data.status === 'loading') {
     return (
       <p className="lab-status" role="status" data-testid="data-loading">
-        <span className="spinner spinner--tiny" aria-hidden="true" /> Loading the {data.source === 'demo' ? 'demo digits' : data.source === 'files' ? `${formatInteger(data.fileCount)} files` : 'synthetic inputs'}…
+        <span className="spinner spinner--tiny" aria-hidden="true" /> Loading the{' '}
+        {data.source === 'demo' ? 'demo digits' : data.source === 'files' ? `${formatInteger(data.fileCount)} files` : 'synthetic inputs'}…
       </p>
     );
   }

@@ -27,7 +27,10 @@ export function EvaluatePanel() {
       void loadEvalEnvironment();
       observer?.disconnect();
     };
-    const observer = typeof IntersectionObserver === 'function' ? new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && start(), { rootMargin: '400px 0px' }) : undefined;
+    const observer =
+      typeof IntersectionObserver === 'function'
+        ? new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && start(), { rootMargin: '400px 0px' })
+        : undefined;
     if (observer) observer.observe(el);
     else start();
     el.addEventListener('focusin', start);

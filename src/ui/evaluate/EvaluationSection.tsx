@@ -27,7 +27,8 @@ export const EvaluationSection = memo(function EvaluationSection({ outputs }: { 
           Evaluate the current recipe
         </h3>
         <p className="card__help">
-          Runs the original and the compressed model (the Compress panel’s settings) on the same inputs and compares their answers, their accuracy and their speed.
+          Runs the original and the compressed model (the Compress panel’s settings) on the same inputs and compares their answers, their accuracy and their
+          speed.
         </p>
       </header>
       <Environment />
@@ -159,7 +160,12 @@ function EvaluationControls({ outputs }: { outputs: ValueInfo[] }) {
           wasm
         </label>
         <label className="checkbox" title={gpuOk ? 'WebGPU on the graphics card.' : `Unavailable: ${env?.webgpu.reason ?? 'looking for an adapter…'}`}>
-          <input type="checkbox" checked={gpuOk && settings.backends.includes('webgpu')} disabled={!gpuOk} onChange={(e) => toggle('webgpu', e.currentTarget.checked)} />
+          <input
+            type="checkbox"
+            checked={gpuOk && settings.backends.includes('webgpu')}
+            disabled={!gpuOk}
+            onChange={(e) => toggle('webgpu', e.currentTarget.checked)}
+          />
           webgpu
           {!gpuOk && env && <span className="muted"> (unavailable: {env.webgpu.reason})</span>}
         </label>
@@ -193,12 +199,17 @@ function EvaluationControls({ outputs }: { outputs: ValueInfo[] }) {
           <p className="cfield__help">Decides the headline metric. Auto guesses from the output’s shape and values; set it when the guess is wrong.</p>
           <div className="lab-row">
             {outputs.map((o) => (
-              <TaskSelect key={o.name} output={o} value={settings.tasks[o.name] ?? 'auto'} onChange={(task) => {
-                const tasks = { ...settings.tasks };
-                if (task === 'auto') delete tasks[o.name];
-                else tasks[o.name] = task;
-                set({ tasks });
-              }} />
+              <TaskSelect
+                key={o.name}
+                output={o}
+                value={settings.tasks[o.name] ?? 'auto'}
+                onChange={(task) => {
+                  const tasks = { ...settings.tasks };
+                  if (task === 'auto') delete tasks[o.name];
+                  else tasks[o.name] = task;
+                  set({ tasks });
+                }}
+              />
             ))}
             {anyMap && (
               <NumberInput
@@ -231,7 +242,14 @@ function TaskSelect({ output, value, onChange }: { output: ValueInfo; value: Out
       <label htmlFor={id}>
         <span className="mono">{output.name}</span> <span className="muted">[{output.shape.join(', ')}]</span>
       </label>
-      <select id={id} className="select" value={value} title={help} onChange={(e) => onChange(e.currentTarget.value as OutputTask | 'auto')} data-testid={`task-${output.name}`}>
+      <select
+        id={id}
+        className="select"
+        value={value}
+        title={help}
+        onChange={(e) => onChange(e.currentTarget.value as OutputTask | 'auto')}
+        data-testid={`task-${output.name}`}
+      >
         {TASK_OPTIONS.map((t) => (
           <option key={t.value} value={t.value}>
             {t.label}

@@ -88,7 +88,15 @@ function SensitivityChart({ layers }: { layers: LayerSensitivity[] }) {
       <ResponsiveContainer width="100%" height={data.length * BAR_HEIGHT + 24}>
         <BarChart data={data} layout="vertical" margin={{ top: 4, right: 64, bottom: 4, left: 0 }} barCategoryGap={4}>
           <XAxis type="number" hide domain={[0, max > 0 ? 'auto' : 1]} />
-          <YAxis type="category" dataKey="label" width={axisWidth} interval={0} tickLine={false} axisLine={false} tick={{ fontSize: 12, fill: 'var(--text-muted)' }} />
+          <YAxis
+            type="category"
+            dataKey="label"
+            width={axisWidth}
+            interval={0}
+            tickLine={false}
+            axisLine={false}
+            tick={{ fontSize: 12, fill: 'var(--text-muted)' }}
+          />
           <Tooltip
             cursor={{ fill: 'var(--surface-hover)' }}
             content={({ active, payload }) => {
@@ -116,7 +124,12 @@ function SensitivityChart({ layers }: { layers: LayerSensitivity[] }) {
             {data.map((d, i) => (
               <Cell key={d.name} fill={i === 0 && d.damage > 0 ? 'var(--series-3)' : 'var(--accent)'} />
             ))}
-            <LabelList dataKey="damage" position="right" formatter={(v: unknown) => formatSmall(Number(v))} style={{ fontSize: 12, fill: 'var(--text-muted)' }} />
+            <LabelList
+              dataKey="damage"
+              position="right"
+              formatter={(v: unknown) => formatSmall(Number(v))}
+              style={{ fontSize: 12, fill: 'var(--text-muted)' }}
+            />
           </Bar>
         </BarChart>
       </ResponsiveContainer>
@@ -274,7 +287,8 @@ function MixedPlanner({ layers, originalBytes }: { layers: LayerSensitivity[]; o
         <div className="lab-plan__result" data-testid="plan-result">
           {!plan.targetMet && (
             <p className="lab-warning">
-              <Badge severity="warn">target not met</Badge> Even compressing every layer does not reach {formatBytes(targetBytes)}; the plan compresses them all.
+              <Badge severity="warn">target not met</Badge> Even compressing every layer does not reach {formatBytes(targetBytes)}; the plan compresses them
+              all.
             </p>
           )}
           <p data-testid="plan-protected">

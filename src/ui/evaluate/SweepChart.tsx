@@ -31,8 +31,17 @@ export const SweepChart = memo(function SweepChart({ points }: { points: SweepPo
   // Ratios to the original timed alongside each point cancel the drift of a busy machine; plot those when known.
   const relative = shown.every((p) => p.relativeLatency !== undefined);
 
-  const [x0, x1] = paddedDomain(shown.map((p) => pointLatency(p)!), 0.1, 0);
-  const [y0, y1] = paddedDomain(shown.map((p) => qualityOf(p)! * 100), 0.15, 0, 100);
+  const [x0, x1] = paddedDomain(
+    shown.map((p) => pointLatency(p)!),
+    0.1,
+    0,
+  );
+  const [y0, y1] = paddedDomain(
+    shown.map((p) => qualityOf(p)! * 100),
+    0.15,
+    0,
+    100,
+  );
   const sizes = shown.map((p) => p.sizeBytes);
   const sMin = Math.min(...sizes);
   const sMax = Math.max(...sizes);
@@ -139,7 +148,9 @@ export const SweepChart = memo(function SweepChart({ points }: { points: SweepPo
             </span>
             <span>
               latency {formatLatency(hovered.latency?.medianMs)} median{hovered.latency ? `, p90 ${formatLatency(hovered.latency.p90Ms)}` : ''}
-              {!hovered.isOriginal && hovered.originalLatency ? ` (${ratioText(hovered.latency?.medianMs, hovered.originalLatency.medianMs)} the original)` : ''}
+              {!hovered.isOriginal && hovered.originalLatency
+                ? ` (${ratioText(hovered.latency?.medianMs, hovered.originalLatency.medianMs)} the original)`
+                : ''}
             </span>
             <span>
               {yName.toLowerCase()} {(qualityOf(hovered)! * 100).toFixed(1)}%

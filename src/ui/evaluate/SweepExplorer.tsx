@@ -89,7 +89,11 @@ function SweepRun() {
           done={p?.done ?? 0}
           total={p?.total ?? 0}
           onCancel={cancel}
-          detail={p?.etaSeconds !== undefined ? `${formatEta(p.etaSeconds)} left · points measured so far stay if you cancel` : 'Points measured so far stay if you cancel.'}
+          detail={
+            p?.etaSeconds !== undefined
+              ? `${formatEta(p.etaSeconds)} left · points measured so far stay if you cancel`
+              : 'Points measured so far stay if you cancel.'
+          }
         />
       )}
       {status === 'cancelled' && <p className="lab-status">Cancelled: the {measured} points measured so far are kept.</p>}
@@ -126,10 +130,20 @@ const SweepResults = memo(function SweepResults() {
       <SweepTable points={points} />
       <CompareCards />
       <div className="lab-actions">
-        <button type="button" className="button button--small" onClick={() => exportSweep('csv')} title="One row per point: size, latency, accuracy, fidelity, recipe.">
+        <button
+          type="button"
+          className="button button--small"
+          onClick={() => exportSweep('csv')}
+          title="One row per point: size, latency, accuracy, fidelity, recipe."
+        >
           Export CSV
         </button>
-        <button type="button" className="button button--small" onClick={() => exportSweep('json')} title="Every point with its recipe and the dataset, as JSON.">
+        <button
+          type="button"
+          className="button button--small"
+          onClick={() => exportSweep('json')}
+          title="Every point with its recipe and the dataset, as JSON."
+        >
           Export JSON
         </button>
       </div>
@@ -157,7 +171,12 @@ const SweepControls = memo(function SweepControls() {
         <legend>Bit widths</legend>
         {BITS.map((b) => (
           <label key={b.value} className="checkbox" title={b.help}>
-            <input type="checkbox" checked={st.bits.includes(b.value)} onChange={(e) => set({ bits: toggled(st.bits, b.value, e.currentTarget.checked).sort((x, y) => y - x) })} aria-label={b.value === 32 ? 'float (no quantization)' : `${b.value} bits`} />
+            <input
+              type="checkbox"
+              checked={st.bits.includes(b.value)}
+              onChange={(e) => set({ bits: toggled(st.bits, b.value, e.currentTarget.checked).sort((x, y) => y - x) })}
+              aria-label={b.value === 32 ? 'float (no quantization)' : `${b.value} bits`}
+            />
             {b.label}
           </label>
         ))}
@@ -166,7 +185,12 @@ const SweepControls = memo(function SweepControls() {
         <legend>Sparsities</legend>
         {SPARSITIES.map((v) => (
           <label key={v} className="checkbox" title={v === 0 ? 'No pruning.' : `${Math.round(v * 100)}% of the weights pruned before quantizing.`}>
-            <input type="checkbox" checked={st.sparsities.includes(v)} onChange={(e) => set({ sparsities: toggled(st.sparsities, v, e.currentTarget.checked).sort((x, y) => x - y) })} aria-label={`${Math.round(v * 100)}% sparsity`} />
+            <input
+              type="checkbox"
+              checked={st.sparsities.includes(v)}
+              onChange={(e) => set({ sparsities: toggled(st.sparsities, v, e.currentTarget.checked).sort((x, y) => x - y) })}
+              aria-label={`${Math.round(v * 100)}% sparsity`}
+            />
             {Math.round(v * 100)}%
           </label>
         ))}
@@ -175,13 +199,23 @@ const SweepControls = memo(function SweepControls() {
         <legend>Granularities</legend>
         {GRANULARITIES.map((g) => (
           <label key={g.value} className="checkbox" title={g.help}>
-            <input type="checkbox" checked={st.granularities.includes(g.value)} onChange={(e) => set({ granularities: toggled(st.granularities, g.value, e.currentTarget.checked) })} />
+            <input
+              type="checkbox"
+              checked={st.granularities.includes(g.value)}
+              onChange={(e) => set({ granularities: toggled(st.granularities, g.value, e.currentTarget.checked) })}
+            />
             {g.label}
           </label>
         ))}
         <span className="lab-number">
           <label htmlFor={patternId}>Pruning pattern</label>
-          <select id={patternId} className="select" value={st.pattern} title="How the sparsities above prune: single weights, N:M groups, or whole output channels." onChange={(e) => set({ pattern: e.currentTarget.value as PrunePattern })}>
+          <select
+            id={patternId}
+            className="select"
+            value={st.pattern}
+            title="How the sparsities above prune: single weights, N:M groups, or whole output channels."
+            onChange={(e) => set({ pattern: e.currentTarget.value as PrunePattern })}
+          >
             {PATTERNS.map((pt) => (
               <option key={pt.value} value={pt.value}>
                 {pt.label}
@@ -194,14 +228,34 @@ const SweepControls = memo(function SweepControls() {
         <legend>Presets</legend>
         {PRESETS.map((pr) => (
           <label key={pr.label} className="checkbox" title="A well-known recipe measured alongside the grid.">
-            <input type="checkbox" checked={st.presets.includes(pr.label)} onChange={(e) => set({ presets: toggled(st.presets, pr.label, e.currentTarget.checked) })} />
+            <input
+              type="checkbox"
+              checked={st.presets.includes(pr.label)}
+              onChange={(e) => set({ presets: toggled(st.presets, pr.label, e.currentTarget.checked) })}
+            />
             {pr.label}
           </label>
         ))}
       </fieldset>
       <div className="lab-row">
-        <NumberInput label="Samples per point" value={st.samples} min={1} max={100_000} onCommit={(samples) => set({ samples })} help="Inputs each point runs on (fewer than a full evaluation keeps the sweep quick)." testId="sweep-samples" />
-        <NumberInput label="Timed runs" value={st.runs} min={1} max={1000} onCommit={(runs) => set({ runs })} help="Timed inferences per point (and of the original alongside it); the median is the latency." testId="sweep-runs" />
+        <NumberInput
+          label="Samples per point"
+          value={st.samples}
+          min={1}
+          max={100_000}
+          onCommit={(samples) => set({ samples })}
+          help="Inputs each point runs on (fewer than a full evaluation keeps the sweep quick)."
+          testId="sweep-samples"
+        />
+        <NumberInput
+          label="Timed runs"
+          value={st.runs}
+          min={1}
+          max={1000}
+          onCommit={(runs) => set({ runs })}
+          help="Timed inferences per point (and of the original alongside it); the median is the latency."
+          testId="sweep-runs"
+        />
         <Segmented<EvalBackend>
           label="Sweep backend"
           small
@@ -247,12 +301,14 @@ const SweepTable = memo(function SweepTable({ points }: { points: SweepPoint[] }
   const rows = sortPoints(points, sort.key, sort.dir, qualityOf);
   const original = points.find((p) => p.isOriginal);
   const labelled = points.some((p) => p.accuracy !== undefined);
-  const clickSort = (key: SweepSortKey) => setSort((s) => (s.key === key ? { key, dir: s.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: key === 'quality' || key === 'frontier' ? 'desc' : 'asc' }));
+  const clickSort = (key: SweepSortKey) =>
+    setSort((s) => (s.key === key ? { key, dir: s.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: key === 'quality' || key === 'frontier' ? 'desc' : 'asc' }));
   return (
     <div className="lab-table-wrap">
       <table className="simple-table lab-table lab-sweep-table" data-testid="sweep-table">
         <caption className="lab-table__caption">
-          Every point measured. Tick two to compare them below. {labelled ? 'Quality = accuracy on the labelled samples.' : 'Quality = the headline fidelity metric (no labels).'}
+          Every point measured. Tick two to compare them below.{' '}
+          {labelled ? 'Quality = accuracy on the labelled samples.' : 'Quality = the headline fidelity metric (no labels).'}
         </caption>
         <thead>
           <tr>
@@ -260,7 +316,13 @@ const SweepTable = memo(function SweepTable({ points }: { points: SweepPoint[] }
               <span className="visually-hidden">Compare</span>
             </th>
             {COLUMNS.map((c) => (
-              <th key={c.key} scope="col" className={c.num ? 'num' : undefined} aria-sort={sort.key === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined} title={c.help}>
+              <th
+                key={c.key}
+                scope="col"
+                className={c.num ? 'num' : undefined}
+                aria-sort={sort.key === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}
+                title={c.help}
+              >
                 <button type="button" className="lab-sort" onClick={() => clickSort(c.key)}>
                   {c.label}
                   {sort.key === c.key ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
@@ -279,7 +341,13 @@ const SweepTable = memo(function SweepTable({ points }: { points: SweepPoint[] }
             return (
               <tr key={p.id} data-testid="sweep-row" data-id={p.id} className={`${isSelected ? 'is-selected' : ''}${applied === p.id ? ' is-applied' : ''}`}>
                 <td>
-                  <input type="checkbox" checked={isSelected} onChange={() => toggle(p.id)} aria-label={`Compare ${p.label}`} title="Compare (at most two; a third replaces the oldest)" />
+                  <input
+                    type="checkbox"
+                    checked={isSelected}
+                    onChange={() => toggle(p.id)}
+                    aria-label={`Compare ${p.label}`}
+                    title="Compare (at most two; a third replaces the oldest)"
+                  />
                 </td>
                 <td title={p.label}>
                   {p.label}
@@ -292,19 +360,37 @@ const SweepTable = memo(function SweepTable({ points }: { points: SweepPoint[] }
                 </td>
                 <td className="num">
                   {p.error ? '—' : formatBytes(p.sizeBytes)}{' '}
-                  {!p.error && original && !p.isOriginal && <span className={`delta delta--${deltaTone(original.sizeBytes, p.sizeBytes)}`}>{deltaText(original.sizeBytes, p.sizeBytes)}</span>}
+                  {!p.error && original && !p.isOriginal && (
+                    <span className={`delta delta--${deltaTone(original.sizeBytes, p.sizeBytes)}`}>{deltaText(original.sizeBytes, p.sizeBytes)}</span>
+                  )}
                 </td>
                 <td className="num">
                   {p.latency ? `${formatLatency(p.latency.medianMs)} / ${formatLatency(p.latency.p90Ms)}` : '—'}
-                  {!p.isOriginal && p.latency && p.originalLatency && <span className="muted"> {ratioText(p.latency.medianMs, p.originalLatency.medianMs)}</span>}
+                  {!p.isOriginal && p.latency && p.originalLatency && (
+                    <span className="muted"> {ratioText(p.latency.medianMs, p.originalLatency.medianMs)}</span>
+                  )}
                 </td>
                 <td className="num" title={p.headline ? `${p.headline.metric} ${formatShare(p.headline.value)}` : undefined}>
                   {q === undefined ? '—' : `${(q * 100).toFixed(1)}%`}
                 </td>
                 <td className="num">{formatCosine(p.cosine)}</td>
-                <td>{p.frontier ? <span title="On the frontier" aria-label="on the frontier">★</span> : ''}</td>
                 <td>
-                  <button type="button" className="button button--small" disabled={!!p.error} onClick={() => applyRecipe(p.recipe, p.id)} aria-label={`Apply ${p.label}`}>
+                  {p.frontier ? (
+                    <span title="On the frontier" aria-label="on the frontier">
+                      ★
+                    </span>
+                  ) : (
+                    ''
+                  )}
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    className="button button--small"
+                    disabled={!!p.error}
+                    onClick={() => applyRecipe(p.recipe, p.id)}
+                    aria-label={`Apply ${p.label}`}
+                  >
                     {applied === p.id ? 'Applied' : 'Apply'}
                   </button>
                 </td>

@@ -26,7 +26,18 @@ import {
 function point(id: number, over: Partial<SweepPoint> = {}): SweepPoint {
   return { id, label: `p${id}`, recipe: { version: 1 }, isOriginal: id === 0, sizeBytes: 1000 - id * 100, frontier: false, ...over };
 }
-const lat = (medianMs: number) => ({ runs: 3, firstRunMs: 1, medianMs, p90Ms: medianMs, p10Ms: medianMs, minMs: medianMs, maxMs: medianMs, meanMs: medianMs, spreadPct: 0, inferencesPerSample: 1 });
+const lat = (medianMs: number) => ({
+  runs: 3,
+  firstRunMs: 1,
+  medianMs,
+  p90Ms: medianMs,
+  p10Ms: medianMs,
+  minMs: medianMs,
+  maxMs: medianMs,
+  meanMs: medianMs,
+  spreadPct: 0,
+  inferencesPerSample: 1,
+});
 
 describe('accuracy and deltas', () => {
   it('formats accuracy with one decimal', () => {
@@ -71,7 +82,14 @@ describe('fidelity numbers', () => {
     expect(fidelityReading({ headline: { metric: 'cosine', value: 0.99 }, cosine: 0.99 }).severity).toBe('bad');
   });
   it('says not to trust a backend that disagrees', () => {
-    const check: CrossBackendCheck = { model: 'candidate', backend: 'webgpu', reference: 'wasm', outputs: [], agrees: false, tolerance: { minCosine: 0.999, maxRelError: 0.01 } };
+    const check: CrossBackendCheck = {
+      model: 'candidate',
+      backend: 'webgpu',
+      reference: 'wasm',
+      outputs: [],
+      agrees: false,
+      tolerance: { minCosine: 0.999, maxRelError: 0.01 },
+    };
     expect(crossVerdict(check).text).toContain('do not trust webgpu numbers for this model');
     expect(crossVerdict({ ...check, agrees: true }).severity).toBe('good');
   });

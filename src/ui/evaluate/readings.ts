@@ -83,9 +83,12 @@ export function formatSmall(x: number | undefined, unit = ''): string {
 
 /** What the headline metric means, for someone who never heard of it. */
 export function headlineHelp(metric: string): string {
-  if (metric === 'top-1 agreement') return 'Share of samples where the compressed model picks the same class as the original. 100% = it never changes its answer.';
-  if (metric === 'per-position agreement') return 'Share of positions (e.g. characters, tokens) where the compressed model picks the same symbol as the original.';
-  if (metric.startsWith('mask IoU')) return 'Overlap of the masks the two models draw (intersection over union of the pixels above the threshold). 100% = identical masks.';
+  if (metric === 'top-1 agreement')
+    return 'Share of samples where the compressed model picks the same class as the original. 100% = it never changes its answer.';
+  if (metric === 'per-position agreement')
+    return 'Share of positions (e.g. characters, tokens) where the compressed model picks the same symbol as the original.';
+  if (metric.startsWith('mask IoU'))
+    return 'Overlap of the masks the two models draw (intersection over union of the pixels above the threshold). 100% = identical masks.';
   return 'How closely the output values follow the original: 1 = same direction exactly; 0.99 already means visible differences for sensitive outputs.';
 }
 
@@ -114,7 +117,11 @@ export function fidelityReading(f: Pick<OutputFidelity, 'headline' | 'cosine'>):
 export function crossVerdict(check: CrossBackendCheck): { severity: Severity; label: string; text: string } {
   const model = check.model === 'original' ? 'the original model' : 'the compressed model';
   if (check.agrees) {
-    return { severity: 'good', label: 'agrees', text: `${check.backend} computes ${model} like ${check.reference} (within cosine ≥ ${check.tolerance.minCosine}, error ≤ ${formatShare(check.tolerance.maxRelError)} of the largest value).` };
+    return {
+      severity: 'good',
+      label: 'agrees',
+      text: `${check.backend} computes ${model} like ${check.reference} (within cosine ≥ ${check.tolerance.minCosine}, error ≤ ${formatShare(check.tolerance.maxRelError)} of the largest value).`,
+    };
   }
   return {
     severity: 'bad',

@@ -120,9 +120,7 @@ const LayerSizeBody = memo(function LayerSizeBody({
     >
       <div className="card__tools">
         <MeasureToggle />
-        <span className="muted small">
-          {measure === 'bytes' ? formatBytes(total) : `${formatInteger(total)} parameters`} in weights
-        </span>
+        <span className="muted small">{measure === 'bytes' ? formatBytes(total) : `${formatInteger(total)} parameters`} in weights</span>
       </div>
       <BarList
         items={shown.map(item)}

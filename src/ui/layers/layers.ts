@@ -42,7 +42,6 @@ export function groupLayers(tensors: readonly TensorInfo[]): LayerRow[] {
   return [...byLayer.values()].map((e) => e.row);
 }
 
-
 /** Largest first; ties in graph order. */
 export function sortLayers(layers: readonly LayerRow[], measure: LayerMeasure): LayerRow[] {
   return layers

@@ -16,8 +16,8 @@ export function EmptyState() {
     <section className="card empty-state">
       <h2>No model open</h2>
       <p>
-        An ONNX file describes a neural network: the operations it runs and the numbers (weights) it learned. Open one
-        to see its size, its inputs and outputs, and every weight tensor.
+        An ONNX file describes a neural network: the operations it runs and the numbers (weights) it learned. Open one to see its size, its inputs and outputs,
+        and every weight tensor.
       </p>
       <p className="empty-state__hint">{DROP_MESSAGE} anywhere on this page, or use the buttons above.</p>
       <p className="empty-state__hint">Nothing is uploaded: files are read in your browser.</p>

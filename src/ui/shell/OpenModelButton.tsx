@@ -7,10 +7,7 @@ import { useStudio } from '../../state/store';
 export function OpenModelButton() {
   const openFiles = useStudio((s) => s.openFiles);
   return (
-    <label
-      className="button button--primary file-button"
-      title="Choose an .onnx file. If its weights live in separate external-data files, select those too."
-    >
+    <label className="button button--primary file-button" title="Choose an .onnx file. If its weights live in separate external-data files, select those too.">
       <input
         type="file"
         multiple

@@ -9,8 +9,7 @@ export function filesFromDrop(dataTransfer: DataTransfer): Promise<File[]> {
     .filter((item) => item.kind === 'file')
     .map((item) => (typeof item.webkitGetAsEntry === 'function' ? item.webkitGetAsEntry() : null));
   if (!entries.some((entry) => entry?.isDirectory)) return Promise.resolve(files);
-  return Promise.all(entries.map((entry, i) => (entry ? readEntry(entry) : Promise.resolve(files[i] ? [files[i]] : []))))
-    .then((lists) => lists.flat());
+  return Promise.all(entries.map((entry, i) => (entry ? readEntry(entry) : Promise.resolve(files[i] ? [files[i]] : [])))).then((lists) => lists.flat());
 }
 
 async function readEntry(entry: FileSystemEntry): Promise<File[]> {

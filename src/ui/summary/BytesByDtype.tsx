@@ -7,11 +7,7 @@ export function BytesByDtype({ byDtype, total }: { byDtype: Record<string, numbe
     .sort(([, a], [, b]) => b - a);
   const sum = entries.reduce((s, [, b]) => s + b, 0) || total;
   return (
-    <Card
-      id="dtype-title"
-      title="Where the bytes go"
-      help="Stored tensor bytes by number type. Weights in 32-bit floats are the usual target for compression."
-    >
+    <Card id="dtype-title" title="Where the bytes go" help="Stored tensor bytes by number type. Weights in 32-bit floats are the usual target for compression.">
       {entries.length === 0 ? (
         <p className="muted">This model stores no tensors.</p>
       ) : (

@@ -3,10 +3,7 @@ import { dtypeLabel, formatShape } from '../format';
 import { Card } from './Card';
 
 export function InputsOutputs({ inputs, outputs }: { inputs: ValueInfo[]; outputs: ValueInfo[] }) {
-  const rows = [
-    ...inputs.map((v) => ({ kind: 'Input', v })),
-    ...outputs.map((v) => ({ kind: 'Output', v })),
-  ];
+  const rows = [...inputs.map((v) => ({ kind: 'Input', v })), ...outputs.map((v) => ({ kind: 'Output', v }))];
   return (
     <Card
       id="io-title"

@@ -21,19 +21,31 @@ export function OpsetUpgrade({ opset, fileName }: { opset: number; fileName: str
   return (
     <div className="opset-upgrade" data-testid="opset-upgrade">
       <p className="card__help">
-        Old opsets lack the formats compression writes (per-channel int8 needs 13, float16 scales 19, 4-bit blocks 21). Compress raises the opset by
-        itself when it needs to; here you can do it alone — every op whose meaning changed on the way is rewritten so the outputs stay identical.
+        Old opsets lack the formats compression writes (per-channel int8 needs 13, float16 scales 19, 4-bit blocks 21). Compress raises the opset by itself when
+        it needs to; here you can do it alone — every op whose meaning changed on the way is rewritten so the outputs stay identical.
       </p>
       <div className="opset-upgrade__row">
         <label htmlFor={id}>Target opset</label>
-        <select id={id} className="select select--compact" value={target} onChange={(e) => setTarget(Number(e.currentTarget.value))} data-testid="opset-upgrade-target">
+        <select
+          id={id}
+          className="select select--compact"
+          value={target}
+          onChange={(e) => setTarget(Number(e.currentTarget.value))}
+          data-testid="opset-upgrade-target"
+        >
           {choices.map((v) => (
             <option key={v} value={v}>
               {v}
             </option>
           ))}
         </select>
-        <button type="button" className="button button--small" disabled={state.status === 'running'} onClick={() => void upgrade(target)} data-testid="opset-upgrade-button">
+        <button
+          type="button"
+          className="button button--small"
+          disabled={state.status === 'running'}
+          onClick={() => void upgrade(target)}
+          data-testid="opset-upgrade-button"
+        >
           Upgrade to opset {target}
         </button>
       </div>

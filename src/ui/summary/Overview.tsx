@@ -90,9 +90,7 @@ export function Overview({ summary, isDemo }: { summary: ModelSummary; isDemo: b
             </span>
           )}
         </div>
-        {summary.externalFiles.length > 0 && (
-          <p className="card__help">Weights also read from: {summary.externalFiles.join(', ')}</p>
-        )}
+        {summary.externalFiles.length > 0 && <p className="card__help">Weights also read from: {summary.externalFiles.join(', ')}</p>}
       </header>
       <dl className="facts">
         {facts.map((fact) => (

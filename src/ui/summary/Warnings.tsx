@@ -7,9 +7,7 @@ export function Warnings({ warnings }: { warnings: string[] }) {
         <path d="M12 10v4M12 17v.5" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" />
       </svg>
       <div className="banner__body">
-        <p className="banner__title">
-          {warnings.length === 1 ? 'One thing to know about this model' : `${warnings.length} things to know about this model`}
-        </p>
+        <p className="banner__title">{warnings.length === 1 ? 'One thing to know about this model' : `${warnings.length} things to know about this model`}</p>
         <ul className="banner__list">
           {warnings.map((w, i) => (
             <li key={i}>{w}</li>

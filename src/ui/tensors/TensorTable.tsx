@@ -121,8 +121,8 @@ export function TensorTable({ tensors }: { tensors: TensorInfo[] }) {
           Tensors <span className="count-badge">{formatInteger(tensors.length)}</span>
         </h2>
         <p className="card__help">
-          Every block of numbers stored in the model. Weights are what the model learned; the rest are small helper
-          values such as shapes and indices. Click a row, or press Enter on it, to see its values below.
+          Every block of numbers stored in the model. Weights are what the model learned; the rest are small helper values such as shapes and indices. Click a
+          row, or press Enter on it, to see its values below.
         </p>
       </header>
 

@@ -22,8 +22,7 @@ export function TensorToolbar({
 
   const parts = [`Showing ${formatInteger(shown)} of ${formatInteger(total)} tensors`];
   if (filteredOut > 0) parts.push(`${formatInteger(filteredOut)} not matching the filter`);
-  if (hiddenNonWeights > 0)
-    parts.push(`${formatInteger(hiddenNonWeights)} non-weight tensor${hiddenNonWeights === 1 ? '' : 's'} hidden`);
+  if (hiddenNonWeights > 0) parts.push(`${formatInteger(hiddenNonWeights)} non-weight tensor${hiddenNonWeights === 1 ? '' : 's'} hidden`);
 
   return (
     <div className="tt-toolbar">
@@ -44,10 +43,7 @@ export function TensorToolbar({
           autoComplete="off"
         />
       </div>
-      <label
-        className="checkbox"
-        title="Also list tensors that are not learned weights: shapes, indices, scalars and other helper values."
-      >
+      <label className="checkbox" title="Also list tensors that are not learned weights: shapes, indices, scalars and other helper values.">
         <input type="checkbox" checked={showNonWeights} onChange={(event) => setShowNonWeights(event.currentTarget.checked)} />
         Show non-weight tensors
       </label>

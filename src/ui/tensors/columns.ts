@@ -18,5 +18,4 @@ export const COLUMNS: readonly Column[] = [
 ];
 
 /** One grid template shared by the header and every row so the columns line up. */
-export const GRID_TEMPLATE =
-  'minmax(220px, 2.4fr) minmax(150px, 1.4fr) minmax(120px, 1fr) 96px 112px 100px minmax(170px, 1.5fr)';
+export const GRID_TEMPLATE = 'minmax(220px, 2.4fr) minmax(150px, 1.4fr) minmax(120px, 1fr) 96px 112px 100px minmax(170px, 1.5fr)';

@@ -73,8 +73,7 @@ const comparators: Record<TensorSort['key'], (a: TensorInfo, b: TensorInfo) => n
   dtype: (a, b) => collator.compare(dtypeLabel(a.dtype), dtypeLabel(b.dtype)),
   elements: (a, b) => a.elements - b.elements,
   bytes: (a, b) => a.bytes - b.bytes,
-  location: (a, b) =>
-    collator.compare(locationLabel(a), locationLabel(b)) || collator.compare(a.graph, b.graph),
+  location: (a, b) => collator.compare(locationLabel(a), locationLabel(b)) || collator.compare(a.graph, b.graph),
 };
 
 export interface TensorRows {
@@ -85,10 +84,7 @@ export interface TensorRows {
   filteredOut: number;
 }
 
-export function selectTensorRows(
-  tensors: readonly TensorInfo[],
-  options: { filter: string; sort: TensorSort | null; showNonWeights: boolean },
-): TensorRows {
+export function selectTensorRows(tensors: readonly TensorInfo[], options: { filter: string; sort: TensorSort | null; showNonWeights: boolean }): TensorRows {
   let hiddenNonWeights = 0;
   let filteredOut = 0;
   const rows: TensorInfo[] = [];

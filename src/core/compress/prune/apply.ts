@@ -68,7 +68,14 @@ export interface PruneReport {
 const PRUNABLE_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
 
 function setValues(entry: CatalogEntry, values: Float32Array, dims: number[] = entry.shape): void {
-  replaceTensor(entry, create(TensorProtoSchema, { dataType: DataType.FLOAT, dims: dims.map(BigInt), rawData: new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength) }));
+  replaceTensor(
+    entry,
+    create(TensorProtoSchema, {
+      dataType: DataType.FLOAT,
+      dims: dims.map(BigInt),
+      rawData: new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength),
+    }),
+  );
 }
 
 function sums(original: Float32Array, pruned: Float32Array): { signal: number; noise: number } {
@@ -122,9 +129,23 @@ export function pruneCandidates(catalog: TensorCatalog, recipe: PruneRecipe, lay
     const op = use.op;
     const layer = use.nodeLabel;
     const skip = (reason: string) =>
-      layers?.push({ entryId: entry.id, name: entry.name, layer, op, pattern: recipe.pattern, action: 'skip', reason, sparsity: 0, paramsBefore: entry.elements, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
+      layers?.push({
+        entryId: entry.id,
+        name: entry.name,
+        layer,
+        op,
+        pattern: recipe.pattern,
+        action: 'skip',
+        reason,
+        sparsity: 0,
+        paramsBefore: entry.elements,
+        paramsAfter: entry.elements,
+        relError: 0,
+        sqnrDb: Infinity,
+      });
     if (entry.dataType !== DataType.FLOAT) skip('not a float32 weight');
-    else if (!PRUNABLE_OPS.has(op) || use.path.length > 0) skip(use.path.length > 0 ? `reaches ${op} through ${use.path.join(' → ')}: not pruned` : `${op} weights are not pruned`);
+    else if (!PRUNABLE_OPS.has(op) || use.path.length > 0)
+      skip(use.path.length > 0 ? `reaches ${op} through ${use.path.join(' → ')}: not pruned` : `${op} weights are not pruned`);
     else if (excludedBecause(recipe.exclude, entry.name, layer)) skip(excludedBecause(recipe.exclude, entry.name, layer)!);
     else if (recipe.excludeOps.includes(op)) skip(`${op} layers excluded`);
     else {
@@ -173,7 +194,20 @@ async function pruneMasks(work: EditableModel, recipe: PruneRecipe, layers: Prun
       const [n, m] = recipe.pattern === '2:4' ? [2, 4] : [4, 8];
       const view = reductionView(c.entry, c.node);
       if (!view) {
-        layers.push({ entryId: c.entry.id, name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'skip', reason: 'no reduction axis for N:M groups', sparsity: 0, paramsBefore: c.entry.elements, paramsAfter: c.entry.elements, relError: 0, sqnrDb: Infinity });
+        layers.push({
+          entryId: c.entry.id,
+          name: c.entry.name,
+          layer: c.layer,
+          op: c.op,
+          pattern: recipe.pattern,
+          action: 'skip',
+          reason: 'no reduction axis for N:M groups',
+          sparsity: 0,
+          paramsBefore: c.entry.elements,
+          paramsAfter: c.entry.elements,
+          relError: 0,
+          sqnrDb: Infinity,
+        });
         continue;
       }
       pruned = (await onDevice(backend, original, (kern, t) => kern.nmMask(t, view, n, m))).values;
@@ -182,11 +216,29 @@ async function pruneMasks(work: EditableModel, recipe: PruneRecipe, layers: Prun
     const zeros = countZeros(pruned);
     const { signal, noise } = sums(original, pruned);
     const err = errorFromSums(signal, noise);
-    layers.push({ entryId: c.entry.id, name: c.entry.name, layer: c.layer, op: c.op, pattern: recipe.pattern, action: 'prune', sparsity: zeros / pruned.length, paramsBefore: pruned.length, paramsAfter: pruned.length - zeros, ...err });
+    layers.push({
+      entryId: c.entry.id,
+      name: c.entry.name,
+      layer: c.layer,
+      op: c.op,
+      pattern: recipe.pattern,
+      action: 'prune',
+      sparsity: zeros / pruned.length,
+      paramsBefore: pruned.length,
+      paramsAfter: pruned.length - zeros,
+      ...err,
+    });
   }
 }
 
-async function pruneChannels(work: EditableModel, recipe: PruneRecipe, layers: PruneLayerReport[], warnings: string[], backend: KernelBackend, options: PruneOptions): Promise<PruneGroupReport[]> {
+async function pruneChannels(
+  work: EditableModel,
+  recipe: PruneRecipe,
+  layers: PruneLayerReport[],
+  warnings: string[],
+  backend: KernelBackend,
+  options: PruneOptions,
+): Promise<PruneGroupReport[]> {
   const catalog = work.catalog;
   const elementsBefore = new Map(catalog.entries.map((e) => [e, e.elements]));
   const skipped: PruneLayerReport[] = [];
@@ -201,17 +253,42 @@ async function pruneChannels(work: EditableModel, recipe: PruneRecipe, layers: P
       const kept = l.kept;
       const sparsity = l.channelsBefore > 0 ? 1 - l.channelsAfter / l.channelsBefore : 0;
       layers.push({
-        entryId: entry.id, name: entry.name, graphPath: entry.graphPath, layer: l.layer, op: l.op, pattern: 'channel',
+        entryId: entry.id,
+        name: entry.name,
+        graphPath: entry.graphPath,
+        layer: l.layer,
+        op: l.op,
+        pattern: 'channel',
         action: kept ? 'skip' : 'prune',
         ...(kept ? { reason: kept.excluded ? kept.reason : `left alone: ${kept.reason}` } : {}),
-        sparsity: kept ? 0 : sparsity, paramsBefore, paramsAfter: entry.elements, channelsBefore: l.channelsBefore, channelsAfter: l.channelsAfter,
-        relError: kept ? 0 : l.relError, sqnrDb: kept || l.relError === 0 ? Infinity : -20 * Math.log10(l.relError), groups: l.groups,
+        sparsity: kept ? 0 : sparsity,
+        paramsBefore,
+        paramsAfter: entry.elements,
+        channelsBefore: l.channelsBefore,
+        channelsAfter: l.channelsAfter,
+        relError: kept ? 0 : l.relError,
+        sqnrDb: kept || l.relError === 0 ? Infinity : -20 * Math.log10(l.relError),
+        groups: l.groups,
       });
     } else if (candidates.has(entry)) {
       const use = tensorRole(entry, catalog);
       const layer = use.kind === 'weight' ? use.use.nodeLabel : entry.name;
       const op = use.kind === 'weight' ? use.use.op : '';
-      layers.push({ entryId: entry.id, name: entry.name, graphPath: entry.graphPath, layer, op, pattern: 'channel', action: 'skip', reason: 'its output channels cannot be removed: not the weight of a layer the channel analysis follows', sparsity: 0, paramsBefore, paramsAfter: entry.elements, relError: 0, sqnrDb: Infinity });
+      layers.push({
+        entryId: entry.id,
+        name: entry.name,
+        graphPath: entry.graphPath,
+        layer,
+        op,
+        pattern: 'channel',
+        action: 'skip',
+        reason: 'its output channels cannot be removed: not the weight of a layer the channel analysis follows',
+        sparsity: 0,
+        paramsBefore,
+        paramsAfter: entry.elements,
+        relError: 0,
+        sqnrDb: Infinity,
+      });
     } else {
       const s = skippedById.get(entry.id);
       if (s) layers.push({ ...s, graphPath: entry.graphPath, paramsAfter: entry.elements });
@@ -229,8 +306,12 @@ export async function pruneEditable(work: EditableModel, recipe: PruneRecipe, op
   const before = countMacs(work.model);
   const groups = recipe.pattern === 'channel' ? await pruneChannels(work, recipe, layers, warnings, backend, options) : undefined;
   if (recipe.pattern !== 'channel') await pruneMasks(work, recipe, layers, backend, options);
-  if (recipe.pattern !== 'channel' && recipe.pattern !== 'unstructured') warnings.push(`${recipe.pattern} keeps ${recipe.pattern === '2:4' ? 2 : 4} of every ${recipe.pattern === '2:4' ? 4 : 8} weights along the input axis: sparsity is fixed at 50%.`);
-  if (recipe.pattern !== 'channel') warnings.push('Zeroed weights are still stored: a dense ONNX file does not shrink until it is compressed (zip) or quantized.');
+  if (recipe.pattern !== 'channel' && recipe.pattern !== 'unstructured')
+    warnings.push(
+      `${recipe.pattern} keeps ${recipe.pattern === '2:4' ? 2 : 4} of every ${recipe.pattern === '2:4' ? 4 : 8} weights along the input axis: sparsity is fixed at 50%.`,
+    );
+  if (recipe.pattern !== 'channel')
+    warnings.push('Zeroed weights are still stored: a dense ONNX file does not shrink until it is compressed (zip) or quantized.');
   const after = countMacs(work.model);
   const macsOf = (list: NodeMacs[]) => new Map(list.map((m) => [m.node, m.macs]));
   const [mb, ma] = [macsOf(before.nodes), macsOf(after.nodes)];
@@ -239,5 +320,14 @@ export async function pruneEditable(work: EditableModel, recipe: PruneRecipe, op
     l.macsAfter = ma.get(l.layer);
   }
   const zeros = layers.reduce((n, l) => n + (l.action === 'prune' && l.pattern !== 'channel' ? Math.round(l.sparsity * l.paramsBefore) : 0), 0);
-  return { layers, ...(groups ? { groups } : {}), paramsBefore: layers.reduce((n, l) => n + l.paramsBefore, 0), paramsAfter: layers.reduce((n, l) => n + l.paramsAfter, 0), zeros, macsBefore: before.total, macsAfter: after.total, warnings };
+  return {
+    layers,
+    ...(groups ? { groups } : {}),
+    paramsBefore: layers.reduce((n, l) => n + l.paramsBefore, 0),
+    paramsAfter: layers.reduce((n, l) => n + l.paramsAfter, 0),
+    zeros,
+    macsBefore: before.total,
+    macsAfter: after.total,
+    warnings,
+  };
 }

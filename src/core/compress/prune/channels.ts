@@ -68,7 +68,18 @@ export interface ChannelPruneResult {
   groups: PruneGroupReport[];
   analysis: ChannelAnalysis;
   /** Per producer / depthwise weight: channels before → after, removed norm share, group ids, why kept. */
-  layers: Map<CatalogEntry, { layer: string; op: string; channelsBefore: number; channelsAfter: number; relError: number; groups: number[]; kept?: { reason: string; excluded: boolean } }>;
+  layers: Map<
+    CatalogEntry,
+    {
+      layer: string;
+      op: string;
+      channelsBefore: number;
+      channelsAfter: number;
+      relError: number;
+      groups: number[];
+      kept?: { reason: string; excluded: boolean };
+    }
+  >;
   warnings: string[];
 }
 
@@ -96,7 +107,9 @@ export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecip
     if (g.blocked) continue;
     for (const m of g.members) {
       if (m.slice.role !== 'produces' && m.slice.role !== 'follows') continue;
-      const why = excludedBecause(recipe.exclude, m.slice.entry.name, m.slice.layer) ?? (recipe.excludeOps.includes(m.slice.op) ? `${m.slice.op} layers excluded` : undefined);
+      const why =
+        excludedBecause(recipe.exclude, m.slice.entry.name, m.slice.layer) ??
+        (recipe.excludeOps.includes(m.slice.op) ? `${m.slice.op} layers excluded` : undefined);
       if (why) {
         excluded.set(g, `${m.slice.layer} is ${why.startsWith('excluded') ? why : `left out (${why})`}: its whole group is kept`);
         break;
@@ -236,7 +249,14 @@ export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecip
       label: g.label,
       action: pruning ? 'prune' : 'keep',
       ...(reason ? { reason } : {}),
-      members: g.members.map((m) => ({ layer: m.slice.layer, op: m.slice.op, tensor: m.slice.entry.name, axis: m.slice.axis, role: m.slice.role, channels: m.channels })),
+      members: g.members.map((m) => ({
+        layer: m.slice.layer,
+        op: m.slice.op,
+        tensor: m.slice.entry.name,
+        axis: m.slice.axis,
+        role: m.slice.role,
+        channels: m.channels,
+      })),
       channelsBefore: g.components.length,
       channelsAfter: keptHere.filter(Boolean).length,
       targetSparsity: pruning ? (recipe.global ? recipe.sparsity : sparsityOf(g)) : 0,
@@ -276,11 +296,14 @@ export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecip
       channelsAfter,
       relError: rel,
       groups: gs.map((g) => g.id),
-      ...(open.length === 0 && first ? { kept: excluded.has(first) ? { reason: excluded.get(first)!, excluded: true } : { reason: first.blocked ?? 'kept', excluded: false } } : {}),
+      ...(open.length === 0 && first
+        ? { kept: excluded.has(first) ? { reason: excluded.get(first)!, excluded: true } : { reason: first.blocked ?? 'kept', excluded: false } }
+        : {}),
     });
   }
   const keptWhole = groups.filter((g) => g.blocked).length;
-  if (keptWhole) warnings.push(`${keptWhole} channel group${keptWhole > 1 ? 's' : ''} kept whole where removing channels could not be proven safe (see reasons).`);
+  if (keptWhole)
+    warnings.push(`${keptWhole} channel group${keptWhole > 1 ? 's' : ''} kept whole where removing channels could not be proven safe (see reasons).`);
   return { groups: reports, analysis, layers, warnings };
 }
 
@@ -313,7 +336,8 @@ export function sliceAxis(values: Float32Array, dims: number[], axis: number, ke
   const D = dims[axis]!;
   const out = new Float32Array(outer * keep.length * inner);
   let at = 0;
-  for (let o = 0; o < outer; o++) for (const k of keep) {
+  for (let o = 0; o < outer; o++)
+    for (const k of keep) {
       out.set(values.subarray((o * D + k) * inner, (o * D + k + 1) * inner), at);
       at += inner;
     }

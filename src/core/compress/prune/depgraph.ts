@@ -224,7 +224,15 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
   };
 
   /** A per-channel constant beside a channel axis: sliced along its axis aligned with the channel (right-aligned broadcast). */
-  const sliceConstant = (name: string, entry: CatalogEntry, flow: Extract<Flow, { kind: 'ch' }>, outRank: number, node: NodeProto, input: number, layer: string): void => {
+  const sliceConstant = (
+    name: string,
+    entry: CatalogEntry,
+    flow: Extract<Flow, { kind: 'ch' }>,
+    outRank: number,
+    node: NodeProto,
+    input: number,
+    layer: string,
+  ): void => {
     const p = flow.axis - (outRank - entry.shape.length);
     if (p < 0 || entry.shape[p] === 1 || entry.elements === 1) return;
     if (entry.shape[p] !== flow.ids.length) {
@@ -244,7 +252,8 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
     if (x.kind === 'count') return block(x, `${node.opType} ${quote(layer)} computes with the channel count`);
     if (!weight) return block(x, `${node.opType} ${quote(layer)} reads them with a weight that is not a stored float tensor`);
     if (x.axis !== axis) return block(x, `${node.opType} ${quote(layer)} reads them along another axis`);
-    if (weight.shape[wAxis] !== x.ids.length) return block(x, `${node.opType} ${quote(layer)} reads ${weight.shape[wAxis]} inputs, not ${x.ids.length} channels`);
+    if (weight.shape[wAxis] !== x.ids.length)
+      return block(x, `${node.opType} ${quote(layer)} reads ${weight.shape[wAxis]} inputs, not ${x.ids.length} channels`);
     register(weight, wAxis, x.ids, 'reads', node, 1, layer);
   };
 
@@ -350,7 +359,8 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
         if (op === 'ConvTranspose') {
           if (!w || w.shape.length < 3) return stop(`ConvTranspose ${quote(layer)} has no stored weight`);
           if (getInt(node, 'group', 1) !== 1) return stop(`grouped ConvTranspose ${quote(layer)} has no channel rule`);
-          if (getInts(node, 'output_shape') && getInts(node, 'output_shape')!.length > w.shape.length - 2) return stop(`ConvTranspose ${quote(layer)} names its output channels`);
+          if (getInts(node, 'output_shape') && getInts(node, 'output_shape')!.length > w.shape.length - 2)
+            return stop(`ConvTranspose ${quote(layer)} names its output channels`);
           const bias = node.input[2] ? stored(node.input[2]) : undefined;
           if (node.input[2] && !bias) return stop(`ConvTranspose ${quote(layer)} has a bias that is not a stored float tensor`);
           consume(x, 1, w, 0, node, layer);
@@ -398,10 +408,13 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
           if (op === 'Cast' || op === 'Identity') return setOut(0, x);
           return stop(`${op} ${quote(layer)} computes with the channel count`);
         }
-        for (let i = 1; i < ins.length; i++) if (!flow.params?.includes(i) && !flow.ignore?.includes(i)) block(ins[i], `${op} ${quote(layer)} reads them as a parameter`);
+        for (let i = 1; i < ins.length; i++)
+          if (!flow.params?.includes(i) && !flow.ignore?.includes(i)) block(ins[i], `${op} ${quote(layer)} reads them as a parameter`);
         if (x.kind === 'fixed') return setOut(0, x);
-        if (op === 'Dropout' && node.output[1] && (catalog.valueConsumers.get(node.output[1])?.length ?? 0) > 0) return stop(`the mask of Dropout ${quote(layer)} is used`);
-        if (op === 'BatchNormalization' && node.output.slice(1).some((o) => o && (catalog.valueConsumers.get(o)?.length ?? 0) > 0)) return stop(`BatchNormalization ${quote(layer)} returns its running statistics`);
+        if (op === 'Dropout' && node.output[1] && (catalog.valueConsumers.get(node.output[1])?.length ?? 0) > 0)
+          return stop(`the mask of Dropout ${quote(layer)} is used`);
+        if (op === 'BatchNormalization' && node.output.slice(1).some((o) => o && (catalog.valueConsumers.get(o)?.length ?? 0) > 0))
+          return stop(`BatchNormalization ${quote(layer)} returns its running statistics`);
         let paramsAlong = flow.kind === 'unary';
         if (flow.kind === 'along-axis') {
           const legacy = (op === 'Softmax' || op === 'LogSoftmax' || op === 'Hardmax') && opset < 13;
@@ -413,7 +426,8 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
           } else paramsAlong = false;
         }
         if (flow.params?.length) {
-          if ((op === 'BatchNormalization' || op === 'InstanceNormalization') && x.axis !== 1) return stop(`${op} ${quote(layer)} normalizes axis 1, not the channels`);
+          if ((op === 'BatchNormalization' || op === 'InstanceNormalization') && x.axis !== 1)
+            return stop(`${op} ${quote(layer)} normalizes axis 1, not the channels`);
           for (const p of flow.params) {
             const name = node.input[p];
             if (!name) continue;
@@ -421,7 +435,8 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
             if (!e) return stop(`${op} ${quote(layer)} has a computed parameter ${quote(name)}`);
             if (!paramsAlong) continue;
             if (e.elements === 1) continue;
-            if (e.shape.length !== 1 || e.shape[0] !== x.ids.length || !stored(name)) return stop(`${op} ${quote(layer)} parameter ${quote(name)} is not one float per channel`);
+            if (e.shape.length !== 1 || e.shape[0] !== x.ids.length || !stored(name))
+              return stop(`${op} ${quote(layer)} parameter ${quote(name)} is not one float per channel`);
             register(e, 0, x.ids, 'scales', node, p, layer);
           }
         }
@@ -442,9 +457,11 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
           return fixedOut(`the output of ${op} ${quote(layer)}`);
         }
         const lead = wide[0]!;
-        if (wide.some((t) => t.axis !== lead.axis || t.f.ids.length !== lead.f.ids.length)) return stop(`${op} ${quote(layer)} joins channels on different axes`);
+        if (wide.some((t) => t.axis !== lead.axis || t.f.ids.length !== lead.f.ids.length))
+          return stop(`${op} ${quote(layer)} joins channels on different axes`);
         for (const t of wide.slice(1)) unite(lead.f.ids, t.f.ids);
-        for (const t of traced) if (t.f.ids.length === 1 && lead.f.ids.length > 1) block(t.f, `${op} ${quote(layer)} broadcasts a single channel over ${lead.f.ids.length}`);
+        for (const t of traced)
+          if (t.f.ids.length === 1 && lead.f.ids.length > 1) block(t.f, `${op} ${quote(layer)} broadcasts a single channel over ${lead.f.ids.length}`);
         const out: Extract<Flow, { kind: 'ch' }> = { kind: 'ch', axis: lead.axis, rank, ids: lead.f.ids };
         names.forEach((name, i) => {
           if (!name || ins[i]?.kind === 'ch') return;
@@ -462,7 +479,8 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
       case 'pool': {
         if (!x || x.kind === 'fixed') return setOut(0, x ?? { kind: 'fixed', reason: `the output of ${op} ${quote(layer)}` });
         if (x.kind === 'count' || x.axis !== 1 || x.rank < 3) return stop(`${op} ${quote(layer)} pools a tensor whose channels are not on axis 1`);
-        if (op === 'MaxPool' && node.output[1] && (catalog.valueConsumers.get(node.output[1])?.length ?? 0) > 0) return stop(`MaxPool ${quote(layer)} returns indices`);
+        if (op === 'MaxPool' && node.output[1] && (catalog.valueConsumers.get(node.output[1])?.length ?? 0) > 0)
+          return stop(`MaxPool ${quote(layer)} returns indices`);
         return setOut(0, x);
       }
 
@@ -501,7 +519,8 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
         return node.output.forEach((_, i) => setOut(i, x ?? { kind: 'fixed', reason: `the output of ${op} ${quote(layer)}` }));
       }
       if (x.kind === 'count') return countLayout();
-      for (let i = 1; i < ins.length; i++) if (!(op === 'Reshape' && i === 1) && !((op === 'Resize' || op === 'Upsample') && i > 0)) block(ins[i], `${op} ${quote(layer)} uses the channel count`);
+      for (let i = 1; i < ins.length; i++)
+        if (!(op === 'Reshape' && i === 1) && !((op === 'Resize' || op === 'Upsample') && i > 0)) block(ins[i], `${op} ${quote(layer)} uses the channel count`);
       switch (op) {
         case 'Transpose': {
           const perm = getInts(node, 'perm') ?? Array.from({ length: x.rank }, (_, i) => x.rank - 1 - i);
@@ -621,7 +640,8 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
       }
       // Along another axis: every input carries the same channels.
       const lead = traced[0]!;
-      if (traced.some((t) => t.axis !== lead.axis || t.ids.length !== lead.ids.length) || lead.axis === axis) return stop(`Concat ${quote(layer)} joins channels on different axes`);
+      if (traced.some((t) => t.axis !== lead.axis || t.ids.length !== lead.ids.length) || lead.axis === axis)
+        return stop(`Concat ${quote(layer)} joins channels on different axes`);
       for (const t of traced.slice(1)) unite(lead.ids, t.ids);
       node.input.forEach((name, i) => {
         if (ins[i]?.kind === 'ch') return;
@@ -681,7 +701,11 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
           },
         });
       } else return stop(`Reshape ${quote(layer)} reshapes to a computed shape that names the channel count`);
-      if (shapeFlow?.kind === 'count') block({ kind: 'count', reads: shapeFlow.reads.map((r, i) => (i === j && r?.length === C ? undefined : r)) }, `Reshape ${quote(layer)} uses the channel count in its shape`);
+      if (shapeFlow?.kind === 'count')
+        block(
+          { kind: 'count', reads: shapeFlow.reads.map((r, i) => (i === j && r?.length === C ? undefined : r)) },
+          `Reshape ${quote(layer)} uses the channel count in its shape`,
+        );
       setOut(0, { kind: 'ch', axis: j, rank: outShape.length, ids: repeat === 1 ? xf.ids : tile(xf.ids, 1, repeat) });
     }
 
@@ -716,7 +740,11 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
       const xf = x as Extract<Flow, { kind: 'ch' }>;
       const inputs = node.input.length > 1;
       const dims = inShape ?? Array.from({ length: xf.rank }, (_, i) => (i === xf.axis ? xf.ids.length : 1));
-      const params = sliceParams(node, shapes.ints, dims.map((d, i) => (i === xf.axis ? xf.ids.length : d)));
+      const params = sliceParams(
+        node,
+        shapes.ints,
+        dims.map((d, i) => (i === xf.axis ? xf.ids.length : d)),
+      );
       if (!params) {
         const axesKnown = inputs ? (node.input[3] ? shapes.ints.get(node.input[3]) : undefined) : getInts(node, 'axes');
         if (axesKnown && !axesKnown.map((a) => normalizeAxis(a, xf.rank)).includes(xf.axis)) return setOut(0, xf);
@@ -728,7 +756,8 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
       if (q.step !== 1) return stop(`Slice ${quote(layer)} takes every ${q.step}th channel`);
       const ids = xf.ids.slice(q.start, Math.max(q.start, q.end));
       if (ids.length === xf.ids.length) return setOut(0, xf);
-      if (inputs && (!constantNamed(catalog, node.input[1]) || !constantNamed(catalog, node.input[2]))) return stop(`Slice ${quote(layer)} cuts the channels at computed bounds`);
+      if (inputs && (!constantNamed(catalog, node.input[1]) || !constantNamed(catalog, node.input[2])))
+        return stop(`Slice ${quote(layer)} cuts the channels at computed bounds`);
       ranges.push(ids);
       const all = xf.ids;
       const starts = inputs ? shapes.ints.get(node.input[1]!)! : getInts(node, 'starts')!;
@@ -785,7 +814,11 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
             });
           } else return stop(`${op} ${quote(layer)} resizes to computed sizes that name the channel count`);
         }
-        if (f?.kind === 'count') block({ kind: 'count', reads: f.reads.map((r, i) => (i === k && r?.length === xf.ids.length ? undefined : r)) }, `${op} ${quote(layer)} uses the channel count in its sizes`);
+        if (f?.kind === 'count')
+          block(
+            { kind: 'count', reads: f.reads.map((r, i) => (i === k && r?.length === xf.ids.length ? undefined : r)) },
+            `${op} ${quote(layer)} uses the channel count in its sizes`,
+          );
       }
       for (let i = 1; i < ins.length; i++) if (ins[i]?.kind === 'ch') block(ins[i], `${op} ${quote(layer)} reads them as a parameter`);
       return setOut(0, xf);
@@ -801,7 +834,11 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
   for (const [entry, list] of byEntry) {
     const known = list.flatMap((s) => s.readers);
     const other = entry.consumers.find((c) => !known.some((k) => k.node === c.node && k.input === c.inputIndex));
-    const why = other ? `${quote(entry.name)} is also read by ${other.node.opType} ${quote(other.nodeLabel)}` : outputs.has(entry.name) ? `${quote(entry.name)} is a graph output` : undefined;
+    const why = other
+      ? `${quote(entry.name)} is also read by ${other.node.opType} ${quote(other.nodeLabel)}`
+      : outputs.has(entry.name)
+        ? `${quote(entry.name)} is a graph output`
+        : undefined;
     if (why) for (const s of list) blockIds(s.ids, why);
   }
 
@@ -836,7 +873,14 @@ export function analyzeChannels(model: ModelProto, catalog: TensorCatalog, shape
     let g = groupByKey.get(key);
     if (!g) {
       const list = ps.map((p) => producers[p]!);
-      g = { id: 0, components: [], members: [], producers: list, blocked: reason[c], label: list.length > 1 ? `${list[0]!.layer} + ${list.length - 1} more` : list[0]!.layer };
+      g = {
+        id: 0,
+        components: [],
+        members: [],
+        producers: list,
+        blocked: reason[c],
+        label: list.length > 1 ? `${list[0]!.layer} + ${list.length - 1} more` : list[0]!.layer,
+      };
       groupByKey.set(key, g);
     }
     g.components.push(c);

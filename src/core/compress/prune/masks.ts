@@ -36,7 +36,8 @@ export async function magnitudeKth(backend: KernelBackend, layers: Float32Array[
 export function zeroTies(values: Float32Array, k: number, threshold: number): void {
   let removed = 0;
   for (let i = 0; i < values.length; i++) if (Math.abs(values[i]!) < threshold || (threshold === 0 && values[i] === 0)) removed++;
-  for (let i = 0; i < values.length && removed < k; i++) if (Math.abs(values[i]!) === threshold && values[i] !== 0) {
+  for (let i = 0; i < values.length && removed < k; i++)
+    if (Math.abs(values[i]!) === threshold && values[i] !== 0) {
       values[i] = 0;
       removed++;
     }
@@ -51,11 +52,13 @@ export function pruneSmallest(values: Float32Array, k: number): number {
   const threshold = selectKth(abs, k - 1);
   let removed = 0;
   // Everything strictly below the threshold goes, then ties in element order until k are gone.
-  for (let i = 0; i < values.length; i++) if (Math.abs(values[i]!) < threshold) {
+  for (let i = 0; i < values.length; i++)
+    if (Math.abs(values[i]!) < threshold) {
       values[i] = 0;
       removed++;
     }
-  for (let i = 0; i < values.length && removed < k; i++) if (Math.abs(values[i]!) === threshold && values[i] !== 0) {
+  for (let i = 0; i < values.length && removed < k; i++)
+    if (Math.abs(values[i]!) === threshold && values[i] !== 0) {
       values[i] = 0;
       removed++;
     }

@@ -14,14 +14,19 @@ import { pruneModel } from '../compress';
 async function run(bytes: Uint8Array, name: string, dims: number[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
   const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
   const n = dims.reduce((a, b) => a * b, 1);
-  const x = new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.2 * Math.cos(i * 1.3)), dims);
+  const x = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.2 * Math.cos(i * 1.3)),
+    dims,
+  );
   const out = await session.run({ [name]: x });
   const t = out[session.outputNames[0]!]!;
   return { data: t.data as Float32Array, dims: t.dims };
 }
 
 const params = async (bytes: Uint8Array) => summarizeModel(await openModel([bytesSource('m.onnx', bytes)])).parameterCount;
-const prune = async (bytes: Uint8Array, recipe: Partial<PruneRecipe>) => pruneModel(await openModel([bytesSource('m.onnx', bytes)]), { ...DEFAULT_PRUNE, ...recipe });
+const prune = async (bytes: Uint8Array, recipe: Partial<PruneRecipe>) =>
+  pruneModel(await openModel([bytesSource('m.onnx', bytes)]), { ...DEFAULT_PRUNE, ...recipe });
 
 describe('structured channel pruning', () => {
   const cases: [ConvNetFixture, number][] = [
@@ -97,7 +102,12 @@ describe('structured channel pruning', () => {
     const demo = new Uint8Array(readFileSync('public/demo/mnist-cnn.onnx'));
     const { bytes, report } = await prune(demo, { pattern: 'channel', sparsity: 0.5 });
     expect(bytes.byteLength).toBeLessThan(demo.byteLength * 0.6);
-    expect(report.layers.filter((l) => l.action === 'prune').map((l) => l.name).sort()).toEqual(['conv1.weight', 'conv2.weight', 'fc1.weight']);
+    expect(
+      report.layers
+        .filter((l) => l.action === 'prune')
+        .map((l) => l.name)
+        .sort(),
+    ).toEqual(['conv1.weight', 'conv2.weight', 'fc1.weight']);
     const out = await run(bytes, 'input', [2, 1, 28, 28]);
     expect(out.dims).toEqual([2, 10]);
   });
@@ -132,11 +142,12 @@ describe('mask pruning', () => {
     const w = opened.catalog.entries.find((e) => e.name === 'l2.w')!;
     const v = await readTensorFloat32(opened, w);
     const [K, N] = w.shape as [number, number];
-    for (let n = 0; n < N; n++) for (let k = 0; k < K; k += 4) {
-      let zeros = 0;
-      for (let j = 0; j < 4; j++) if (v[(k + j) * N + n] === 0) zeros++;
-      expect(zeros).toBe(2);
-    }
+    for (let n = 0; n < N; n++)
+      for (let k = 0; k < K; k += 4) {
+        let zeros = 0;
+        for (let j = 0; j < 4; j++) if (v[(k + j) * N + n] === 0) zeros++;
+        expect(zeros).toBe(2);
+      }
   });
 
   it('exclusions keep a layer dense', async () => {

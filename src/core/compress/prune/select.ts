@@ -59,4 +59,3 @@ export function globalKeptCounts(groups: ArrayLike<number>[], sparsity: number, 
   }
   return groups.map((g, i) => g.length - removed[i]!);
 }
-

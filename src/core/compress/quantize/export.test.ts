@@ -39,7 +39,11 @@ const SESSION: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: '
 function demoInputs(count: number): ort.Tensor {
   const json = JSON.parse(readFileSync('public/demo/mnist-test.json', 'utf8'));
   const pixels = Buffer.from(json.pixels, 'base64');
-  return new ort.Tensor('float32', Float32Array.from(pixels.subarray(0, count * 784), (p) => p / 255), [count, 1, 28, 28]);
+  return new ort.Tensor(
+    'float32',
+    Float32Array.from(pixels.subarray(0, count * 784), (p) => p / 255),
+    [count, 1, 28, 28],
+  );
 }
 function demoLabels(count: number): number[] {
   return JSON.parse(readFileSync('public/demo/mnist-test.json', 'utf8')).labels.slice(0, count);
@@ -54,7 +58,12 @@ async function run(bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promis
 }
 
 function compare(ref: Float32Array, got: Float32Array) {
-  let dot = 0, nr = 0, ng = 0, noise = 0, maxAbs = 0, scale = 0;
+  let dot = 0,
+    nr = 0,
+    ng = 0,
+    noise = 0,
+    maxAbs = 0,
+    scale = 0;
   for (let i = 0; i < ref.length; i++) {
     dot += ref[i]! * got[i]!;
     nr += ref[i]! ** 2;
@@ -72,7 +81,10 @@ function simulatedModel(original: Uint8Array, dequantized: Map<string, Float32Ar
   for (const entry of buildCatalog(model).entries) {
     const values = dequantized.get(entry.name);
     if (!values) continue;
-    replaceTensor(entry, create(TensorProtoSchema, { dataType: DataType.FLOAT, dims: entry.tensor.dims, rawData: new Uint8Array(values.buffer as ArrayBuffer) }));
+    replaceTensor(
+      entry,
+      create(TensorProtoSchema, { dataType: DataType.FLOAT, dims: entry.tensor.dims, rawData: new Uint8Array(values.buffer as ArrayBuffer) }),
+    );
   }
   return encodeModel(model);
 }
@@ -90,13 +102,55 @@ interface Case {
 
 const DEMO_CASES: Case[] = [
   { title: 'int8 per-channel symmetric (QDQ)', recipe: { bits: 8, granularity: 'channel' }, minCosine: 0.9999, minSqnrDb: 40, expectOps: ['DequantizeLinear'] },
-  { title: 'int8 per-tensor asymmetric (QDQ uint8)', recipe: { bits: 8, granularity: 'tensor', symmetric: false }, minCosine: 0.999, minSqnrDb: 30, expectOps: ['DequantizeLinear'] },
-  { title: 'int8 per-channel, MSE clipping', recipe: { bits: 8, granularity: 'channel', range: 'mse' }, minCosine: 0.999, minSqnrDb: 30, expectOps: ['DequantizeLinear'] },
-  { title: '4-bit per-block 32 (MatMulNBits for Gemm, blocked int4 DequantizeLinear for Conv, opset 21)', recipe: { bits: 4, granularity: 'block', blockSize: 32 }, minCosine: 0.99, minSqnrDb: 15, expectOps: ['com.microsoft.MatMulNBits', 'DequantizeLinear', 'Reshape'] },
-  { title: '4-bit per-block asymmetric (MatMulNBits with zero points)', recipe: { bits: 4, granularity: 'block', blockSize: 16, symmetric: false }, minCosine: 0.99, minSqnrDb: 15, expectOps: ['com.microsoft.MatMulNBits'] },
-  { title: '4-bit per-channel int4 (QDQ, opset 21)', recipe: { bits: 4, granularity: 'channel' }, minCosine: 0.98, minSqnrDb: 12, expectOps: ['DequantizeLinear'] },
-  { title: '3-bit levels in a 4-bit container, percentile clipping', recipe: { bits: 3, granularity: 'block', blockSize: 32, range: 'percentile', percentile: 99.9 }, minCosine: 0.95, minSqnrDb: 8, expectOps: ['com.microsoft.MatMulNBits'] },
-  { title: '6-bit levels in int8, forced QDQ per-block', recipe: { bits: 6, granularity: 'block', blockSize: 64, format: 'qdq' }, minCosine: 0.999, minSqnrDb: 25, expectOps: ['DequantizeLinear'] },
+  {
+    title: 'int8 per-tensor asymmetric (QDQ uint8)',
+    recipe: { bits: 8, granularity: 'tensor', symmetric: false },
+    minCosine: 0.999,
+    minSqnrDb: 30,
+    expectOps: ['DequantizeLinear'],
+  },
+  {
+    title: 'int8 per-channel, MSE clipping',
+    recipe: { bits: 8, granularity: 'channel', range: 'mse' },
+    minCosine: 0.999,
+    minSqnrDb: 30,
+    expectOps: ['DequantizeLinear'],
+  },
+  {
+    title: '4-bit per-block 32 (MatMulNBits for Gemm, blocked int4 DequantizeLinear for Conv, opset 21)',
+    recipe: { bits: 4, granularity: 'block', blockSize: 32 },
+    minCosine: 0.99,
+    minSqnrDb: 15,
+    expectOps: ['com.microsoft.MatMulNBits', 'DequantizeLinear', 'Reshape'],
+  },
+  {
+    title: '4-bit per-block asymmetric (MatMulNBits with zero points)',
+    recipe: { bits: 4, granularity: 'block', blockSize: 16, symmetric: false },
+    minCosine: 0.99,
+    minSqnrDb: 15,
+    expectOps: ['com.microsoft.MatMulNBits'],
+  },
+  {
+    title: '4-bit per-channel int4 (QDQ, opset 21)',
+    recipe: { bits: 4, granularity: 'channel' },
+    minCosine: 0.98,
+    minSqnrDb: 12,
+    expectOps: ['DequantizeLinear'],
+  },
+  {
+    title: '3-bit levels in a 4-bit container, percentile clipping',
+    recipe: { bits: 3, granularity: 'block', blockSize: 32, range: 'percentile', percentile: 99.9 },
+    minCosine: 0.95,
+    minSqnrDb: 8,
+    expectOps: ['com.microsoft.MatMulNBits'],
+  },
+  {
+    title: '6-bit levels in int8, forced QDQ per-block',
+    recipe: { bits: 6, granularity: 'block', blockSize: 64, format: 'qdq' },
+    minCosine: 0.999,
+    minSqnrDb: 25,
+    expectOps: ['DequantizeLinear'],
+  },
 ];
 
 describe('quantized demo model in onnxruntime-node', () => {
@@ -192,7 +246,7 @@ describe('quantized real models (openwakeword) in onnxruntime-node', () => {
     expect(fid.sqnrDb).toBeGreaterThanOrEqual(30);
   });
 
-  it('weights stored inside If / Loop subgraphs are quantized (ONNX Runtime\'s own tool skips them) and the model runs', async () => {
+  it("weights stored inside If / Loop subgraphs are quantized (ONNX Runtime's own tool skips them) and the model runs", async () => {
     const fx = buildSubgraphs();
     const opened = await openModel([bytesSource('subgraphs.onnx', fx.bytes)]);
     const dequantized = new Map<string, Float32Array>();
@@ -214,7 +268,11 @@ describe('quantized real models (openwakeword) in onnxruntime-node', () => {
   it('silero_vad: quantizes the main-graph weights its If branches read; the STFT basis is the sensitive one', async () => {
     const original = readRealModel('silero_vad.onnx');
     const chunks = Array.from({ length: 5 }, (_, k) => ({
-      input: new ort.Tensor('float32', Float32Array.from({ length: 512 }, (_, i) => Math.sin(i / (3 + k)) * 0.3 + Math.sin(i * 1.7 + k) * 0.05), [1, 512]),
+      input: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 512 }, (_, i) => Math.sin(i / (3 + k)) * 0.3 + Math.sin(i * 1.7 + k) * 0.05),
+        [1, 512],
+      ),
       sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
       h: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]),
       c: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]),
@@ -226,7 +284,9 @@ describe('quantized real models (openwakeword) in onnxruntime-node', () => {
     };
     const all = await quantizeModel(await openModel([bytesSource('silero_vad.onnx', original)]), DEFAULT_QUANTIZE);
     const opened = await openModel([bytesSource('silero_vad.onnx', original)]);
-    const usedInSubgraphs = all.report.tensors.filter((t) => t.action === 'quantize' && opened.catalog.entries[t.entryId]!.consumers.some((c) => c.graphPath !== 'main'));
+    const usedInSubgraphs = all.report.tensors.filter(
+      (t) => t.action === 'quantize' && opened.catalog.entries[t.entryId]!.consumers.some((c) => c.graphPath !== 'main'),
+    );
     expect(usedInSubgraphs.length).toBeGreaterThan(5);
     // Measured: quantizing the STFT basis (a Conv weight) moves the speech probability by up to ~0.05;
     // excluding that one tensor keeps every chunk within 0.005.
@@ -327,7 +387,15 @@ function floatValue(name: string, dims: number[]) {
   return create(ValueInfoProtoSchema, {
     name,
     type: create(TypeProtoSchema, {
-      value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType: DataType.FLOAT, shape: create(TensorShapeProtoSchema, { dim: dims.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } })) }) }) },
+      value: {
+        case: 'tensorType',
+        value: create(TypeProto_TensorSchema, {
+          elemType: DataType.FLOAT,
+          shape: create(TensorShapeProtoSchema, {
+            dim: dims.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } })),
+          }),
+        }),
+      },
     }),
   });
 }

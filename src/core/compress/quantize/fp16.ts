@@ -4,7 +4,15 @@
  * ops that read them compute in float32 between Casts.
  */
 import { create } from '@bufbuild/protobuf';
-import { AttributeProtoSchema, AttributeProto_AttributeType, NodeProtoSchema, TensorProtoSchema, type GraphProto, type NodeProto, type TypeProto } from 'onnx-buf';
+import {
+  AttributeProtoSchema,
+  AttributeProto_AttributeType,
+  NodeProtoSchema,
+  TensorProtoSchema,
+  type GraphProto,
+  type NodeProto,
+  type TypeProto,
+} from 'onnx-buf';
 import { replaceTensor } from '../../onnx/catalog';
 import type { EditableModel } from '../../onnx/editable';
 import { floatToFp16Bits, fp16BitsToFloat } from '../../tensor/codecs';
@@ -15,10 +23,33 @@ import type { QuantPlan } from './plan';
 export const FP16_MAX = 65504;
 
 /** Ops whose inputs are all floating point, so they can be wrapped to compute in float32. */
-const ALL_FLOAT_INPUT_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'BatchNormalization', 'LayerNormalization', 'InstanceNormalization', 'PRelu', 'Sum', 'Max', 'Min', 'Mean']);
+const ALL_FLOAT_INPUT_OPS = new Set([
+  'Conv',
+  'ConvTranspose',
+  'Gemm',
+  'MatMul',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'BatchNormalization',
+  'LayerNormalization',
+  'InstanceNormalization',
+  'PRelu',
+  'Sum',
+  'Max',
+  'Min',
+  'Mean',
+]);
 
 function castNode(name: string, input: string, output: string, to: number): NodeProto {
-  return create(NodeProtoSchema, { name, opType: 'Cast', input: [input], output: [output], attribute: [create(AttributeProtoSchema, { name: 'to', type: AttributeProto_AttributeType.INT, i: BigInt(to) })] });
+  return create(NodeProtoSchema, {
+    name,
+    opType: 'Cast',
+    input: [input],
+    output: [output],
+    attribute: [create(AttributeProtoSchema, { name: 'to', type: AttributeProto_AttributeType.INT, i: BigInt(to) })],
+  });
 }
 
 function toHalfType(type: TypeProto | undefined): void {
@@ -30,10 +61,11 @@ function allGraphs(root: GraphProto): GraphProto[] {
   const out: GraphProto[] = [];
   const walk = (g: GraphProto) => {
     out.push(g);
-    for (const n of g.node) for (const a of n.attribute) {
-      if (a.g) walk(a.g);
-      a.graphs.forEach(walk);
-    }
+    for (const n of g.node)
+      for (const a of n.attribute) {
+        if (a.g) walk(a.g);
+        a.graphs.forEach(walk);
+      }
   };
   walk(root);
   return out;
@@ -106,7 +138,9 @@ export async function convertToFp16(work: EditableModel, plan: QuantPlan): Promi
     for (const n of [...g.node]) {
       if (!n.input.some((x) => keepFloat32.has(x))) continue;
       if (!ALL_FLOAT_INPUT_OPS.has(n.opType)) {
-        throw new Error(`Cannot keep ${n.input.filter((x) => keepFloat32.has(x)).join(', ')} in float32 around ${n.opType} node "${n.name}": its values overflow float16. Exclude fp16 for this model or clip the weight.`);
+        throw new Error(
+          `Cannot keep ${n.input.filter((x) => keepFloat32.has(x)).join(', ')} in float32 around ${n.opType} node "${n.name}": its values overflow float16. Exclude fp16 for this model or clip the weight.`,
+        );
       }
       const at = g.node.indexOf(n);
       const before: NodeProto[] = [];
@@ -148,4 +182,3 @@ export async function convertToFp16(work: EditableModel, plan: QuantPlan): Promi
   main.node.push(...tail);
   return { written, warnings };
 }
-

@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { codeRange, groupIndices, packNibbles, paramsForRange, quantError, quantizeTensor, roundHalfEven, type QuantSpec } from './math';
 
-const spec = (over: Partial<QuantSpec>): QuantSpec => ({ bits: 8, symmetric: true, granularity: 'tensor', blockSize: 32, range: 'minmax', percentile: 99.99, ...over });
+const spec = (over: Partial<QuantSpec>): QuantSpec => ({
+  bits: 8,
+  symmetric: true,
+  granularity: 'tensor',
+  blockSize: 32,
+  range: 'minmax',
+  percentile: 99.99,
+  ...over,
+});
 
 describe('quantization reference math', () => {
   it('rounds half to even like ONNX QuantizeLinear', async () => {
-    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, 2.5001].map(roundHalfEven)).toEqual([0, 2, 2, -0, -2, -2, 2, 3].map((v) => (v === 0 ? roundHalfEven(-0.5) : v)));
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, 2.5001].map(roundHalfEven)).toEqual(
+      [0, 2, 2, -0, -2, -2, 2, 3].map((v) => (v === 0 ? roundHalfEven(-0.5) : v)),
+    );
     expect(roundHalfEven(0.5)).toBe(0);
   });
 
@@ -44,10 +54,19 @@ describe('quantization reference math', () => {
   it('per-channel and per-block grouping follow DequantizeLinear layouts', async () => {
     // [2, 3] viewed around axis 1: channel groups are columns
     const cols = groupIndices({ outer: 2, axisLength: 3, inner: 1 }, { granularity: 'channel', blockSize: 1 });
-    expect(cols.map((g) => [...g])).toEqual([[0, 3], [1, 4], [2, 5]]);
+    expect(cols.map((g) => [...g])).toEqual([
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     // [K=4, N=2] blocked along axis 0 with block 2: groups (blk, n) → scale shape [2, 2]
     const blocks = groupIndices({ outer: 1, axisLength: 4, inner: 2 }, { granularity: 'block', blockSize: 2 });
-    expect(blocks.map((g) => [...g])).toEqual([[0, 2], [1, 3], [4, 6], [5, 7]]);
+    expect(blocks.map((g) => [...g])).toEqual([
+      [0, 2],
+      [1, 3],
+      [4, 6],
+      [5, 7],
+    ]);
     // ragged last block: D = 5, B = 2 → 3 blocks
     expect(groupIndices({ outer: 1, axisLength: 5, inner: 1 }, { granularity: 'block', blockSize: 2 }).map((g) => g.length)).toEqual([2, 2, 1]);
   });

@@ -63,7 +63,8 @@ export function groupIndices(view: GroupView, grouping: Grouping): Int32Array[] 
   const n = groupCount(view, grouping);
   const members: number[][] = Array.from({ length: n }, () => []);
   const { outer, axisLength: D, inner } = view;
-  for (let o = 0; o < outer; o++) for (let d = 0; d < D; d++) for (let i = 0; i < inner; i++) members[groupOf(view, grouping, o, d, i)]!.push((o * D + d) * inner + i);
+  for (let o = 0; o < outer; o++)
+    for (let d = 0; d < D; d++) for (let i = 0; i < inner; i++) members[groupOf(view, grouping, o, d, i)]!.push((o * D + d) * inner + i);
   return members.map((m) => Int32Array.from(m));
 }
 
@@ -129,7 +130,14 @@ function percentileRanges(values: Float32Array, view: GroupView, spec: QuantSpec
  * `codesOf`, when given, is quantized instead of `t` on the grid `t`'s ranges chose (GPTQ: the grid comes from the
  * original weights, the codes from the adjusted ones).
  */
-export async function quantizeOn(kernels: QuantKernels, t: DeviceTensor, values: Float32Array, view: GroupView, spec: QuantSpec, codesOf?: DeviceTensor): Promise<QuantizedTensor> {
+export async function quantizeOn(
+  kernels: QuantKernels,
+  t: DeviceTensor,
+  values: Float32Array,
+  view: GroupView,
+  spec: QuantSpec,
+  codesOf?: DeviceTensor,
+): Promise<QuantizedTensor> {
   const { qmin, qmax, signed } = codeRange(spec.bits, spec.symmetric);
   const grouping: Grouping = { granularity: spec.granularity, blockSize: spec.blockSize };
   const { min, max } = await kernels.groupMinMax(t, view, grouping);

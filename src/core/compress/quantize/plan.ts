@@ -80,11 +80,13 @@ function dynamicBlocker(entry: CatalogEntry, use: WeightUse | undefined): string
   if (!use) return 'dynamic quantization rewrites a MatMul/Gemm/Conv: this weight has none';
   const node = use.node;
   if (!opTraits(node)?.integerForm) return `${use.op} has no integer form`;
-  if (use.inputIndex !== 1 || use.path.length > 0 || entry.consumers.length !== 1) return "dynamic quantization rewrites a MatMul/Gemm/Conv that is the weight's only, direct reader";
+  if (use.inputIndex !== 1 || use.path.length > 0 || entry.consumers.length !== 1)
+    return "dynamic quantization rewrites a MatMul/Gemm/Conv that is the weight's only, direct reader";
   if (entry.dataType !== DataType.FLOAT) return 'dynamic quantization takes float32 weights';
   if (node.opType === 'Conv' && entry.shape.length < 3) return 'Conv weight of unexpected rank';
   if (node.opType === 'MatMul' && entry.shape.length !== 2) return 'MatMulInteger takes a 2-D weight';
-  if (node.opType === 'Gemm' && !(getInt(node, 'transA', 0) === 0 && getFloat(node, 'alpha', 1) === 1 && (!node.input[2] || getFloat(node, 'beta', 1) === 1))) return 'Gemm with these attributes has no integer form';
+  if (node.opType === 'Gemm' && !(getInt(node, 'transA', 0) === 0 && getFloat(node, 'alpha', 1) === 1 && (!node.input[2] || getFloat(node, 'beta', 1) === 1)))
+    return 'Gemm with these attributes has no integer form';
   return undefined;
 }
 
@@ -106,7 +108,8 @@ function opsetNeeded(t: TensorPlan): number {
 export function planQuantization(work: PlanModel, asked: QuantizeRecipe): QuantPlan {
   // Static int8 stores weights as int8 per channel, symmetric (static.ts writes the activations around them);
   // weights of ops it cannot run quantized keep that as weight-only DequantizeLinear.
-  const recipe: QuantizeRecipe = asked.format === 'static' ? { ...asked, format: 'qdq', bits: 8, granularity: 'channel', symmetric: true, overrides: [] } : asked;
+  const recipe: QuantizeRecipe =
+    asked.format === 'static' ? { ...asked, format: 'qdq', bits: 8, granularity: 'channel', symmetric: true, overrides: [] } : asked;
   const { catalog } = work;
   const modelOpset = defaultOpset(work.model);
   const tensors: TensorPlan[] = [];
@@ -121,7 +124,7 @@ export function planQuantization(work: PlanModel, asked: QuantizeRecipe): QuantP
       entryId: entry.id,
       name: entry.name,
       graphPath: entry.graphPath,
-      layer: use?.nodeLabel ?? (role.kind === 'constant' ? role.uses[0]!.nodeLabel : entry.consumers[0]?.nodeLabel ?? ''),
+      layer: use?.nodeLabel ?? (role.kind === 'constant' ? role.uses[0]!.nodeLabel : (entry.consumers[0]?.nodeLabel ?? '')),
       op: use?.op ?? readers ?? entry.consumers[0]?.node.opType ?? '',
       kind: roleKind(role),
       dtype: dataTypeName(entry.dataType),
@@ -151,7 +154,8 @@ export function planQuantization(work: PlanModel, asked: QuantizeRecipe): QuantP
       skip(role.reason);
       continue;
     }
-    const excluded = excludedBecause(recipe.exclude, entry.name, base.layer) ?? (recipe.excludeOps.includes(base.op) ? `${base.op} layers excluded` : undefined);
+    const excluded =
+      excludedBecause(recipe.exclude, entry.name, base.layer) ?? (recipe.excludeOps.includes(base.op) ? `${base.op} layers excluded` : undefined);
     if (excluded) {
       skip(excluded);
       continue;
@@ -161,7 +165,15 @@ export function planQuantization(work: PlanModel, asked: QuantizeRecipe): QuantP
     if (recipe.format === 'dynamic') {
       const blocker = dynamicBlocker(entry, use);
       if (blocker) skip(blocker);
-      else tensors.push({ ...base, action: 'quantize', bits: Math.min(bits, 8), storedBits: 8, format: 'dynamic', granularity: recipe.granularity === 'tensor' ? 'tensor' : 'channel' });
+      else
+        tensors.push({
+          ...base,
+          action: 'quantize',
+          bits: Math.min(bits, 8),
+          storedBits: 8,
+          format: 'dynamic',
+          granularity: recipe.granularity === 'tensor' ? 'tensor' : 'channel',
+        });
       continue;
     }
     const storedBits = bits <= 4 ? 4 : 8;
@@ -174,7 +186,13 @@ export function planQuantization(work: PlanModel, asked: QuantizeRecipe): QuantP
 
     const wantsNBits = recipe.format === 'matmulnbits' || (recipe.format === 'auto' && recipe.granularity === 'block' && storedBits === 4);
     if (wantsNBits) {
-      const blocker = nbitsPossible(entry, use) ?? (storedBits !== 4 ? 'MatMulNBits is written at 4 bits here' : !isPowerOfTwo(recipe.blockSize) ? 'MatMulNBits needs a power-of-two block size' : undefined);
+      const blocker =
+        nbitsPossible(entry, use) ??
+        (storedBits !== 4
+          ? 'MatMulNBits is written at 4 bits here'
+          : !isPowerOfTwo(recipe.blockSize)
+            ? 'MatMulNBits needs a power-of-two block size'
+            : undefined);
       if (!blocker) {
         tensors.push({ ...plan, format: 'matmulnbits', granularity: 'block', scaleType: dtype === 'float16' ? 'float16' : 'float32', castTo: undefined });
         continue;
@@ -184,7 +202,10 @@ export function planQuantization(work: PlanModel, asked: QuantizeRecipe): QuantP
     placeScales(plan, entry, use);
     tensors.push(plan);
   }
-  if (alreadyQuantized) warnings.push(`This model is already quantized in places (${alreadyQuantized} tensor${alreadyQuantized > 1 ? 's' : ''}): those weights are kept as they are; only float weights are quantized.`);
+  if (alreadyQuantized)
+    warnings.push(
+      `This model is already quantized in places (${alreadyQuantized} tensor${alreadyQuantized > 1 ? 's' : ''}): those weights are kept as they are; only float weights are quantized.`,
+    );
   const need = tensors.reduce((n, t) => Math.max(n, opsetNeeded(t)), 0);
   return { tensors, modelOpset, opset: Math.max(modelOpset, need), warnings };
 }
@@ -192,9 +213,13 @@ export function planQuantization(work: PlanModel, asked: QuantizeRecipe): QuantP
 /** fp16 conversion turns every float32 tensor to float16 (the graph computes in float16), but Resize's scales and roi. */
 function planFp16(base: TensorPlan, role: TensorRole, entry: CatalogEntry, recipe: QuantizeRecipe): TensorPlan {
   const fp16 = { ...base, format: 'fp16' as const, granularity: 'tensor' as const };
-  if (entry.dataType !== DataType.FLOAT) return { ...fp16, reason: role.kind === 'quantized' ? 'already quantized' : `already ${dataTypeName(entry.dataType).toLowerCase()}` };
+  if (entry.dataType !== DataType.FLOAT)
+    return { ...fp16, reason: role.kind === 'quantized' ? 'already quantized' : `already ${dataTypeName(entry.dataType).toLowerCase()}` };
   if (role.kind === 'kept' && /Resize|Upsample/.test(role.reason)) return { ...fp16, reason: `${role.reason}: stays float32` };
-  const excluded = role.kind === 'weight' || role.kind === 'constant' ? (excludedBecause(recipe.exclude, base.name, base.layer) ?? (recipe.excludeOps.includes(base.op) ? `${base.op} layers excluded` : undefined)) : undefined;
+  const excluded =
+    role.kind === 'weight' || role.kind === 'constant'
+      ? (excludedBecause(recipe.exclude, base.name, base.layer) ?? (recipe.excludeOps.includes(base.op) ? `${base.op} layers excluded` : undefined))
+      : undefined;
   if (excluded) return { ...fp16, reason: `${excluded}: kept in float32, its op computes in float32` };
   return { ...fp16, action: 'quantize', bits: 16, storedBits: 16 };
 }
@@ -273,9 +298,23 @@ export function limitPlanToOpset(plan: QuantPlan, limit: number, why: string, ca
       t.reason = `DequantizeLinear needs opset 10 and ${why}`;
     }
   }
-  plan.opset = Math.max(plan.modelOpset, Math.min(limit, plan.tensors.reduce((n, t) => Math.max(n, opsetNeeded(t)), 0)));
+  plan.opset = Math.max(
+    plan.modelOpset,
+    Math.min(
+      limit,
+      plan.tensors.reduce((n, t) => Math.max(n, opsetNeeded(t)), 0),
+    ),
+  );
 }
 
 export function specFor(recipe: QuantizeRecipe, plan: TensorPlan): QuantSpec {
-  return { bits: plan.bits, symmetric: recipe.symmetric, granularity: plan.granularity, blockSize: plan.blockSize, range: recipe.range, percentile: recipe.percentile, scaleType: plan.scaleType };
+  return {
+    bits: plan.bits,
+    symmetric: recipe.symmetric,
+    granularity: plan.granularity,
+    blockSize: plan.blockSize,
+    range: recipe.range,
+    percentile: recipe.percentile,
+    scaleType: plan.scaleType,
+  };
 }

@@ -27,13 +27,23 @@ describe('layer quantization preview', () => {
   it('4-bit percentile clipping reports clipped values; excluded layers say why', async () => {
     const opened = await demo();
     const id = opened.catalog.entries.findIndex((e) => e.name === 'fc1.weight');
-    const p = await layerQuantPreview(opened, id, { ...DEFAULT_QUANTIZE, bits: 4, granularity: 'tensor', range: 'percentile', percentile: 99 }, referenceBackend);
+    const p = await layerQuantPreview(
+      opened,
+      id,
+      { ...DEFAULT_QUANTIZE, bits: 4, granularity: 'tensor', range: 'percentile', percentile: 99 },
+      referenceBackend,
+    );
     expect(p.gridLevels).toHaveLength(15);
     expect(p.clippedFraction).toBeGreaterThan(0.001);
     expect(p.clippedFraction).toBeLessThan(0.05);
     const skipped = await layerQuantPreview(opened, id, { ...DEFAULT_QUANTIZE, exclude: ['fc1*'] }, referenceBackend);
     expect(skipped.skipped).toMatch(/excluded/);
-    const bias = await layerQuantPreview(opened, opened.catalog.entries.findIndex((e) => e.name === 'fc1.bias'), DEFAULT_QUANTIZE, referenceBackend);
+    const bias = await layerQuantPreview(
+      opened,
+      opened.catalog.entries.findIndex((e) => e.name === 'fc1.bias'),
+      DEFAULT_QUANTIZE,
+      referenceBackend,
+    );
     expect(bias.skipped).toBeDefined();
   });
 });

@@ -40,14 +40,21 @@ export interface LayerQuantPreview {
 
 const MAX_LEVELS_SHOWN = 256;
 
-export async function layerQuantPreview(opened: OpenedModel, tensorId: number, recipe: QuantizeRecipe, backend: KernelBackend, bins = 128): Promise<LayerQuantPreview> {
+export async function layerQuantPreview(
+  opened: OpenedModel,
+  tensorId: number,
+  recipe: QuantizeRecipe,
+  backend: KernelBackend,
+  bins = 128,
+): Promise<LayerQuantPreview> {
   const plan = planQuantization(opened, recipe).tensors.find((t) => t.entryId === tensorId);
   const entry = opened.catalog.entries[tensorId];
   if (!entry) throw new Error(`no tensor #${tensorId}`);
   const values = await readTensorFloat32(opened, entry);
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of values) if (Number.isFinite(v)) {
+  for (const v of values)
+    if (Number.isFinite(v)) {
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
     }
@@ -58,14 +65,36 @@ export async function layerQuantPreview(opened: OpenedModel, tensorId: number, r
   const histogram = { lo, hi, counts: [...histogramOf(values, bins, lo, hi)] };
   const base = { tensorId, name: entry.name, histogram };
   if (!plan || plan.action !== 'quantize' || plan.format === 'dynamic' || plan.format === 'fp16') {
-    return { ...base, skipped: plan?.reason ?? 'not a weight that is quantized', bits: 32, storedBits: 32, format: 'float', granularity: '-', groups: 0, shownGroup: 0, gridLevels: [], clipRange: [lo, hi], clippedFraction: 0, errorHistogram: { lo: 0, hi: 0, counts: [] }, sqnrDb: Infinity, relError: 0, maxAbsError: 0 };
+    return {
+      ...base,
+      skipped: plan?.reason ?? 'not a weight that is quantized',
+      bits: 32,
+      storedBits: 32,
+      format: 'float',
+      granularity: '-',
+      groups: 0,
+      shownGroup: 0,
+      gridLevels: [],
+      clipRange: [lo, hi],
+      clippedFraction: 0,
+      errorHistogram: { lo: 0, hi: 0, counts: [] },
+      sqnrDb: Infinity,
+      relError: 0,
+      maxAbsError: 0,
+    };
   }
   const spec = specFor(recipe, plan);
   const shape = plan.flattenTo2d ? [entry.shape[0]!, entry.shape.slice(1).reduce((a, b) => a * b, 1)] : entry.shape;
   // MatMulNBits quantizes W [K, N] as rows of N along K: show it the same way (blocks along axis 0 of [K, N]).
   const axis = plan.format === 'matmulnbits' ? (entry.consumers[0]?.node.attribute.some((a) => a.name === 'transB' && a.i === 1n) ? 1 : 0) : plan.axis;
-  const view: GroupView = plan.granularity === 'tensor' || axis === undefined ? { outer: 1, axisLength: values.length, inner: 1 } : { ...channelLayout(shape, axis), axisLength: shape[axis]! };
-  const q = await quantizeWithBackend(backend, values, view, { ...spec, granularity: view.outer === 1 && view.inner === 1 && plan.granularity !== 'tensor' && axis === undefined ? 'tensor' : spec.granularity });
+  const view: GroupView =
+    plan.granularity === 'tensor' || axis === undefined
+      ? { outer: 1, axisLength: values.length, inner: 1 }
+      : { ...channelLayout(shape, axis), axisLength: shape[axis]! };
+  const q = await quantizeWithBackend(backend, values, view, {
+    ...spec,
+    granularity: view.outer === 1 && view.inner === 1 && plan.granularity !== 'tensor' && axis === undefined ? 'tensor' : spec.granularity,
+  });
   // Show the group whose grid spans the widest range (the one per-tensor quantization would be sized for).
   let shownGroup = 0;
   let widest = -1;
@@ -85,14 +114,16 @@ export async function layerQuantPreview(opened: OpenedModel, tensorId: number, r
   let clipped = 0;
   const { outer, axisLength: D, inner } = view;
   const grouping = { granularity: q.groups === 1 ? ('tensor' as const) : spec.granularity, blockSize: spec.blockSize };
-  for (let o = 0; o < outer; o++) for (let d = 0; d < D; d++) for (let i = 0; i < inner; i++) {
-    const idx = (o * D + d) * inner + i;
-    const g = groupOf(view, grouping, o, d, i);
-    const x = values[idx]!;
-    const s = q.scales[g]!;
-    const z = q.zeroPoints[g]!;
-    if (x < (q.qmin - z) * s - s / 2 || x > (q.qmax - z) * s + s / 2) clipped++;
-  }
+  for (let o = 0; o < outer; o++)
+    for (let d = 0; d < D; d++)
+      for (let i = 0; i < inner; i++) {
+        const idx = (o * D + d) * inner + i;
+        const g = groupOf(view, grouping, o, d, i);
+        const x = values[idx]!;
+        const s = q.scales[g]!;
+        const z = q.zeroPoints[g]!;
+        if (x < (q.qmin - z) * s - s / 2 || x > (q.qmax - z) * s + s / 2) clipped++;
+      }
   const errors = new Float32Array(values.length);
   let eMax = 0;
   for (let i = 0; i < values.length; i++) {

@@ -35,12 +35,20 @@ export interface QuantizeOptions {
 /** The view and spec the tensor's emitter quantizes it with, in the stored layout (GPTQ uses the same grid). */
 export function gridSource(recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], elements: number, op: string, transB = false): GridSource {
   let spec: QuantSpec = specFor(recipe, plan);
-  if (plan.format === 'dynamic') spec = { ...spec, granularity: plan.granularity === 'channel' ? 'channel' : 'tensor', blockSize: 0, symmetric: recipe.symmetric || op === 'Conv', scaleType: undefined };
+  if (plan.format === 'dynamic')
+    spec = {
+      ...spec,
+      granularity: plan.granularity === 'channel' ? 'channel' : 'tensor',
+      blockSize: 0,
+      symmetric: recipe.symmetric || op === 'Conv',
+      scaleType: undefined,
+    };
   const stored = plan.flattenTo2d ? [shape[0]!, shape.slice(1).reduce((a, b) => a * b, 1)] : shape;
   // MatMulNBits blocks along K: axis 0 of a MatMul's B [K, N], axis 1 of a Gemm's transposed B [N, K].
   // Dynamic: one scale per output channel, Conv's axis 0, a MatMul's B [K, N] axis 1, a transposed Gemm B axis 0.
   const axis = plan.format === 'matmulnbits' ? (transB ? 1 : 0) : plan.format === 'dynamic' ? (op === 'Conv' || transB ? 0 : 1) : plan.axis;
-  if (spec.granularity === 'tensor' || axis === undefined) return { view: { outer: 1, axisLength: elements, inner: 1 }, spec: { ...spec, granularity: 'tensor' } };
+  if (spec.granularity === 'tensor' || axis === undefined)
+    return { view: { outer: 1, axisLength: elements, inner: 1 }, spec: { ...spec, granularity: 'tensor' } };
   const l = channelLayout(stored, axis);
   return { view: { outer: l.outer, axisLength: l.channels, inner: l.inner }, spec };
 }
@@ -53,15 +61,27 @@ export function countMismatched(gptq: Float32Array, written: Float32Array): numb
 }
 
 /** GPTQ for one planned tensor when it has a Hessian: the adjusted values and its report, or undefined. */
-export async function gptqFor(options: QuantizeOptions, recipe: QuantizeRecipe, plan: TensorPlan, shape: number[], values: Float32Array): Promise<{ adjusted: Float32Array; notes: string[]; gptq: NonNullable<TensorReport['gptq']> } | undefined> {
+export async function gptqFor(
+  options: QuantizeOptions,
+  recipe: QuantizeRecipe,
+  plan: TensorPlan,
+  shape: number[],
+  values: Float32Array,
+): Promise<{ adjusted: Float32Array; notes: string[]; gptq: NonNullable<TensorReport['gptq']> } | undefined> {
   const layer = options.gptq?.layers.get(plan.name);
   if (!layer || plan.graphPath !== 'main' || layer.op !== plan.op) return undefined;
   if (layer.shape.join() !== shape.join()) {
-    plan.notes.push(`GPTQ skipped: the weight is [${shape.join(', ')}] now, its Hessian was measured for [${layer.shape.join(', ')}] (channel pruning): rounded to nearest`);
+    plan.notes.push(
+      `GPTQ skipped: the weight is [${shape.join(', ')}] now, its Hessian was measured for [${layer.shape.join(', ')}] (channel pruning): rounded to nearest`,
+    );
     return undefined;
   }
   const { adjusted, report } = await gptqWeight(values, layer, gridSource(recipe, plan, shape, values.length, layer.op, layer.transB), options.gptq!.options);
-  return { adjusted, gptq: report, notes: [`GPTQ: layer output ${report.layerSqnrDb.toFixed(1)} dB vs ${report.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`] };
+  return {
+    adjusted,
+    gptq: report,
+    notes: [`GPTQ: layer output ${report.layerSqnrDb.toFixed(1)} dB vs ${report.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`],
+  };
 }
 
 /** One emitter per format written tensor by tensor (fp16 converts the whole graph at once). */
@@ -72,7 +92,12 @@ function hasNonFinite(values: Float32Array): boolean {
   return false;
 }
 
-export async function quantizeEditable(work: EditableModel, recipe: QuantizeRecipe, plan: QuantPlan, options: QuantizeOptions = {}): Promise<{ tensors: TensorReport[]; warnings: string[] }> {
+export async function quantizeEditable(
+  work: EditableModel,
+  recipe: QuantizeRecipe,
+  plan: QuantPlan,
+  options: QuantizeOptions = {},
+): Promise<{ tensors: TensorReport[]; warnings: string[] }> {
   const warnings = [...plan.warnings];
   if (recipe.format === 'fp16') {
     const fp16 = await convertToFp16(work, plan);
@@ -111,10 +136,17 @@ export async function quantizeEditable(work: EditableModel, recipe: QuantizeReci
           noise += (values[i]! - written.dequantized[i]!) ** 2;
         }
         g.gptq.mismatched = countMismatched(g.adjusted, written.dequantized);
-        if (g.gptq.mismatched) g.notes.push(`GPTQ: ${g.gptq.mismatched} written value(s) differ from GPTQ's (the format's grid differs from the one GPTQ used)`);
+        if (g.gptq.mismatched)
+          g.notes.push(`GPTQ: ${g.gptq.mismatched} written value(s) differ from GPTQ's (the format's grid differs from the one GPTQ used)`);
       }
       options.dequantized?.set(t.name, written.dequantized);
-      tensors.push({ ...t, notes: [...t.notes, ...(g?.notes ?? []), ...(written.notes ?? [])], bytesAfter: written.bytesAfter, ...errorFromSums(signal, noise), ...(g ? { gptq: g.gptq } : {}) });
+      tensors.push({
+        ...t,
+        notes: [...t.notes, ...(g?.notes ?? []), ...(written.notes ?? [])],
+        bytesAfter: written.bytesAfter,
+        ...errorFromSums(signal, noise),
+        ...(g ? { gptq: g.gptq } : {}),
+      });
     }
     options.onProgress?.(++done, todo);
     // Let a worker see cancellation between tensors.

@@ -7,10 +7,17 @@ import { bytesSource } from '../../onnx/source';
 import { DEFAULT_QUANTIZE } from '../../recipe';
 import { calibrationNames, staticLayout, weightShift } from './static';
 
-const w = (name: string, dims: number[], dtype = DT.FLOAT) => tensor({ name, dtype, dims, values: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + 1) / 4) });
+const w = (name: string, dims: number[], dtype = DT.FLOAT) =>
+  tensor({ name, dtype, dims, values: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + 1) / 4) });
 
 async function layoutOf(nodes: ReturnType<typeof node>[], inits: ReturnType<typeof tensor>[], outputs: string[]) {
-  const g = graph({ name: 'g', nodes, inputs: [valueInfo('x', DT.FLOAT, [1, 8])], outputs: outputs.map((o) => valueInfo(o, DT.FLOAT, [1, 8])), initializers: inits });
+  const g = graph({
+    name: 'g',
+    nodes,
+    inputs: [valueInfo('x', DT.FLOAT, [1, 8])],
+    outputs: outputs.map((o) => valueInfo(o, DT.FLOAT, [1, 8])),
+    initializers: inits,
+  });
   const work = new EditableModel(await openModel([bytesSource('m.onnx', serialize(model(g, { '': 13 })))]));
   return staticLayout(work, DEFAULT_QUANTIZE);
 }
@@ -27,7 +34,10 @@ describe('static int8 layout', () => {
       [w('w1', [8, 8]), w('b1', [8]), tensor({ name: 'shape', dtype: DT.INT64, dims: [2], values: [1, 8] }), w('w2', [8, 8])],
       ['y'],
     );
-    expect(layout.core.map((c) => [c.node.name, c.axis])).toEqual([['fc1', 0], ['fc2', 1]]);
+    expect(layout.core.map((c) => [c.node.name, c.axis])).toEqual([
+      ['fc1', 0],
+      ['fc2', 1],
+    ]);
     expect(layout.floatOps).toEqual([]);
     // x and h are quantized; y (a MatMul's graph output) stays float; s shares h's parameters (r is h after the Relu).
     expect(layout.own.sort()).toEqual(['h', 'x']);

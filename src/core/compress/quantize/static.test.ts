@@ -51,7 +51,10 @@ async function outputs(bytes: Uint8Array, feeds: Record<string, ort.Tensor>[], n
   return Float64Array.from(out);
 }
 
-const hostSample = (input: string, dims: number[], data: Float32Array, id: string): EvalSample => ({ id, feeds: { [input]: { dtype: 'float32', dims, data } } });
+const hostSample = (input: string, dims: number[], data: Float32Array, id: string): EvalSample => ({
+  id,
+  feeds: { [input]: { dtype: 'float32', dims, data } },
+});
 
 describe('static int8 on a ResNet-style conv net', () => {
   const f = resNetStyle();
@@ -110,13 +113,23 @@ describe('static int8 on the openWakeWord embedding model (real audio-like input
     const calib = [...(await melWindows(3, 12)), ...(await melWindows(5, 12))];
     held = [...(await melWindows(7, 8)), ...(await melWindows(11, 8))].map((d) => ({ input_1: new ort.Tensor('float32', d, dims) }));
     const opened = await openModel([bytesSource('e.onnx', bytes)]);
-    stats = await captureActivations(runtime, bytes, await staticCalibrationNames(opened, DEFAULT_QUANTIZE), calib.map((d, i) => hostSample('input_1', dims, d, `calib ${i}`)), { maxTensorsPerRun: 20 });
+    stats = await captureActivations(
+      runtime,
+      bytes,
+      await staticCalibrationNames(opened, DEFAULT_QUANTIZE),
+      calib.map((d, i) => hostSample('input_1', dims, d, `calib ${i}`)),
+      { maxTensorsPerRun: 20 },
+    );
     ref = await outputs(bytes, held, 'conv2d_19');
   }, 120_000);
 
   async function measure(method: CalibrationMethod, biasCorrection: boolean) {
     const opened = await openModel([bytesSource('e.onnx', bytes)]);
-    const r = await compressModel(opened, { version: 1, quantize: { ...DEFAULT_QUANTIZE, format: 'static', calibration: method, biasCorrection } }, { calibration: stats.stats });
+    const r = await compressModel(
+      opened,
+      { version: 1, quantize: { ...DEFAULT_QUANTIZE, format: 'static', calibration: method, biasCorrection } },
+      { calibration: stats.stats },
+    );
     const c = compareOutputs(ref, await outputs(r.bytes, held, 'conv2d_19'));
     sqnr[`${method}${biasCorrection ? '+bc' : ''}`] = c.sqnrDb;
     return { r, c };
@@ -156,6 +169,9 @@ describe('static int8 on the openWakeWord embedding model (real audio-like input
     const { c } = await measure('entropy', true);
     // Measured 4.2 dB: KL keeps about half of each post-activation range; MinMax keeps it all.
     expect(c.sqnrDb).toBeLessThan(sqnr['minmax+bc']!);
-    console.log('openWakeWord embedding, static int8 output SQNR (dB):', JSON.stringify(Object.fromEntries(Object.entries(sqnr).map(([k, v]) => [k, +v.toFixed(2)]))));
+    console.log(
+      'openWakeWord embedding, static int8 output SQNR (dB):',
+      JSON.stringify(Object.fromEntries(Object.entries(sqnr).map(([k, v]) => [k, +v.toFixed(2)]))),
+    );
   }, 60_000);
 });

@@ -103,11 +103,18 @@ export async function foldBatchNorms(work: EditableModel): Promise<number> {
     const y = conv.output[0]!;
     const readers = consumers.get(y) ?? [];
     const bn = readers[0];
-    if (readers.length !== 1 || outputs.has(y) || bn!.opType !== 'BatchNormalization' || bn!.input[0] !== y || bn!.output.filter(Boolean).length !== 1) continue;
+    if (readers.length !== 1 || outputs.has(y) || bn!.opType !== 'BatchNormalization' || bn!.input[0] !== y || bn!.output.filter(Boolean).length !== 1)
+      continue;
     const w = constantNamed(work.catalog, conv.input[1]);
     const b = conv.input[2] ? constantNamed(work.catalog, conv.input[2]) : undefined;
     const params = bn!.input.slice(1, 5).map((n) => constantNamed(work.catalog, n));
-    if (!floatValues(w) || w!.consumers.length !== 1 || (conv.input[2] && (!floatValues(b) || b!.consumers.length !== 1)) || params.some((p) => !floatValues(p))) continue;
+    if (
+      !floatValues(w) ||
+      w!.consumers.length !== 1 ||
+      (conv.input[2] && (!floatValues(b) || b!.consumers.length !== 1)) ||
+      params.some((p) => !floatValues(p))
+    )
+      continue;
     const cout = w!.shape[0]!;
     if (params.some((p) => p!.elements !== cout)) continue;
     const [gamma, beta, mean, variance] = await Promise.all(params.map((p) => work.read(p!)));
@@ -176,7 +183,8 @@ function coreOp(node: NodeProto, work: EditableModel): CoreOp | string {
   }
   if (weight.shape.length !== 2) return `${node.opType} with a ${weight.shape.length}-D weight has no integer form here`;
   if (node.opType === 'MatMul') return { node, weight, axis: 1 };
-  if (getInt(node, 'transA', 0) !== 0 || getFloat(node, 'alpha', 1) !== 1 || (bias && getFloat(node, 'beta', 1) !== 1)) return 'Gemm with transA, alpha or beta has no integer form here';
+  if (getInt(node, 'transA', 0) !== 0 || getFloat(node, 'alpha', 1) !== 1 || (bias && getFloat(node, 'beta', 1) !== 1))
+    return 'Gemm with transA, alpha or beta has no integer form here';
   const axis = getInt(node, 'transB', 0) === 1 ? 0 : 1;
   if (bias && bias.elements !== weight.shape[axis]) return 'its bias is not one value per output channel';
   return { node, weight, bias, axis };
@@ -191,7 +199,10 @@ export function staticLayout(work: EditableModel, recipe: Pick<QuantizeRecipe, '
   const core: CoreOp[] = [];
   const floatOps: StaticFloatOp[] = [];
   const quantized = new Set<string>();
-  const excluded = (node: NodeProto) => (recipe.excludeOps.includes(node.opType) ? `${node.opType} layers excluded` : excludedBecause(recipe.exclude, label(node, graph), constantNamed(work.catalog, node.input[1])?.name));
+  const excluded = (node: NodeProto) =>
+    recipe.excludeOps.includes(node.opType)
+      ? `${node.opType} layers excluded`
+      : excludedBecause(recipe.exclude, label(node, graph), constantNamed(work.catalog, node.input[1])?.name);
   for (const node of graph.node) {
     if (!CORE_OPS.has(node.opType) || !isDefaultDomain(node)) continue;
     const why = excluded(node);
@@ -255,7 +266,13 @@ export function calibrationNames(layout: StaticLayout): string[] {
  * E[(Ŵ − W)·x] per output channel with x replaced by the teacher's per-input-channel mean μ: the mean shift weight
  * rounding adds to each output (padding ignored). Conv (groups too) and Gemm; undefined when μ does not fit.
  */
-export function weightShift(op: Pick<CoreOp, 'node' | 'axis'>, shape: readonly number[], original: Float32Array, rounded: Float32Array, mu: ArrayLike<number>): Float64Array | undefined {
+export function weightShift(
+  op: Pick<CoreOp, 'node' | 'axis'>,
+  shape: readonly number[],
+  original: Float32Array,
+  rounded: Float32Array,
+  mu: ArrayLike<number>,
+): Float64Array | undefined {
   if (op.node.opType === 'Conv') {
     const [cout, cinPerGroup] = shape as [number, number];
     const groups = getInt(op.node, 'group', 1);
@@ -322,7 +339,15 @@ export interface StaticResult {
  * Writes the static int8 model in place: weights and biases of the core ops, then a Q/DQ pair after every
  * quantized activation. `stats` holds the teacher's statistics by tensor name (calibrationNames).
  */
-export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, plan: QuantPlan, layout: StaticLayout, stats: Map<string, ActivationStats>, method: CalibrationMethod, gptq?: QuantizeOptions['gptq']): Promise<StaticResult> {
+export async function emitStatic(
+  work: EditableModel,
+  recipe: QuantizeRecipe,
+  plan: QuantPlan,
+  layout: StaticLayout,
+  stats: Map<string, ActivationStats>,
+  method: CalibrationMethod,
+  gptq?: QuantizeOptions['gptq'],
+): Promise<StaticResult> {
   const graph = work.model.graph!;
   const { names } = work;
   const warnings: string[] = [];
@@ -346,7 +371,10 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
     const { scale, zeroPoint } = affineParams(range);
     params.set(t, { name: t, min: range.min, max: range.max, scale, zeroPoint, ...(reluNode ? { reluRemoved: label(reluNode, graph) } : {}) });
   }
-  if (missing.length) warnings.push(`No calibration statistics for ${missing.length} activation${missing.length > 1 ? 's' : ''} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}): left in float.`);
+  if (missing.length)
+    warnings.push(
+      `No calibration statistics for ${missing.length} activation${missing.length > 1 ? 's' : ''} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}): left in float.`,
+    );
 
   // Weights and biases of the ops whose input has parameters.
   const tensors: TensorReport[] = [];
@@ -372,7 +400,8 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
     const values = await work.read(op.weight);
     const shape = op.weight.shape;
     const channels = shape[op.axis]!;
-    const view: GroupView = op.axis === 0 ? { outer: 1, axisLength: channels, inner: values.length / channels } : { outer: shape[0]!, axisLength: channels, inner: 1 };
+    const view: GroupView =
+      op.axis === 0 ? { outer: 1, axisLength: channels, inner: values.length / channels } : { outer: shape[0]!, axisLength: channels, inner: 1 };
     const spec: QuantSpec = { bits: 8, symmetric: true, granularity: 'channel', blockSize: 0, range: recipe.range, percentile: recipe.percentile };
     const layer = gptq?.layers.get(op.weight.name);
     let q: QuantizedTensor;
@@ -393,10 +422,22 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
     const codes = int8Tensor(names.fresh(`${op.weight.name}_quantized`), shape, q.codes);
     const scales = floatTensor(names.fresh(`${op.weight.name}_scale`), [channels], q.scales);
     const zeros = int8Tensor(names.fresh(`${op.weight.name}_zero_point`), [channels], new Int8Array(channels));
-    replaceTensorWithNodes(op.weight, [makeNode('DequantizeLinear', [codes.name, scales.name, zeros.name], [op.weight.name], { name: names.fresh(`${op.weight.name}_DequantizeLinear`), attributes: [attr.int('axis', op.axis)] })], [codes, scales, zeros]);
+    replaceTensorWithNodes(
+      op.weight,
+      [
+        makeNode('DequantizeLinear', [codes.name, scales.name, zeros.name], [op.weight.name], {
+          name: names.fresh(`${op.weight.name}_DequantizeLinear`),
+          attributes: [attr.int('axis', op.axis)],
+        }),
+      ],
+      [codes, scales, zeros],
+    );
     let bytesAfter = codes.rawData.byteLength + scales.rawData.byteLength + zeros.rawData.byteLength;
     const notes = [`static int8: ${op.node.opType} input and output quantized (uint8, calibrated); onnxruntime runs it as an integer kernel`];
-    if (gptqReport) notes.push(`GPTQ: layer output ${gptqReport.layerSqnrDb.toFixed(1)} dB vs ${gptqReport.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`);
+    if (gptqReport)
+      notes.push(
+        `GPTQ: layer output ${gptqReport.layerSqnrDb.toFixed(1)} dB vs ${gptqReport.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`,
+      );
     let b = op.bias ? await work.read(op.bias) : undefined;
     if (recipe.biasCorrection) {
       const mu = channelMeans(stats.get(input) ?? emptyStats(2));
@@ -404,7 +445,9 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
       if (shift) {
         b = Float32Array.from({ length: channels }, (_, c) => (b?.[c] ?? 0) - shift[c]!);
         corrected++;
-        notes.push(`bias corrected for the weight rounding's mean shift (teacher's input means; largest shift ${Math.max(...shift.map(Math.abs)).toPrecision(3)})`);
+        notes.push(
+          `bias corrected for the weight rounding's mean shift (teacher's input means; largest shift ${Math.max(...shift.map(Math.abs)).toPrecision(3)})`,
+        );
       } else notes.push(op.node.opType === 'MatMul' ? 'no bias correction: MatMul has no bias' : 'no bias correction: the input has no per-channel means');
     }
     if (b) {
@@ -414,7 +457,10 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
       const biasName = op.bias?.name ?? names.fresh(`${nodeLabel}_bias`);
       const bq = int32Tensor(names.fresh(`${biasName}_quantized`), [channels], codes32);
       const bs = floatTensor(names.fresh(`${biasName}_scale`), [channels], biasScale);
-      const dq = makeNode('DequantizeLinear', [bq.name, bs.name], [biasName], { name: names.fresh(`${biasName}_DequantizeLinear`), attributes: [attr.int('axis', 0)] });
+      const dq = makeNode('DequantizeLinear', [bq.name, bs.name], [biasName], {
+        name: names.fresh(`${biasName}_DequantizeLinear`),
+        attributes: [attr.int('axis', 0)],
+      });
       if (op.bias) replaceTensorWithNodes(op.bias, [dq], [bq, bs]);
       else {
         // A bias the correction created.
@@ -430,7 +476,17 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
     }
     handled.add(row.entryId);
     quantizedOps.push({ node: nodeLabel, op: op.node.opType });
-    tensors.push({ ...row, bits: 8, storedBits: 8, granularity: 'channel', axis: op.axis, notes: [...row.notes, ...notes], bytesAfter, ...errorFromSums(q.signal, q.noise), ...(gptqReport ? { gptq: gptqReport } : {}) });
+    tensors.push({
+      ...row,
+      bits: 8,
+      storedBits: 8,
+      granularity: 'channel',
+      axis: op.axis,
+      notes: [...row.notes, ...notes],
+      bytesAfter,
+      ...errorFromSums(q.signal, q.noise),
+      ...(gptqReport ? { gptq: gptqReport } : {}),
+    });
   }
 
   // Q/DQ after every activation with parameters (layout-op outputs too, with their source's parameters).
@@ -473,6 +529,15 @@ export async function emitStatic(work: EditableModel, recipe: QuantizeRecipe, pl
     const at = producer ? graph.node.indexOf(producer) + 1 : 0;
     graph.node.splice(at, 0, q, dq);
   }
-  const report: StaticReport = { method, percentile: recipe.percentile, activations, quantizedOps, floatOps, foldedBatchNorms: 0, removedRelus, biasCorrected: corrected };
+  const report: StaticReport = {
+    method,
+    percentile: recipe.percentile,
+    activations,
+    quantizedOps,
+    floatOps,
+    foldedBatchNorms: 0,
+    removedRelus,
+    biasCorrected: corrected,
+  };
   return { tensors, report, warnings, handled };
 }

@@ -3,7 +3,10 @@ import { labelsToIndices, parseLabelsCsv, resolveLabels } from './csv';
 
 describe('parseLabelsCsv', () => {
   it('reads headerless comma CSV', () => {
-    expect([...parseLabelsCsv('a.png,3\nb.png,7\n')]).toEqual([['a.png', '3'], ['b.png', '7']]);
+    expect([...parseLabelsCsv('a.png,3\nb.png,7\n')]).toEqual([
+      ['a.png', '3'],
+      ['b.png', '7'],
+    ]);
   });
 
   it('detects headers and their columns', () => {
@@ -16,7 +19,10 @@ describe('parseLabelsCsv', () => {
   it('handles tabs, semicolons, quotes, BOM and blank lines', () => {
     expect([...parseLabelsCsv('\uFEFFimage\tlabel\n\nm.png\t1\n')]).toEqual([['m.png', '1']]);
     expect([...parseLabelsCsv('"my, file.png";"a ""b"""\n')]).toEqual([['my, file.png', 'a "b"']]);
-    expect([...parseLabelsCsv('"a.png","x"\n./b\\c.png,y')]).toEqual([['a.png', 'x'], ['b/c.png', 'y']]);
+    expect([...parseLabelsCsv('"a.png","x"\n./b\\c.png,y')]).toEqual([
+      ['a.png', 'x'],
+      ['b/c.png', 'y'],
+    ]);
   });
 
   it('reports bad rows and conflicts with line numbers', () => {
@@ -54,6 +60,14 @@ describe('resolveLabels', () => {
     expect(() => resolveLabels(['a.png', 'b.png'], map, 'labels.csv')).toThrow("labels.csv has no label for 'b.png'.");
     expect(() => resolveLabels(['q.png'], map)).toThrow(/names none of the 1 files.*'q.png'.*'a.png'/);
     // Two rows share the basename with different labels: ambiguous, so no match.
-    expect(() => resolveLabels(['x.png'], new Map([['d/x.png', '1'], ['e/x.png', '2']]))).toThrow(/names none/);
+    expect(() =>
+      resolveLabels(
+        ['x.png'],
+        new Map([
+          ['d/x.png', '1'],
+          ['e/x.png', '2'],
+        ]),
+      ),
+    ).toThrow(/names none/);
   });
 });

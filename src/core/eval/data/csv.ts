@@ -10,7 +10,23 @@
  */
 import { EvalInputError } from '../types';
 
-const FILE_COLUMNS = ['file', 'filename', 'file_name', 'filepath', 'file_path', 'fname', 'image', 'images', 'image_name', 'image_id', 'image_path', 'img', 'path', 'name', 'id'];
+const FILE_COLUMNS = [
+  'file',
+  'filename',
+  'file_name',
+  'filepath',
+  'file_path',
+  'fname',
+  'image',
+  'images',
+  'image_name',
+  'image_id',
+  'image_path',
+  'img',
+  'path',
+  'name',
+  'id',
+];
 const LABEL_COLUMNS = ['label', 'labels', 'class', 'class_name', 'classname', 'class_id', 'category', 'target', 'y', 'label_id', 'label_name'];
 
 export function parseLabelsCsv(text: string, fileName = 'labels.csv'): Map<string, string> {
@@ -86,7 +102,10 @@ function splitRow(line: string, separator: string): string[] {
 }
 
 export function normalizePath(path: string): string {
-  return path.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  return path
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '');
 }
 
 export function baseName(path: string): string {
@@ -134,8 +153,15 @@ export function resolveLabels(ids: readonly string[], source: ReadonlyMap<string
     else values.push(label);
   }
   if (missing.length > 0) {
-    const sample = [...(source as ReadonlyMap<string, string>).keys()].slice(0, 3).map((k) => `'${k}'`).join(', ');
-    const which = missing.slice(0, 5).map((m) => `'${m}'`).join(', ') + (missing.length > 5 ? `, … (${missing.length} in all)` : '');
+    const sample = [...(source as ReadonlyMap<string, string>).keys()]
+      .slice(0, 3)
+      .map((k) => `'${k}'`)
+      .join(', ');
+    const which =
+      missing
+        .slice(0, 5)
+        .map((m) => `'${m}'`)
+        .join(', ') + (missing.length > 5 ? `, … (${missing.length} in all)` : '');
     throw new EvalInputError(
       missing.length === ids.length
         ? `${sourceName} names none of the ${ids.length} files (the files are like '${ids[0]}'; the CSV lists ${sample}).`

@@ -75,7 +75,9 @@ function filterRow(type: number, row: Uint8Array, previous: Uint8Array, bpp: num
     else if (type === 3) predictor = (a + b) >> 1;
     else if (type === 4) {
       const p = a + b - c;
-      const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const pa = Math.abs(p - a),
+        pb = Math.abs(p - b),
+        pc = Math.abs(p - c);
       predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
     }
     out[i] = (row[i]! - predictor) & 0xff;
@@ -99,7 +101,10 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, data.length);
-  out.set([...type].map((ch) => ch.charCodeAt(0)), 4);
+  out.set(
+    [...type].map((ch) => ch.charCodeAt(0)),
+    4,
+  );
   out.set(data, 8);
   view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
   return out;

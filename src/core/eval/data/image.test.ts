@@ -90,8 +90,22 @@ describe('imageToTensor', () => {
 
 describe('defaultImagePrep', () => {
   it('infers layout, channels, size, scale and dtype', () => {
-    expect(defaultImagePrep({ name: 'x', dtype: 'FLOAT', shape: ['N', 1, 28, 28] })).toMatchObject({ layout: 'nchw', channels: 'gray', width: 28, height: 28, scale: '0-1', dtype: 'float32' });
-    expect(defaultImagePrep({ name: 'x', dtype: 'UINT8', shape: [1, 300, 200, 3] })).toMatchObject({ layout: 'nhwc', channels: 'rgb', width: 200, height: 300, scale: '0-255', dtype: 'uint8' });
+    expect(defaultImagePrep({ name: 'x', dtype: 'FLOAT', shape: ['N', 1, 28, 28] })).toMatchObject({
+      layout: 'nchw',
+      channels: 'gray',
+      width: 28,
+      height: 28,
+      scale: '0-1',
+      dtype: 'float32',
+    });
+    expect(defaultImagePrep({ name: 'x', dtype: 'UINT8', shape: [1, 300, 200, 3] })).toMatchObject({
+      layout: 'nhwc',
+      channels: 'rgb',
+      width: 200,
+      height: 300,
+      scale: '0-255',
+      dtype: 'uint8',
+    });
     expect(defaultImagePrep({ name: 'x', dtype: 'FLOAT', shape: ['N', 3, 'H', 'W'] })).toMatchObject({ layout: 'nchw', width: 224, height: 224 });
     expect(() => defaultImagePrep({ name: 'ids', dtype: 'INT64', shape: ['N', 128] })).toThrow(/'ids' \[N, 128\] does not look like an image batch/);
   });
@@ -99,13 +113,23 @@ describe('defaultImagePrep', () => {
 
 describe('decodeImage', () => {
   it('decodes PNG by content', async () => {
-    const png = encodePng({ width: 2, height: 1, colorType: 2, bitDepth: 8, pixels: [[1, 2, 3], [4, 5, 6]] });
+    const png = encodePng({
+      width: 2,
+      height: 1,
+      colorType: 2,
+      bitDepth: 8,
+      pixels: [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    });
     const image = await decodeImage('a.bin', png);
     expect([...image.data]).toEqual([1, 2, 3, 255, 4, 5, 6, 255]);
   });
 
   it('decodes a quality-100 JPEG of a smooth gradient within ±3', async () => {
-    const width = 32, height = 24;
+    const width = 32,
+      height = 24;
     const rgba = new Uint8Array(width * height * 4);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) rgba.set([x * 8, y * 10, 128 + x * 2 - y * 2, 255], (y * width + x) * 4);
@@ -129,6 +153,10 @@ describe('decodeImage', () => {
 
 describe('decodeImage fallback errors', () => {
   it("names the file when the browser's decoder refuses it", async () => {
-    await expect(decodeImage('scans/7/scan.webp', new Uint8Array([1, 2, 3]), async () => { throw new Error('The source image could not be decoded.'); })).rejects.toThrow(/scans\/7\/scan\.webp: not an image/);
+    await expect(
+      decodeImage('scans/7/scan.webp', new Uint8Array([1, 2, 3]), async () => {
+        throw new Error('The source image could not be decoded.');
+      }),
+    ).rejects.toThrow(/scans\/7\/scan\.webp: not an image/);
   });
 });

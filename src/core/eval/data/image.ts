@@ -118,7 +118,9 @@ export function imageToTensor(image: RgbaImage, prep: ImagePrep): HostTensor {
   const pixels = width * height;
   const values = new Float32Array(pixels * channelCount);
   for (let p = 0; p < pixels; p++) {
-    const r = rgb[p * 3]!, g = rgb[p * 3 + 1]!, b = rgb[p * 3 + 2]!;
+    const r = rgb[p * 3]!,
+      g = rgb[p * 3 + 1]!,
+      b = rgb[p * 3 + 2]!;
     for (let c = 0; c < channelCount; c++) {
       let v: number;
       if (prep.channels === 'gray') v = grayIsExact ? r : 0.299 * r + 0.587 * g + 0.114 * b;
@@ -147,8 +149,14 @@ function perChannel(values: number[] | undefined, channels: number, what: string
 export function resizeRgb(image: RgbaImage, width: number, height: number, mode: ResizeMode): Float32Array {
   const out = new Float32Array(width * height * 3);
   // The source window that maps onto the output box [left, top, left + boxWidth, top + boxHeight).
-  let cropX = 0, cropY = 0, cropWidth = image.width, cropHeight = image.height;
-  let left = 0, top = 0, boxWidth = width, boxHeight = height;
+  let cropX = 0,
+    cropY = 0,
+    cropWidth = image.width,
+    cropHeight = image.height;
+  let left = 0,
+    top = 0,
+    boxWidth = width,
+    boxHeight = height;
   if (mode === 'center-crop') {
     const s = Math.max(width / image.width, height / image.height);
     cropWidth = width / s;
@@ -167,9 +175,13 @@ export function resizeRgb(image: RgbaImage, width: number, height: number, mode:
   const src = image.data;
   const rowBytes = image.width * 4;
   for (let y = 0; y < boxHeight; y++) {
-    const y0 = ys.lo[y]! * rowBytes, y1 = ys.hi[y]! * rowBytes, fy = ys.weight[y]!;
+    const y0 = ys.lo[y]! * rowBytes,
+      y1 = ys.hi[y]! * rowBytes,
+      fy = ys.weight[y]!;
     for (let x = 0; x < boxWidth; x++) {
-      const x0 = xs.lo[x]! * 4, x1 = xs.hi[x]! * 4, fx = xs.weight[x]!;
+      const x0 = xs.lo[x]! * 4,
+        x1 = xs.hi[x]! * 4,
+        fx = xs.weight[x]!;
       const o = ((top + y) * width + left + x) * 3;
       for (let c = 0; c < 3; c++) {
         const upper = src[y0 + x0 + c]! + (src[y0 + x1 + c]! - src[y0 + x0 + c]!) * fx;

@@ -21,7 +21,16 @@ describe('parseJsonData: one batch', () => {
       { name: 'mask', dtype: 'BOOL', shape: [2, 3] },
       { name: 'h', dtype: 'FLOAT16', shape: [2] },
     ];
-    const text = JSON.stringify({ inputs: { ids: [[1, 2, 3], [4, 5, 6]], mask: { dims: [2, 3], data: [true, false, 1, 0, 1, 1] }, h: [1, -2] } });
+    const text = JSON.stringify({
+      inputs: {
+        ids: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        mask: { dims: [2, 3], data: [true, false, 1, 0, 1, 1] },
+        h: [1, -2],
+      },
+    });
     const [sample] = parseJsonData(text, inputs).samples;
     expect(sample!.feeds.ids!.data).toEqual(new BigInt64Array([1n, 2n, 3n, 4n, 5n, 6n]));
     expect([...sample!.feeds.mask!.data]).toEqual([1, 0, 1, 0, 1, 1]);
@@ -41,13 +50,24 @@ describe('parseJsonData: one batch', () => {
 describe('parseJsonData: list of samples', () => {
   it('infers dims from nested arrays, adds the batch dim and maps class names', () => {
     const text = JSON.stringify([
-      { x: [[[1, 2], [3, 4]]], label: 'dog' },
+      {
+        x: [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ],
+        label: 'dog',
+      },
       { x: { dims: [1, 1, 2, 2], data: [5, 6, 7, 8] }, label: 'cat', id: 'second' },
     ]);
     const { samples, classNames } = parseJsonData(text, [image]);
     expect(samples[0]!.feeds.x!.dims).toEqual([1, 1, 2, 2]);
     expect([...samples[0]!.feeds.x!.data]).toEqual([1, 2, 3, 4]);
-    expect(samples.map((s) => [s.id, s.label])).toEqual([['data.json #0', 1], ['second', 0]]);
+    expect(samples.map((s) => [s.id, s.label])).toEqual([
+      ['data.json #0', 1],
+      ['second', 0],
+    ]);
     expect(classNames).toEqual(['cat', 'dog']);
   });
 
@@ -81,7 +101,7 @@ describe('demo digits', () => {
     const expected = raw.reduce((sum, v) => sum + v, 0) / 255;
     const actual = (first.data as Float32Array).reduce((sum, v) => sum + v, 0);
     expect(actual).toBeCloseTo(expected, 2);
-    expect(Math.max(...first.data as Float32Array)).toBeLessThanOrEqual(1);
+    expect(Math.max(...(first.data as Float32Array))).toBeLessThanOrEqual(1);
   });
 
   it('is recognised by parseJsonData and follows other layouts of the same size', () => {

@@ -86,7 +86,13 @@ export function parseDemoDigits(json: unknown, input?: ValueInfo, fileName = 'de
   const samples: EvalSample[] = [];
   for (let i = 0; i < json.count; i++) {
     const raw = pixels.subarray(i * size, (i + 1) * size);
-    const data = dtype === 'uint8' ? raw.slice() : fromNumbers(Float32Array.from(raw, (v) => v / 255), dtype);
+    const data =
+      dtype === 'uint8'
+        ? raw.slice()
+        : fromNumbers(
+            Float32Array.from(raw, (v) => v / 255),
+            dtype,
+          );
     const sample: EvalSample = { feeds: { [name]: { dtype, dims, data } }, id: `demo #${i}` };
     const label = labels?.[i];
     if (label !== undefined && Number.isFinite(label)) sample.label = label;
@@ -114,7 +120,13 @@ function parseBatch(json: Record<string, unknown>, inputs: ValueInfo[], fileName
   for (const input of inputs) {
     const value = given[input.name] ?? (inputs.length === 1 && Object.keys(given).length === 1 ? Object.values(given)[0] : undefined);
     if (value === undefined) {
-      throw new EvalInputError(`${fileName}: "inputs" has no entry for model input '${input.name}' (it has ${Object.keys(given).map((k) => `'${k}'`).join(', ') || 'none'}).`);
+      throw new EvalInputError(
+        `${fileName}: "inputs" has no entry for model input '${input.name}' (it has ${
+          Object.keys(given)
+            .map((k) => `'${k}'`)
+            .join(', ') || 'none'
+        }).`,
+      );
     }
     const tensor = readTensor(value, input, `${fileName} input '${input.name}'`);
     tensor.dims = withBatchDim(input, tensor.dims);
@@ -132,7 +144,9 @@ function parseBatch(json: Record<string, unknown>, inputs: ValueInfo[], fileName
       id: `${fileName} #${i}`,
     }));
   } else if (split) {
-    throw new EvalInputError(`${fileName}: the inputs have different batch sizes (${inputs.map((i) => `'${i.name}': ${tensors[i.name]!.dims[0]}`).join(', ')}).`);
+    throw new EvalInputError(
+      `${fileName}: the inputs have different batch sizes (${inputs.map((i) => `'${i.name}': ${tensors[i.name]!.dims[0]}`).join(', ')}).`,
+    );
   } else {
     samples = [{ feeds: tensors, id: fileName }];
   }

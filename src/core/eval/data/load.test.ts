@@ -45,7 +45,11 @@ describe('loadDataset: images', () => {
   });
 
   it('uses a labels.csv among the files', async () => {
-    const files = [file('set/imgs/1.png', grayPng(4, 4, 0)), file('set/imgs/2.png', grayPng(4, 4, 0)), file('set/labels.csv', 'file,label\n1.png,5\n2.png,9\n')];
+    const files = [
+      file('set/imgs/1.png', grayPng(4, 4, 0)),
+      file('set/imgs/2.png', grayPng(4, 4, 0)),
+      file('set/labels.csv', 'file,label\n1.png,5\n2.png,9\n'),
+    ];
     const dataset = await loadDataset(files, [mnistInput]);
     expect(dataset.samples.map((s) => s.label)).toEqual([5, 9]);
     expect(dataset.description).toContain('labels from set/labels.csv');
@@ -53,7 +57,18 @@ describe('loadDataset: images', () => {
 
   it('leaves images in one folder unlabelled, and applies overrides', async () => {
     const rgbInput: ValueInfo = { name: 'img', dtype: 'FLOAT', shape: ['N', 'H', 'W', 3] };
-    const png = encodePng({ width: 2, height: 2, colorType: 2, bitDepth: 8, pixels: [[255, 0, 0], [255, 0, 0], [255, 0, 0], [255, 0, 0]] });
+    const png = encodePng({
+      width: 2,
+      height: 2,
+      colorType: 2,
+      bitDepth: 8,
+      pixels: [
+        [255, 0, 0],
+        [255, 0, 0],
+        [255, 0, 0],
+        [255, 0, 0],
+      ],
+    });
     const dataset = await loadDataset([file('x/a.png', png)], [rgbInput], { image: { width: 3, height: 3, mean: [0.5], std: [0.5], channels: 'bgr' } });
     const tensor = dataset.samples[0]!.feeds.img!;
     expect(tensor.dims).toEqual([1, 3, 3, 3]);
@@ -76,17 +91,23 @@ describe('loadDataset: images', () => {
   it('explains what is wrong', async () => {
     const png = grayPng(4, 4, 0);
     const twoInputs: ValueInfo[] = [mnistInput, { name: 'scale', dtype: 'FLOAT', shape: [1] }];
-    await expect(loadDataset([file('a.png', png)], twoInputs)).rejects.toThrow(/The model has 2 inputs \(input, scale\); images can feed only a model with a single image input/);
+    await expect(loadDataset([file('a.png', png)], twoInputs)).rejects.toThrow(
+      /The model has 2 inputs \(input, scale\); images can feed only a model with a single image input/,
+    );
     await expect(loadDataset([file('a.png', png)], [mnistInput], { image: { width: 32 } })).rejects.toThrow(
       "Images are prepared as [1, 1, 4, 32] (NCHW, gray, 32×4) but input 'input' expects [N, 1, 4, 4]: dim 3 differs; set the size to 4×4 (width×height) or change the layout.",
     );
     await expect(loadDataset([file('a.png', png)], [mnistInput], { image: { channels: 'rgb' } })).rejects.toThrow(/dim 1 differs; set channels to gray/);
-    await expect(loadDataset([file('a.png', png), file('b.npy', 'x')], [mnistInput])).rejects.toThrow('Mixed data: 1 .npy file and 1 image file. Load one kind at a time.');
+    await expect(loadDataset([file('a.png', png), file('b.npy', 'x')], [mnistInput])).rejects.toThrow(
+      'Mixed data: 1 .npy file and 1 image file. Load one kind at a time.',
+    );
     await expect(loadDataset([file('notes.txt', 'hi'), file('.hidden.png', png)], [mnistInput])).rejects.toThrow(/No usable data files \(got 1 file: \.txt\)/);
     await expect(loadDataset([], [mnistInput])).rejects.toThrow(EvalInputError);
     await expect(loadDataset([file('a.npz', 'PK')], [mnistInput])).rejects.toThrow(/npz archives are not supported/);
     await expect(loadDataset([file('pic.webp', 'RIFF')], [mnistInput])).rejects.toThrow(/only PNG and JPEG here/);
-    await expect(loadDataset([file('a.png', png), file('b.png', png)], [mnistInput], { folderLabels: true })).rejects.toThrow(/Folder labels need every file inside a class folder/);
+    await expect(loadDataset([file('a.png', png), file('b.png', png)], [mnistInput], { folderLabels: true })).rejects.toThrow(
+      /Folder labels need every file inside a class folder/,
+    );
     await expect(loadDataset([file('a.png', png)], [mnistInput], { limit: 0 })).rejects.toThrow(/limit must be a positive whole number/);
   });
 });

@@ -93,7 +93,9 @@ export async function loadDataset(files: DataFile[], inputs: ValueInfo[], option
 }
 
 function describeExtensions(files: DataFile[]): string {
-  const extensions = [...new Set(files.map((f) => (baseName(f.path).includes('.') ? baseName(f.path).slice(baseName(f.path).lastIndexOf('.')) : baseName(f.path))))];
+  const extensions = [
+    ...new Set(files.map((f) => (baseName(f.path).includes('.') ? baseName(f.path).slice(baseName(f.path).lastIndexOf('.')) : baseName(f.path)))),
+  ];
   return extensions.slice(0, 6).join(', ') + (extensions.length > 6 ? ', …' : '');
 }
 
@@ -138,7 +140,13 @@ function describeFeeds(sample: EvalSample): string {
     .join(', ');
 }
 
-async function loadNpy(files: DataFile[], inputs: ValueInfo[], options: LoadOptions, csv: DataFile | undefined, root: string | undefined): Promise<EvalDataset> {
+async function loadNpy(
+  files: DataFile[],
+  inputs: ValueInfo[],
+  options: LoadOptions,
+  csv: DataFile | undefined,
+  root: string | undefined,
+): Promise<EvalDataset> {
   const inputNames = new Set(inputs.map((i) => i.name));
   const labelFile = files.find((f) => /^labels?\.npy$/i.test(baseName(f.path)) && !inputNames.has(stemOf(f.path)));
   const dataFiles = files.filter((f) => f !== labelFile);
@@ -167,7 +175,9 @@ async function loadNpy(files: DataFile[], inputs: ValueInfo[], options: LoadOpti
     }
     const counts = new Set([...parts.values()].map((p) => p.length));
     if (counts.size > 1) {
-      throw new EvalInputError(`The .npy files hold different numbers of samples (${inputs.map((i) => `${i.name}.npy: ${parts.get(i.name)!.length}`).join(', ')}).`);
+      throw new EvalInputError(
+        `The .npy files hold different numbers of samples (${inputs.map((i) => `${i.name}.npy: ${parts.get(i.name)!.length}`).join(', ')}).`,
+      );
     }
     const count = [...counts][0]!;
     samples = Array.from({ length: count }, (_, i) => ({
@@ -206,7 +216,11 @@ async function loadNpy(files: DataFile[], inputs: ValueInfo[], options: LoadOpti
     samples.forEach((s, i) => (s.label = values[i] as number));
     labelSource = `labels from ${labelFile.path}`;
   } else if (perFileLabels) {
-    const resolved = await fileLabels(dataFiles.map((f) => f.path), options, csv);
+    const resolved = await fileLabels(
+      dataFiles.map((f) => f.path),
+      options,
+      csv,
+    );
     if (resolved) {
       samples.forEach((s, i) => (s.label = resolved.labels.labels[i]));
       classNames = resolved.labels.classNames;
@@ -238,12 +252,20 @@ async function fileLabels(paths: string[], options: LoadOptions, csv: DataFile |
   if (!useFolders) return undefined;
   const loose = paths.filter((_, i) => parents[i] === '');
   if (loose.length > 0) {
-    throw new EvalInputError(`Folder labels need every file inside a class folder; ${loose.slice(0, 3).join(', ')}${loose.length > 3 ? ', …' : ''} sit at the top level.`);
+    throw new EvalInputError(
+      `Folder labels need every file inside a class folder; ${loose.slice(0, 3).join(', ')}${loose.length > 3 ? ', …' : ''} sit at the top level.`,
+    );
   }
   return { labels: resolveLabels(paths, parents), source: `labels from ${folders.size === 1 ? 'the folder name' : 'folder names'}` };
 }
 
-async function loadImages(files: DataFile[], inputs: ValueInfo[], options: LoadOptions, csv: DataFile | undefined, root: string | undefined): Promise<EvalDataset> {
+async function loadImages(
+  files: DataFile[],
+  inputs: ValueInfo[],
+  options: LoadOptions,
+  csv: DataFile | undefined,
+  root: string | undefined,
+): Promise<EvalDataset> {
   if (inputs.length !== 1) {
     throw new EvalInputError(
       `The model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); images can feed only a model with a single image input. Use .npy or .json data.`,

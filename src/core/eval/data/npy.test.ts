@@ -53,7 +53,9 @@ describe('parseNpy', () => {
     const payload = bytesOf(new Float32Array(4));
     expect(() => parseNpy(npy('<f4', [2, 2], payload, { fortran: true }), 'f.npy')).toThrow(/f\.npy: .*Fortran order.*ascontiguousarray/);
     expect(() => parseNpy(npy('>f4', [2, 2], payload), 'b.npy')).toThrow(/Big-endian/);
-    expect(() => parseNpy(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0, 0, 0, 0]), 'x.npz')).toThrow('npz archives are not supported; save each array with np.save');
+    expect(() => parseNpy(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0, 0, 0, 0]), 'x.npz')).toThrow(
+      'npz archives are not supported; save each array with np.save',
+    );
     expect(() => parseNpy(npy('<f4', [3, 3], payload), 't.npy')).toThrow(/t\.npy: truncated/);
     expect(() => parseNpy(npy('<c8', [1], new Uint8Array(8)))).toThrow(/dtype '<c8' is not supported/);
     expect(() => parseNpy(new TextEncoder().encode('hello world'), 'h.npy')).toThrow(EvalInputError);

@@ -56,7 +56,9 @@ export function parseNpy(bytes: Uint8Array, fileName = 'array.npy'): HostTensor 
   const count = elementCount(shape);
   const byteLength = count * known.size;
   if (dataOffset + byteLength > bytes.length) {
-    throw new EvalInputError(`${fileName}: truncated: shape (${shape.join(', ')}) needs ${byteLength} bytes of data, the file holds ${bytes.length - dataOffset}.`);
+    throw new EvalInputError(
+      `${fileName}: truncated: shape (${shape.join(', ')}) needs ${byteLength} bytes of data, the file holds ${bytes.length - dataOffset}.`,
+    );
   }
   // The header length leaves the payload at an arbitrary offset, so copy into a fresh, aligned array.
   const data = allocate(known.dtype, count);
@@ -72,7 +74,9 @@ function parseHeader(header: string, fileName: string): { descr: string; fortran
   if (!descr) {
     const structured = /['"]descr['"]\s*:\s*\[/.test(header);
     throw new EvalInputError(
-      structured ? `${fileName}: structured (record) arrays are not supported; save one plain array per file.` : `${fileName}: the .npy header has no dtype ('descr').`,
+      structured
+        ? `${fileName}: structured (record) arrays are not supported; save one plain array per file.`
+        : `${fileName}: the .npy header has no dtype ('descr').`,
     );
   }
   if (fortran === undefined || shapeText === undefined) {

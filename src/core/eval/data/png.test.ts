@@ -8,11 +8,16 @@ function expectedRgba(spec: PngSpec, samples: number[]): number[] {
   const max = 2 ** spec.bitDepth - 1;
   const to8 = (v: number) => (spec.bitDepth === 16 ? v >> 8 : Math.round((v * 255) / max));
   switch (spec.colorType) {
-    case 0: return [to8(samples[0]!), to8(samples[0]!), to8(samples[0]!), 255];
-    case 2: return [...samples.map(to8), 255];
-    case 3: return [...spec.palette![samples[0]!]!, spec.transparency?.[samples[0]!] ?? 255];
-    case 4: return [to8(samples[0]!), to8(samples[0]!), to8(samples[0]!), to8(samples[1]!)];
-    case 6: return samples.map(to8);
+    case 0:
+      return [to8(samples[0]!), to8(samples[0]!), to8(samples[0]!), 255];
+    case 2:
+      return [...samples.map(to8), 255];
+    case 3:
+      return [...spec.palette![samples[0]!]!, spec.transparency?.[samples[0]!] ?? 255];
+    case 4:
+      return [to8(samples[0]!), to8(samples[0]!), to8(samples[0]!), to8(samples[1]!)];
+    case 6:
+      return samples.map(to8);
   }
 }
 
@@ -75,7 +80,12 @@ describe('decodePng', () => {
   });
 
   it('decodes Adam7-interlaced images, including sizes smaller than the 8×8 grid', async () => {
-    for (const [width, height] of [[11, 9], [3, 2], [1, 1], [8, 8]] as const) {
+    for (const [width, height] of [
+      [11, 9],
+      [3, 2],
+      [1, 1],
+      [8, 8],
+    ] as const) {
       await roundTrip({ width, height, colorType: 2, bitDepth: 8, pixels: pattern(width, height, 3, 8), interlace: true, filters: ALL_FILTERS });
       await roundTrip({ width, height, colorType: 0, bitDepth: 1, pixels: pattern(width, height, 1, 1), interlace: true, filters: [4, 3] });
     }

@@ -212,7 +212,9 @@ function pixelWriter(
           break;
         }
         case 2: {
-          const r = sample(row, s), g = sample(row, s + 1), b = sample(row, s + 2);
+          const r = sample(row, s),
+            g = sample(row, s + 1),
+            b = sample(row, s + 2);
           out[o] = to8(r);
           out[o + 1] = to8(g);
           out[o + 2] = to8(b);

@@ -22,7 +22,9 @@ export const HOST_DTYPE_OF_ONNX: Record<string, HostDtype> = {
 export function hostDtypeOf(input: ValueInfo): HostDtype {
   const dtype = HOST_DTYPE_OF_ONNX[input.dtype];
   if (!dtype) {
-    throw new EvalInputError(`Input '${input.name}' has type ${input.dtype}, which the data loaders cannot fill (supported: ${Object.keys(HOST_DTYPE_OF_ONNX).join(', ')}).`);
+    throw new EvalInputError(
+      `Input '${input.name}' has type ${input.dtype}, which the data loaders cannot fill (supported: ${Object.keys(HOST_DTYPE_OF_ONNX).join(', ')}).`,
+    );
   }
   return dtype;
 }
@@ -33,16 +35,27 @@ export function elementCount(dims: readonly number[]): number {
 
 export function allocate(dtype: HostDtype, length: number): HostData {
   switch (dtype) {
-    case 'float32': return new Float32Array(length);
-    case 'float64': return new Float64Array(length);
-    case 'float16': return new Uint16Array(length);
-    case 'int64': return new BigInt64Array(length);
-    case 'int32': return new Int32Array(length);
-    case 'int16': return new Int16Array(length);
-    case 'int8': return new Int8Array(length);
-    case 'uint8': case 'bool': return new Uint8Array(length);
-    case 'uint16': return new Uint16Array(length);
-    case 'uint32': return new Uint32Array(length);
+    case 'float32':
+      return new Float32Array(length);
+    case 'float64':
+      return new Float64Array(length);
+    case 'float16':
+      return new Uint16Array(length);
+    case 'int64':
+      return new BigInt64Array(length);
+    case 'int32':
+      return new Int32Array(length);
+    case 'int16':
+      return new Int16Array(length);
+    case 'int8':
+      return new Int8Array(length);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(length);
+    case 'uint16':
+      return new Uint16Array(length);
+    case 'uint32':
+      return new Uint32Array(length);
   }
 }
 
@@ -97,7 +110,6 @@ export function convertTensor(tensor: HostTensor, dtype: HostDtype): HostTensor 
   if (tensor.dtype === dtype) return tensor;
   return { dtype, dims: tensor.dims, data: fromNumbers(toNumbers(tensor), dtype) };
 }
-
 
 export function formatShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;

@@ -34,7 +34,10 @@ describe('Clip (min/max attributes → inputs at 11)', () => {
     ['no bounds', []],
   ] as const) {
     it(`opset 9 → 11, 21: ${label}`, async () => {
-      const [to11] = await expectSameOutputs({ opset: 9, nodes: [node('Clip', 'clip', ['x'], ['y'], [...attributes])], inputs: [{ name: 'x', dims: [2, 3, 4] }], outputs: ['y'] }, [11, 21]);
+      const [to11] = await expectSameOutputs(
+        { opset: 9, nodes: [node('Clip', 'clip', ['x'], ['y'], [...attributes])], inputs: [{ name: 'x', dims: [2, 3, 4] }], outputs: ['y'] },
+        [11, 21],
+      );
       expect(to11!.upgraded.graph!.node[0]!.attribute).toHaveLength(0);
       expect(to11!.report.rewritten).toEqual(attributes.length ? { Clip: 1 } : {});
     });
@@ -81,7 +84,10 @@ describe('Reduce* (axes → input: ReduceSum at 13, the others at 18)', () => {
         node(op, 'all', ['x'], ['c'], [attr.int('keepdims', 0)]),
         node(op, 'all_keep', ['x'], ['d']),
       ];
-      const runs = await expectSameOutputs({ opset: 11, nodes, inputs: [{ name: 'x', dims: [2, 3, 4], scale: 1 }], outputs: ['a', 'b', 'c', 'd'] }, [13, 18, 21]);
+      const runs = await expectSameOutputs(
+        { opset: 11, nodes, inputs: [{ name: 'x', dims: [2, 3, 4], scale: 1 }], outputs: ['a', 'b', 'c', 'd'] },
+        [13, 18, 21],
+      );
       expect(runs[0]!.report.rewritten).toEqual(op === 'ReduceSum' ? { ReduceSum: 2 } : {});
       expect(runs[1]!.report.rewritten).toEqual({ [op]: 2 });
     });
@@ -134,7 +140,10 @@ describe('Upsample → Resize (scales → input at 9, Resize at 10, Resize-11 co
 
     it(`Upsample-9 ${mode} (scales input): opset 9 → 10, 11, 21`, async () => {
       const nodes = [node('Upsample', 'up', ['x', 'scales'], ['y'], [attr.string('mode', mode)])];
-      await expectSameOutputs({ opset: 9, nodes, inputs: [{ name: 'x', dims: [1, 2, 3, 4] }], outputs: ['y'], initializers: [floats('scales', [4], [1, 1, 2.5, 1.5])] }, [10, 11, 21]);
+      await expectSameOutputs(
+        { opset: 9, nodes, inputs: [{ name: 'x', dims: [1, 2, 3, 4] }], outputs: ['y'], initializers: [floats('scales', [4], [1, 1, 2.5, 1.5])] },
+        [10, 11, 21],
+      );
     });
   }
 });
@@ -147,7 +156,10 @@ describe('Resize-10 → 11 (roi input, asymmetric coordinates, nearest rounding)
     ] as const) {
       it(`${mode} ${label}-sampling: opset 10 → 11, 21`, async () => {
         const nodes = [node('Resize', 'resize', ['x', 'scales'], ['y'], [attr.string('mode', mode)])];
-        await expectSameOutputs({ opset: 10, nodes, inputs: [{ name: 'x', dims: [1, 2, 5, 6] }], outputs: ['y'], initializers: [floats('scales', [4], [...scales])] }, [11, 21]);
+        await expectSameOutputs(
+          { opset: 10, nodes, inputs: [{ name: 'x', dims: [1, 2, 5, 6] }], outputs: ['y'], initializers: [floats('scales', [4], [...scales])] },
+          [11, 21],
+        );
       });
     }
   }
@@ -155,10 +167,31 @@ describe('Resize-10 → 11 (roi input, asymmetric coordinates, nearest rounding)
 
 describe('Resize-11 tf_half_pixel_for_nn → half_pixel at 13', () => {
   for (const nearestMode of ['round_prefer_floor', 'floor']) {
-    for (const scales of [[1, 1, 2, 3], [1, 1, 0.5, 0.75], [1, 1, 1.7, 0.6]]) {
+    for (const scales of [
+      [1, 1, 2, 3],
+      [1, 1, 0.5, 0.75],
+      [1, 1, 1.7, 0.6],
+    ]) {
       it(`nearest_mode ${nearestMode}, scales ${scales.slice(2)}: opset 11 → 13, 21`, async () => {
-        const nodes = [node('Resize', 'resize', ['x', 'roi', 'scales'], ['y'], [attr.string('mode', 'nearest'), attr.string('coordinate_transformation_mode', 'tf_half_pixel_for_nn'), attr.string('nearest_mode', nearestMode)])];
-        await expectSameOutputs({ opset: 11, nodes, inputs: [{ name: 'x', dims: [1, 2, 6, 8] }], outputs: ['y'], initializers: [floats('roi', [0], []), floats('scales', [4], scales)] }, [13, 21]);
+        const nodes = [
+          node(
+            'Resize',
+            'resize',
+            ['x', 'roi', 'scales'],
+            ['y'],
+            [attr.string('mode', 'nearest'), attr.string('coordinate_transformation_mode', 'tf_half_pixel_for_nn'), attr.string('nearest_mode', nearestMode)],
+          ),
+        ];
+        await expectSameOutputs(
+          {
+            opset: 11,
+            nodes,
+            inputs: [{ name: 'x', dims: [1, 2, 6, 8] }],
+            outputs: ['y'],
+            initializers: [floats('roi', [0], []), floats('scales', [4], scales)],
+          },
+          [13, 21],
+        );
       });
     }
   }
@@ -201,7 +234,10 @@ describe('TopK (k → input at 10)', () => {
   for (const source of [7, 9]) {
     it(`TopK-1 opset ${source} → 10, 21`, async () => {
       const nodes = [node('TopK', 'topk', ['x'], ['values', 'indices'], [attr.int('k', 3), attr.int('axis', 1)])];
-      await expectSameOutputs({ opset: source, nodes, inputs: [{ name: 'x', dims: [2, 7] }], outputs: ['values', { name: 'indices', type: DT.INT64 }] }, [10, 21]);
+      await expectSameOutputs(
+        { opset: source, nodes, inputs: [{ name: 'x', dims: [2, 7] }], outputs: ['values', { name: 'indices', type: DT.INT64 }] },
+        [10, 21],
+      );
     });
   }
 });
@@ -221,7 +257,12 @@ describe('Dropout (bool mask at 10, ratio input at 12)', () => {
 });
 
 describe('BatchNormalization (spatial removed at 9, training outputs at 14)', () => {
-  const params = [floats('scale', [3], [1, 0.5, 2]), floats('bias', [3], [0.1, -0.2, 0.3]), floats('mean', [3], [0.5, -0.5, 0]), floats('var', [3], [1, 2, 0.5])];
+  const params = [
+    floats('scale', [3], [1, 0.5, 2]),
+    floats('bias', [3], [0.1, -0.2, 0.3]),
+    floats('mean', [3], [0.5, -0.5, 0]),
+    floats('var', [3], [1, 2, 0.5]),
+  ];
   it('BatchNormalization-7 spatial=1: opset 7 → 9, 14, 21', async () => {
     const nodes = [node('BatchNormalization', 'bn', ['x', 'scale', 'bias', 'mean', 'var'], ['y'], [attr.int('spatial', 1), attr.float('epsilon', 1e-3)])];
     const runs = await expectSameOutputs({ opset: 7, nodes, inputs: [{ name: 'x', dims: [2, 3, 4, 4] }], outputs: ['y'], initializers: params }, [9, 14, 21]);
@@ -241,7 +282,9 @@ describe('MaxPool-8 with indices, AveragePool-7', () => {
   });
 
   it('AveragePool-7 with count_include_pad: opset 7 → 21', async () => {
-    const nodes = [node('AveragePool', 'pool', ['x'], ['y'], [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1]), attr.int('count_include_pad', 1)])];
+    const nodes = [
+      node('AveragePool', 'pool', ['x'], ['y'], [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1]), attr.int('count_include_pad', 1)]),
+    ];
     await expectSameOutputs({ opset: 7, nodes, inputs: [{ name: 'x', dims: [1, 2, 5, 5] }], outputs: ['y'] }, [21]);
   });
 });
@@ -250,7 +293,16 @@ describe('Scatter → ScatterElements at 11', () => {
   it('Scatter-9: opset 9 → 11, 21', async () => {
     const nodes = [node('Scatter', 'scatter', ['data', 'indices', 'updates'], ['y'], [attr.int('axis', 1)])];
     const runs = await expectSameOutputs(
-      { opset: 9, nodes, inputs: [{ name: 'data', dims: [2, 4] }, { name: 'updates', dims: [2, 2] }], outputs: ['y'], initializers: [ints('indices', [2, 2], [3, 0, 1, 2])] },
+      {
+        opset: 9,
+        nodes,
+        inputs: [
+          { name: 'data', dims: [2, 4] },
+          { name: 'updates', dims: [2, 2] },
+        ],
+        outputs: ['y'],
+        initializers: [ints('indices', [2, 2], [3, 0, 1, 2])],
+      },
       [11, 21],
     );
     expect(opTypes(runs[0]!.upgraded)).toEqual(['ScatterElements']);
@@ -262,7 +314,10 @@ describe('If with Squeeze / Clip in its branches (subgraphs converted)', () => {
   it('opset 10 → 13, 21', async () => {
     const thenBranch = graph({
       name: 'then',
-      nodes: [node('Squeeze', 'then_squeeze', ['x'], ['t1'], [attr.ints('axes', [0])]), node('Clip', 'then_clip', ['t1'], ['t2'], [attr.float('min', -0.5), attr.float('max', 0.5)])],
+      nodes: [
+        node('Squeeze', 'then_squeeze', ['x'], ['t1'], [attr.ints('axes', [0])]),
+        node('Clip', 'then_clip', ['t1'], ['t2'], [attr.float('min', -0.5), attr.float('max', 0.5)]),
+      ],
       outputs: [valueInfo('t2', DT.FLOAT, [3, 4])],
     });
     const elseBranch = graph({
@@ -277,7 +332,13 @@ describe('If with Squeeze / Clip in its branches (subgraphs converted)', () => {
     ];
     // One input takes the then branch, the other the else branch.
     for (const sign of [1, -1]) {
-      const spec: CaseSpec = { opset: 10, nodes, inputs: [{ name: 'x', dims: [1, 3, 4], values: Array.from({ length: 12 }, (_, i) => (sign * (i + 1)) / 8) }], outputs: ['y'], initializers: [floats('zero', [], [0])] };
+      const spec: CaseSpec = {
+        opset: 10,
+        nodes,
+        inputs: [{ name: 'x', dims: [1, 3, 4], values: Array.from({ length: 12 }, (_, i) => (sign * (i + 1)) / 8) }],
+        outputs: ['y'],
+        initializers: [floats('zero', [], [0])],
+      };
       const runs = await expectSameOutputs(spec, [13, 21]);
       const thenNodes = runs[0]!.upgraded.graph!.node.at(-1)!.attribute[0]!.g!;
       expect(thenNodes.node[0]!.input).toHaveLength(2);
@@ -306,7 +367,10 @@ describe('Dropout mask read by the graph (bool mask cast back at 10)', () => {
 describe('Resize with scales computed at run time', () => {
   it('Resize-10 nearest, scales from a Concat: opset 10 → 11 assumes up-sampling and says so', async () => {
     const nodes = [node('Concat', 'cat', ['ones', 'hw'], ['scales'], [attr.int('axis', 0)]), node('Resize', 'resize', ['x', 'scales'], ['y'])];
-    const [run] = await expectSameOutputs({ opset: 10, nodes, inputs: [{ name: 'x', dims: [1, 1, 3, 4] }], outputs: ['y'], initializers: [floats('ones', [2], [1, 1]), floats('hw', [2], [2, 3])] }, [11]);
+    const [run] = await expectSameOutputs(
+      { opset: 10, nodes, inputs: [{ name: 'x', dims: [1, 1, 3, 4] }], outputs: ['y'], initializers: [floats('ones', [2], [1, 1]), floats('hw', [2], [2, 3])] },
+      [11],
+    );
     expect(run!.report.notes.join('\n')).toMatch(/computed at run time/);
   });
 });
@@ -325,16 +389,27 @@ describe('GroupNormalization-18 → 21 (scale/bias per group → per channel)', 
 
   it('computed scale/bias, undeclared channels: expanded at run time', async () => {
     const nodes = [node('Identity', 'copy', ['scale'], ['s']), node('GroupNormalization', 'gn', ['x', 's', 'bias'], ['y'], [attr.int('num_groups', 2)])];
-    const [run] = await expectSameOutputs({ opset: 18, nodes, inputs: [{ name: 'x', dims: [2, 6, 3], declared: [null, null, null] }], outputs: ['y'], initializers: [scale, bias] }, [21]);
+    const [run] = await expectSameOutputs(
+      { opset: 18, nodes, inputs: [{ name: 'x', dims: [2, 6, 3], declared: [null, null, null] }], outputs: ['y'], initializers: [scale, bias] },
+      [21],
+    );
     expect(opTypes(run!.upgraded)).toContain('Expand');
   });
 });
 
 describe('RoiAlign-10 → 16 (old coordinate mode made explicit)', () => {
   it('opset 10 → 16, 21', async () => {
-    const nodes = [node('RoiAlign', 'roi', ['x', 'rois', 'batch'], ['y'], [attr.int('output_height', 2), attr.int('output_width', 3), attr.int('sampling_ratio', 2)])];
+    const nodes = [
+      node('RoiAlign', 'roi', ['x', 'rois', 'batch'], ['y'], [attr.int('output_height', 2), attr.int('output_width', 3), attr.int('sampling_ratio', 2)]),
+    ];
     const [run] = await expectSameOutputs(
-      { opset: 10, nodes, inputs: [{ name: 'x', dims: [1, 2, 6, 6] }], outputs: ['y'], initializers: [floats('rois', [2, 4], [0.5, 0.5, 4.2, 3.7, 1, 2, 5.5, 5.5]), ints('batch', [2], [0, 0])] },
+      {
+        opset: 10,
+        nodes,
+        inputs: [{ name: 'x', dims: [1, 2, 6, 6] }],
+        outputs: ['y'],
+        initializers: [floats('rois', [2, 4], [0.5, 0.5, 4.2, 3.7, 1, 2, 5.5, 5.5]), ints('batch', [2], [0, 0])],
+      },
       [16, 21],
     );
     expect(getString(run!.upgraded.graph!.node[0]!, 'coordinate_transformation_mode', '')).toBe('output_half_pixel');
@@ -345,7 +420,18 @@ describe('GridSample-16 → 20 (mode names)', () => {
   for (const mode of ['bilinear', 'nearest', 'bicubic']) {
     it(`${mode}: opset 16 → 20, 21`, async () => {
       const nodes = [node('GridSample', 'gs', ['x', 'grid'], ['y'], [attr.string('mode', mode), attr.int('align_corners', 0)])];
-      await expectSameOutputs({ opset: 16, nodes, inputs: [{ name: 'x', dims: [1, 2, 4, 5] }, { name: 'grid', dims: [1, 3, 2, 2], scale: 1.1 }], outputs: ['y'] }, [20, 21]);
+      await expectSameOutputs(
+        {
+          opset: 16,
+          nodes,
+          inputs: [
+            { name: 'x', dims: [1, 2, 4, 5] },
+            { name: 'grid', dims: [1, 3, 2, 2], scale: 1.1 },
+          ],
+          outputs: ['y'],
+        },
+        [20, 21],
+      );
     });
   }
 });
@@ -367,12 +453,20 @@ describe('Scan-8 → 9 (batch axis and sequence_lens dropped)', () => {
       nodes: [node('Add', 'acc', ['s', 'x_t'], ['s_next']), node('Mul', 'twice', ['s_next', 's_next'], ['out_t'])],
       outputs: [valueInfo('s_next', DT.FLOAT, [2]), valueInfo('out_t', DT.FLOAT, [2])],
     });
-    const nodes = [node('Scan', 'scan', ['', 'init', 'xs'], ['final', 'outs'], [attr.graph('body', body), attr.int('num_scan_inputs', 1), attr.ints('directions', [1])])];
+    const nodes = [
+      node('Scan', 'scan', ['', 'init', 'xs'], ['final', 'outs'], [attr.graph('body', body), attr.int('num_scan_inputs', 1), attr.ints('directions', [1])]),
+    ];
     const spec: CaseSpec = {
       opset: 8,
       nodes,
-      inputs: [{ name: 'init', dims: [1, 2] }, { name: 'xs', dims: [1, 5, 2] }],
-      outputs: [{ name: 'final', dims: [1, 2] }, { name: 'outs', dims: [1, 5, 2] }],
+      inputs: [
+        { name: 'init', dims: [1, 2] },
+        { name: 'xs', dims: [1, 5, 2] },
+      ],
+      outputs: [
+        { name: 'final', dims: [1, 2] },
+        { name: 'outs', dims: [1, 5, 2] },
+      ],
     };
     const runs = await expectSameOutputs(spec, [9, 21]);
     expect(opTypes(runs[0]!.upgraded)).toEqual(['Squeeze', 'Squeeze', 'Scan', 'Unsqueeze', 'Unsqueeze']);
@@ -381,12 +475,24 @@ describe('Scan-8 → 9 (batch axis and sequence_lens dropped)', () => {
 });
 
 describe('constants take the data type (float16 through a Cast)', () => {
-  const half = (op: ReturnType<typeof node>) => [node('Cast', 'to_half', ['x'], ['h'], [attr.int('to', DT.FLOAT16)]), op, node('Cast', 'to_float', ['r'], ['y'], [attr.int('to', DT.FLOAT)])];
+  const half = (op: ReturnType<typeof node>) => [
+    node('Cast', 'to_half', ['x'], ['h'], [attr.int('to', DT.FLOAT16)]),
+    op,
+    node('Cast', 'to_float', ['r'], ['y'], [attr.int('to', DT.FLOAT)]),
+  ];
   // onnxruntime has no float16 Clip-6 kernel: it runs the source in float32 (its casts around the node elided), so a
   // bound like 0.7 would come out unrounded, where the upgraded float16 bound is 0.7 rounded to float16 as ONNX
   // says. Bounds exact in float16 keep the comparison exact.
   it('Clip-6 on float16: opset 9 → 11, 21', async () => {
-    const [run] = await expectSameOutputs({ opset: 9, nodes: half(node('Clip', 'clip', ['h'], ['r'], [attr.float('min', -0.375), attr.float('max', 0.6875)])), inputs: [{ name: 'x', dims: [3, 4], scale: 1 }], outputs: ['y'] }, [11, 21]);
+    const [run] = await expectSameOutputs(
+      {
+        opset: 9,
+        nodes: half(node('Clip', 'clip', ['h'], ['r'], [attr.float('min', -0.375), attr.float('max', 0.6875)])),
+        inputs: [{ name: 'x', dims: [3, 4], scale: 1 }],
+        outputs: ['y'],
+      },
+      [11, 21],
+    );
     expect(run!.upgraded.graph!.initializer.map((t) => t.dataType)).toEqual([DT.FLOAT16, DT.FLOAT16]);
   });
 

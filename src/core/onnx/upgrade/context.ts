@@ -122,7 +122,9 @@ export class AdapterContext {
   }
 
   floats(suffix: string, values: readonly number[]): string {
-    return this.step.constantName(this.graph, `f32|${values.length}|${values.join(',')}`, () => floatTensor(this.fresh(suffix), [values.length], Float32Array.from(values)));
+    return this.step.constantName(this.graph, `f32|${values.length}|${values.join(',')}`, () =>
+      floatTensor(this.fresh(suffix), [values.length], Float32Array.from(values)),
+    );
   }
 
   /** A scalar initializer of `dataType` (float, float16 or double). */

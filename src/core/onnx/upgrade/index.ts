@@ -40,7 +40,9 @@ function checkDefined(model: ModelProto, opset: number): void {
     where.graph.node.forEach((node, index) => {
       if (!isDefaultDomain(node) || isDefinedAt(node.opType, opset)) return;
       const versions = OP_VERSIONS[node.opType];
-      const why = versions ? `it is defined from opset ${versions[0]} on, and the model imports opset ${opset}` : 'it is not an operator of the ONNX default domain (ai.onnx) up to opset 21';
+      const why = versions
+        ? `it is defined from opset ${versions[0]} on, and the model imports opset ${opset}`
+        : 'it is not an operator of the ONNX default domain (ai.onnx) up to opset 21';
       throw new OpsetUpgradeError(`${node.opType} node ${nodeLabel(node, index, where)} cannot be upgraded: ${why}.`);
     });
   }

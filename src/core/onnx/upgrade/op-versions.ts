@@ -200,7 +200,17 @@ export const OP_VERSIONS: Readonly<Record<string, readonly number[]>> = {
 
 /** Experimental ops of the first opsets, removed from ONNX at opset 10 (ONNX 1.5). */
 export const REMOVED_EXPERIMENTAL_OPS: ReadonlySet<string> = new Set([
-  'ATen', 'Affine', 'ConstantFill', 'Crop', 'DynamicSlice', 'GRUUnit', 'GivenTensorFill', 'ImageScaler', 'ParametricSoftplus', 'Scale', 'ScaledTanh',
+  'ATen',
+  'Affine',
+  'ConstantFill',
+  'Crop',
+  'DynamicSlice',
+  'GRUUnit',
+  'GivenTensorFill',
+  'ImageScaler',
+  'ParametricSoftplus',
+  'Scale',
+  'ScaledTanh',
 ]);
 
 /** Experimental ops that became standard ops: usable below their first standard version. */

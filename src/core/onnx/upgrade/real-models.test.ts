@@ -12,7 +12,9 @@ import { DataType } from '../../tensor/dtypes';
 import { defaultOpset } from './index';
 import { upgradeAndCompare } from './upgrade.testutil';
 
-const MODELS = readdirSync(REAL_MODEL_DIR).filter((f) => f.endsWith('.onnx')).sort();
+const MODELS = readdirSync(REAL_MODEL_DIR)
+  .filter((f) => f.endsWith('.onnx'))
+  .sort();
 
 /** Sizes for the models' symbolic dims: one 80 ms frame of 16 kHz audio for melspectrogram, 512 samples for silero. */
 const DIM_SIZES: Record<string, number> = { samples: 1280, sequence: 512 };
@@ -21,16 +23,28 @@ function feedsFor(model: ModelProto): Record<string, ort.Tensor> {
   const g = model.graph!;
   const initializers = new Set(g.initializer.map((t) => t.name));
   const feeds: Record<string, ort.Tensor> = {};
-  g.input.filter((i) => !initializers.has(i.name)).forEach((input, k) => {
-    const type = input.type?.value.case === 'tensorType' ? input.type.value.value : undefined;
-    const dims = (type?.shape?.dim ?? []).map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : (DIM_SIZES[d.value.value ?? ''] ?? 1)));
-    if (type?.elemType === DataType.INT64) {
-      // silero_vad's sample rate.
-      feeds[input.name] = new ort.Tensor('int64', BigInt64Array.of(16000n), dims);
-    } else {
-      feeds[input.name] = new ort.Tensor('float32', Float32Array.from(seededValues(7 + k, dims.reduce((a, b) => a * b, 1), 0.5)), dims);
-    }
-  });
+  g.input
+    .filter((i) => !initializers.has(i.name))
+    .forEach((input, k) => {
+      const type = input.type?.value.case === 'tensorType' ? input.type.value.value : undefined;
+      const dims = (type?.shape?.dim ?? []).map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : (DIM_SIZES[d.value.value ?? ''] ?? 1)));
+      if (type?.elemType === DataType.INT64) {
+        // silero_vad's sample rate.
+        feeds[input.name] = new ort.Tensor('int64', BigInt64Array.of(16000n), dims);
+      } else {
+        feeds[input.name] = new ort.Tensor(
+          'float32',
+          Float32Array.from(
+            seededValues(
+              7 + k,
+              dims.reduce((a, b) => a * b, 1),
+              0.5,
+            ),
+          ),
+          dims,
+        );
+      }
+    });
   return feeds;
 }
 

@@ -34,7 +34,27 @@ describe('versions', () => {
   });
 
   it('irVersionFor follows the ONNX versioning table', () => {
-    const table: Record<number, number> = { 7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10, 23: 11, 24: 12, 25: 13 };
+    const table: Record<number, number> = {
+      7: 3,
+      8: 3,
+      9: 4,
+      10: 5,
+      11: 6,
+      12: 7,
+      13: 7,
+      14: 7,
+      15: 8,
+      16: 8,
+      17: 8,
+      18: 8,
+      19: 9,
+      20: 9,
+      21: 10,
+      22: 10,
+      23: 11,
+      24: 12,
+      25: 13,
+    };
     for (const [opset, ir] of Object.entries(table)) expect(irVersionFor(Number(opset)), `opset ${opset}`).toBe(ir);
   });
 
@@ -85,13 +105,22 @@ describe('refusals name the op, the node and why', () => {
     expect(upgradeOpset(oneNode(7, node('ImageScaler', 's', ['x'], ['y'])), 9).to).toBe(9);
   });
 
-  it('an op the default domain does not have, or not yet at the model\'s opset', () => {
-    expect(upgradeError(oneNode(11, node('FancyOp', 'f', ['x'], ['y'])), 13).message).toMatch(/^FancyOp node "f" cannot be upgraded: it is not an operator of the ONNX default domain/);
-    expect(upgradeError(oneNode(9, node('Resize', 'r', ['x', 's'], ['y'])), 13).message).toMatch(/^Resize node "r" cannot be upgraded: it is defined from opset 10 on, and the model imports opset 9/);
+  it("an op the default domain does not have, or not yet at the model's opset", () => {
+    expect(upgradeError(oneNode(11, node('FancyOp', 'f', ['x'], ['y'])), 13).message).toMatch(
+      /^FancyOp node "f" cannot be upgraded: it is not an operator of the ONNX default domain/,
+    );
+    expect(upgradeError(oneNode(9, node('Resize', 'r', ['x', 's'], ['y'])), 13).message).toMatch(
+      /^Resize node "r" cannot be upgraded: it is defined from opset 10 on, and the model imports opset 9/,
+    );
   });
 
   it('checks every op before changing anything', () => {
-    const m = buildCase({ opset: 9, nodes: [node('Clip', 'clip', ['x'], ['c'], [attr.float('min', 0)]), node('FancyOp', 'f', ['c'], ['y'])], inputs: [{ name: 'x', dims: [2] }], outputs: ['y'] });
+    const m = buildCase({
+      opset: 9,
+      nodes: [node('Clip', 'clip', ['x'], ['c'], [attr.float('min', 0)]), node('FancyOp', 'f', ['c'], ['y'])],
+      inputs: [{ name: 'x', dims: [2] }],
+      outputs: ['y'],
+    });
     upgradeError(m, 13);
     expect(defaultOpset(m)).toBe(9);
     expect(findAttr(m.graph!.node[0]!, 'min')).toBeDefined();
@@ -103,26 +132,54 @@ describe('refusals name the op, the node and why', () => {
   });
 
   it('Resize-11 tf_half_pixel_for_nn in linear mode', () => {
-    const resize = node('Resize', 'tf_linear', ['x', 'roi', 'scales'], ['y'], [attr.string('mode', 'linear'), attr.string('coordinate_transformation_mode', 'tf_half_pixel_for_nn')]);
+    const resize = node(
+      'Resize',
+      'tf_linear',
+      ['x', 'roi', 'scales'],
+      ['y'],
+      [attr.string('mode', 'linear'), attr.string('coordinate_transformation_mode', 'tf_half_pixel_for_nn')],
+    );
     expect(upgradeError(oneNode(11, resize), 13).message).toMatch(/^Resize node "tf_linear" cannot be upgraded to opset 13: .*tf_half_pixel_for_nn/);
   });
 
   it('BatchNormalization whose training outputs are read', () => {
     const bn = node('BatchNormalization', 'bn_train', ['x', 's', 'b', 'm', 'v'], ['y', 'running_mean']);
     const m = buildCase({ opset: 9, nodes: [bn], inputs: [{ name: 'x', dims: [1, 3, 4, 4] }], outputs: ['y', 'running_mean'] });
-    expect(upgradeError(m, 14).message).toMatch(/^BatchNormalization node "bn_train" cannot be upgraded to opset 14: its training outputs \(running_mean\) are used/);
+    expect(upgradeError(m, 14).message).toMatch(
+      /^BatchNormalization node "bn_train" cannot be upgraded to opset 14: its training outputs \(running_mean\) are used/,
+    );
   });
 
   it('Scan-8 with sequence_lens, or a batch other than 1', () => {
-    const body = graph({ name: 'body', nodes: [node('Identity', 'id', ['s'], ['s_out'])], inputs: [valueInfo('s', DT.FLOAT, [2]), valueInfo('x_t', DT.FLOAT, [2])], outputs: [valueInfo('s_out', DT.FLOAT, [2])] });
+    const body = graph({
+      name: 'body',
+      nodes: [node('Identity', 'id', ['s'], ['s_out'])],
+      inputs: [valueInfo('s', DT.FLOAT, [2]), valueInfo('x_t', DT.FLOAT, [2])],
+      outputs: [valueInfo('s_out', DT.FLOAT, [2])],
+    });
     const scan = (inputs: string[]) => node('Scan', 'loop8', inputs, ['final'], [attr.graph('body', body), attr.int('num_scan_inputs', 1)]);
-    const spec = (inputs: string[], batch: number): CaseSpec => ({ opset: 8, nodes: [scan(inputs)], inputs: [{ name: 'lens', dims: [batch], type: 'int64' }, { name: 'init', dims: [batch, 2] }, { name: 'xs', dims: [batch, 5, 2] }], outputs: ['final'] });
-    expect(upgradeError(buildCase(spec(['lens', 'init', 'xs'], 1)), 9).message).toMatch(/^Scan node "loop8" cannot be upgraded to opset 9: its sequence_lens input/);
+    const spec = (inputs: string[], batch: number): CaseSpec => ({
+      opset: 8,
+      nodes: [scan(inputs)],
+      inputs: [
+        { name: 'lens', dims: [batch], type: 'int64' },
+        { name: 'init', dims: [batch, 2] },
+        { name: 'xs', dims: [batch, 5, 2] },
+      ],
+      outputs: ['final'],
+    });
+    expect(upgradeError(buildCase(spec(['lens', 'init', 'xs'], 1)), 9).message).toMatch(
+      /^Scan node "loop8" cannot be upgraded to opset 9: its sequence_lens input/,
+    );
     expect(upgradeError(buildCase(spec(['', 'init', 'xs'], 4)), 9).message).toMatch(/"init" has a batch of 4/);
   });
 
   it('a subgraph node is named with its graph path', () => {
-    const body = graph({ name: 'then', nodes: [node('BatchNormalization', 'inner_bn', ['x', 's', 'b', 'm', 'v'], ['t'], [attr.int('spatial', 0)])], outputs: [declare('t', DT.FLOAT)] });
+    const body = graph({
+      name: 'then',
+      nodes: [node('BatchNormalization', 'inner_bn', ['x', 's', 'b', 'm', 'v'], ['t'], [attr.int('spatial', 0)])],
+      outputs: [declare('t', DT.FLOAT)],
+    });
     const ifNode = node('If', 'cond_if', ['c'], ['y'], [attr.graph('then_branch', body), attr.graph('else_branch', body)]);
     const e = upgradeError(oneNode(7, ifNode), 21);
     expect(e.message).toMatch(/^BatchNormalization node "inner_bn" in main\/cond_if\.then_branch cannot be upgraded to opset 9/);
@@ -140,10 +197,34 @@ describe('registry', () => {
 
   it('rewrites (not just relabels) the ops whose inputs, attributes or meaning changed', () => {
     const adapters: [number, string][] = [
-      [9, 'BatchNormalization'], [9, 'Scan'], [9, 'Upsample'], [10, 'Dropout'], [10, 'Slice'], [10, 'TopK'], [10, 'Upsample'], [11, 'Clip'], [11, 'Pad'],
-      [11, 'Resize'], [11, 'Scatter'], [12, 'Dropout'], [13, 'ReduceSum'], [13, 'Squeeze'], [13, 'Unsqueeze'], [13, 'Split'], [13, 'Softmax'],
-      [13, 'LogSoftmax'], [13, 'Hardmax'], [13, 'Resize'], [14, 'BatchNormalization'], [16, 'RoiAlign'], [18, 'ReduceMean'], [18, 'ReduceMax'],
-      [18, 'Split'], [20, 'GridSample'], [20, 'DFT'], [21, 'GroupNormalization'],
+      [9, 'BatchNormalization'],
+      [9, 'Scan'],
+      [9, 'Upsample'],
+      [10, 'Dropout'],
+      [10, 'Slice'],
+      [10, 'TopK'],
+      [10, 'Upsample'],
+      [11, 'Clip'],
+      [11, 'Pad'],
+      [11, 'Resize'],
+      [11, 'Scatter'],
+      [12, 'Dropout'],
+      [13, 'ReduceSum'],
+      [13, 'Squeeze'],
+      [13, 'Unsqueeze'],
+      [13, 'Split'],
+      [13, 'Softmax'],
+      [13, 'LogSoftmax'],
+      [13, 'Hardmax'],
+      [13, 'Resize'],
+      [14, 'BatchNormalization'],
+      [16, 'RoiAlign'],
+      [18, 'ReduceMean'],
+      [18, 'ReduceMax'],
+      [18, 'Split'],
+      [20, 'GridSample'],
+      [20, 'DFT'],
+      [21, 'GroupNormalization'],
     ];
     for (const [v, op] of adapters) expect(typeof UPGRADE_RULES[v]![op], `${op} at ${v}`).toBe('function');
     expect(UPGRADE_RULES[11]!.Gemm).toBe(COMPATIBLE);
@@ -163,7 +244,12 @@ describe('what the upgrade keeps and adds', () => {
       outputs: ['y'],
     });
     m.graph!.valueInfo.push(valueInfo('sm', DT.FLOAT, [1, 3, 4, 4]));
-    const before = { names: m.graph!.node.map((n) => n.name), outputs: m.graph!.node.flatMap((n) => n.output), graphOutputs: m.graph!.output.map((o) => o.name), valueInfos: m.graph!.valueInfo.map((v) => v.name) };
+    const before = {
+      names: m.graph!.node.map((n) => n.name),
+      outputs: m.graph!.node.flatMap((n) => n.output),
+      graphOutputs: m.graph!.output.map((o) => o.name),
+      valueInfos: m.graph!.valueInfo.map((v) => v.name),
+    };
     upgradeOpset(m, 21);
     const g = m.graph!;
     for (const name of before.names) expect(g.node.some((n) => n.name === name)).toBe(true);
@@ -185,7 +271,9 @@ describe('what the upgrade keeps and adds', () => {
   });
 
   it('equal constants share one initializer per graph', () => {
-    const clips = Array.from({ length: 5 }, (_, i) => node('Clip', `clip${i}`, [i ? `c${i - 1}` : 'x'], [i === 4 ? 'y' : `c${i}`], [attr.float('min', 0), attr.float('max', 6)]));
+    const clips = Array.from({ length: 5 }, (_, i) =>
+      node('Clip', `clip${i}`, [i ? `c${i - 1}` : 'x'], [i === 4 ? 'y' : `c${i}`], [attr.float('min', 0), attr.float('max', 6)]),
+    );
     const m = buildCase({ opset: 10, nodes: clips, inputs: [{ name: 'x', dims: [4] }], outputs: ['y'] });
     const r = upgradeOpset(m, 11);
     expect(r.rewritten).toEqual({ Clip: 5 });
@@ -194,7 +282,10 @@ describe('what the upgrade keeps and adds', () => {
 
   it('leaves nodes of other domains alone', () => {
     const custom = node('Softmax', 'custom', ['x'], ['y'], [attr.int('axis', 1)], 'com.example');
-    const m = model(graph({ name: 'g', nodes: [custom], inputs: [valueInfo('x', DT.FLOAT, [2, 3, 4])], outputs: [valueInfo('y', DT.FLOAT, [2, 3, 4])] }), { '': 11, 'com.example': 1 });
+    const m = model(graph({ name: 'g', nodes: [custom], inputs: [valueInfo('x', DT.FLOAT, [2, 3, 4])], outputs: [valueInfo('y', DT.FLOAT, [2, 3, 4])] }), {
+      '': 11,
+      'com.example': 1,
+    });
     expect(upgradeOpset(m, 13).rewritten).toEqual({});
     expect(m.graph!.node).toHaveLength(1);
     expect(m.opsetImport.find((o) => o.domain === 'com.example')!.version).toBe(1n);

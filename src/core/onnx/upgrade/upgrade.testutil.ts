@@ -75,7 +75,10 @@ function numbers(t: ort.Tensor): number[] {
 }
 
 /** Largest |a - b| over the outputs, and the tolerance it is held to. */
-export function compareOutputs(expected: Record<string, ort.Tensor>, actual: Record<string, ort.Tensor>): { name: string; maxDiff: number; tolerance: number; dimsEqual: boolean }[] {
+export function compareOutputs(
+  expected: Record<string, ort.Tensor>,
+  actual: Record<string, ort.Tensor>,
+): { name: string; maxDiff: number; tolerance: number; dimsEqual: boolean }[] {
   return Object.keys(expected).map((name) => {
     const e = expected[name]!;
     const a = actual[name];

@@ -16,7 +16,10 @@ import './prune-groups.css';
 export const PruneGroups = memo(function PruneGroups({ groups, stale }: { groups: PruneGroupReport[]; stale: boolean }) {
   const [open, setOpen] = useState<number | null>(null);
   const sorted = useMemo(
-    () => [...groups].sort((a, b) => Number(a.action === 'keep') - Number(b.action === 'keep') || b.paramsBefore - b.paramsAfter - (a.paramsBefore - a.paramsAfter) || a.id - b.id),
+    () =>
+      [...groups].sort(
+        (a, b) => Number(a.action === 'keep') - Number(b.action === 'keep') || b.paramsBefore - b.paramsAfter - (a.paramsBefore - a.paramsAfter) || a.id - b.id,
+      ),
     [groups],
   );
   const pruned = groups.filter((g) => g.action === 'prune').length;
@@ -28,8 +31,8 @@ export const PruneGroups = memo(function PruneGroups({ groups, stale }: { groups
         </h4>
         <p className="card__help" data-testid="prune-groups-summary">
           {pruned} of {groups.length} group{groups.length === 1 ? '' : 's'} pruned. Layers in a group lose the same channels — a residual stage, a
-          squeeze-excitation block, the inputs of a Concat — so the model stays valid. Leaving a layer out (unticking it, or Keep whole) keeps its whole
-          group. Parameters and MACs count the group&apos;s own layers, as if it alone were pruned.
+          squeeze-excitation block, the inputs of a Concat — so the model stays valid. Leaving a layer out (unticking it, or Keep whole) keeps its whole group.
+          Parameters and MACs count the group&apos;s own layers, as if it alone were pruned.
         </p>
       </header>
       <ol className="pgroups__list" aria-label="Channel groups, most parameters saved first">
@@ -45,7 +48,12 @@ function GroupRow({ group: g, open, onToggle }: { group: PruneGroupReport; open:
   const removed = g.channelsBefore > 0 ? 1 - g.channelsAfter / g.channelsBefore : 0;
   const bodyId = `pgroup-${g.id}`;
   return (
-    <li className={`pgroup${g.action === 'keep' ? ' is-kept' : ''}${open ? ' is-open' : ''}`} data-testid="prune-group" data-group={g.id} data-action={g.action}>
+    <li
+      className={`pgroup${g.action === 'keep' ? ' is-kept' : ''}${open ? ' is-open' : ''}`}
+      data-testid="prune-group"
+      data-group={g.id}
+      data-action={g.action}
+    >
       <button type="button" className="pgroup__head" aria-expanded={open} aria-controls={bodyId} onClick={onToggle}>
         <span className="pgroup__chevron" aria-hidden="true">
           {open ? '▾' : '▸'}
@@ -67,7 +75,8 @@ function GroupRow({ group: g, open, onToggle }: { group: PruneGroupReport; open:
             <span className="muted">MACs unknown</span>
           ) : (
             <>
-              {formatCount(g.macsBefore)} → {formatCount(g.macsAfter ?? g.macsBefore)} MACs <span className="muted">{deltaText(g.macsBefore, g.macsAfter ?? g.macsBefore)}</span>
+              {formatCount(g.macsBefore)} → {formatCount(g.macsAfter ?? g.macsBefore)} MACs{' '}
+              <span className="muted">{deltaText(g.macsBefore, g.macsAfter ?? g.macsBefore)}</span>
             </>
           )}
         </span>
@@ -136,12 +145,20 @@ function ImportanceChart({ group: g }: { group: PruneGroupReport }) {
     <figure className="pgroup__chart" tabIndex={0} role="img" aria-label={label} data-testid="group-importance">
       <svg viewBox={`0 0 ${width} 40`} preserveAspectRatio="none" aria-hidden="true">
         {bars.map((b, i) => (
-          <rect key={i} x={i * 4} y={40 - (38 * b.value) / max} width={3} height={(38 * b.value) / max} className={b.kept ? 'pgroup__bar' : 'pgroup__bar is-removed'} />
+          <rect
+            key={i}
+            x={i * 4}
+            y={40 - (38 * b.value) / max}
+            width={3}
+            height={(38 * b.value) / max}
+            className={b.kept ? 'pgroup__bar' : 'pgroup__bar is-removed'}
+          />
         ))}
       </svg>
       <figcaption className="cfield__help">
         Channel importance (the {g.members.some((m) => m.role === 'reads') ? 'members’' : 'layer’s'} weight norms), kept first: {g.channelsAfter} kept,{' '}
-        {g.channelsBefore - g.channelsAfter} removed ({share.toFixed(1)} % of the importance).{g.roundedTo ? ` The kept count is a multiple of ${g.roundedTo}, a width CPU kernels run fast.` : ''}
+        {g.channelsBefore - g.channelsAfter} removed ({share.toFixed(1)} % of the importance).
+        {g.roundedTo ? ` The kept count is a multiple of ${g.roundedTo}, a width CPU kernels run fast.` : ''}
       </figcaption>
     </figure>
   );

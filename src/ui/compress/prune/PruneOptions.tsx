@@ -75,7 +75,11 @@ export const PruneOptions = memo(function PruneOptions({ tensors }: { tensors: T
               onChange={(v) => set({ layerCap: v / 100 }, { debounce: true })}
               display={`${Math.round(p.layerCap * 100)}%`}
               valueText={`at most ${Math.round(p.layerCap * 100)} percent per ${channels ? 'group' : 'layer'}`}
-              help={channels ? 'No channel group loses more than this share of its channels, however unimportant they look.' : 'No layer loses more than this share of its weights, however small they are.'}
+              help={
+                channels
+                  ? 'No channel group loses more than this share of its channels, however unimportant they look.'
+                  : 'No layer loses more than this share of its weights, however small they are.'
+              }
             />
           )}
         </Field>

@@ -49,8 +49,22 @@ export const PruneTable = memo(function PruneTable({ report, tensors, stale }: {
                 onSort={onSort}
                 title="The share of weights set to zero, or of output channels removed. Pick a row's own share to override the slider."
               />
-              <SortHeader label="Parameters" sortKey="params" sort={sort} onSort={onSort} numeric title="Weights of the layer before → after (non-zero ones, for masks)." />
-              <SortHeader label="MACs" sortKey="macs" sort={sort} onSort={onSort} numeric title="Multiply-accumulates of the layer for one input, before → after." />
+              <SortHeader
+                label="Parameters"
+                sortKey="params"
+                sort={sort}
+                onSort={onSort}
+                numeric
+                title="Weights of the layer before → after (non-zero ones, for masks)."
+              />
+              <SortHeader
+                label="MACs"
+                sortKey="macs"
+                sort={sort}
+                onSort={onSort}
+                numeric
+                title="Multiply-accumulates of the layer for one input, before → after."
+              />
               <SortHeader
                 label="Error"
                 sortKey="error"
@@ -64,7 +78,13 @@ export const PruneTable = memo(function PruneTable({ report, tensors, stale }: {
           </thead>
           <tbody>
             {shown.map((row) => (
-              <PruneRowView key={row.report.name} row={row} selected={row.tensorId !== undefined && row.tensorId === selectedId} defaultSparsity={rules.sparsity} fixed={fixed} />
+              <PruneRowView
+                key={row.report.name}
+                row={row}
+                selected={row.tensorId !== undefined && row.tensorId === selectedId}
+                defaultSparsity={rules.sparsity}
+                fixed={fixed}
+              />
             ))}
           </tbody>
         </table>
@@ -95,7 +115,11 @@ function PruneRowView({ row, selected, defaultSparsity, fixed }: { row: PruneRow
         excluded={excluded}
         reason={l.reason}
         verb="Prune"
-        hints={{ op: (op) => `Left out with every ${op} layer.`, tickAgain: 'Left out: tick to prune it again.', untick: 'Untick to leave this weight unpruned.' }}
+        hints={{
+          op: (op) => `Left out with every ${op} layer.`,
+          tickAgain: 'Left out: tick to prune it again.',
+          untick: 'Untick to leave this weight unpruned.',
+        }}
       />
       <WeightNameCell name={l.name} op={l.op} layer={l.layer} excluded={excluded} onSelect={select} selectTitle={`Select ${l.name} in the tensor table`} />
       <td className="rtable__sparsity">

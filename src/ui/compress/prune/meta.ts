@@ -1,8 +1,7 @@
 /** Labels and plain-language help for the pruning controls. */
 import type { PruneRecipe } from '../../../core/recipe';
 
-export const PRUNE_HELP =
-  'Removes the weights (or whole output channels) that matter least, judged by their magnitude. Runs before quantization.';
+export const PRUNE_HELP = 'Removes the weights (or whole output channels) that matter least, judged by their magnitude. Runs before quantization.';
 
 export const SPARSITY_HELP = 'The share of weights set to zero (or of output channels removed, for structured channels).';
 
@@ -40,7 +39,8 @@ export const CHANNEL_SPARSITY_HELP =
 
 export const GROUP_SCOPE_HELP = {
   layer: 'Every channel group loses the same share of its channels.',
-  global: 'Channels of all groups ranked together (each against its group’s average importance): groups with many weak channels lose more; the cap keeps any one group from being emptied.',
+  global:
+    'Channels of all groups ranked together (each against its group’s average importance): groups with many weak channels lose more; the cap keeps any one group from being emptied.',
 };
 
 export const GROUP_IMPORTANCE_HELP = {

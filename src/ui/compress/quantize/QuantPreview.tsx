@@ -59,13 +59,10 @@ export const QuantPreview = memo(function QuantPreview({
       <header className="detail__subheader">
         <div>
           <h3 className="detail__subtitle" id="qpreview-title">
-            <span className="mono">{target.name}</span>{' '}
-            <span className="badge badge--neutral">{selected ? 'selected' : 'worst layer'}</span>
+            <span className="mono">{target.name}</span> <span className="badge badge--neutral">{selected ? 'selected' : 'worst layer'}</span>
           </h3>
           <p className="card__help">
-            {selected
-              ? 'The weight selected in the table.'
-              : 'The weight with the largest quantization error. Click a row in the table to look at another.'}{' '}
+            {selected ? 'The weight selected in the table.' : 'The weight with the largest quantization error. Click a row in the table to look at another.'}{' '}
             Values as they are before pruning.
           </p>
         </div>
@@ -122,8 +119,8 @@ function PreviewCharts({ result, stale }: { result: PreviewResult; stale: boolea
           />
           <figcaption className="chart-caption">
             All {formatInteger(total)} values. Thin lines: the {formatInteger(result.gridLevels.length)} values the grid can store
-            {grouped ? ` for group ${formatInteger(result.shownGroup + 1)} (the one with the widest range)` : ''}; red lines and shading: the clipping
-            range {formatValue(result.clipRange[0])} to {formatValue(result.clipRange[1])}.
+            {grouped ? ` for group ${formatInteger(result.shownGroup + 1)} (the one with the widest range)` : ''}; red lines and shading: the clipping range{' '}
+            {formatValue(result.clipRange[0])} to {formatValue(result.clipRange[1])}.
           </figcaption>
         </figure>
         <figure className="chart-figure">
@@ -139,8 +136,8 @@ function PreviewCharts({ result, stale }: { result: PreviewResult; stale: boolea
             valueLabel="weights"
           />
           <figcaption className="chart-caption">
-            Rounding error per weight (original − quantized). A narrow peak at 0 is good; wide shoulders mean a coarse grid, far tails mean clipping.
-            Computed on {BACKEND_LABELS[result.backend]} in {formatMs(result.ms)}.
+            Rounding error per weight (original − quantized). A narrow peak at 0 is good; wide shoulders mean a coarse grid, far tails mean clipping. Computed
+            on {BACKEND_LABELS[result.backend]} in {formatMs(result.ms)}.
           </figcaption>
         </figure>
       </div>

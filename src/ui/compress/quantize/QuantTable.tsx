@@ -52,7 +52,13 @@ export const QuantTable = memo(function QuantTable({ report, tensors, stale }: {
         </thead>
         <tbody>
           {shown.map((row) => (
-            <QuantRowView key={row.report.name} row={row} selected={row.tensorId !== undefined && row.tensorId === selectedId} defaultBits={rules.bits} fp16={rules.format === 'fp16'} />
+            <QuantRowView
+              key={row.report.name}
+              row={row}
+              selected={row.tensorId !== undefined && row.tensorId === selectedId}
+              defaultBits={rules.bits}
+              fp16={rules.format === 'fp16'}
+            />
           ))}
         </tbody>
       </table>
@@ -77,7 +83,15 @@ function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; sel
     if (row.tensorId !== undefined) selectTensor(row.tensorId);
   };
   return (
-    <ResultRow name={t.name} action={t.action} selected={selected} excluded={excluded} own={row.ownBits !== undefined} onSelect={select} data={{ 'data-own-bits': row.ownBits }}>
+    <ResultRow
+      name={t.name}
+      action={t.action}
+      selected={selected}
+      excluded={excluded}
+      own={row.ownBits !== undefined}
+      onSelect={select}
+      data={{ 'data-own-bits': row.ownBits }}
+    >
       <IncludeCell
         step="quantize"
         name={t.name}
@@ -85,9 +99,20 @@ function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; sel
         excluded={excluded}
         reason={t.reason}
         verb="Quantize"
-        hints={{ op: (op) => `Left out with every ${op} layer: untick ${op} under "Leave out" to take it back.`, tickAgain: 'Left out: tick to quantize it again.', untick: 'Untick to leave this weight in float32.' }}
+        hints={{
+          op: (op) => `Left out with every ${op} layer: untick ${op} under "Leave out" to take it back.`,
+          tickAgain: 'Left out: tick to quantize it again.',
+          untick: 'Untick to leave this weight in float32.',
+        }}
       />
-      <WeightNameCell name={t.name} op={t.op} layer={t.layer} excluded={excluded} onSelect={select} selectTitle={`Show ${t.name} in the layer view below and in the tensor table`} />
+      <WeightNameCell
+        name={t.name}
+        op={t.op}
+        layer={t.layer}
+        excluded={excluded}
+        onSelect={select}
+        selectTitle={`Show ${t.name} in the layer view below and in the tensor table`}
+      />
       <td>
         {!skipped ? (
           fp16 ? (
@@ -119,7 +144,9 @@ function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; sel
         ) : (
           <>
             {FORMAT_LABELS[t.format] ?? t.format}
-            <span className="rtable__sub">{t.format === 'fp16' ? 'per tensor' : t.granularity === 'block' ? `block ${t.blockSize}` : `per ${t.granularity}`}</span>
+            <span className="rtable__sub">
+              {t.format === 'fp16' ? 'per tensor' : t.granularity === 'block' ? `block ${t.blockSize}` : `per ${t.granularity}`}
+            </span>
           </>
         )}
       </td>

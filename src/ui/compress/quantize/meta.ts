@@ -24,15 +24,31 @@ export function containerBits(bits: number, format: QuantFormat): number {
 
 export const GRANULARITIES: { value: QuantizeRecipe['granularity']; label: string; help: string }[] = [
   { value: 'tensor', label: 'Per tensor', help: 'One scale for the whole weight: the smallest overhead, but one wide channel coarsens the grid for all.' },
-  { value: 'channel', label: 'Per channel', help: 'One scale per output channel: each channel gets a grid that fits its own range. The usual choice for 8 bits.' },
-  { value: 'block', label: 'Per block', help: 'One scale per block of consecutive weights along the input axis: the finest fit, needed for good 4-bit results; costs a scale per block.' },
+  {
+    value: 'channel',
+    label: 'Per channel',
+    help: 'One scale per output channel: each channel gets a grid that fits its own range. The usual choice for 8 bits.',
+  },
+  {
+    value: 'block',
+    label: 'Per block',
+    help: 'One scale per block of consecutive weights along the input axis: the finest fit, needed for good 4-bit results; costs a scale per block.',
+  },
 ];
 
 export const BLOCK_SIZES = [16, 32, 64, 128, 256];
 
 export const RANGES: { value: QuantizeRecipe['range']; label: string; help: string }[] = [
-  { value: 'minmax', label: 'Min–max', help: 'The grid spans the smallest to the largest value: nothing is clipped, but a single outlier stretches the grid for everyone.' },
-  { value: 'percentile', label: 'Percentile clipping', help: 'The grid spans the given percentile of absolute values: rare outliers are clipped to the edge so the rest get a finer grid.' },
+  {
+    value: 'minmax',
+    label: 'Min–max',
+    help: 'The grid spans the smallest to the largest value: nothing is clipped, but a single outlier stretches the grid for everyone.',
+  },
+  {
+    value: 'percentile',
+    label: 'Percentile clipping',
+    help: 'The grid spans the given percentile of absolute values: rare outliers are clipped to the edge so the rest get a finer grid.',
+  },
   { value: 'mse', label: 'MSE-optimal clipping', help: 'Tries several clipping ranges per group and keeps the one with the smallest squared error.' },
 ];
 
@@ -65,7 +81,8 @@ export const FORMATS: { value: QuantFormat; label: string; help: string; runtime
     value: 'static',
     label: 'Static int8 (calibrated, faster)',
     help: 'Weights and activations in 8 bits. The original model first runs on calibration samples (the Evaluation lab’s data) to learn the range of every activation; onnxruntime then runs Conv, MatMul and Gemm as integer kernels, which is faster on the CPU and in wasm for most conv nets. 8 bits per channel, symmetric, fixed.',
-    runtime: 'Integer kernels (QLinearConv…) run on the CPU/wasm; with WebGPU they fall back to the CPU. Nets full of hard-swish gates can get slower: measure it in the lab.',
+    runtime:
+      'Integer kernels (QLinearConv…) run on the CPU/wasm; with WebGPU they fall back to the CPU. Nets full of hard-swish gates can get slower: measure it in the lab.',
   },
   {
     value: 'fp16',
@@ -90,7 +107,15 @@ export const SQNR_HELP =
 
 export const CALIBRATION_METHODS: { value: NonNullable<QuantizeRecipe['calibration']>; label: string; help: string }[] = [
   { value: 'minmax', label: 'Min–max', help: 'Each activation’s grid spans everything seen on the calibration samples: nothing is clipped. The safe default.' },
-  { value: 'percentile', label: 'Percentile', help: 'The rarest values at both ends (beyond the percentile set under Range) are clipped so the rest get a finer grid.' },
-  { value: 'entropy', label: 'Entropy (KL)', help: 'TensorRT’s method: the clipping that keeps the activation histogram most similar. Often clips long tails hard; check the result.' },
+  {
+    value: 'percentile',
+    label: 'Percentile',
+    help: 'The rarest values at both ends (beyond the percentile set under Range) are clipped so the rest get a finer grid.',
+  },
+  {
+    value: 'entropy',
+    label: 'Entropy (KL)',
+    help: 'TensorRT’s method: the clipping that keeps the activation histogram most similar. Often clips long tails hard; check the result.',
+  },
   { value: 'mse', label: 'MSE', help: 'The clipping with the smallest expected squared rounding error over the calibration histogram.' },
 ];

@@ -36,14 +36,16 @@ export const Exclusions = memo(function Exclusions({ step, tensors }: { step: St
   return (
     <fieldset className="exclusions" data-testid={`${step}-exclusions`}>
       <legend className="exclusions__legend">Leave out</legend>
-      <p className="cfield__help">
-        Weights left out stay in float32, untouched. Tick op types, add name patterns, or untick rows in the table below.
-      </p>
+      <p className="cfield__help">Weights left out stay in float32, untouched. Tick op types, add name patterns, or untick rows in the table below.</p>
 
       {ops.length > 0 && (
         <div className="exclusions__ops" role="group" aria-label={`Op types left out of the ${step === 'quantize' ? 'quantization' : 'pruning'}`}>
           {ops.map(({ op, count }) => (
-            <label key={op} className="checkbox" title={`Leave every ${op} weight (${count} in this model) ${verb === 'quantized' ? 'unquantized' : 'unpruned'}.`}>
+            <label
+              key={op}
+              className="checkbox"
+              title={`Leave every ${op} weight (${count} in this model) ${verb === 'quantized' ? 'unquantized' : 'unpruned'}.`}
+            >
               <input type="checkbox" checked={rules.excludeOps.includes(op)} onChange={(e) => setExcludedOp(step, op, e.currentTarget.checked)} />
               <span>
                 {op} <span className="muted">({count})</span>
@@ -110,7 +112,11 @@ export const Exclusions = memo(function Exclusions({ step, tensors }: { step: St
       </div>
 
       {(patterns.length > 0 || rowNames.length > 0) && (
-        <ul className="exclusions__list" aria-label={`Left out of the ${step === 'quantize' ? 'quantization' : 'pruning'}`} data-testid={`${step}-excluded-list`}>
+        <ul
+          className="exclusions__list"
+          aria-label={`Left out of the ${step === 'quantize' ? 'quantization' : 'pruning'}`}
+          data-testid={`${step}-excluded-list`}
+        >
           {patterns.map((g) => (
             <li key={g} className="exclusion-chip">
               <span className="mono">{g}</span>

@@ -38,18 +38,12 @@ export function JobStatus() {
   }
   if (job.status !== 'running' || !slow) return null;
   const { progress } = job;
-  const label = progress
-    ? `Quantizing weight ${formatInteger(progress.done)} of ${formatInteger(progress.total)}…`
-    : pruneOn
-      ? 'Pruning…'
-      : 'Compressing…';
+  const label = progress ? `Quantizing weight ${formatInteger(progress.done)} of ${formatInteger(progress.total)}…` : pruneOn ? 'Pruning…' : 'Compressing…';
   return (
     <div className="job-status job-status--line" data-testid="compress-progress">
       <span className="spinner" aria-hidden="true" />
       <span role="status">{label}</span>
-      {progress && progress.total > 0 && (
-        <progress className="job-status__bar" max={progress.total} value={progress.done} aria-label="Compression progress" />
-      )}
+      {progress && progress.total > 0 && <progress className="job-status__bar" max={progress.total} value={progress.done} aria-label="Compression progress" />}
       <button type="button" className="button button--small" onClick={cancel}>
         Cancel
       </button>

@@ -37,7 +37,17 @@ export function RangeSlider({
   const id = useId();
   const listId = `${id}-ticks`;
   return (
-    <Field label={label} htmlFor={id} help={help} aside={<output htmlFor={id} className="cfield__value">{display}</output>} testId={testId}>
+    <Field
+      label={label}
+      htmlFor={id}
+      help={help}
+      aside={
+        <output htmlFor={id} className="cfield__value">
+          {display}
+        </output>
+      }
+      testId={testId}
+    >
       <input
         id={id}
         className="range"

@@ -85,7 +85,10 @@ export const ResultSummary = memo(function ResultSummary({
           className="button button--primary"
           disabled={!current || nothing}
           onClick={() => void downloadModel()}
-          title={blocked ?? (current ? `Save the compressed model as ${name} (${formatInteger(result.outputBytes)} bytes).` : 'Wait for the results of the new settings.')}
+          title={
+            blocked ??
+            (current ? `Save the compressed model as ${name} (${formatInteger(result.outputBytes)} bytes).` : 'Wait for the results of the new settings.')
+          }
         >
           <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
             <path d="M12 4v11m0 0-4-4m4 4 4-4M5 19h14" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
@@ -156,9 +159,12 @@ export const ResultSummary = memo(function ResultSummary({
         )}
         {q?.static && (
           <div className="result__fact" data-testid="result-static">
-            <dt title="Ops onnxruntime runs on integer kernels (QLinearConv, QLinearMatMul, QGemm); the rest stay float, with the reason in the table.">Integer-kernel ops</dt>
+            <dt title="Ops onnxruntime runs on integer kernels (QLinearConv, QLinearMatMul, QGemm); the rest stay float, with the reason in the table.">
+              Integer-kernel ops
+            </dt>
             <dd>
-              {formatInteger(q.static.quantizedOps.length)} <span className="unit">of {formatInteger(q.static.quantizedOps.length + q.static.floatOps.length)}</span>
+              {formatInteger(q.static.quantizedOps.length)}{' '}
+              <span className="unit">of {formatInteger(q.static.quantizedOps.length + q.static.floatOps.length)}</span>
               <span className="fact__sub">
                 {formatInteger(q.static.activations.length)} activations · {q.static.method}
                 {q.static.calibrationSamples !== undefined ? ` · ${formatInteger(q.static.calibrationSamples)} samples` : ''}
@@ -169,7 +175,9 @@ export const ResultSummary = memo(function ResultSummary({
         )}
         {p && (
           <div className="result__fact" data-testid="result-params">
-            <dt title={masks ? 'Non-zero weights of the multiplied layers. Zeros are still stored in the file.' : 'Weights of the multiplied layers, as stored.'}>
+            <dt
+              title={masks ? 'Non-zero weights of the multiplied layers. Zeros are still stored in the file.' : 'Weights of the multiplied layers, as stored.'}
+            >
               Parameters{masks ? ' (non-zero)' : ''}
             </dt>
             <dd>
@@ -218,7 +226,9 @@ export const ResultSummary = memo(function ResultSummary({
                     <span className={`badge badge--${n.wasm === 'unsupported' ? 'bad' : 'good'}`}>{SUPPORT_LABELS[n.wasm]}</span>
                   </td>
                   <td>
-                    <span className={`badge badge--${n.webgpu === 'gpu' ? 'good' : n.webgpu === 'unsupported' ? 'bad' : 'warn'}`}>{SUPPORT_LABELS[n.webgpu]}</span>
+                    <span className={`badge badge--${n.webgpu === 'gpu' ? 'good' : n.webgpu === 'unsupported' ? 'bad' : 'warn'}`}>
+                      {SUPPORT_LABELS[n.webgpu]}
+                    </span>
                   </td>
                 </tr>
               ))}

@@ -33,14 +33,32 @@ function t(name: string, over: Partial<TensorReport> = {}): TensorReport {
 }
 
 function l(name: string, over: Partial<PruneLayerReport> = {}): PruneLayerReport {
-  return { entryId: 0, name, layer: name.split('.')[0]!, op: 'Conv', pattern: 'unstructured', action: 'prune', sparsity: 0.5, paramsBefore: 100, paramsAfter: 50, relError: 0.2, sqnrDb: 14, ...over };
+  return {
+    entryId: 0,
+    name,
+    layer: name.split('.')[0]!,
+    op: 'Conv',
+    pattern: 'unstructured',
+    action: 'prune',
+    sparsity: 0.5,
+    paramsBefore: 100,
+    paramsAfter: 50,
+    relError: 0.2,
+    sqnrDb: 14,
+    ...over,
+  };
 }
 
 const rules = { exclude: ['fc9*'], excludeOps: [], overrides: [{ match: 'b.weight', bits: 4 }] };
 
 describe('per-layer result rows', () => {
   it('puts the worst quantized weight first and skipped ones last, and marks exclusions and own bits', () => {
-    const report = [t('a.weight', { sqnrDb: 45 }), t('fc9.weight', { action: 'skip', reason: 'excluded', sqnrDb: undefined }), t('b.weight', { sqnrDb: 20, bits: 4 }), t('c.weight', { sqnrDb: 30 })];
+    const report = [
+      t('a.weight', { sqnrDb: 45 }),
+      t('fc9.weight', { action: 'skip', reason: 'excluded', sqnrDb: undefined }),
+      t('b.weight', { sqnrDb: 20, bits: 4 }),
+      t('c.weight', { sqnrDb: 30 }),
+    ];
     const rows = sortQuantRows(quantRows(report, rules, idsByName([{ id: 7, name: 'b.weight' }])), { key: 'error', dir: 'asc' });
     expect(rows.map((r) => r.report.name)).toEqual(['b.weight', 'c.weight', 'a.weight', 'fc9.weight']);
     expect(rows[0]).toMatchObject({ tensorId: 7, ownBits: 4, exclusion: null });
@@ -51,8 +69,15 @@ describe('per-layer result rows', () => {
   });
 
   it('puts the largest pruning error first and layers left alone last', () => {
-    const layers = [l('a.weight', { relError: 0.1 }), l('z.weight', { action: 'skip', reason: 'left alone: residual Add', relError: 0 }), l('b.weight', { relError: 0.6 })];
-    const rows = sortPruneRows(pruneRows(layers, { exclude: [], excludeOps: [], overrides: [{ match: 'a.weight', sparsity: 0.2 }] }, new Map()), { key: 'error', dir: 'desc' });
+    const layers = [
+      l('a.weight', { relError: 0.1 }),
+      l('z.weight', { action: 'skip', reason: 'left alone: residual Add', relError: 0 }),
+      l('b.weight', { relError: 0.6 }),
+    ];
+    const rows = sortPruneRows(pruneRows(layers, { exclude: [], excludeOps: [], overrides: [{ match: 'a.weight', sparsity: 0.2 }] }, new Map()), {
+      key: 'error',
+      dir: 'desc',
+    });
     expect(rows.map((r) => r.report.name)).toEqual(['b.weight', 'a.weight', 'z.weight']);
     expect(rows[1]!.ownSparsity).toBe(0.2);
   });

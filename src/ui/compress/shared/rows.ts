@@ -77,7 +77,11 @@ export interface PruneRow {
 
 export type PruneSortKey = 'name' | 'sparsity' | 'params' | 'macs' | 'error';
 
-export function pruneRows(layers: PruneLayerReport[], rules: Rules & { overrides: { match: string; sparsity: number }[] }, idByName: Map<string, number>): PruneRow[] {
+export function pruneRows(
+  layers: PruneLayerReport[],
+  rules: Rules & { overrides: { match: string; sparsity: number }[] },
+  idByName: Map<string, number>,
+): PruneRow[] {
   return layers.map((report) => ({
     report,
     tensorId: idByName.get(report.name),

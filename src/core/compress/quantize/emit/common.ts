@@ -14,7 +14,13 @@ import { quantizeOn, type GroupView, type QuantSpec, type QuantizedTensor } from
  * `rangeFrom` (the original weights, same layout), the grid is chosen on it and `values` (GPTQ's adjusted
  * weights) are rounded on that grid; signal and noise are then against `values` (the caller recomputes them).
  */
-export async function quantizeWithBackend(backend: KernelBackend, values: Float32Array, view: GroupView, spec: QuantSpec, rangeFrom?: Float32Array): Promise<QuantizedTensor> {
+export async function quantizeWithBackend(
+  backend: KernelBackend,
+  values: Float32Array,
+  view: GroupView,
+  spec: QuantSpec,
+  rangeFrom?: Float32Array,
+): Promise<QuantizedTensor> {
   const kernelBackend = backend.quant ? backend : referenceBackend;
   const t = await kernelBackend.upload(rangeFrom ?? values);
   const c = rangeFrom ? await kernelBackend.upload(values) : undefined;
@@ -27,10 +33,22 @@ export async function quantizeWithBackend(backend: KernelBackend, values: Float3
 }
 
 /** Integer codes as an int8/uint8 or (packed) int4/uint4 tensor. */
-export async function codesTensor(backend: KernelBackend, name: string, dims: number[], codes: Int16Array | Int32Array, signed: boolean, storedBits: number): Promise<TensorProto> {
+export async function codesTensor(
+  backend: KernelBackend,
+  name: string,
+  dims: number[],
+  codes: Int16Array | Int32Array,
+  signed: boolean,
+  storedBits: number,
+): Promise<TensorProto> {
   if (storedBits === 4) {
     const packed = codes instanceof Int16Array ? await (backend.quant ?? referenceBackend.quant!).packNibbles(codes) : packNibblesOf(codes);
-    return create(TensorProtoSchema, { name, dataType: signed ? DataType.INT4 : DataType.UINT4, dims: dims.map(BigInt), rawData: new Uint8Array(packed.buffer as ArrayBuffer, packed.byteOffset, packed.byteLength) });
+    return create(TensorProtoSchema, {
+      name,
+      dataType: signed ? DataType.INT4 : DataType.UINT4,
+      dims: dims.map(BigInt),
+      rawData: new Uint8Array(packed.buffer as ArrayBuffer, packed.byteOffset, packed.byteLength),
+    });
   }
   const rawData = signed ? new Uint8Array(Int8Array.from(codes).buffer) : Uint8Array.from(codes);
   return create(TensorProtoSchema, { name, dataType: signed ? DataType.INT8 : DataType.UINT8, dims: dims.map(BigInt), rawData });
@@ -45,7 +63,11 @@ export function scaleTensor(name: string, dims: number[], scales: Float32Array, 
  * What the runtime computes when DequantizeLinear yields float16 (or a Cast narrows to float16/bfloat16): the
  * dequantized values rounded to that dtype, and the error sums against the original values recomputed.
  */
-export function roundedTo(dataType: number | undefined, q: Pick<QuantizedTensor, 'dequantized' | 'signal' | 'noise'>, original: Float32Array): Pick<QuantizedTensor, 'dequantized' | 'signal' | 'noise'> {
+export function roundedTo(
+  dataType: number | undefined,
+  q: Pick<QuantizedTensor, 'dequantized' | 'signal' | 'noise'>,
+  original: Float32Array,
+): Pick<QuantizedTensor, 'dequantized' | 'signal' | 'noise'> {
   if (dataType !== DataType.FLOAT16 && dataType !== DataType.BFLOAT16) return q;
   const round = dataType === DataType.FLOAT16 ? (v: number) => fp16BitsToFloat(floatToFp16Bits(v)) : (v: number) => bf16BitsToFloat(floatToBf16Bits(v));
   const dequantized = q.dequantized.map(round);

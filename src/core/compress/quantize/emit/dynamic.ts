@@ -36,11 +36,21 @@ export const emitDynamic: Emitter = async (ctx, entry, plan, values, rangeFrom) 
     dims = [k, n];
   }
   const channels = isConv ? dims[0]! : dims[1]!;
-  const view = !perChannel ? { outer: 1, axisLength: weight.length, inner: 1 } : isConv ? { outer: 1, axisLength: channels, inner: values.length / channels } : { outer: dims[0]!, axisLength: channels, inner: 1 };
+  const view = !perChannel
+    ? { outer: 1, axisLength: weight.length, inner: 1 }
+    : isConv
+      ? { outer: 1, axisLength: channels, inner: values.length / channels }
+      : { outer: dims[0]!, axisLength: channels, inner: 1 };
   // ConvInteger takes uint8 weights with one zero point: Conv weights are quantized symmetric (per channel when
   // asked: the per-channel scales live in the float rescale) and shifted by 128.
   const symmetric = ctx.recipe.symmetric || isConv;
-  const q = await quantizeWithBackend(ctx.backend, weight, view, { bits: plan.bits, symmetric, granularity: perChannel ? 'channel' : 'tensor', blockSize: 0, range: ctx.recipe.range, percentile: ctx.recipe.percentile }, range);
+  const q = await quantizeWithBackend(
+    ctx.backend,
+    weight,
+    view,
+    { bits: plan.bits, symmetric, granularity: perChannel ? 'channel' : 'tensor', blockSize: 0, range: ctx.recipe.range, percentile: ctx.recipe.percentile },
+    range,
+  );
   const codes = isConv ? Int32Array.from(q.codes, (c) => c + 128) : q.codes;
   const signed = isConv ? false : q.signed;
   // Conv scales broadcast over NCHW: stored as [1, Cout, 1, …] straight away (no unused [Cout] copy).
@@ -48,7 +58,14 @@ export const emitDynamic: Emitter = async (ctx, entry, plan, values, rangeFrom) 
   const scaleShape = perChannel ? (isConv ? nchw : [channels]) : [];
   const wq = await codesTensor(ctx.backend, names.fresh(`${entry.name}_quantized`), dims, codes, signed, 8);
   const ws = floatTensor(names.fresh(`${entry.name}_scale`), scaleShape, q.scales);
-  const wz = await codesTensor(ctx.backend, names.fresh(`${entry.name}_zero_point`), isConv ? [] : scaleShape, isConv ? Int32Array.of(128) : q.zeroPoints, signed, 8);
+  const wz = await codesTensor(
+    ctx.backend,
+    names.fresh(`${entry.name}_zero_point`),
+    isConv ? [] : scaleShape,
+    isConv ? Int32Array.of(128) : q.zeroPoints,
+    signed,
+    8,
+  );
   const initializers = [wq, ws, wz];
 
   const graph = graphOfNode(allGraphs(model), node)!;
@@ -71,7 +88,10 @@ export const emitDynamic: Emitter = async (ctx, entry, plan, values, rangeFrom) 
   const scale = names.fresh(`${label}_scale_product`);
   newNodes.push(
     isConv
-      ? makeNode('ConvInteger', [act[0]!, wq.name, act[2]!, wz.name], [int32], { name: names.fresh(`${label}_ConvInteger`), attributes: node.attribute.filter((a) => CONV_ATTRIBUTES.includes(a.name)) })
+      ? makeNode('ConvInteger', [act[0]!, wq.name, act[2]!, wz.name], [int32], {
+          name: names.fresh(`${label}_ConvInteger`),
+          attributes: node.attribute.filter((a) => CONV_ATTRIBUTES.includes(a.name)),
+        })
       : makeNode('MatMulInteger', [act[0]!, wq.name, act[2]!, wz.name], [int32], { name: names.fresh(`${label}_MatMulInteger`) }),
     makeNode('Cast', [int32], [asFloat], { name: names.fresh(`${label}_cast`), attributes: [attr.int('to', DataType.FLOAT)] }),
     makeNode('Mul', [act[1]!, ws.name], [scale], { name: names.fresh(`${label}_scale_mul`) }),

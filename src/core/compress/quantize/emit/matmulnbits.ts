@@ -13,7 +13,8 @@ import { quantizeWithBackend, roundedTo, scaleTensor } from './common';
 import type { Emitter } from './types';
 
 export function ensureMicrosoftDomain(model: ModelProto): void {
-  if (!model.opsetImport.some((o) => o.domain === 'com.microsoft')) model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'com.microsoft', version: 1n }));
+  if (!model.opsetImport.some((o) => o.domain === 'com.microsoft'))
+    model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'com.microsoft', version: 1n }));
 }
 
 /** Drops a stored tensor whose op was rewritten to read something else. */
@@ -53,15 +54,23 @@ export const emitMatMulNBits: Emitter = async (ctx, entry, plan, values, rangeFr
     }
   }
   const initializers = [
-    create(TensorProtoSchema, { name: names.fresh(`${entry.name}_Q4`), dataType: DataType.UINT8, dims: [BigInt(N), BigInt(blocks), BigInt(B / 2)], rawData: packed }),
+    create(TensorProtoSchema, {
+      name: names.fresh(`${entry.name}_Q4`),
+      dataType: DataType.UINT8,
+      dims: [BigInt(N), BigInt(blocks), BigInt(B / 2)],
+      rawData: packed,
+    }),
     scaleTensor(names.fresh(`${entry.name}_scales`), [N * blocks], q.scales, plan.scaleType),
   ];
   const inputs = [node.input[0]!, initializers[0]!.name, initializers[1]!.name];
   if (!q.signed) {
     const perRow = Math.ceil(blocks / 2);
     const zp = new Uint8Array(N * perRow);
-    for (let n = 0; n < N; n++) for (let blk = 0; blk < blocks; blk++) zp[n * perRow + (blk >> 1)]! |= (q.zeroPoints[n * blocks + blk]! & 0xf) << ((blk & 1) * 4);
-    initializers.push(create(TensorProtoSchema, { name: names.fresh(`${entry.name}_zero_points`), dataType: DataType.UINT8, dims: [BigInt(zp.length)], rawData: zp }));
+    for (let n = 0; n < N; n++)
+      for (let blk = 0; blk < blocks; blk++) zp[n * perRow + (blk >> 1)]! |= (q.zeroPoints[n * blocks + blk]! & 0xf) << ((blk & 1) * 4);
+    initializers.push(
+      create(TensorProtoSchema, { name: names.fresh(`${entry.name}_zero_points`), dataType: DataType.UINT8, dims: [BigInt(zp.length)], rawData: zp }),
+    );
     inputs.push(initializers[2]!.name);
   }
   const graph = graphOfNode(allGraphs(model), node)!;
@@ -69,7 +78,13 @@ export const emitMatMulNBits: Emitter = async (ctx, entry, plan, values, rangeFr
   const output = node.output[0]!;
   const label = node.name || entry.name;
   const mmOut = bias ? names.fresh(`${output}_before_bias`) : output;
-  const replacement = [makeNode('MatMulNBits', inputs, [mmOut], { name: names.fresh(`${label}_MatMulNBits`), domain: 'com.microsoft', attributes: [attr.int('K', K), attr.int('N', N), attr.int('bits', 4), attr.int('block_size', B)] })];
+  const replacement = [
+    makeNode('MatMulNBits', inputs, [mmOut], {
+      name: names.fresh(`${label}_MatMulNBits`),
+      domain: 'com.microsoft',
+      attributes: [attr.int('K', K), attr.int('N', N), attr.int('bits', 4), attr.int('block_size', B)],
+    }),
+  ];
   if (bias) replacement.push(makeNode('Add', [mmOut, bias], [output], { name: names.fresh(`${label}_bias`) }));
   graph.node.splice(graph.node.indexOf(node), 1, ...replacement);
   // The float weight is gone: drop its initializer or Constant node.

@@ -65,7 +65,8 @@ export const groupNorm21: Adapter = (ctx) => {
   if (groups <= 0) throw ctx.error('its num_groups attribute is missing');
   const channels = ctx.types.shape(x)?.[1];
   const xType = ctx.types.elemType(x);
-  if (xType !== undefined && xType !== DataType.FLOAT) ctx.note(`from opset 21 the statistics are computed in float32 (stash_type), not ${dataTypeName(xType)}`);
+  if (xType !== undefined && xType !== DataType.FLOAT)
+    ctx.note(`from opset 21 the statistics are computed in float32 (stash_type), not ${dataTypeName(xType)}`);
   let repeatAtRunTime: ReturnType<typeof groupRepeater> | undefined;
   const expand = (index: 1 | 2, name: string, suffix: string) => {
     const values = ctx.types.elemType(name) === DataType.FLOAT ? ctx.types.constantValues(name) : undefined;

@@ -37,7 +37,10 @@ function nearestModeFor(ctx: AdapterContext, scales: string): 'floor' | 'ceil' {
   }
   const up = values.some((s) => s > 1);
   const down = values.some((s) => s < 1);
-  if (up && down) throw ctx.error('nearest with scales both above and below 1 rounds source indices down on some axes and up on others, which no single nearest_mode expresses');
+  if (up && down)
+    throw ctx.error(
+      'nearest with scales both above and below 1 rounds source indices down on some axes and up on others, which no single nearest_mode expresses',
+    );
   return down ? 'ceil' : 'floor';
 }
 
@@ -62,7 +65,8 @@ export const upsample10To11: Adapter = (ctx) => upsampleToResize(ctx) && resize1
  */
 export const resize13: Adapter = (ctx) => {
   if (getString(ctx.node, 'coordinate_transformation_mode', 'half_pixel') !== 'tf_half_pixel_for_nn') return false;
-  if (getString(ctx.node, 'mode', 'nearest') !== 'nearest') throw ctx.error('coordinate_transformation_mode "tf_half_pixel_for_nn" with a mode other than nearest has no opset-13 equivalent');
+  if (getString(ctx.node, 'mode', 'nearest') !== 'nearest')
+    throw ctx.error('coordinate_transformation_mode "tf_half_pixel_for_nn" with a mode other than nearest has no opset-13 equivalent');
   const rounding = getString(ctx.node, 'nearest_mode', 'round_prefer_floor');
   const equivalents: Record<string, string> = { floor: 'round_prefer_ceil', round_prefer_floor: 'ceil' };
   const equivalent = equivalents[rounding];
