@@ -19,6 +19,7 @@ import { PATTERN_FIXTURES, type PatternFixture } from './fixtures/patterns';
 import { fromFloat16Bits, toFloat16Bits } from './fixtures/onnx-helpers.ts';
 import { compareOutputs, runAll, simulatedModel, type Feeds } from './helpers/ort-compare';
 import { readRealModel } from './helpers/models';
+import { melFrames, melWindows, toneAudio } from './helpers/wakeword';
 
 interface CorpusModel {
   name: string;
@@ -34,41 +35,15 @@ const RECIPES: { label: string; recipe: QuantizeRecipe; maxRatio: { float32: num
 
 // ---------------------------------------------------------------- realistic inputs for the real models
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
-}
-
-/** Tone mixtures with noise at 16 kHz, scaled like 16-bit audio. */
-function toneAudio(seed: number, samples: number, amplitude = 4000): Float32Array {
-  const random = rng(seed);
-  const tones = [100 + 900 * random(), 300 + 2000 * random(), 50 + 400 * random()];
-  return Float32Array.from({ length: samples }, (_, i) => {
-    const t = i / 16000;
-    return (
-      tones.reduce((a, f, k) => a + (amplitude / (k + 1)) * Math.sin(2 * Math.PI * f * t) * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t + k)), 0) +
-      amplitude * 0.07 * (random() - 0.5)
-    );
-  });
-}
-
-/** openWakeWord's mel frames (its own front end), scaled as its pipeline does (x / 10 + 2): [frames, 32]. */
-async function melFrames(seed: number, samples: number): Promise<{ frames: number; data: Float32Array }> {
-  const mel = await ort.InferenceSession.create(readRealModel('melspectrogram.onnx'));
-  const out = (await mel.run({ input: new ort.Tensor('float32', toneAudio(seed, samples), [1, samples]) })).output!;
-  await mel.release();
-  return { frames: out.dims[0]!, data: Float32Array.from(out.data as Float32Array, (x) => x / 10 + 2) };
-}
-
-const melWindow = (mel: { data: Float32Array }, start: number) => mel.data.subarray(start * 32, (start + 76) * 32);
+const melWindow = (mel: Float32Array, start: number) => mel.subarray(start * 32, (start + 76) * 32);
 
 /** Embedding frames [T, 96] of consecutive 76-frame mel windows (stride 8), as openWakeWord feeds its classifiers. */
 async function embeddingFrames(seed: number, count: number): Promise<Float32Array> {
-  const mel = await melFrames(seed, ((count - 1) * 8 + 76) * 160 + 400);
+  const windows = await melWindows(seed, count);
   const embed = await ort.InferenceSession.create(readRealModel('embedding_model.onnx'));
   const out = new Float32Array(count * 96);
   for (let k = 0; k < count; k++) {
-    const r = await embed.run({ input_1: new ort.Tensor('float32', Float32Array.from(melWindow(mel, k * 8)), [1, 76, 32, 1]) });
+    const r = await embed.run({ input_1: new ort.Tensor('float32', windows[k]!, [1, 76, 32, 1]) });
     out.set(r.conv2d_19!.data as Float32Array, k * 96);
   }
   await embed.release();
