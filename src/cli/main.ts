@@ -209,7 +209,9 @@ const COMPRESS_OPTIONS: OptionName[] = [
   'norm',
   'group-importance',
 ];
-/** Static int8's calibration data: its own flags, plus the eval loaders' shaping flags (images, synthetic dims). */
+/** How input data is shaped: synthetic dims/floats, onnxruntime threads, image preprocessing (eval and calibration). */
+const DATA_SHAPE_OPTIONS: OptionName[] = ['dims', 'floats', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
+/** Static int8's and GPTQ's calibration data: their own flags, plus the eval loaders' shaping flags. */
 const CALIBRATION_OPTIONS: OptionName[] = [
   'calib-data',
   'calib-samples',
@@ -218,38 +220,9 @@ const CALIBRATION_OPTIONS: OptionName[] = [
   'gptq',
   'gptq-damp',
   'act-order',
-  'dims',
-  'floats',
-  'threads',
-  'image-size',
-  'resize',
-  'channels',
-  'layout',
-  'scale',
-  'mean',
-  'std',
-  'imagenet',
+  ...DATA_SHAPE_OPTIONS,
 ];
-const EVAL_OPTIONS: OptionName[] = [
-  'data',
-  'samples',
-  'runs',
-  'warmup',
-  'synthetic',
-  'dims',
-  'floats',
-  'task',
-  'mask-threshold',
-  'threads',
-  'image-size',
-  'resize',
-  'channels',
-  'layout',
-  'scale',
-  'mean',
-  'std',
-  'imagenet',
-];
+const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'task', 'mask-threshold', ...DATA_SHAPE_OPTIONS];
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
