@@ -2,7 +2,9 @@
  * Compression journeys: quantize and prune the demo model with the sliders, download the file, and run it
  * in onnxruntime-node; exclusions with a live glob preview; recipes saved, loaded and rejected.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProtoSchema, TensorProto_DataType } from 'onnx-buf';
@@ -135,6 +137,49 @@ test('quantize the demo to 4 bits per block: results, layer view, and a download
   const single = await predictions(file.path, one);
   expect(single.dims).toEqual([1, 10]);
 });
+
+test('weights in a separate file: model and .onnx_data download apart and run together in onnxruntime like the single file', async ({ page }) => {
+  await openStudio(page);
+  const single = await settledBytes(page);
+  await expect(page.getByRole('button', { name: 'Download weights' })).toHaveCount(0);
+  const alone = await download(page, 'Download');
+
+  // The path every output over 2 GB takes, asked for on a small model.
+  await page.getByRole('checkbox', { name: /Weights in a separate file/ }).check();
+  await expect(page.getByTestId('download-data-name')).toHaveText('mnist-cnn.int8.onnx_data');
+  await expect(page.getByTestId('download-data-note')).toContainText('keep them in one folder');
+  const total = await settledBytes(page);
+  // Weights are 4 KiB aligned in the data file: a little padding, never less than the single file's payload.
+  expect(total).toBeGreaterThan(single * 0.9);
+  const model = await download(page, 'Download');
+  const data = await download(page, 'Download weights');
+  expect([model.name, data.name]).toEqual(['mnist-cnn.int8.onnx', 'mnist-cnn.int8.onnx_data']);
+  expect(statSync(model.path).size).toBeLessThan(single / 4);
+  expect(statSync(model.path).size + statSync(data.path).size).toBe(total);
+
+  // Side by side under their own names (the model names its data file), the pair equals the single file.
+  const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-e2e-split-'));
+  copyFileSync(model.path, path.join(dir, model.name));
+  copyFileSync(data.path, path.join(dir, data.name));
+  const { input } = digits(50);
+  const fromPair = await logitsOf(path.join(dir, model.name), input);
+  const fromSingle = await logitsOf(alone.path, input);
+  expect(Array.from(fromPair)).toEqual(Array.from(fromSingle));
+
+  // Unticked, the next result is one file again.
+  await page.getByRole('checkbox', { name: /Weights in a separate file/ }).uncheck();
+  await expect(page.getByRole('button', { name: 'Download weights' })).toHaveCount(0);
+  expect(await settledBytes(page)).toBe(single);
+});
+
+async function logitsOf(modelPath: string, input: ort.Tensor): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'basic' });
+  try {
+    return (await session.run({ input })).logits!.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
 
 /** The UI's formatBytes for the demo's sizes (decimal kB). */
 function formatKb(bytes: number): string {

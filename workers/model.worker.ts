@@ -68,8 +68,11 @@ const latestOf = { tensor: 0, sparsity: 0, preview: 0 };
 
 /** The compression in flight: a newer request (or Cancel) aborts it; the core checks the signal between tensors. */
 let running: { requestId: number; controller: AbortController } | undefined;
-/** Bytes of the last finished compression, kept for Download (the reports went to the page, the bytes stay here). */
-let lastResult: { requestId: number; bytes: Uint8Array } | undefined;
+/**
+ * Bytes of the last finished compression, kept for Download (the reports went to the page, the bytes stay here);
+ * with `data` when the weights went to an external-data file beside the model.
+ */
+let lastResult: { requestId: number; bytes: Uint8Array; data?: { name: string; chunks: Uint8Array[] } } | undefined;
 /** Measured gzip size of the open model's file, so a pruned model's gzip size has something honest to compare with. */
 let originalGzip: { model: OpenedModel; bytes: number } | undefined;
 /** The open model raised to another opset, kept for its Download. */
@@ -138,6 +141,17 @@ export interface CompressOutcome {
   backend: BackendName;
   /** Time in the worker, from start to the report (incl. writing the file and measuring gzip). */
   ms: number;
+  /** Set when the weights were written to an external-data file beside the model (over 2 GB, or asked for). */
+  externalData?: { name: string; bytes: number };
+}
+
+/**
+ * Where the weights of a compressed model go: inside the .onnx file, or in `dataFileName` beside it. Outputs over
+ * protobuf's 2 GB always use the data file; `separate` asks for it at any size.
+ */
+export interface OutputLayout {
+  dataFileName: string;
+  separate: boolean;
 }
 
 export interface PreviewResult extends LayerQuantPreview {
@@ -220,6 +234,7 @@ const api = {
     preference: BackendPreference,
     onProgress?: (done: number, total: number) => void,
     calibration?: WorkerCalibration,
+    output?: OutputLayout,
   ): Promise<CompressOutcome | null> {
     running?.controller.abort();
     const controller = new AbortController();
@@ -239,6 +254,7 @@ const api = {
         memoryBudget: MEMORY_BUDGET,
         signal: controller.signal,
         ...calibrationOptions(recipe, calibration),
+        ...(output ? { externalDataName: output.dataFileName, ...(output.separate ? { standaloneLimit: 0 } : {}) } : {}),
         onProgress: onProgress
           ? (done, total) => {
               // A message per tensor is plenty for small models; large ones report at most ~10 times a second.
@@ -255,13 +271,13 @@ const api = {
       let inputGzipBytes: number | undefined;
       // Masks leave the file dense: only a compressed file shows what the zeros are worth. Channel pruning
       // shrinks the file itself, so its raw size is the honest one.
-      if (recipe.prune && recipe.prune.pattern !== 'channel') {
+      if (recipe.prune && recipe.prune.pattern !== 'channel' && !result.data) {
         gzipBytes = await gzipSize(result.bytes);
         if (originalGzip?.model !== model) originalGzip = { model, bytes: await gzipSize(model.fileData) };
         inputGzipBytes = originalGzip.bytes;
         if (controller.signal.aborted) return null;
       }
-      lastResult = { requestId, bytes: result.bytes };
+      lastResult = { requestId, bytes: result.bytes, ...(result.data ? { data: { name: result.data.name, chunks: result.data.chunks } } : {}) };
       return {
         requestId,
         recipe,
@@ -276,6 +292,7 @@ const api = {
         runtime: result.quantize ? runtimeNotes(result.quantize) : [],
         backend: backend.name,
         ms: performance.now() - started,
+        ...(result.data ? { externalData: { name: result.data.name, bytes: result.data.size } } : {}),
       };
     } catch (err) {
       if (isAbort(err) || controller.signal.aborted) return null;
@@ -304,6 +321,15 @@ const api = {
     if (!lastResult || lastResult.requestId !== requestId) return null;
     const copy = lastResult.bytes.slice();
     return Comlink.transfer(copy, [copy.buffer]);
+  },
+
+  /**
+   * The external-data file of the last compression, as a Blob assembled from its chunks (no one buffer of its full
+   * size, which may pass 2 GB); null when that result had no data file or is not `requestId`'s.
+   */
+  downloadData(requestId: number): { name: string; blob: Blob } | null {
+    if (!lastResult?.data || lastResult.requestId !== requestId) return null;
+    return { name: lastResult.data.name, blob: new Blob(lastResult.data.chunks as BlobPart[], { type: 'application/octet-stream' }) };
   },
 
   /** The same file gzip-compressed: what a mask-pruned model's zeros are worth on disk or over the wire. */

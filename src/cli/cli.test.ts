@@ -233,4 +233,22 @@ describe('cstudio compress', () => {
     expect(low.stderr).toMatch(/only \d+\.\d % of the weight bytes were compressed\. Left as they were: .*excluded by pattern "fc1\*"/);
     expect(JSON.parse(low.stdout).coverage.fraction).toBeLessThan(0.9);
   });
+
+  it('--save-external-data writes OUTPUT + OUTPUT_data (as every output over 2 GB is written); the pair runs like the single file', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-x-'));
+    const single = path.join(dir, 'single.onnx');
+    const split = path.join(dir, 'split.onnx');
+    expect((await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', single)).code).toBe(0);
+    const run = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', split, '--save-external-data', '--json');
+    expect(run.code).toBe(0);
+    const json = JSON.parse(run.stdout);
+    expect(json.externalData).toBe(`${split}_data`);
+    expect(readFileSync(split).byteLength + readFileSync(`${split}_data`).byteLength).toBe(json.outputBytes);
+    expect(readFileSync(split).byteLength).toBeLessThan(readFileSync(single).byteLength / 4);
+    const input = new ort.Tensor('float32', Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 97) / 97), [2, 1, 28, 28]);
+    const logits = async (file: string) => (await (await ort.InferenceSession.create(file)).run({ input })).logits!.data as Float32Array;
+    expect(Array.from(await logits(split))).toEqual(Array.from(await logits(single)));
+    const text = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', path.join(dir, 't.onnx'), '--save-external-data');
+    expect(text.stdout).toMatch(/→ .*t\.onnx \+ t\.onnx_data/);
+  });
 });

@@ -23,7 +23,7 @@ Usage:
                    [--format auto|qdq|matmulnbits|dynamic|fp16] [--exclude GLOB]... [--exclude-op OP]...
                    [--override GLOB=BITS]... [--sparsity S --pattern unstructured|2:4|4:8|channel
                    [--global [--layer-cap C]] [--norm l1|l2] [--group-importance sum|mean]] [--save-recipe r.json]
-                   [--allow-unchanged] [--memory-budget SIZE] [--json]
+                   [--allow-unchanged] [--save-external-data] [--memory-budget SIZE] [--json]
                    [--format static [--calib-data <dir|file>] [--calib-samples N] [--bias-correction]
                     [--calib-method minmax|percentile|entropy|mse] [image flags | --dims ... --floats F]]
                    [--gptq [--gptq-damp F] [--act-order] [--calib-data <dir|file>] [--calib-samples N]]
@@ -91,6 +91,8 @@ Options:
   --save-recipe <file>   write the recipe that reproduces this output (sensitivity: the planned recipe)
   --allow-unchanged      compress: write the model even when the recipe compressed nothing (otherwise exit 1
                          with the reasons); below 90 % coverage a note on stderr says what was left and why
+  --save-external-data   compress: write the weights to OUTPUT_data beside the model at any size (outputs over
+                         2 GB, which one ONNX file cannot hold, always are)
 
 Evaluation (eval, sweep, sensitivity; onnxruntime-node on the CPU):
   --data <dir|file>      one .json file (batch, list of samples or the demo digits format), .npy files
@@ -133,6 +135,7 @@ const OPTIONS = {
   recipe: { type: 'string' },
   'save-recipe': { type: 'string' },
   'allow-unchanged': { type: 'boolean' },
+  'save-external-data': { type: 'boolean' },
   bits: { type: 'string' },
   granularity: { type: 'string' },
   'block-size': { type: 'string' },
@@ -227,7 +230,18 @@ const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthe
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   inspect: ['json', 'external-data', 'stats', 'backend', 'memory-budget'],
-  compress: ['json', 'external-data', 'output', 'out-dir', 'save-recipe', 'allow-unchanged', 'memory-budget', ...COMPRESS_OPTIONS, ...CALIBRATION_OPTIONS],
+  compress: [
+    'json',
+    'external-data',
+    'output',
+    'out-dir',
+    'save-recipe',
+    'allow-unchanged',
+    'save-external-data',
+    'memory-budget',
+    ...COMPRESS_OPTIONS,
+    ...CALIBRATION_OPTIONS,
+  ],
   eval: ['json', 'candidates', ...EVAL_OPTIONS],
   sweep: ['json', ...EVAL_OPTIONS, ...COMPRESS_OPTIONS, 'preset', 'csv', 'out-dir'],
 
@@ -279,6 +293,7 @@ export async function runCli(argv: string[]): Promise<string> {
     groupImportance: values['group-importance'],
     externalData: values['external-data'],
     allowUnchanged: values['allow-unchanged'],
+    saveExternalData: values['save-external-data'],
     calibData: values['calib-data'],
     calibSamples: values['calib-samples'],
     calibMethod: values['calib-method'],

@@ -284,6 +284,11 @@ export function compressedFileName(input: string, recipe: Recipe): string {
   return `${stem}.${tags.join('.')}.onnx`;
 }
 
+/** The external-data file written beside a model whose weights do not stay inside it: name.onnx → name.onnx_data. */
+export function externalDataFileName(modelFile: string): string {
+  return `${modelFile}_data`;
+}
+
 export function matchesAny(globs: string[], ...names: (string | undefined)[]): string | undefined {
   for (const g of globs) {
     const re = globToRegExp(g);

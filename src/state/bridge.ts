@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import type { AnalyzeOptions } from '../core/analysis/analyze';
 import type { QuantizeRecipe, Recipe } from '../core/recipe';
-import type { WorkerCalibration } from '../../workers/model.worker';
+import type { OutputLayout, WorkerCalibration } from '../../workers/model.worker';
 import type { BackendPreference } from '../kernels/registry';
 import type { ModelWorkerApi } from '../../workers/model.worker';
 import { workerConnection } from './workerConnection';
@@ -54,12 +54,14 @@ export const modelWorker = {
     preference: BackendPreference,
     onProgress: (done: number, total: number) => void,
     calibration?: WorkerCalibration,
-  ) => call((api) => api.compress(recipe, requestId, preference, Comlink.proxy(onProgress), calibration)),
+    output?: OutputLayout,
+  ) => call((api) => api.compress(recipe, requestId, preference, Comlink.proxy(onProgress), calibration, output)),
   /** The activations static int8 needs measured (names in the original model). */
   staticNames: (recipe: QuantizeRecipe) => call((api) => api.staticNames(recipe)),
   cancelCompress: () => call((api) => api.cancelCompress()),
   downloadBytes: (requestId: number) => call((api) => api.downloadBytes(requestId)),
   downloadGzip: (requestId: number) => call((api) => api.downloadGzip(requestId)),
+  downloadData: (requestId: number) => call((api) => api.downloadData(requestId)),
   /** Resolves to null when a newer preview request overtook this one. */
   layerPreview: (tensorId: number, recipe: QuantizeRecipe, bins: number, preference: BackendPreference) =>
     call((api) => api.layerPreview(tensorId, recipe, bins, preference)),
@@ -74,4 +76,4 @@ export const modelWorker = {
   upgradedBytes: (opset: number) => call((api) => api.upgradedBytes(opset)),
 };
 
-export type { SparsityResult, CompressOutcome, PreviewResult } from '../../workers/model.worker';
+export type { SparsityResult, CompressOutcome, PreviewResult, OutputLayout } from '../../workers/model.worker';

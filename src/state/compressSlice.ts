@@ -10,7 +10,18 @@ import {
 } from '../core/recipe';
 import { modelWorker, type CompressOutcome, type PreviewResult } from './bridge';
 import { exactGlob } from '../core/recipe';
-import { compressedFileName, hasSteps, recipeFileName, recipeKey, recipeOf, toggled, withOwnOverride, type RecipeDraft, type Step } from './recipeEdits';
+import {
+  compressedFileName,
+  externalDataFileName,
+  hasSteps,
+  recipeFileName,
+  recipeKey,
+  recipeOf,
+  toggled,
+  withOwnOverride,
+  type RecipeDraft,
+  type Step,
+} from './recipeEdits';
 import { presetById } from '../core/presets';
 import { measuredFor, type Measured } from './pinCompare';
 import { readRecipeHash } from './recipeHash';
@@ -58,6 +69,9 @@ export interface CompressSlice extends RecipeDraft {
   resultsTab: Step;
   /** A user-facing message from the last recipe file that failed to load. */
   recipeError: string | null;
+  /** Write the weights to an external-data file beside the model at any size (always so over 2 GB). */
+  separateWeights: boolean;
+  setSeparateWeights(on: boolean): void;
   /** Undo / redo stacks of recipe edits. */
   recipeHistory: RecipeHistory;
   /** A user-facing message when the recipe in the URL could not be used. */
@@ -106,6 +120,8 @@ export interface CompressSlice extends RecipeDraft {
   downloadError: string | null;
   /** Saves the last result's model, named after the original (name.q4.onnx …); gzip-compressed with `gzip`. */
   downloadModel(options?: { gzip?: boolean }): Promise<void>;
+  /** Saves the last result's external-data file (name.q4.onnx_data), when its weights went there. */
+  downloadWeightsFile(): Promise<void>;
   /** Saves the current recipe as JSON. */
   downloadRecipe(): void;
 }
@@ -178,6 +194,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
         get().backendPreference,
         onProgress,
         calibration ? { stats: calibration.stats, samples: calibration.samples, ...(calibration.gptq ? { gptq: calibration.gptq } : {}) } : undefined,
+        { dataFileName: externalDataFileName(compressedFileName(get().fileName ?? 'model.onnx', recipe)), separate: get().separateWeights },
       );
       if (result === null || ticket !== compressTicket) return;
       if (calibration && result.quantize) {
@@ -275,12 +292,17 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     quantPreview: IDLE_PREVIEW,
     resultsTab: 'quantize',
     recipeError: null,
+    separateWeights: false,
     recipeHistory: EMPTY_HISTORY,
     urlRecipeError: null,
     pinned: null,
     pinnedMeasured: null,
     downloadError: null,
 
+    setSeparateWeights: (on) => {
+      set({ separateWeights: on });
+      changed(false);
+    },
     setQuantize: (patch, { debounce = false } = {}) => {
       edit(debounce ? `quantize:${Object.keys(patch).sort().join(',')}` : null, () => set((s) => ({ quantize: { ...s.quantize, ...patch } })));
       if (get().quantizeOn) changed(debounce);
@@ -420,6 +442,18 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
         if (!bytes) throw new Error('the result is no longer held; compress again');
         const name = compressedFileName(fileName, result.recipe);
         saveFile(new Blob([bytes as BlobPart], { type: gzip ? 'application/gzip' : 'application/octet-stream' }), gzip ? `${name}.gz` : name);
+      } catch (err) {
+        set({ downloadError: `The download failed: ${messageOf(err)}` });
+      }
+    },
+    downloadWeightsFile: async () => {
+      const result = get().compression.result;
+      if (!result?.externalData) return;
+      set({ downloadError: null });
+      try {
+        const data = await modelWorker.downloadData(result.requestId);
+        if (!data) throw new Error('the result is no longer held; compress again');
+        saveFile(data.blob, data.name);
       } catch (err) {
         set({ downloadError: `The download failed: ${messageOf(err)}` });
       }

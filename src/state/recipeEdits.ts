@@ -4,7 +4,16 @@
  * of it and small edits to it.
  */
 import type { TensorInfo } from '../core/onnx/types';
-import { compressedFileName, exactGlob, globToRegExp, matchesAny, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
+import {
+  compressedFileName,
+  externalDataFileName,
+  exactGlob,
+  globToRegExp,
+  matchesAny,
+  type PruneRecipe,
+  type QuantizeRecipe,
+  type Recipe,
+} from '../core/recipe';
 
 export type Step = 'prune' | 'quantize';
 
@@ -33,7 +42,7 @@ export function recipeKey(recipe: Recipe): string {
   return JSON.stringify(recipe);
 }
 
-export { compressedFileName };
+export { compressedFileName, externalDataFileName };
 
 /** name.onnx → name.recipe.json */
 export function recipeFileName(input: string): string {

@@ -19,6 +19,7 @@ import {
   DEFAULT_QUANTIZE,
   RecipeError,
   compressedFileName,
+  externalDataFileName,
   validatePrune,
   validateQuantize,
   validateRecipe,
@@ -55,6 +56,8 @@ export interface CompressFlags {
   externalData?: string;
   /** Write the model (exit 0) even when the recipe compressed nothing. */
   allowUnchanged?: boolean;
+  /** Weights in OUTPUT_data beside the model at any size (always so over 2 GB). */
+  saveExternalData?: boolean;
   /** Static int8: calibration data (the eval loaders), sample count, range method, bias correction. */
   calibData?: string;
   calibSamples?: string;
@@ -196,8 +199,8 @@ async function compressOne(
   memoryBudget: number,
   warn: (message: string) => void,
 ): Promise<CompressedOne> {
-  // Outputs too big for one file keep their weights in output.onnx_data beside the model.
-  const dataPath = `${output}_data`;
+  // Outputs too big for one file (or with --save-external-data) keep their weights in output.onnx_data beside the model.
+  const dataPath = externalDataFileName(output);
   await checkOutputPath(dataPath, '-o (its external-data file)', [modelPath, ...(flags.recipe ? [flags.recipe] : [])]);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
   const isStatic = recipe.quantize?.format === 'static';
@@ -211,7 +214,12 @@ async function compressOne(
     throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq');
   }
   const calibration = isStatic || isGptq ? await calibrate(opened, recipe.quantize!, flags, isStatic) : undefined;
-  const result = await compressModel(opened, recipe, { ...(calibration ?? {}), memoryBudget, externalDataName: path.basename(dataPath) });
+  const result = await compressModel(opened, recipe, {
+    ...(calibration ?? {}),
+    memoryBudget,
+    externalDataName: path.basename(dataPath),
+    ...(flags.saveExternalData ? { standaloneLimit: 0 } : {}),
+  });
   const cov = result.coverage;
   const changed = cov.compressedBytes > 0 || (result.prune?.layers.some((l) => l.action === 'prune') ?? false);
   if (!changed && !flags.allowUnchanged) {

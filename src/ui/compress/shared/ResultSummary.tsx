@@ -34,6 +34,10 @@ export const ResultSummary = memo(function ResultSummary({
   fileName: string;
 }) {
   const downloadModel = useStudio((s) => s.downloadModel);
+  const downloadWeightsFile = useStudio((s) => s.downloadWeightsFile);
+  const separateWeights = useStudio((s) => s.separateWeights);
+  const setSeparateWeights = useStudio((s) => s.setSeparateWeights);
+  const data = result.externalData;
   const downloadError = useStudio((s) => s.downloadError);
   const q = result.quantize;
   const p = result.prune;
@@ -99,9 +103,40 @@ export const ResultSummary = memo(function ResultSummary({
           <span className="mono" data-testid="download-name">
             {name}
           </span>
-          <span className="muted"> · {formatBytes(result.outputBytes)}</span>
+          <span className="muted"> · {formatBytes(data ? result.outputBytes - data.bytes : result.outputBytes)}</span>
         </span>
+        {data && (
+          <>
+            <button
+              type="button"
+              className="button"
+              disabled={!current}
+              onClick={() => void downloadWeightsFile()}
+              title={`Save the weights file ${data.name} (${formatInteger(data.bytes)} bytes); the model reads its weights from it.`}
+            >
+              Download weights
+            </button>
+            <span className="result__file">
+              <span className="mono" data-testid="download-data-name">
+                {data.name}
+              </span>
+              <span className="muted"> · {formatBytes(data.bytes)}</span>
+            </span>
+          </>
+        )}
       </div>
+      <label
+        className="result__separate small"
+        title="ONNX files cannot pass 2 GB, so bigger models always keep their weights in a .onnx_data file beside the .onnx file. Tick this to do the same at any size (e.g. to load the weights apart from the graph)."
+      >
+        <input type="checkbox" checked={separateWeights} onChange={(e) => setSeparateWeights(e.target.checked)} /> Weights in a separate file (.onnx_data)
+      </label>
+      {data && (
+        <p className="reading small" data-testid="download-data-note">
+          {separateWeights ? 'The weights are' : 'This model is over 2 GB, which one ONNX file cannot hold: its weights are'} in {data.name}. Download both
+          files and keep them in one folder; onnxruntime (web, node, python) loads the model with them.
+        </p>
+      )}
       {blocked && (
         <p className="reading reading--bad small" data-testid="download-disabled-reason">
           {blocked}
