@@ -47,6 +47,7 @@ import { staticCalibrationNames } from '../src/core/compress/quantize/static';
 import { captureActivations } from '../src/core/teacher/capture';
 import type { CalibrationMethod } from '../src/core/teacher/histogram';
 import { melWindows } from '../test/helpers/wakeword';
+import { benchHugeOutput, compareInOrt, generateHugeModel } from '../bench/huge';
 
 const MB = 1e6;
 
@@ -206,7 +207,15 @@ export function generateOpset9ConvNet(megabytes: number, channels = 256): Uint8A
 
 // ---------------------------------------------------------------- child-process measurements
 
-async function child(kind: string, file: string): Promise<void> {
+async function child(kind: string, file: string, other?: string): Promise<void> {
+  if (kind === 'generate-huge') {
+    generateHugeModel(file, Number(process.env.BENCH_HUGE_LAYERS ?? 36));
+    return;
+  }
+  if (kind === 'ort-compare') {
+    await compareInOrt(file, other!);
+    return;
+  }
   if (kind === 'generate') {
     writeFileSync(file, generateMatMulChain(Number(process.env.BENCH_LAYERS ?? 72), 1024));
     return;
@@ -761,10 +770,11 @@ if (args[0] === '--only') {
     benchStatic,
     benchLatencyHarness,
     benchSweep,
+    benchHugeOutput: () => benchHugeOutput(printTable),
   };
   for (const name of args[1]!.split(',')) await chosen[name]!();
 } else if (args[0] === '--child') {
-  await child(args[1]!, args[2]!);
+  await child(args[1]!, args[2]!, args[3]);
 } else {
   console.log(`Compression Studio benchmarks — node ${process.version}, ${process.platform}/${process.arch}`);
   await benchModelIo();
@@ -777,4 +787,5 @@ if (args[0] === '--only') {
   await benchStatic();
   await benchLatencyHarness();
   await benchSweep();
+  await benchHugeOutput(printTable);
 }
