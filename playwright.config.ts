@@ -22,6 +22,9 @@ export default defineConfig({
     headless: true,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
+    // The built app registers a service worker that caches the whole build (28 MB) on install; only the specs about
+    // it (offline, production) let it run, so the others do not pay for it in every fresh context.
+    serviceWorkers: 'block',
     launchOptions: {
       // Debian's Chromium; never `npx playwright install` (no internet on these machines).
       executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',

@@ -245,7 +245,11 @@ describe('cstudio compress', () => {
     expect(json.externalData).toBe(`${split}_data`);
     expect(readFileSync(split).byteLength + readFileSync(`${split}_data`).byteLength).toBe(json.outputBytes);
     expect(readFileSync(split).byteLength).toBeLessThan(readFileSync(single).byteLength / 4);
-    const input = new ort.Tensor('float32', Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 97) / 97), [2, 1, 28, 28]);
+    const input = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 97) / 97),
+      [2, 1, 28, 28],
+    );
     const logits = async (file: string) => (await (await ort.InferenceSession.create(file)).run({ input })).logits!.data as Float32Array;
     expect(Array.from(await logits(split))).toEqual(Array.from(await logits(single)));
     const text = await cli('compress', 'public/demo/mnist-cnn.onnx', '-o', path.join(dir, 't.onnx'), '--save-external-data');
