@@ -25,7 +25,8 @@ Usage:
                    [--global [--layer-cap C]] [--norm l1|l2] [--group-importance sum|mean]] [--save-recipe r.json]
                    [--allow-unchanged] [--save-external-data] [--memory-budget SIZE] [--json]
                    [--format static [--calib-data <dir|file>] [--calib-samples N] [--bias-correction]
-                    [--calib-method minmax|percentile|entropy|mse] [image flags | --dims ... --floats F]]
+                    [--calib-method minmax|percentile|entropy|mse] [--static-weights uint8|int8]
+                    [image flags | --dims ... --floats F]]
                    [--gptq [--gptq-damp F] [--act-order] [--calib-data <dir|file>] [--calib-samples N]]
   cstudio eval <original.onnx> <candidate.onnx>... [--candidates DIR] [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
@@ -72,6 +73,8 @@ Options:
   --calib-data <dir|file> static: calibration data, read by the same loaders as --data (images, .npy, JSON);
                          without it, seeded random inputs are used and a warning says so
   --calib-samples <N>    static: calibration samples (default 64)
+  --static-weights <t>   static: uint8 (default: U8U8, exact on every CPU) or int8 (U8S8: faster in onnxruntime on
+                         x86, but CPUs without VNNI saturate its 16-bit sums and can lose much accuracy)
   --calib-method <m>     static: activation ranges from minmax (default), percentile (--percentile, 99.99),
                          entropy (KL, as TensorRT) or mse
   --gptq                 GPTQ for weights (any format, bits and granularity): each layer's codes chosen with
@@ -182,6 +185,7 @@ const OPTIONS = {
   'calib-data': { type: 'string' },
   'calib-samples': { type: 'string' },
   'calib-method': { type: 'string' },
+  'static-weights': { type: 'string' },
   'bias-correction': { type: 'boolean' },
   'memory-budget': { type: 'string' },
   gptq: { type: 'boolean' },
@@ -219,6 +223,7 @@ const CALIBRATION_OPTIONS: OptionName[] = [
   'calib-data',
   'calib-samples',
   'calib-method',
+  'static-weights',
   'bias-correction',
   'gptq',
   'gptq-damp',
@@ -297,6 +302,7 @@ export async function runCli(argv: string[]): Promise<string> {
     calibData: values['calib-data'],
     calibSamples: values['calib-samples'],
     calibMethod: values['calib-method'],
+    staticWeights: values['static-weights'],
     biasCorrection: values['bias-correction'],
     gptq: values.gptq,
     gptqDamp: values['gptq-damp'],

@@ -36,9 +36,18 @@ export interface QuantizeRecipe {
   calibrationSamples?: number;
   /** Static int8: fold the mean shift of each layer's weight rounding into its bias (teacher's input means). */
   biasCorrection?: boolean;
+  /**
+   * Static int8: how weights are stored for the integer kernels. 'uint8' (default; U8U8, zero point 128) is exact on
+   * every CPU; 'int8' (U8S8) is faster in onnxruntime on x86, but CPUs without VNNI (AVX2 only) saturate its 16-bit
+   * pair sums, which can cost much accuracy (onnxruntime's own quantization notes say the same).
+   */
+  staticWeights?: StaticWeightType;
   /** GPTQ for weights: codes chosen with the layer inputs' Hessian (needs calibration data, like static). */
   gptq?: GptqRecipe;
 }
+
+export const STATIC_WEIGHT_TYPES = ['uint8', 'int8'] as const;
+export type StaticWeightType = (typeof STATIC_WEIGHT_TYPES)[number];
 
 export interface GptqRecipe {
   enabled: boolean;
@@ -178,7 +187,7 @@ function intIn(value: unknown, lo: number, hi: number, what: string): number {
   return value;
 }
 
-function oneOf<T extends string>(value: unknown, options: T[], what: string): T {
+function oneOf<T extends string>(value: unknown, options: readonly T[], what: string): T {
   if (!options.includes(value as T)) throw new RecipeError(`${what} must be one of ${options.join(', ')} (got ${JSON.stringify(value)})`);
   return value as T;
 }
@@ -228,6 +237,7 @@ export function validateQuantize(input: unknown): QuantizeRecipe {
                 })(),
         }
       : {}),
+    ...(q.staticWeights !== undefined ? { staticWeights: oneOf(q.staticWeights, STATIC_WEIGHT_TYPES, 'quantize.staticWeights') } : {}),
     ...(q.calibrationSamples !== undefined ? { calibrationSamples: intIn(q.calibrationSamples, 1, 100000, 'quantize.calibrationSamples') } : {}),
     ...(q.gptq !== undefined ? { gptq: validateGptq(q.gptq) } : {}),
   };

@@ -62,6 +62,7 @@ export interface CompressFlags {
   calibData?: string;
   calibSamples?: string;
   calibMethod?: string;
+  staticWeights?: string;
   biasCorrection?: boolean;
   /** GPTQ for weights (calibrated like static), its dampening and activation order. */
   gptq?: boolean;
@@ -93,6 +94,7 @@ const QUANT_FLAGS = [
   'excludeOp',
   'calibSamples',
   'calibMethod',
+  'staticWeights',
   'biasCorrection',
   'gptq',
   'gptqDamp',
@@ -156,6 +158,7 @@ function quantizeFromFlags(flags: CompressFlags, base: QuantizeRecipe | undefine
   if (flags.format !== undefined) q.format = flags.format as QuantizeRecipe['format'];
   if (flags.calibSamples !== undefined) q.calibrationSamples = number(flags.calibSamples, '--calib-samples');
   if (flags.calibMethod !== undefined) q.calibration = flags.calibMethod as QuantizeRecipe['calibration'];
+  if (flags.staticWeights !== undefined) q.staticWeights = flags.staticWeights as QuantizeRecipe['staticWeights'];
   if (flags.biasCorrection) q.biasCorrection = true;
   if (flags.gptq || flags.gptqDamp !== undefined || flags.actOrder) {
     q.gptq = { ...(q.gptq ?? {}), enabled: flags.gptq || (q.gptq?.enabled ?? false) };
@@ -207,8 +210,8 @@ async function compressOne(
   const isGptq = recipe.quantize?.gptq?.enabled === true;
   if ((flags.gptqDamp !== undefined || flags.actOrder) && !isGptq) throw new UsageError('--gptq-damp and --act-order go with --gptq');
   if (isGptq && recipe.quantize!.format === 'fp16') throw new UsageError('--gptq quantizes to integer codes: it does not go with --format fp16');
-  if (!isStatic && (flags.calibMethod !== undefined || flags.biasCorrection)) {
-    throw new UsageError('--calib-method and --bias-correction go with --format static');
+  if (!isStatic && (flags.calibMethod !== undefined || flags.biasCorrection || flags.staticWeights !== undefined)) {
+    throw new UsageError('--calib-method, --static-weights and --bias-correction go with --format static');
   }
   if (!isStatic && !isGptq && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
     throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq');

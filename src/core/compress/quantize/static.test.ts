@@ -94,6 +94,32 @@ describe('static int8 on a ResNet-style conv net', () => {
     expect(c.cosine).toBeGreaterThan(0.999);
   });
 
+  it('weights are uint8 with zero point 128 (U8U8) by default, int8 (U8S8) on request: the same codes, both on integer kernels', async () => {
+    const opened = await openModel([bytesSource('r.onnx', f.bytes)]);
+    const recipe: QuantizeRecipe = { ...DEFAULT_QUANTIZE, format: 'static', calibration: 'minmax' };
+    const cap = await captureActivations(runtime, f.bytes, await staticCalibrationNames(opened, recipe), calibration);
+    const written = async (staticWeights?: 'int8') => {
+      const r = await compressModel(opened, { version: 1, quantize: { ...recipe, ...(staticWeights ? { staticWeights } : {}) } }, { calibration: cap.stats });
+      const model = decodeModel(r.bytes);
+      const init = (name: string) => model.graph!.initializer.find((t) => t.name === name);
+      // The first Conv weight's DequantizeLinear (4-D codes).
+      const dq = model.graph!.node.find((n) => n.opType === 'DequantizeLinear' && init(n.input[0]!)?.dims.length === 4)!;
+      const codes = init(dq.input[0]!)!;
+      const zero = init(dq.input[2]!)!;
+      return { r, codes, zero, weight: dq.output[0]! };
+    };
+    const u = await written();
+    const s = await written('int8');
+    expect([u.codes.dataType, u.zero.dataType, s.codes.dataType, s.zero.dataType]).toEqual([2, 2, 3, 3]); // UINT8, INT8
+    expect(Array.from(u.zero.rawData).every((z) => z === 128)).toBe(true);
+    expect(Array.from(s.zero.rawData).every((z) => z === 0)).toBe(true);
+    const signed = new Int8Array(s.codes.rawData.buffer, s.codes.rawData.byteOffset, s.codes.rawData.byteLength);
+    expect(Array.from(u.codes.rawData, (c) => c - 128)).toEqual(Array.from(signed));
+    for (const { r } of [u, s]) expect((await optimizedOps(r.bytes)).QLinearConv).toBe(8);
+    expect(u.r.quantize!.tensors.find((t) => t.name === u.weight)!.notes.join(' ')).toMatch(/U8U8/);
+    expect(s.r.quantize!.tensors.find((t) => t.name === s.weight)!.notes.join(' ')).toMatch(/U8S8/);
+  });
+
   it('refuses to write static int8 without calibration statistics', async () => {
     const opened = await openModel([bytesSource('r.onnx', f.bytes)]);
     await expect(compressModel(opened, { version: 1, quantize: { ...DEFAULT_QUANTIZE, format: 'static' } })).rejects.toThrow(/calibration/);

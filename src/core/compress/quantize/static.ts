@@ -12,8 +12,10 @@
  * output's range and zero point 0, which clamps exactly as Relu does: the Relu is removed. Before all this,
  * BatchNormalization after a Conv is folded into it (onnxruntime would do it, but not across a Q/DQ pair).
  *
- * Activations are uint8 with a zero point (asymmetric), weights int8 symmetric per output channel (zero point 0),
- * as onnxruntime's own static quantizer writes by default (U8S8). Main graph only: subgraph bodies stay float.
+ * Activations are uint8 with a zero point (asymmetric); weights symmetric per output channel, stored as uint8 with
+ * zero point 128 (U8U8, the default: exact on every CPU) or as int8 with zero point 0 (U8S8: faster in onnxruntime on
+ * x86, but without VNNI its AVX2 kernel saturates 16-bit pair sums — measured here on an AVX2-only EPYC: the
+ * openWakeWord embedding model fell from 27 to 8 dB). Main graph only: subgraph bodies stay float.
  */
 import { create } from '@bufbuild/protobuf';
 import { TensorProtoSchema, type GraphProto, type NodeProto, type TensorProto } from 'onnx-buf';
@@ -319,6 +321,10 @@ function int8Tensor(name: string, dims: number[], codes: ArrayLike<number>): Ten
   return create(TensorProtoSchema, { name, dataType: DataType.INT8, dims: dims.map(BigInt), rawData: new Uint8Array(Int8Array.from(codes).buffer) });
 }
 
+function uint8Tensor(name: string, dims: number[], codes: Uint8Array<ArrayBuffer>): TensorProto {
+  return create(TensorProtoSchema, { name, dataType: DataType.UINT8, dims: dims.map(BigInt), rawData: codes });
+}
+
 function uint8Scalar(name: string, value: number): TensorProto {
   return create(TensorProtoSchema, { name, dataType: DataType.UINT8, dims: [], rawData: Uint8Array.of(value) });
 }
@@ -419,9 +425,19 @@ export async function emitStatic(
       q = { ...rounded, signal, noise };
       gptqReport = { ...g.report, mismatched: countMismatched(g.adjusted, rounded.dequantized) };
     } else q = await quantizeTensor(values, view, spec);
-    const codes = int8Tensor(names.fresh(`${op.weight.name}_quantized`), shape, q.codes);
+    // Symmetric codes either way: int8 with zero point 0 (U8S8), or the same codes + 128 as uint8 with zero point 128 (U8U8).
+    const signed = recipe.staticWeights === 'int8';
+    const codes = signed
+      ? int8Tensor(names.fresh(`${op.weight.name}_quantized`), shape, q.codes)
+      : uint8Tensor(
+          names.fresh(`${op.weight.name}_quantized`),
+          shape,
+          Uint8Array.from(q.codes, (c) => c + 128),
+        );
     const scales = floatTensor(names.fresh(`${op.weight.name}_scale`), [channels], q.scales);
-    const zeros = int8Tensor(names.fresh(`${op.weight.name}_zero_point`), [channels], new Int8Array(channels));
+    const zeros = signed
+      ? int8Tensor(names.fresh(`${op.weight.name}_zero_point`), [channels], new Int8Array(channels))
+      : uint8Tensor(names.fresh(`${op.weight.name}_zero_point`), [channels], new Uint8Array(channels).fill(128));
     replaceTensorWithNodes(
       op.weight,
       [
@@ -433,7 +449,9 @@ export async function emitStatic(
       [codes, scales, zeros],
     );
     let bytesAfter = codes.rawData.byteLength + scales.rawData.byteLength + zeros.rawData.byteLength;
-    const notes = [`static int8: ${op.node.opType} input and output quantized (uint8, calibrated); onnxruntime runs it as an integer kernel`];
+    const notes = [
+      `static int8: ${op.node.opType} input and output quantized (uint8, calibrated), weights ${signed ? 'int8 (U8S8)' : 'uint8 with zero point 128 (U8U8)'}; onnxruntime runs it as an integer kernel`,
+    ];
     if (gptqReport)
       notes.push(
         `GPTQ: layer output ${gptqReport.layerSqnrDb.toFixed(1)} dB vs ${gptqReport.rtnLayerSqnrDb.toFixed(1)} dB round-to-nearest (calibration inputs)`,

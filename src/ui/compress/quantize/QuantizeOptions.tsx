@@ -23,6 +23,7 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
   const isStatic = q.format === 'static';
   const samplesId = useId();
   const methodId = useId();
+  const weightTypeId = useId();
   const method = CALIBRATION_METHODS.find((m) => m.value === (q.calibration ?? 'minmax'))!;
   const stored = containerBits(q.bits, q.format);
   const format = FORMATS.find((f) => f.value === q.format)!;
@@ -226,6 +227,22 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
                   {m.label}
                 </option>
               ))}
+            </select>
+          </Field>
+          <Field
+            label="Weights stored as"
+            htmlFor={weightTypeId}
+            help="uint8 (U8U8) gives the same result on every CPU. int8 (U8S8) runs faster in onnxruntime on x86 CPUs with VNNI, but CPUs without it (AVX2 only) overflow its 16-bit sums and can lose much accuracy — check in the lab on the machine you deploy to."
+          >
+            <select
+              id={weightTypeId}
+              className="select"
+              value={q.staticWeights ?? 'uint8'}
+              data-testid="static-weights"
+              onChange={(e) => set({ staticWeights: e.currentTarget.value as NonNullable<QuantizeRecipe['staticWeights']> })}
+            >
+              <option value="uint8">uint8: exact on every CPU</option>
+              <option value="int8">int8: faster with VNNI</option>
             </select>
           </Field>
           <Field
