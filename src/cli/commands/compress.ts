@@ -1,12 +1,15 @@
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import path from 'node:path';
-import { compressModel, gzipSize, type StaticOptions } from '../../core/compress/compress';
+import { compressModel, gzipSize, type CompressOptions, type CompressResult, type StaticOptions } from '../../core/compress/compress';
 import type { StaticReport } from '../../core/compress/quantize/static';
 import { staticCalibrationNames } from '../../core/compress/quantize/static';
 import { modelFilesOf } from '../../core/eval/model-files';
 import { captureActivations, DEFAULT_CALIBRATION_SAMPLES, splitCalibration } from '../../core/teacher/capture';
 import { collectHessians } from '../../core/teacher/gptq-layers';
+import type { RefitOptions } from '../../core/teacher/refit';
+import { formatDb, reportLayers, teacherStudentReport, type TeacherStudentReport } from '../../core/teacher/report';
+import type { EvalRuntime, EvalSample, ModelFiles } from '../../core/eval/types';
 import type { QuantizeOptions } from '../../core/compress/quantize/quantize';
 import { evalDataset, evalSettings, nodeRuntime, UsageError, type EvalDataFlags } from '../eval-data';
 import { COVERAGE_WARN_BELOW, describeLeft, type Coverage } from '../../core/compress/coverage';
@@ -64,6 +67,10 @@ export interface CompressFlags {
   gptq?: boolean;
   gptqDamp?: string;
   actOrder?: boolean;
+  /** Channel pruning: refit the layers reading the cut channels by least squares on the calibration data. */
+  refit?: boolean;
+  /** The teacher–student report on the calibration data (needs --calib-data). */
+  teacherReport?: boolean;
   /** How calibration data is shaped: synthetic dims/floats, image preprocessing, onnxruntime threads. */
   calibShape?: Pick<EvalDataFlags, 'dims' | 'floats' | 'threads' | 'image'>;
   /** --memory-budget as given (size or N% of this machine's memory). */
@@ -115,7 +122,9 @@ export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
   const given = (keys: readonly (keyof CompressFlags)[]) =>
     keys.some((k) => flags[k] !== undefined && !(Array.isArray(flags[k]) && (flags[k] as unknown[]).length === 0));
   const wantPrune = !!file.prune || given(PRUNE_FLAGS);
-  const wantQuant = !!file.quantize || given(QUANT_FLAGS) || !wantPrune;
+  // --calib-samples also sizes the refit's and the report's calibration: alone with them it asks for no quantization.
+  const quantFlags = flags.refit || flags.teacherReport ? QUANT_FLAGS.filter((k) => k !== 'calibSamples') : QUANT_FLAGS;
+  const wantQuant = !!file.quantize || given(quantFlags) || !wantPrune;
   const recipe: Recipe = { version: 1 };
   try {
     if (wantPrune) recipe.prune = pruneFromFlags(flags, file.prune);
@@ -207,11 +216,25 @@ async function compressOne(
   if (!isStatic && (flags.calibMethod !== undefined || flags.biasCorrection)) {
     throw new UsageError('--calib-method and --bias-correction go with --format static');
   }
-  if (!isStatic && !isGptq && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
-    throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq');
+  if (flags.refit && recipe.prune?.pattern !== 'channel')
+    throw new UsageError('--refit goes with --pattern channel: it refits the layers that read the removed channels');
+  if (flags.teacherReport && flags.calibData === undefined)
+    throw new UsageError('--teacher-report needs --calib-data: it compares each layer with the original on real calibration inputs');
+  if (!isStatic && !isGptq && !flags.refit && !flags.teacherReport && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
+    throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq (or --refit, --teacher-report)');
   }
-  const calibration = isStatic || isGptq ? await calibrate(opened, recipe.quantize!, flags, isStatic) : undefined;
-  const result = await compressModel(opened, recipe, { ...(calibration ?? {}), memoryBudget, externalDataName: path.basename(dataPath) });
+  const data =
+    isStatic || isGptq || flags.refit || flags.teacherReport
+      ? await calibrationData(opened, recipe, flags, isStatic ? 'static int8' : isGptq ? 'GPTQ' : 'the refit')
+      : undefined;
+  const calibration = isStatic || isGptq ? await calibrate(opened, recipe.quantize!, data!, isStatic) : undefined;
+  const refit = flags.refit ? await refitOptions(data!) : undefined;
+  const result = await compressModel(opened, recipe, {
+    ...(calibration ?? {}),
+    ...(refit ? { refit } : {}),
+    memoryBudget,
+    externalDataName: path.basename(dataPath),
+  });
   const cov = result.coverage;
   const changed = cov.compressedBytes > 0 || (result.prune?.layers.some((l) => l.action === 'prune') ?? false);
   if (!changed && !flags.allowUnchanged) {
@@ -219,6 +242,7 @@ async function compressOne(
       `nothing was compressed, so no model was written (--allow-unchanged writes it anyway). ${leftText(cov) || 'The model has no float weights.'}`,
     );
   }
+  const teacherStudent = flags.teacherReport ? await teacherReport(opened, recipe, result, data!, calibration, refit) : undefined;
   if (result.data) await writeFileSafely(dataPath, result.data.chunks);
   await writeFileSafely(output, result.bytes);
   const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
@@ -235,6 +259,7 @@ async function compressOne(
     ...(result.upgrade ? { upgrade: { ...result.upgrade, summary: describeUpgrade(result.upgrade) } } : {}),
     ...(result.prune ? { prune: result.prune } : {}),
     ...(result.quantize ? reportJson(result.quantize) : {}),
+    ...(teacherStudent ? { teacherStudent } : {}),
   };
   const lines = [
     `${modelPath} (${formatBytes(result.inputBytes)}) → ${output}${result.data ? ` + ${result.data.name}` : ''} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`,
@@ -244,6 +269,7 @@ async function compressOne(
   if (result.upgrade) lines.push(`upgrade: ${describeUpgrade(result.upgrade)}`);
   if (result.prune) lines.push('', renderPrune(result.prune));
   if (result.quantize) lines.push('', renderReport(result.quantize));
+  if (teacherStudent) lines.push('', renderTeacherStudent(teacherStudent));
   return { json, text: lines.join('\n'), inputBytes: result.inputBytes, outputBytes: result.outputBytes, coverage: cov.fraction };
 }
 
@@ -358,17 +384,17 @@ function failureReason(err: unknown): string {
   return oneLine((err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' '));
 }
 
-/**
- * Static int8's calibration in onnxruntime-node: the data through the eval loaders (or seeded random inputs, with a
- * loud warning), the first N samples, the original model run with the needed activations as extra outputs.
- */
-async function calibrate(
-  opened: OpenedModel,
-  q: QuantizeRecipe,
-  flags: CompressFlags,
-  isStatic: boolean,
-): Promise<StaticOptions & Pick<QuantizeOptions, 'gptq'>> {
-  const count = q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+interface CalibrationData {
+  samples: EvalSample[];
+  runtime: EvalRuntime;
+  files: ModelFiles;
+}
+
+/** The calibration samples (the eval loaders, or seeded random inputs with a loud warning) and onnxruntime-node. */
+async function calibrationData(opened: OpenedModel, recipe: Recipe, flags: CompressFlags, what: string): Promise<CalibrationData> {
+  const q = recipe.quantize;
+  const count = q?.calibrationSamples ?? (flags.calibSamples !== undefined ? number(flags.calibSamples, '--calib-samples') : DEFAULT_CALIBRATION_SAMPLES);
+  const isStatic = what === 'static int8';
   const shape = flags.calibShape ?? {};
   const dataFlags: EvalDataFlags = {
     data: flags.calibData,
@@ -384,13 +410,24 @@ async function calibrate(
   const data = await evalDataset(dataFlags, { ...settings, samples: count }, summary.inputs);
   const { calibration } = splitCalibration(data, count, false);
   if (data.synthetic) {
-    const what = isStatic ? 'static int8' : 'GPTQ';
     process.stderr.write(
       `cstudio: WARNING: no --calib-data: ${what} is calibrated on ${calibration.samples.length} random inputs. ${isStatic ? 'Activation ranges' : 'Layer-input statistics'} from noise can be far from those of real data and the model can lose much more accuracy than it needs to; pass --calib-data with a few dozen real inputs.\n`,
     );
   }
-  const runtime = nodeRuntime(settings);
-  const files = await modelFilesOf(opened);
+  return { samples: calibration.samples, runtime: nodeRuntime(settings), files: await modelFilesOf(opened) };
+}
+
+/**
+ * Static int8's and GPTQ's calibration in onnxruntime-node: the original model run with the needed activations
+ * (static) or layer inputs (GPTQ) as extra outputs on the calibration samples.
+ */
+async function calibrate(
+  opened: OpenedModel,
+  q: QuantizeRecipe,
+  { samples, runtime, files }: CalibrationData,
+  isStatic: boolean,
+): Promise<StaticOptions & Pick<QuantizeOptions, 'gptq'>> {
+  const calibration = { samples };
   const out: StaticOptions & Pick<QuantizeOptions, 'gptq'> = { calibrationSamples: calibration.samples.length };
   if (isStatic) {
     const names = await staticCalibrationNames(opened, q);
@@ -570,4 +607,86 @@ function renderStatic(s: StaticReport): string[] {
     `static int8: ${s.quantizedOps.length} op(s) for integer kernels (${[...new Set(s.quantizedOps.map((o) => o.op))].join(', ') || 'none'}), ${s.activations.length} activations quantized (uint8, ${s.method}${s.method === 'percentile' ? ` ${s.percentile}` : ''}${s.calibrationSamples !== undefined ? `, ${s.calibrationSamples} calibration samples` : ''}); BatchNorms folded: ${s.foldedBatchNorms}; Relus absorbed: ${s.removedRelus}${s.biasCorrected ? `; biases corrected: ${s.biasCorrected}` : ''}`,
     ...s.floatOps.map((o) => `  float: ${o.node} (${o.op}): ${o.reason}`),
   ];
+}
+
+/** The refit's layer-input Hessians: the original run on the calibration samples with the layers' inputs exposed. */
+async function refitOptions({ samples, runtime, files }: CalibrationData): Promise<RefitOptions> {
+  const h = await collectHessians(runtime, files, samples, { maxTensorsPerRun: 16 });
+  if (h.unreachable.length)
+    process.stderr.write(
+      `cstudio: ${h.unreachable.length} layer input(s) could not be captured: those layers are not refit: ${h.unreachable.slice(0, 3).join(', ')}\n`,
+    );
+  return { layers: h.layers };
+}
+
+/**
+ * The teacher–student report: the compression redone step by step (round to nearest or pruned, then each recovery
+ * step the recipe asks for), each stage's layer outputs against the original's on the calibration samples.
+ */
+async function teacherReport(
+  opened: OpenedModel,
+  recipe: Recipe,
+  result: CompressResult,
+  { samples, runtime, files }: CalibrationData,
+  calibration: (StaticOptions & Pick<QuantizeOptions, 'gptq'>) | undefined,
+  refit: RefitOptions | undefined,
+): Promise<TeacherStudentReport> {
+  const q = recipe.quantize;
+  const gptq = q?.gptq?.enabled === true;
+  const bias = q?.format === 'static' && q.biasCorrection === true;
+  const plainQ = q ? { ...q, ...(q.gptq ? { gptq: { ...q.gptq, enabled: false } } : {}), biasCorrection: false } : undefined;
+  const statics = { calibration: calibration?.calibration, calibrationSamples: calibration?.calibrationSamples };
+  const steps: { id: string; label: string; recipe: Recipe; options: CompressOptions }[] = [
+    {
+      id: q ? 'rtn' : 'pruned',
+      label: recipe.prune ? (q ? 'pruned + round to nearest' : 'pruned') : 'round to nearest',
+      recipe: { ...recipe, ...(plainQ ? { quantize: plainQ } : {}) },
+      options: statics,
+    },
+  ];
+  if (refit) steps.push({ id: 'refit', label: '+ refit', recipe: steps[0]!.recipe, options: { ...statics, refit } });
+  if (gptq)
+    steps.push({
+      id: 'gptq',
+      label: '+ GPTQ',
+      recipe: { ...recipe, quantize: { ...q!, biasCorrection: false } },
+      options: { ...statics, refit, gptq: calibration!.gptq },
+    });
+  if (bias) steps.push({ id: 'bias-correction', label: '+ bias correction', recipe, options: { ...statics, refit, gptq: calibration?.gptq } });
+  const stages = [];
+  for (const [i, step] of steps.entries()) {
+    const last = i === steps.length - 1 && !result.data;
+    stages.push({ id: step.id, label: step.label, model: last ? result.bytes : (await compressModel(opened, step.recipe, step.options)).bytes });
+  }
+  // The layers the recipe changed: quantized weights' layers, pruned layers and every member of a pruned channel group.
+  const changed = new Set<string>([
+    ...(result.quantize?.tensors.filter((t) => t.action === 'quantize').map((t) => t.layer) ?? []),
+    ...(result.prune?.layers.filter((l) => l.action === 'prune').map((l) => l.layer) ?? []),
+    ...(result.prune?.groups?.filter((g) => g.action === 'prune').flatMap((g) => g.members.map((m) => m.layer)) ?? []),
+  ]);
+  const layers = reportLayers(files.bytes).filter((l) => changed.has(l));
+  return teacherStudentReport(runtime, files, stages, samples, { layers: layers.length ? layers : undefined, maxTensorsPerRun: 16 });
+}
+
+function renderTeacherStudent(r: TeacherStudentReport): string {
+  const compared = r.layers.filter((l) => !l.reason);
+  const left = r.layers.length - compared.length;
+  return [
+    `teacher–student: ${compared.length} layer(s) compared with the original on ${r.samples} calibration sample(s), the layer that hurts most first${left ? `; ${left} not compared (see notes)` : ''}`,
+    `  how closely each layer of the compressed model reproduces the original's layer output (higher dB is closer): ${r.stages.map((s) => s.label).join(' → ')}`,
+    table(
+      ['layer', 'op', `SQNR (${r.stages.map((s) => s.id).join(' → ')})`, 'cosine', 'notes'],
+      r.layers.map((l) => {
+        const lastCompared = [...l.stages].reverse().find((s) => s.cosine !== null);
+        return [
+          l.layer,
+          l.op,
+          l.reason ? '–' : l.stages.map((s) => formatDb(s.sqnrDb)).join(' → '),
+          lastCompared?.cosine != null ? lastCompared.cosine.toFixed(4) : '',
+          l.reason ?? l.at ?? l.stages.find((s) => s.reason)?.reason ?? '',
+        ];
+      }),
+      [false, false, true, true, false],
+    ),
+  ].join('\n');
 }

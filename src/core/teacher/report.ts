@@ -14,6 +14,7 @@
  */
 import type { GraphProto, NodeProto } from 'onnx-buf';
 import { decodeModel } from '../onnx/codec';
+import { nodeLabel } from '../onnx/catalog';
 import { runSample } from '../eval/evaluate';
 import { tensorValues } from '../eval/data/tensor';
 import { modelFiles, type EvalBackend, type EvalModel, type EvalRuntime, type EvalSample, type EvalSession, type HostTensor } from '../eval/types';
@@ -40,7 +41,7 @@ export interface StageComparison {
 }
 
 export interface LayerComparison {
-  /** The teacher's node (name, or its first output when unnamed) and op. */
+  /** The teacher's node (its name, or "Op#index" when unnamed) and op. */
   layer: string;
   op: string;
   /** The value compared (the layer's output, or the BatchNorm/Q→DQ output right after it, see `at`). */
@@ -65,7 +66,7 @@ export interface TeacherStudentReport {
 }
 
 export interface ReportOptions {
-  /** Teacher node names (or first output names) to compare; default: every Conv/ConvTranspose/Gemm/MatMul with a constant weight. */
+  /** Teacher node names ("Op#index" when unnamed, or first output names) to compare; default: every Conv/ConvTranspose/Gemm/MatMul with a constant weight. */
   layers?: readonly string[];
   backend?: EvalBackend;
   maxTensorsPerRun?: number;
@@ -73,7 +74,8 @@ export interface ReportOptions {
   signal?: AbortSignal;
 }
 
-const nodeKey = (n: NodeProto) => n.name || n.output[0] || '';
+/** A node as the studio's reports name it: its name, or "Op#index" in its graph. */
+const nodeKey = (n: NodeProto, graph: GraphProto) => nodeLabel(n, graph.node.indexOf(n));
 
 function constantNames(graph: GraphProto): Set<string> {
   const names = new Set(graph.initializer.map((t) => t.name));
@@ -87,16 +89,16 @@ export function reportLayers(teacherBytes: Uint8Array): string[] {
   const constants = constantNames(graph);
   return graph.node
     .filter((n) => REPORT_OPS.has(n.opType) && !n.domain && (constants.has(n.input[1] ?? '') || (n.opType === 'MatMul' && constants.has(n.input[0] ?? ''))))
-    .map(nodeKey);
+    .map((n) => nodeKey(n, graph));
 }
 
 interface Target {
   layer: string;
   op: string;
-  output: string;
-  at?: string;
-  /** Per stage: the student's value to compare, or why none. */
-  student: ({ name: string } | { reason: string })[];
+  /** The layer's own output in the teacher. */
+  own: string;
+  /** Per stage: the teacher's and the student's value to compare (the same name, or the student's renamed output), or why none. */
+  student: ({ teacher: string; name: string } | { reason: string })[];
 }
 
 function readersOf(graph: GraphProto): Map<string, NodeProto[]> {
@@ -114,30 +116,42 @@ function pastQdq(name: string, readers: Map<string, NodeProto[]>): string {
   return dq[0]!.output[0]!;
 }
 
+/**
+ * Where each teacher layer is compared in each student: the student node with the same output (or, when static
+ * int8 renamed it, the same node name and op); its value past a Q→DQ pair; compared with the teacher's value of
+ * that name when the teacher has one (static int8 absorbs a Relu, folds a BatchNorm: the DQ output takes the name
+ * of the value after them), else with the layer's own output.
+ */
 function targets(teacher: GraphProto, students: GraphProto[], layers: readonly string[]): Target[] {
   const want = new Set(layers);
-  const tReaders = readersOf(teacher);
-  const sProduced = students.map((g) => new Set(g.node.flatMap((n) => n.output)));
-  const sReaders = students.map(readersOf);
+  const tValues = new Set([...teacher.input.map((i) => i.name), ...teacher.node.flatMap((n) => n.output)]);
   const out: Target[] = [];
+  const studentIndex = students.map((g) => ({
+    byOutput: new Map(g.node.flatMap((n) => n.output.filter(Boolean).map((o) => [o, n] as const))),
+    byName: new Map(g.node.filter((n) => n.name).map((n) => [n.name, n] as const)),
+    readers: readersOf(g),
+  }));
   for (const n of teacher.node) {
-    if (!want.has(nodeKey(n)) && !want.has(n.output[0] ?? '')) continue;
-    let output = n.output[0]!;
-    let at: string | undefined;
-    // A BatchNorm right after the layer may be folded into it in the student (static int8): compare after it.
-    const next = tReaders.get(output) ?? [];
-    if (next.length === 1 && next[0]!.opType === 'BatchNormalization' && !sProduced.every((p) => p.has(output))) {
-      at = `after ${nodeKey(next[0]!)} (BatchNormalization, folded into the layer in the compressed model)`;
-      output = next[0]!.output[0]!;
-    }
-    const student = students.map((_, i) =>
-      sProduced[i]!.has(output)
-        ? { name: pastQdq(output, sReaders[i]!) }
-        : { reason: `the compressed model does not compute ${output} (the layer was removed, fused or renamed)` },
-    );
-    out.push({ layer: nodeKey(n), op: n.opType, output, ...(at ? { at } : {}), student });
+    const key = nodeKey(n, teacher);
+    if (!want.has(key) && !want.has(n.output[0] ?? '')) continue;
+    const own = n.output[0]!;
+    const student = studentIndex.map((ix) => {
+      const named = n.name ? ix.byName.get(n.name) : undefined;
+      const match = ix.byOutput.get(own) ?? (named && named.opType === n.opType ? named : undefined);
+      if (!match) return { reason: `the compressed model does not compute ${own} (the layer was removed, fused or renamed)` };
+      const value = pastQdq(match.output[0]!, ix.readers);
+      return { teacher: tValues.has(value) ? value : own, name: value };
+    });
+    out.push({ layer: key, op: n.opType, own, student });
   }
   return out;
+}
+
+/** "after relu1 (Relu)" when a stage compares a value past the layer's own output. */
+function placeOf(teacher: GraphProto, layerOutput: string, value: string): string | undefined {
+  if (value === layerOutput) return undefined;
+  const producer = teacher.node.find((n) => n.output.includes(value));
+  return producer ? `compared after ${nodeKey(producer, teacher)} (${producer.opType}): the compressed model merged it into the layer` : undefined;
 }
 
 interface Sums {
@@ -181,10 +195,7 @@ export async function teacherStudentReport(
           await runtime.createSession(
             {
               ...tFiles,
-              bytes: withExtraOutputs(
-                tFiles.bytes,
-                chunk.map((i) => all[i]!.output),
-              ),
+              bytes: withExtraOutputs(tFiles.bytes, [...new Set(chunk.flatMap((i) => all[i]!.student.flatMap((st) => ('teacher' in st ? [st.teacher] : []))))]),
             },
             backend,
           )
@@ -203,20 +214,20 @@ export async function teacherStudentReport(
         const sOut: Record<string, HostTensor>[] = [];
         for (const session of sessions.slice(1)) sOut.push(await runSample(session, sample, 'compressed'));
         let bytes = 0;
-        for (const o of [tOut, ...sOut]) for (const i of chunk) bytes += o[all[i]!.output]?.data.byteLength ?? 0;
+        for (const o of [tOut, ...sOut]) for (const t of Object.values(o)) bytes += t.data.byteLength;
         peakBytes = Math.max(peakBytes, bytes);
         for (const i of chunk) {
           const target = all[i]!;
-          const t = tOut[target.output];
-          if (!t) {
-            for (const acc of sums[i]!) acc.reason ??= `the original model's ${target.output} could not be read (not a main-graph value)`;
-            continue;
-          }
-          dims[i] ??= [...t.dims];
-          const tv = tensorValues(t);
           target.student.forEach((st, s) => {
             const acc = sums[i]![s]!;
             if (acc.reason || !('name' in st)) return;
+            const t = tOut[st.teacher];
+            if (!t) {
+              acc.reason = `the original model's ${st.teacher} could not be read (not a main-graph value)`;
+              return;
+            }
+            if (s === target.student.length - 1 || !dims[i]) dims[i] = [...t.dims];
+            const tv = tensorValues(t);
             const sv = sOut[s]![st.name];
             if (!sv) {
               acc.reason = `the compressed model's ${st.name} could not be read`;
@@ -256,11 +267,14 @@ export async function teacherStudentReport(
           },
     );
     const reason = st.every((s) => s.reason) ? st[st.length - 1]?.reason : undefined;
+    const last = [...target.student].reverse().find((x) => 'teacher' in x);
+    const output = last && 'teacher' in last ? last.teacher : target.own;
+    const at = placeOf(tGraph, target.own, output);
     return {
       layer: target.layer,
       op: target.op,
-      output: target.output,
-      ...(target.at ? { at: target.at } : {}),
+      output,
+      ...(at ? { at } : {}),
       ...(dims[i] ? { dims: dims[i] } : {}),
       stages: st,
       ...(reason ? { reason } : {}),
