@@ -102,7 +102,7 @@ const QUANT_FLAGS = [
   'gptqDamp',
   'actOrder',
 ] as const;
-const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm', 'groupImportance'] as const;
+const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm', 'groupImportance', 'refit'] as const;
 
 /**
  * Flags and recipe file are two views of one recipe: flags given on the command line win. Prune flags add a
@@ -146,6 +146,7 @@ function pruneFromFlags(flags: CompressFlags, base: PruneRecipe | undefined): Pr
   if (flags.norm !== undefined) p.norm = flags.norm as PruneRecipe['norm'];
   if (flags.groupImportance !== undefined) p.groupImportance = flags.groupImportance as PruneRecipe['groupImportance'];
   if (flags.exclude?.length) p.exclude = [...(p.exclude ?? []), ...flags.exclude];
+  if (flags.refit) p.refit = true;
   return validatePrune(p);
 }
 
@@ -216,19 +217,20 @@ async function compressOne(
   if (!isStatic && (flags.calibMethod !== undefined || flags.biasCorrection)) {
     throw new UsageError('--calib-method and --bias-correction go with --format static');
   }
-  if (flags.refit && recipe.prune?.pattern !== 'channel')
+  const wantRefit = recipe.prune?.refit === true;
+  if (wantRefit && recipe.prune?.pattern !== 'channel')
     throw new UsageError('--refit goes with --pattern channel: it refits the layers that read the removed channels');
   if (flags.teacherReport && flags.calibData === undefined)
     throw new UsageError('--teacher-report needs --calib-data: it compares each layer with the original on real calibration inputs');
-  if (!isStatic && !isGptq && !flags.refit && !flags.teacherReport && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
+  if (!isStatic && !isGptq && !wantRefit && !flags.teacherReport && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
     throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq (or --refit, --teacher-report)');
   }
   const data =
-    isStatic || isGptq || flags.refit || flags.teacherReport
+    isStatic || isGptq || wantRefit || flags.teacherReport
       ? await calibrationData(opened, recipe, flags, isStatic ? 'static int8' : isGptq ? 'GPTQ' : 'the refit')
       : undefined;
   const calibration = isStatic || isGptq ? await calibrate(opened, recipe.quantize!, data!, isStatic) : undefined;
-  const refit = flags.refit ? await refitOptions(data!) : undefined;
+  const refit = wantRefit ? await refitOptions(data!) : undefined;
   const result = await compressModel(opened, recipe, {
     ...(calibration ?? {}),
     ...(refit ? { refit } : {}),
