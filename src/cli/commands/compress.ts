@@ -8,7 +8,7 @@ import { modelFilesOf } from '../../core/eval/model-files';
 import { captureActivations, DEFAULT_CALIBRATION_SAMPLES, splitCalibration } from '../../core/teacher/capture';
 import { collectHessians } from '../../core/teacher/gptq-layers';
 import type { RefitOptions } from '../../core/teacher/refit';
-import { formatDb, reportLayers, teacherStudentReport, type TeacherStudentReport } from '../../core/teacher/report';
+import { changedLayers, formatDb, reportStages, teacherStudentReport, type TeacherStudentReport } from '../../core/teacher/report';
 import type { EvalRuntime, EvalSample, ModelFiles } from '../../core/eval/types';
 import type { QuantizeOptions } from '../../core/compress/quantize/quantize';
 import { evalDataset, evalSettings, nodeRuntime, UsageError, type EvalDataFlags } from '../eval-data';
@@ -633,41 +633,20 @@ async function teacherReport(
   calibration: (StaticOptions & Pick<QuantizeOptions, 'gptq'>) | undefined,
   refit: RefitOptions | undefined,
 ): Promise<TeacherStudentReport> {
-  const q = recipe.quantize;
-  const gptq = q?.gptq?.enabled === true;
-  const bias = q?.format === 'static' && q.biasCorrection === true;
-  const plainQ = q ? { ...q, ...(q.gptq ? { gptq: { ...q.gptq, enabled: false } } : {}), biasCorrection: false } : undefined;
   const statics = { calibration: calibration?.calibration, calibrationSamples: calibration?.calibrationSamples };
-  const steps: { id: string; label: string; recipe: Recipe; options: CompressOptions }[] = [
-    {
-      id: q ? 'rtn' : 'pruned',
-      label: recipe.prune ? (q ? 'pruned + round to nearest' : 'pruned') : 'round to nearest',
-      recipe: { ...recipe, ...(plainQ ? { quantize: plainQ } : {}) },
-      options: statics,
-    },
-  ];
-  if (refit) steps.push({ id: 'refit', label: '+ refit', recipe: steps[0]!.recipe, options: { ...statics, refit } });
-  if (gptq)
-    steps.push({
-      id: 'gptq',
-      label: '+ GPTQ',
-      recipe: { ...recipe, quantize: { ...q!, biasCorrection: false } },
-      options: { ...statics, refit, gptq: calibration!.gptq },
-    });
-  if (bias) steps.push({ id: 'bias-correction', label: '+ bias correction', recipe, options: { ...statics, refit, gptq: calibration?.gptq } });
+  const plan = reportStages(recipe);
   const stages = [];
-  for (const [i, step] of steps.entries()) {
-    const last = i === steps.length - 1 && !result.data;
-    stages.push({ id: step.id, label: step.label, model: last ? result.bytes : (await compressModel(opened, step.recipe, step.options)).bytes });
+  for (const [i, step] of plan.entries()) {
+    const last = i === plan.length - 1 && !result.data;
+    const options: CompressOptions = {
+      ...statics,
+      ...(step.recipe.prune?.refit ? { refit } : {}),
+      ...(step.recipe.quantize?.gptq?.enabled ? { gptq: calibration?.gptq } : {}),
+    };
+    stages.push({ id: step.id, label: step.label, model: last ? result.bytes : (await compressModel(opened, step.recipe, options)).bytes });
   }
-  // The layers the recipe changed: quantized weights' layers, pruned layers and every member of a pruned channel group.
-  const changed = new Set<string>([
-    ...(result.quantize?.tensors.filter((t) => t.action === 'quantize').map((t) => t.layer) ?? []),
-    ...(result.prune?.layers.filter((l) => l.action === 'prune').map((l) => l.layer) ?? []),
-    ...(result.prune?.groups?.filter((g) => g.action === 'prune').flatMap((g) => g.members.map((m) => m.layer)) ?? []),
-  ]);
-  const layers = reportLayers(files.bytes).filter((l) => changed.has(l));
-  return teacherStudentReport(runtime, files, stages, samples, { layers: layers.length ? layers : undefined, maxTensorsPerRun: 16 });
+  const layers = changedLayers(result.prune, result.quantize);
+  return teacherStudentReport(runtime, files, stages, samples, { layers, maxTensorsPerRun: 16 });
 }
 
 function renderTeacherStudent(r: TeacherStudentReport): string {

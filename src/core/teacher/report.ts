@@ -19,6 +19,9 @@ import { runSample } from '../eval/evaluate';
 import { tensorValues } from '../eval/data/tensor';
 import { modelFiles, type EvalBackend, type EvalModel, type EvalRuntime, type EvalSample, type EvalSession, type HostTensor } from '../eval/types';
 import { withExtraOutputs } from './capture';
+import type { Recipe } from '../recipe';
+import type { PruneReport } from '../compress/prune/apply';
+import type { QuantReport } from '../compress/quantize/report';
 
 /** Ops whose weights the studio compresses: the layers the report looks at by default. */
 export const REPORT_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
@@ -66,7 +69,7 @@ export interface TeacherStudentReport {
 }
 
 export interface ReportOptions {
-  /** Teacher node names ("Op#index" when unnamed, or first output names) to compare; default: every Conv/ConvTranspose/Gemm/MatMul with a constant weight. */
+  /** Teacher node names ("Op#index" when unnamed, or first output names) to compare (an empty list: the default); default: every Conv/ConvTranspose/Gemm/MatMul with a constant weight. */
   layers?: readonly string[];
   backend?: EvalBackend;
   maxTensorsPerRun?: number;
@@ -174,7 +177,9 @@ export async function teacherStudentReport(
   const tGraph = decodeModel(tFiles.bytes).graph!;
   const sFiles = stages.map((s) => modelFiles(s.model));
   const sGraphs = sFiles.map((f) => decodeModel(f.bytes).graph!);
-  const all = targets(tGraph, sGraphs, options.layers ?? reportLayers(tFiles.bytes));
+  const defaults = reportLayers(tFiles.bytes);
+  const chosen = options.layers?.length ? defaults.filter((l) => options.layers!.includes(l)) : defaults;
+  const all = targets(tGraph, sGraphs, chosen.length ? chosen : defaults);
   const sums: Sums[][] = all.map((t) =>
     t.student.map((s) => ('reason' in s ? { tt: 0, ss: 0, ts: 0, dd: 0, reason: s.reason } : { tt: 0, ss: 0, ts: 0, dd: 0 })),
   );
@@ -301,4 +306,47 @@ export function formatDb(db: number | null): string {
   if (db === Infinity) return '∞ dB';
   if (db === -Infinity) return '−∞ dB';
   return `${db.toFixed(1)} dB`;
+}
+
+/** One stage of the report: the recipe compressed with the recovery steps up to this one. */
+export interface StagePlan {
+  id: 'rtn' | 'pruned' | 'refit' | 'gptq' | 'bias-correction';
+  label: string;
+  recipe: Recipe;
+}
+
+/**
+ * The stages a recipe's report compares, in order: round to nearest (or pruned), then each recovery step the recipe
+ * asks for — the least-squares refit (channel pruning), GPTQ, bias correction (static int8) — each on top of the last.
+ * The last stage is the recipe itself.
+ */
+export function reportStages(recipe: Recipe): StagePlan[] {
+  const q = recipe.quantize;
+  const p = recipe.prune;
+  const refit = p?.refit === true && p.pattern === 'channel';
+  const gptq = q?.gptq?.enabled === true;
+  const bias = q?.format === 'static' && q.biasCorrection === true;
+  const with_ = (r: boolean, g: boolean, b: boolean): Recipe => ({
+    ...recipe,
+    ...(p ? { prune: { ...p, refit: r } } : {}),
+    ...(q ? { quantize: { ...q, ...(q.gptq ? { gptq: { ...q.gptq, enabled: g } } : {}), biasCorrection: b } } : {}),
+  });
+  const stages: StagePlan[] = [
+    { id: q ? 'rtn' : 'pruned', label: p ? (q ? 'pruned + round to nearest' : 'pruned') : 'round to nearest', recipe: with_(false, false, false) },
+  ];
+  if (refit) stages.push({ id: 'refit', label: '+ refit', recipe: with_(true, false, false) });
+  if (gptq) stages.push({ id: 'gptq', label: '+ GPTQ', recipe: with_(refit, true, false) });
+  if (bias) stages.push({ id: 'bias-correction', label: '+ bias correction', recipe: with_(refit, gptq, true) });
+  return stages;
+}
+
+/** The layers a compression changed (node labels): quantized weights' layers, pruned layers, members of pruned channel groups. */
+export function changedLayers(prune: PruneReport | undefined, quantize: QuantReport | undefined): string[] {
+  return [
+    ...new Set([
+      ...(quantize?.tensors.filter((t) => t.action === 'quantize').map((t) => t.layer) ?? []),
+      ...(prune?.layers.filter((l) => l.action === 'prune').map((l) => l.layer) ?? []),
+      ...(prune?.groups?.filter((g) => g.action === 'prune').flatMap((g) => g.members.map((m) => m.layer)) ?? []),
+    ]),
+  ];
 }
