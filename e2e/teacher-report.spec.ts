@@ -1,0 +1,37 @@
+/**
+ * The layer-by-layer check against the original on the demo model: 4-bit with GPTQ, the button runs the report in
+ * the evaluation worker (the original and each step on the calibration digits), and the table has one row per
+ * compressed layer (conv1, conv2, fc1, fc2), a column per step, the layer that hurts most first.
+ */
+import { expect, openStudio, test } from './support';
+
+const result = (page: import('@playwright/test').Page) => page.getByTestId('compress-result');
+
+/** "12.3 dB" → 12.3, "∞ dB" → Infinity. */
+const db = (text: string) => (text.startsWith('∞') ? Infinity : Number.parseFloat(text));
+
+test('layer-by-layer check: one row per compressed layer, round to nearest → GPTQ, worst first', async ({ page }) => {
+  await openStudio(page);
+  await expect(result(page)).toHaveAttribute('data-current', 'true');
+  await page.getByLabel('Bit width').fill('4');
+  await page.getByTestId('gptq').check();
+  await page.getByTestId('calibration-samples').fill('32');
+  await expect(result(page)).toHaveAttribute('data-current', 'true', { timeout: 60_000 });
+
+  const report = page.getByTestId('teacher-report');
+  await expect(report).toContainText('higher dB is closer');
+  await report.getByTestId('teacher-report-run').click();
+  const rows = report.getByTestId('teacher-report-row');
+  await expect(rows).toHaveCount(4, { timeout: 60_000 });
+  await expect(report.getByTestId('teacher-report-summary')).toContainText('4 layers compared on 32 calibration samples of MNIST demo digits');
+  const headers = await report.locator('thead th').allInnerTexts();
+  expect(headers.slice(2, 4)).toEqual(['round to nearest', '+ GPTQ']);
+  const names = await rows.locator('th').allInnerTexts();
+  expect([...names].sort()).toEqual(['conv1', 'conv2', 'fc1', 'fc2']);
+  // Columns: layer (th), op, round to nearest, + GPTQ, cosine, bar.
+  const rtn = (await rows.locator('td:nth-of-type(2)').allInnerTexts()).map(db);
+  const gptq = (await rows.locator('td:nth-of-type(3)').allInnerTexts()).map(db);
+  console.log(`demo 4-bit per channel, layer SQNR (round to nearest → GPTQ): ${names.map((n, i) => `${n} ${rtn[i]} → ${gptq[i]}`).join(', ')}`);
+  expect(gptq).toEqual([...gptq].sort((a, b) => a - b));
+  for (const [i, g] of gptq.entries()) expect(g).toBeGreaterThan(rtn[i]!);
+});
