@@ -11,6 +11,7 @@ const result = (page: import('@playwright/test').Page) => page.getByTestId('comp
 const db = (text: string) => (text.startsWith('∞') ? Infinity : Number.parseFloat(text));
 
 test('layer-by-layer check: one row per compressed layer, round to nearest → GPTQ, worst first', async ({ page }) => {
+  test.setTimeout(180_000);
   await openStudio(page);
   await expect(result(page)).toHaveAttribute('data-current', 'true');
   await page.getByLabel('Bit width').fill('4');
