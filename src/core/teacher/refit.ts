@@ -176,6 +176,17 @@ export function refitCut(cut: CutWeight, layer: GptqLayer | undefined, dampening
   });
   const fit = refitRows(w, rows, k, h.finish(), keep, dampening);
   const m = keep.length;
+  const measured = { inputsBefore: k, inputsAfter: m, sqnrBeforeDb: sqnrDb(fit.signal, fit.noiseBefore) };
+  // The ridge can cost a little where pruning lost nothing (removed inputs that were always zero): keep the better.
+  if (fit.noiseAfter >= fit.noiseBefore)
+    return {
+      report: {
+        ...base,
+        ...measured,
+        sqnrAfterDb: measured.sqnrBeforeDb,
+        reason: 'kept as pruned: the refit did not lower the error on the calibration inputs',
+      },
+    };
   const values = new Float32Array(rows * m);
   for (let i = 0; i < rows; i++)
     for (let j = 0; j < m; j++) {
