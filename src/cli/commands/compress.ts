@@ -7,7 +7,7 @@ import { staticCalibrationNames } from '../../core/compress/quantize/static';
 import { modelFilesOf } from '../../core/eval/model-files';
 import { captureActivations, DEFAULT_CALIBRATION_SAMPLES, splitCalibration } from '../../core/teacher/capture';
 import { collectHessians } from '../../core/teacher/gptq-layers';
-import type { RefitOptions } from '../../core/teacher/refit';
+import type { RefitLayerReport, RefitOptions } from '../../core/teacher/refit';
 import { changedLayers, formatDb, reportStages, teacherStudentReport, type TeacherStudentReport } from '../../core/teacher/report';
 import type { EvalRuntime, EvalSample, ModelFiles } from '../../core/eval/types';
 import type { QuantizeOptions } from '../../core/compress/quantize/quantize';
@@ -230,7 +230,8 @@ async function compressOne(
       ? await calibrationData(opened, recipe, flags, isStatic ? 'static int8' : isGptq ? 'GPTQ' : 'the refit')
       : undefined;
   const calibration = isStatic || isGptq ? await calibrate(opened, recipe.quantize!, data!, isStatic) : undefined;
-  const refit = wantRefit ? await refitOptions(data!) : undefined;
+  // GPTQ's Hessians are the refit's too: one pass of the original serves both.
+  const refit = wantRefit ? (calibration?.gptq ? { layers: calibration.gptq.layers } : await refitOptions(data!)) : undefined;
   const result = await compressModel(opened, recipe, {
     ...(calibration ?? {}),
     ...(refit ? { refit } : {}),
@@ -270,6 +271,7 @@ async function compressOne(
   ];
   if (result.upgrade) lines.push(`upgrade: ${describeUpgrade(result.upgrade)}`);
   if (result.prune) lines.push('', renderPrune(result.prune));
+  if (result.prune?.refit) lines.push(...renderRefit(result.prune.refit));
   if (result.quantize) lines.push('', renderReport(result.quantize));
   if (teacherStudent) lines.push('', renderTeacherStudent(teacherStudent));
   return { json, text: lines.join('\n'), inputBytes: result.inputBytes, outputBytes: result.outputBytes, coverage: cov.fraction };
@@ -670,4 +672,17 @@ function renderTeacherStudent(r: TeacherStudentReport): string {
       [false, false, true, true, false],
     ),
   ].join('\n');
+}
+
+/** One line per refit layer: its layer-output SQNR on the calibration inputs as pruned and refit. */
+function renderRefit(rows: RefitLayerReport[]): string[] {
+  const db = (x: number) => (x === Infinity ? '∞' : x.toFixed(1));
+  return [
+    `refit: ${rows.filter((r) => !r.reason).length} layer(s) reading removed channels refit by least squares on the calibration inputs`,
+    ...rows.map((r) =>
+      r.reason
+        ? `  refit: ${r.weight}: not refit: ${r.reason}`
+        : `  refit: ${r.weight} (${r.op}, inputs ${r.inputsBefore} → ${r.inputsAfter}): layer output ${db(r.sqnrBeforeDb)} dB pruned → ${db(r.sqnrAfterDb)} dB refit`,
+    ),
+  ];
 }
