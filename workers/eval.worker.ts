@@ -18,6 +18,7 @@ import { createWebRuntime, probeWebGpu, type WebGpuInfo } from '../src/runtime/o
 import { captureActivations, splitCalibration } from '../src/core/teacher/capture';
 import { collectHessians, type PlainGptqLayer } from '../src/core/teacher/gptq-layers';
 import type { ActivationStats } from '../src/core/teacher/histogram';
+import { teacherStudentReport, type TeacherStudentReport } from '../src/core/teacher/report';
 
 /** Static int8's calibration: the teacher's statistics, and where they came from. */
 export interface CalibrationOutcome {
@@ -220,6 +221,40 @@ const api = {
     } catch (err) {
       if (controller.signal.aborted) return null;
       throw plain(err, 'Could not calibrate');
+    } finally {
+      if (job === controller) job = undefined;
+    }
+  },
+
+  /**
+   * The teacher–student report: each stage's layer outputs against the original's on the first `count` samples of the
+   * evaluation data (the calibration samples), onnxruntime-web wasm. Resolves to null when cancelled.
+   */
+  async teacherReport(
+    stages: { id: string; label: string; bytes: Uint8Array }[],
+    count: number,
+    layers: string[],
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<TeacherStudentReport | null> {
+    const controller = await startJob();
+    try {
+      const { calibration } = splitCalibration(requireData(), count, false);
+      return await teacherStudentReport(
+        await runtime(),
+        requireOriginal().model,
+        stages.map((s) => ({ id: s.id, label: s.label, model: s.bytes })),
+        calibration.samples,
+        {
+          layers,
+          backend: 'wasm',
+          maxTensorsPerRun: 16,
+          signal: controller.signal,
+          onProgress: onProgress ? (done, total) => void onProgress(done, total) : undefined,
+        },
+      );
+    } catch (err) {
+      if (controller.signal.aborted) return null;
+      throw plain(err, 'Could not compare the layers with the original');
     } finally {
       if (job === controller) job = undefined;
     }

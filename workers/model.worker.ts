@@ -46,6 +46,8 @@ function calibrationOptions(recipe: Recipe, calibration: WorkerCalibration | und
     ...(calibration.gptq && g?.enabled
       ? { gptq: { layers: reviveLayers(calibration.gptq), options: { dampening: g.dampening, blockSize: g.blockSize, actOrder: g.actOrder } } }
       : {}),
+    // Channel pruning's least-squares refit reads the same layer-input Hessians.
+    ...(calibration.gptq && recipe.prune?.refit && recipe.prune.pattern === 'channel' ? { refit: { layers: reviveLayers(calibration.gptq) } } : {}),
   };
 }
 import type { ActivationStats } from '../src/core/teacher/histogram';

@@ -28,6 +28,7 @@ Usage:
                     [--calib-method minmax|percentile|entropy|mse] [--static-weights uint8|int8]
                     [image flags | --dims ... --floats F]]
                    [--gptq [--gptq-damp F] [--act-order] [--calib-data <dir|file>] [--calib-samples N]]
+                   [--pattern channel --refit] [--teacher-report --calib-data <dir|file>]
   cstudio eval <original.onnx> <candidate.onnx>... [--candidates DIR] [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
@@ -82,6 +83,11 @@ Options:
   --gptq-damp <f>        GPTQ dampening, λ = f · mean(diag H) (default 0.01)
   --act-order            GPTQ: quantize input columns in order of decreasing Hessian diagonal
   --bias-correction      static: fold the mean shift of each layer's weight rounding into its bias
+  --refit                channel: refit each layer reading the cut channels to the original's outputs by least
+                         squares on the calibration data (--calib-data etc., as for --gptq)
+  --teacher-report       per compressed layer: SQNR and cosine of its output against the original's on the
+                         calibration data (--calib-data required), for each step (round to nearest or pruned,
+                         refit, GPTQ, bias correction), worst layer first; --json adds teacherStudent
   --exclude <glob>       leave matching tensors or layers in float (repeatable)
   --override <glob=bits> give matching tensors their own bit width (repeatable)
   --sparsity <0-0.95>    prune first: fraction of weights (or output channels) to remove
@@ -191,6 +197,8 @@ const OPTIONS = {
   gptq: { type: 'boolean' },
   'gptq-damp': { type: 'string' },
   'act-order': { type: 'boolean' },
+  refit: { type: 'boolean' },
+  'teacher-report': { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -228,6 +236,8 @@ const CALIBRATION_OPTIONS: OptionName[] = [
   'gptq',
   'gptq-damp',
   'act-order',
+  'refit',
+  'teacher-report',
   ...DATA_SHAPE_OPTIONS,
 ];
 const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'task', 'mask-threshold', ...DATA_SHAPE_OPTIONS];
@@ -307,6 +317,8 @@ export async function runCli(argv: string[]): Promise<string> {
     gptq: values.gptq,
     gptqDamp: values['gptq-damp'],
     actOrder: values['act-order'],
+    refit: values.refit,
+    teacherReport: values['teacher-report'],
     calibShape: {
       dims: values.dims,
       floats: values.floats,

@@ -106,6 +106,8 @@ export interface PruneRecipe {
   exclude: string[];
   excludeOps: string[];
   overrides: SparsityOverride[];
+  /** Channel pruning: refit the layers reading the cut channels to the original's outputs (least squares on calibration data). */
+  refit?: boolean;
 }
 
 export interface Recipe {
@@ -154,6 +156,16 @@ export function validatePrune(input: unknown): PruneRecipe {
       if (typeof ov?.match !== 'string') throw new RecipeError(`prune.overrides[${i}].match must be a glob string`);
       return { match: ov.match, sparsity: fraction(ov.sparsity, 0.95, `prune.overrides[${i}].sparsity`) };
     }),
+    ...(p.refit !== undefined
+      ? {
+          refit:
+            typeof p.refit === 'boolean'
+              ? p.refit
+              : (() => {
+                  throw new RecipeError('prune.refit must be true or false');
+                })(),
+        }
+      : {}),
   };
 }
 

@@ -170,11 +170,13 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       let calibration: CalibrationOutcome | null | undefined;
       // GPTQ: the same run also streams each layer's inputs into its Hessian.
       const isStatic = recipe.quantize?.format === 'static';
-      const gptq = recipe.quantize?.gptq?.enabled === true;
-      if (recipe.quantize && (isStatic || gptq)) {
-        const names = isStatic ? await modelWorker.staticNames(recipe.quantize) : [];
+      // Channel pruning's refit: the layers' Hessians from the same calibration run.
+      const refit = recipe.prune?.refit === true && recipe.prune.pattern === 'channel';
+      const gptq = recipe.quantize?.gptq?.enabled === true || refit;
+      if ((recipe.quantize && isStatic) || gptq) {
+        const names = isStatic && recipe.quantize ? await modelWorker.staticNames(recipe.quantize) : [];
         if (ticket !== compressTicket) return;
-        const count = recipe.quantize.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+        const count = recipe.quantize?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
         const key = JSON.stringify([count, names, gptq]);
         const cached = calibrationCache;
         // The statistics hold whole histograms: another range method or bias correction reuses them.
@@ -204,6 +206,10 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
             : `${isStatic ? 'Activations calibrated' : 'GPTQ calibrated'} on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
         );
       }
+      if (calibration && refit && result.prune)
+        result.prune.warnings.unshift(
+          `Layers after the removed channels refit by least squares on ${calibration.samples} ${calibration.synthetic ? 'synthetic inputs' : 'samples'} of ${calibration.dataset}.`,
+        );
       const { changedAt } = get().compression;
       set({
         compression: {

@@ -35,6 +35,24 @@ export const evalWorker = {
   /** Static int8's calibration on the evaluation data (onnxruntime-web wasm); resolves to null when cancelled. */
   calibrate: (names: string[], count: number, onProgress: (done: number, total: number) => void, gptq = false) =>
     call((api) => api.calibrate(names, count, Comlink.proxy(onProgress), gptq)),
+  /** The teacher–student report on the first `count` samples (onnxruntime-web wasm); stage buffers are transferred; null when cancelled. */
+  teacherReport: (
+    stages: { id: string; label: string; bytes: Uint8Array }[],
+    count: number,
+    layers: string[],
+    onProgress: (done: number, total: number) => void,
+  ) =>
+    call((api) =>
+      api.teacherReport(
+        Comlink.transfer(
+          stages,
+          stages.map((s) => s.bytes.buffer as ArrayBuffer),
+        ),
+        count,
+        layers,
+        Comlink.proxy(onProgress),
+      ),
+    ),
   cancel: () => call((api) => api.cancel()),
 };
 

@@ -1,12 +1,15 @@
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import path from 'node:path';
-import { compressModel, gzipSize, type StaticOptions } from '../../core/compress/compress';
+import { compressModel, gzipSize, type CompressOptions, type CompressResult, type StaticOptions } from '../../core/compress/compress';
 import type { StaticReport } from '../../core/compress/quantize/static';
 import { staticCalibrationNames } from '../../core/compress/quantize/static';
 import { modelFilesOf } from '../../core/eval/model-files';
 import { captureActivations, DEFAULT_CALIBRATION_SAMPLES, splitCalibration } from '../../core/teacher/capture';
 import { collectHessians } from '../../core/teacher/gptq-layers';
+import type { RefitLayerReport, RefitOptions } from '../../core/teacher/refit';
+import { changedLayers, formatDb, reportStages, teacherStudentReport, type TeacherStudentReport } from '../../core/teacher/report';
+import type { EvalRuntime, EvalSample, ModelFiles } from '../../core/eval/types';
 import type { QuantizeOptions } from '../../core/compress/quantize/quantize';
 import { evalDataset, evalSettings, nodeRuntime, UsageError, type EvalDataFlags } from '../eval-data';
 import { COVERAGE_WARN_BELOW, describeLeft, type Coverage } from '../../core/compress/coverage';
@@ -68,6 +71,10 @@ export interface CompressFlags {
   gptq?: boolean;
   gptqDamp?: string;
   actOrder?: boolean;
+  /** Channel pruning: refit the layers reading the cut channels by least squares on the calibration data. */
+  refit?: boolean;
+  /** The teacher–student report on the calibration data (needs --calib-data). */
+  teacherReport?: boolean;
   /** How calibration data is shaped: synthetic dims/floats, image preprocessing, onnxruntime threads. */
   calibShape?: Pick<EvalDataFlags, 'dims' | 'floats' | 'threads' | 'image'>;
   /** --memory-budget as given (size or N% of this machine's memory). */
@@ -100,7 +107,7 @@ const QUANT_FLAGS = [
   'gptqDamp',
   'actOrder',
 ] as const;
-const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm', 'groupImportance'] as const;
+const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm', 'groupImportance', 'refit'] as const;
 
 /**
  * Flags and recipe file are two views of one recipe: flags given on the command line win. Prune flags add a
@@ -120,7 +127,9 @@ export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
   const given = (keys: readonly (keyof CompressFlags)[]) =>
     keys.some((k) => flags[k] !== undefined && !(Array.isArray(flags[k]) && (flags[k] as unknown[]).length === 0));
   const wantPrune = !!file.prune || given(PRUNE_FLAGS);
-  const wantQuant = !!file.quantize || given(QUANT_FLAGS) || !wantPrune;
+  // --calib-samples also sizes the refit's and the report's calibration: alone with them it asks for no quantization.
+  const quantFlags = flags.refit || flags.teacherReport ? QUANT_FLAGS.filter((k) => k !== 'calibSamples') : QUANT_FLAGS;
+  const wantQuant = !!file.quantize || given(quantFlags) || !wantPrune;
   const recipe: Recipe = { version: 1 };
   try {
     if (wantPrune) recipe.prune = pruneFromFlags(flags, file.prune);
@@ -142,6 +151,7 @@ function pruneFromFlags(flags: CompressFlags, base: PruneRecipe | undefined): Pr
   if (flags.norm !== undefined) p.norm = flags.norm as PruneRecipe['norm'];
   if (flags.groupImportance !== undefined) p.groupImportance = flags.groupImportance as PruneRecipe['groupImportance'];
   if (flags.exclude?.length) p.exclude = [...(p.exclude ?? []), ...flags.exclude];
+  if (flags.refit) p.refit = true;
   return validatePrune(p);
 }
 
@@ -213,12 +223,24 @@ async function compressOne(
   if (!isStatic && (flags.calibMethod !== undefined || flags.biasCorrection || flags.staticWeights !== undefined)) {
     throw new UsageError('--calib-method, --static-weights and --bias-correction go with --format static');
   }
-  if (!isStatic && !isGptq && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
-    throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq');
+  const wantRefit = recipe.prune?.refit === true;
+  if (wantRefit && recipe.prune?.pattern !== 'channel')
+    throw new UsageError('--refit goes with --pattern channel: it refits the layers that read the removed channels');
+  if (flags.teacherReport && flags.calibData === undefined)
+    throw new UsageError('--teacher-report needs --calib-data: it compares each layer with the original on real calibration inputs');
+  if (!isStatic && !isGptq && !wantRefit && !flags.teacherReport && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
+    throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq (or --refit, --teacher-report)');
   }
-  const calibration = isStatic || isGptq ? await calibrate(opened, recipe.quantize!, flags, isStatic) : undefined;
+  const data =
+    isStatic || isGptq || wantRefit || flags.teacherReport
+      ? await calibrationData(opened, recipe, flags, isStatic ? 'static int8' : isGptq ? 'GPTQ' : 'the refit')
+      : undefined;
+  const calibration = isStatic || isGptq ? await calibrate(opened, recipe.quantize!, data!, isStatic) : undefined;
+  // GPTQ's Hessians are the refit's too: one pass of the original serves both.
+  const refit = wantRefit ? (calibration?.gptq ? { layers: calibration.gptq.layers } : await refitOptions(data!)) : undefined;
   const result = await compressModel(opened, recipe, {
     ...(calibration ?? {}),
+    ...(refit ? { refit } : {}),
     memoryBudget,
     externalDataName: path.basename(dataPath),
     ...(flags.saveExternalData ? { standaloneLimit: 0 } : {}),
@@ -230,6 +252,7 @@ async function compressOne(
       `nothing was compressed, so no model was written (--allow-unchanged writes it anyway). ${leftText(cov) || 'The model has no float weights.'}`,
     );
   }
+  const teacherStudent = flags.teacherReport ? await teacherReport(opened, recipe, result, data!, calibration, refit) : undefined;
   if (result.data) await writeFileSafely(dataPath, result.data.chunks);
   await writeFileSafely(output, result.bytes);
   const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
@@ -246,6 +269,7 @@ async function compressOne(
     ...(result.upgrade ? { upgrade: { ...result.upgrade, summary: describeUpgrade(result.upgrade) } } : {}),
     ...(result.prune ? { prune: result.prune } : {}),
     ...(result.quantize ? reportJson(result.quantize) : {}),
+    ...(teacherStudent ? { teacherStudent } : {}),
   };
   const lines = [
     `${modelPath} (${formatBytes(result.inputBytes)}) → ${output}${result.data ? ` + ${result.data.name}` : ''} (${formatBytes(result.outputBytes)}), ↓${((1 - result.outputBytes / result.inputBytes) * 100).toFixed(1)}%${gzipBytes !== undefined ? `; gzip ${formatBytes(gzipBytes)}` : ''}`,
@@ -254,7 +278,9 @@ async function compressOne(
   ];
   if (result.upgrade) lines.push(`upgrade: ${describeUpgrade(result.upgrade)}`);
   if (result.prune) lines.push('', renderPrune(result.prune));
+  if (result.prune?.refit) lines.push(...renderRefit(result.prune.refit));
   if (result.quantize) lines.push('', renderReport(result.quantize));
+  if (teacherStudent) lines.push('', renderTeacherStudent(teacherStudent));
   return { json, text: lines.join('\n'), inputBytes: result.inputBytes, outputBytes: result.outputBytes, coverage: cov.fraction };
 }
 
@@ -369,17 +395,17 @@ function failureReason(err: unknown): string {
   return oneLine((err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' '));
 }
 
-/**
- * Static int8's calibration in onnxruntime-node: the data through the eval loaders (or seeded random inputs, with a
- * loud warning), the first N samples, the original model run with the needed activations as extra outputs.
- */
-async function calibrate(
-  opened: OpenedModel,
-  q: QuantizeRecipe,
-  flags: CompressFlags,
-  isStatic: boolean,
-): Promise<StaticOptions & Pick<QuantizeOptions, 'gptq'>> {
-  const count = q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+interface CalibrationData {
+  samples: EvalSample[];
+  runtime: EvalRuntime;
+  files: ModelFiles;
+}
+
+/** The calibration samples (the eval loaders, or seeded random inputs with a loud warning) and onnxruntime-node. */
+async function calibrationData(opened: OpenedModel, recipe: Recipe, flags: CompressFlags, what: string): Promise<CalibrationData> {
+  const q = recipe.quantize;
+  const count = q?.calibrationSamples ?? (flags.calibSamples !== undefined ? number(flags.calibSamples, '--calib-samples') : DEFAULT_CALIBRATION_SAMPLES);
+  const isStatic = what === 'static int8';
   const shape = flags.calibShape ?? {};
   const dataFlags: EvalDataFlags = {
     data: flags.calibData,
@@ -395,13 +421,24 @@ async function calibrate(
   const data = await evalDataset(dataFlags, { ...settings, samples: count }, summary.inputs);
   const { calibration } = splitCalibration(data, count, false);
   if (data.synthetic) {
-    const what = isStatic ? 'static int8' : 'GPTQ';
     process.stderr.write(
       `cstudio: WARNING: no --calib-data: ${what} is calibrated on ${calibration.samples.length} random inputs. ${isStatic ? 'Activation ranges' : 'Layer-input statistics'} from noise can be far from those of real data and the model can lose much more accuracy than it needs to; pass --calib-data with a few dozen real inputs.\n`,
     );
   }
-  const runtime = nodeRuntime(settings);
-  const files = await modelFilesOf(opened);
+  return { samples: calibration.samples, runtime: nodeRuntime(settings), files: await modelFilesOf(opened) };
+}
+
+/**
+ * Static int8's and GPTQ's calibration in onnxruntime-node: the original model run with the needed activations
+ * (static) or layer inputs (GPTQ) as extra outputs on the calibration samples.
+ */
+async function calibrate(
+  opened: OpenedModel,
+  q: QuantizeRecipe,
+  { samples, runtime, files }: CalibrationData,
+  isStatic: boolean,
+): Promise<StaticOptions & Pick<QuantizeOptions, 'gptq'>> {
+  const calibration = { samples };
   const out: StaticOptions & Pick<QuantizeOptions, 'gptq'> = { calibrationSamples: calibration.samples.length };
   if (isStatic) {
     const names = await staticCalibrationNames(opened, q);
@@ -580,5 +617,79 @@ function renderStatic(s: StaticReport): string[] {
   return [
     `static int8: ${s.quantizedOps.length} op(s) for integer kernels (${[...new Set(s.quantizedOps.map((o) => o.op))].join(', ') || 'none'}), ${s.activations.length} activations quantized (uint8, ${s.method}${s.method === 'percentile' ? ` ${s.percentile}` : ''}${s.calibrationSamples !== undefined ? `, ${s.calibrationSamples} calibration samples` : ''}); BatchNorms folded: ${s.foldedBatchNorms}; Relus absorbed: ${s.removedRelus}${s.biasCorrected ? `; biases corrected: ${s.biasCorrected}` : ''}`,
     ...s.floatOps.map((o) => `  float: ${o.node} (${o.op}): ${o.reason}`),
+  ];
+}
+
+/** The refit's layer-input Hessians: the original run on the calibration samples with the layers' inputs exposed. */
+async function refitOptions({ samples, runtime, files }: CalibrationData): Promise<RefitOptions> {
+  const h = await collectHessians(runtime, files, samples, { maxTensorsPerRun: 16 });
+  if (h.unreachable.length)
+    process.stderr.write(
+      `cstudio: ${h.unreachable.length} layer input(s) could not be captured: those layers are not refit: ${h.unreachable.slice(0, 3).join(', ')}\n`,
+    );
+  return { layers: h.layers };
+}
+
+/**
+ * The teacher–student report: the compression redone step by step (round to nearest or pruned, then each recovery
+ * step the recipe asks for), each stage's layer outputs against the original's on the calibration samples.
+ */
+async function teacherReport(
+  opened: OpenedModel,
+  recipe: Recipe,
+  result: CompressResult,
+  { samples, runtime, files }: CalibrationData,
+  calibration: (StaticOptions & Pick<QuantizeOptions, 'gptq'>) | undefined,
+  refit: RefitOptions | undefined,
+): Promise<TeacherStudentReport> {
+  const statics = { calibration: calibration?.calibration, calibrationSamples: calibration?.calibrationSamples };
+  const plan = reportStages(recipe);
+  const stages = [];
+  for (const [i, step] of plan.entries()) {
+    const last = i === plan.length - 1 && !result.data;
+    const options: CompressOptions = {
+      ...statics,
+      ...(step.recipe.prune?.refit ? { refit } : {}),
+      ...(step.recipe.quantize?.gptq?.enabled ? { gptq: calibration?.gptq } : {}),
+    };
+    stages.push({ id: step.id, label: step.label, model: last ? result.bytes : (await compressModel(opened, step.recipe, options)).bytes });
+  }
+  const layers = changedLayers(result.prune, result.quantize);
+  return teacherStudentReport(runtime, files, stages, samples, { layers, maxTensorsPerRun: 16 });
+}
+
+function renderTeacherStudent(r: TeacherStudentReport): string {
+  const compared = r.layers.filter((l) => !l.reason);
+  const left = r.layers.length - compared.length;
+  return [
+    `teacher–student: ${compared.length} layer(s) compared with the original on ${r.samples} calibration sample(s), the layer that hurts most first${left ? `; ${left} not compared (see notes)` : ''}`,
+    `  how closely each layer of the compressed model reproduces the original's layer output (higher dB is closer): ${r.stages.map((s) => s.label).join(' → ')}`,
+    table(
+      ['layer', 'op', `SQNR (${r.stages.map((s) => s.id).join(' → ')})`, 'cosine', 'notes'],
+      r.layers.map((l) => {
+        const lastCompared = [...l.stages].reverse().find((s) => s.cosine !== null);
+        return [
+          l.layer,
+          l.op,
+          l.reason ? '–' : l.stages.map((s) => formatDb(s.sqnrDb)).join(' → '),
+          lastCompared?.cosine != null ? lastCompared.cosine.toFixed(4) : '',
+          l.reason ?? l.at ?? l.stages.find((s) => s.reason)?.reason ?? '',
+        ];
+      }),
+      [false, false, true, true, false],
+    ),
+  ].join('\n');
+}
+
+/** One line per refit layer: its layer-output SQNR on the calibration inputs as pruned and refit. */
+function renderRefit(rows: RefitLayerReport[]): string[] {
+  const db = (x: number) => (x === Infinity ? '∞' : x.toFixed(1));
+  return [
+    `refit: ${rows.filter((r) => !r.reason).length} layer(s) reading removed channels refit by least squares on the calibration inputs`,
+    ...rows.map((r) =>
+      r.reason
+        ? `  refit: ${r.weight}: not refit: ${r.reason}`
+        : `  refit: ${r.weight} (${r.op}, inputs ${r.inputsBefore} → ${r.inputsAfter}): layer output ${db(r.sqnrBeforeDb)} dB pruned → ${db(r.sqnrAfterDb)} dB refit`,
+    ),
   ];
 }

@@ -17,6 +17,7 @@ import { RecipeButtons, RecipeError } from './shared/RecipeButtons';
 import { UndoRedoButtons } from './shared/RecipeHistory';
 import { ResultSummary } from './shared/ResultSummary';
 import { Segmented } from './shared/Segmented';
+import { TeacherReport } from './teacher/TeacherReport';
 
 /**
  * The compression workbench: prune and quantize controls (one recipe, prune first), the result with its
@@ -47,6 +48,7 @@ export function CompressPanel({ tensors, fileName, weightBytes }: { tensors: Ten
           <StepSection step="quantize" number={2} title="Quantize" help={QUANTIZE_HELP}>
             <QuantizeOptions tensors={tensors} />
           </StepSection>
+          <TeacherReport />
         </div>
         <div className="compress__side">
           <JobStatus />

@@ -12,7 +12,8 @@ import { countMacs, type NodeMacs } from '../../analysis/macs';
 import { excludedBecause, matchesAny, type PruneRecipe } from '../../recipe';
 import { errorFromSums } from '../quantize/emit/common';
 import { tensorRole } from '../roles';
-import { pruneChannelGroups, type PruneGroupReport } from './channels';
+import { pruneChannelGroups, writeValues, type PruneGroupReport } from './channels';
+import { refitCut, type CutWeight, type RefitLayerReport, type RefitOptions } from '../../teacher/refit';
 import { referenceBackend } from '../../../kernels/ts/reference';
 import type { KernelBackend } from '../../../kernels/types';
 import type { NMView, PruneKernels } from '../../../kernels/prune';
@@ -63,6 +64,8 @@ export interface PruneReport {
   warnings: string[];
   /** Channel pruning: the channel groups (channels removed together), with members, importance, parameters and MACs. */
   groups?: PruneGroupReport[];
+  /** Channel pruning with a least-squares refit: each consumer layer whose inputs were cut (teacher/refit.ts). */
+  refit?: RefitLayerReport[];
 }
 
 const PRUNABLE_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
@@ -160,6 +163,8 @@ export interface PruneOptions {
   backend?: KernelBackend;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Channel pruning: refit the layers reading the cut channels to the teacher's outputs (least squares). */
+  refit?: RefitOptions;
 }
 
 async function checkpoint(options: PruneOptions, done: number, total: number): Promise<void> {
@@ -238,13 +243,20 @@ async function pruneChannels(
   warnings: string[],
   backend: KernelBackend,
   options: PruneOptions,
+  refit: RefitLayerReport[] = [],
 ): Promise<PruneGroupReport[]> {
   const catalog = work.catalog;
   const elementsBefore = new Map(catalog.entries.map((e) => [e, e.elements]));
   const skipped: PruneLayerReport[] = [];
   const candidates = new Set(pruneCandidates(catalog, recipe, skipped).map((c) => c.entry));
-  const result = await pruneChannelGroups(work, recipe, { backend, checkpoint: (done, total) => checkpoint(options, done, total) });
+  const cut: CutWeight[] = [];
+  const result = await pruneChannelGroups(work, recipe, {
+    backend,
+    checkpoint: (done, total) => checkpoint(options, done, total),
+    ...(options.refit ? { onCut: (entry, original, dims, cuts) => cut.push({ name: entry.name, original, dims, cuts }) } : {}),
+  });
   warnings.push(...result.warnings);
+  if (options.refit) refit.push(...refitConsumers(work, cut, options.refit));
   const skippedById = new Map(skipped.map((l) => [l.entryId, l]));
   for (const entry of catalog.entries) {
     const l = result.layers.get(entry);
@@ -298,13 +310,28 @@ async function pruneChannels(
   return result.groups;
 }
 
+/** The least-squares refit of every cut weight whose inputs were cut (main graph), written in place. */
+function refitConsumers(work: EditableModel, cuts: CutWeight[], options: RefitOptions): RefitLayerReport[] {
+  const out: RefitLayerReport[] = [];
+  for (const cut of cuts) {
+    const entry = work.catalog.entries.find((e) => e.name === cut.name && e.graphPath === 'main');
+    if (!entry) continue;
+    const { values, report } = refitCut(cut, options.layers.get(cut.name), options.dampening);
+    if (report.reason === 'its inputs were not cut') continue;
+    if (values) writeValues(entry, values, [...entry.shape]);
+    out.push(report);
+  }
+  return out;
+}
+
 /** Prunes the model being edited per the recipe (in place); returns what was removed. */
 export async function pruneEditable(work: EditableModel, recipe: PruneRecipe, options: PruneOptions = {}): Promise<PruneReport> {
   const backend = options.backend ?? referenceBackend;
   const layers: PruneLayerReport[] = [];
   const warnings: string[] = [];
   const before = countMacs(work.model);
-  const groups = recipe.pattern === 'channel' ? await pruneChannels(work, recipe, layers, warnings, backend, options) : undefined;
+  const refit: RefitLayerReport[] = [];
+  const groups = recipe.pattern === 'channel' ? await pruneChannels(work, recipe, layers, warnings, backend, options, refit) : undefined;
   if (recipe.pattern !== 'channel') await pruneMasks(work, recipe, layers, backend, options);
   if (recipe.pattern !== 'channel' && recipe.pattern !== 'unstructured')
     warnings.push(
@@ -323,6 +350,7 @@ export async function pruneEditable(work: EditableModel, recipe: PruneRecipe, op
   return {
     layers,
     ...(groups ? { groups } : {}),
+    ...(options.refit ? { refit } : {}),
     paramsBefore: layers.reduce((n, l) => n + l.paramsBefore, 0),
     paramsAfter: layers.reduce((n, l) => n + l.paramsAfter, 0),
     zeros,

@@ -86,6 +86,8 @@ export interface ChannelPruneResult {
 export interface ChannelPruneOptions {
   backend?: KernelBackend;
   checkpoint?: (done: number, total: number) => Promise<void>;
+  /** Each cut tensor before it is rewritten: its original values and dims, and the indices kept per cut axis (the refit reads them). */
+  onCut?: (entry: CatalogEntry, original: Float32Array, dims: number[], cuts: { axis: number; keep: number[] }[]) => void;
 }
 
 const WEIGHT_ROLES = new Set<MemberRole>(['produces', 'follows', 'reads']);
@@ -194,6 +196,7 @@ export async function pruneChannelGroups(work: EditableModel, recipe: PruneRecip
     if (cuts.length === 0) continue;
     let v = await read(entry);
     const dims = [...entry.shape];
+    options.onCut?.(entry, v, [...dims], cuts);
     for (const c of cuts) {
       v = sliceAxis(v, dims, c.axis, c.keep);
       dims[c.axis] = c.keep.length;
@@ -345,7 +348,7 @@ export function sliceAxis(values: Float32Array, dims: number[], axis: number, ke
 }
 
 /** Stores float values in the entry's own float type (float32, float16 or bfloat16). */
-function writeValues(entry: CatalogEntry, values: Float32Array, dims: number[]): void {
+export function writeValues(entry: CatalogEntry, values: Float32Array, dims: number[]): void {
   let raw: Uint8Array<ArrayBuffer>;
   if (entry.dataType === DataType.FLOAT16) raw = new Uint8Array(Uint16Array.from(values, floatToFp16Bits).buffer);
   else if (entry.dataType === DataType.BFLOAT16) raw = new Uint8Array(Uint16Array.from(values, floatToBf16Bits).buffer);

@@ -113,6 +113,18 @@ export const PruneOptions = memo(function PruneOptions({ tensors }: { tensors: T
         </Field>
       )}
 
+      {channels && (
+        <Field
+          label="Refit"
+          help="After channels are removed, the layers that read them are refit by least squares so that, on calibration data (the Evaluation lab’s data), their outputs stay as close as possible to the original’s. Runs the original model first."
+        >
+          <label className="checkbox">
+            <input type="checkbox" checked={p.refit ?? false} data-testid="prune-refit" onChange={(e) => set({ refit: e.currentTarget.checked })} /> Refit next
+            layer (least squares)
+          </label>
+        </Field>
+      )}
+
       <Exclusions step="prune" tensors={tensors} />
     </div>
   );
