@@ -39,14 +39,14 @@ function smallest(values: Float64Array, k: number): Int32Array {
   return idx.subarray(0, k);
 }
 
-/** How many of the layer's `count` pruned weights fall in the block [i1, i2) of `cols` (cumulative rounding: they add up to `count`). */
+/** An even share of `count` for the part [i1, i2) of `cols` (cumulative rounding: the shares add up to `count`). */
 export function blockShare(count: number, cols: number, i1: number, i2: number): number {
   return Math.round((count * i2) / cols) - Math.round((count * i1) / cols);
 }
 
 /**
  * SparseGPT on W [rows, cols] (row-major) with H [cols, cols]. Returns the pruned (and, with a grid, quantized)
- * weights in W's layout. Dead columns (no input reaches them) are zero, and count as pruned first (saliency 0).
+ * weights in W's layout. Dead columns (no input reaches them) are pruned first (saliency 0); their kept weights stay as they were.
  */
 export function sparseGpt(
   w: Float32Array,
@@ -58,7 +58,7 @@ export function sparseGpt(
 ): Float32Array {
   const m = pattern.kind === 'nm' ? pattern.m : 1;
   const B = Math.ceil(Math.max(1, options.blockSize ?? 128) / m) * m;
-  const { W, L } = obsSetup(w, rows, cols, hRaw, options.dampening ?? 0.01);
+  const { W, L, dead } = obsSetup(w, rows, cols, hRaw, options.dampening ?? 0.01);
   const grid = options.grid;
   const out = new Float32Array(rows * cols);
   const err = new Float64Array(rows * B);
@@ -66,17 +66,25 @@ export function sparseGpt(
   // U_jj² = [H⁻¹]_jj of the columns j… still to come: the OBS denominator.
   const pivot = Float64Array.from({ length: cols }, (_, j) => L[j * cols + j]! ** 2);
   const count = pattern.kind === 'unstructured' ? Math.min(rows * cols, Math.max(0, Math.floor(pattern.count))) : 0;
+  // Weights that are zero already (a filterbank's, an earlier mask's) stay zero and count towards the target.
+  let done = 0;
   for (let i1 = 0; i1 < cols; i1 += B) {
     const i2 = Math.min(i1 + B, cols);
     const bw = i2 - i1;
     pruned.fill(0);
     if (pattern.kind === 'unstructured') {
-      const k = blockShare(count, cols, i1, i2);
-      if (k > 0) {
-        const saliency = new Float64Array(rows * bw);
-        for (let r = 0; r < rows; r++) for (let c = 0; c < bw; c++) saliency[r * bw + c] = W[r * cols + i1 + c]! ** 2 / pivot[i1 + c]!;
-        for (const e of smallest(saliency, k)) pruned[Math.floor(e / bw) * B + (e % bw)] = 1;
-      }
+      const saliency = new Float64Array(rows * bw);
+      let zeros = 0;
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < bw; c++) {
+          const e = r * cols + i1 + c;
+          if (w[e] === 0) zeros++;
+          saliency[r * bw + c] = w[e] === 0 ? -1 : W[e]! ** 2 / pivot[i1 + c]!;
+        }
+      // This block's share of the count (what earlier blocks took beyond theirs is made up here).
+      const k = Math.min(rows * bw, Math.max(zeros, Math.round((count * i2) / cols) - done));
+      for (const e of smallest(saliency, k)) pruned[Math.floor(e / bw) * B + (e % bw)] = 1;
+      done += k;
     }
     for (let i = i1; i < i2; i++) {
       if (pattern.kind === 'nm' && (i - i1) % m === 0) {
@@ -85,11 +93,12 @@ export function sparseGpt(
         const keep = size === m ? pattern.n : Math.ceil((pattern.n * size) / m);
         const s = new Float64Array(size);
         for (let r = 0; r < rows; r++) {
-          for (let j = 0; j < size; j++) s[j] = -(W[r * cols + i + j]! ** 2 / pivot[i + j]!);
-          // Keep the `keep` largest saliencies (the smallest negatives), lower index first on ties; prune the rest.
+          for (let j = 0; j < size; j++) s[j] = w[r * cols + i + j] === 0 ? Infinity : -(W[r * cols + i + j]! ** 2 / pivot[i + j]!);
+          // Keep the `keep` largest saliencies (the smallest negatives), lower index first on ties; prune the rest
+          // (weights zero already stay pruned).
           const kept = smallest(s, keep);
           for (let j = 0; j < size; j++) pruned[r * B + (i - i1) + j] = 1;
-          for (const j of kept) pruned[r * B + (i - i1) + j] = 0;
+          for (const j of kept) if (w[r * cols + i + j] !== 0) pruned[r * B + (i - i1) + j] = 0;
         }
       }
       const d = L[i * cols + i]!;
@@ -98,7 +107,13 @@ export function sparseGpt(
         const e = row + i;
         const wv = W[e]!;
         const q = pruned[r * B + (i - i1)] ? 0 : grid ? quantizeOne(wv, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax) : wv;
-        out[e] = q;
+        // A kept weight of a dead column (no calibration input reaches it; W holds 0 there) keeps its own value.
+        out[e] =
+          dead[i] && q === 0 && !pruned[r * B + (i - i1)]
+            ? grid
+              ? quantizeOne(w[e]!, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax)
+              : w[e]!
+            : q;
         const e1 = (wv - q) / d;
         err[r * B + (i - i1)] = e1;
         if (e1 !== 0) for (let j = i + 1; j < i2; j++) W[row + j]! -= e1 * L[j * cols + i]!;
