@@ -75,6 +75,10 @@ export const DEFAULT_CALIBRATION_SAMPLES = 64;
 
 export type PrunePattern = 'unstructured' | '2:4' | '4:8' | 'channel';
 
+/** How unstructured and N:M masks are chosen: by weight magnitude, or by SparseGPT (calibrated, the kept weights compensate). */
+export type PruneMethod = 'magnitude' | 'sparsegpt';
+export const PRUNE_METHODS: PruneMethod[] = ['magnitude', 'sparsegpt'];
+
 export interface SparsityOverride {
   match: string;
   sparsity: number;
@@ -97,6 +101,13 @@ export interface PruneRecipe {
   exclude: string[];
   excludeOps: string[];
   overrides: SparsityOverride[];
+  /**
+   * Unstructured and N:M: 'sparsegpt' chooses the mask with the layer inputs' Hessian on calibration data and updates
+   * the kept weights to make up for the pruned ones (default 'magnitude'; channel pruning always ranks by norm).
+   */
+  method?: PruneMethod;
+  /** SparseGPT without a quantize step: calibration samples taken from the data (default 64). */
+  calibrationSamples?: number;
 }
 
 export interface Recipe {
@@ -145,6 +156,8 @@ export function validatePrune(input: unknown): PruneRecipe {
       if (typeof ov?.match !== 'string') throw new RecipeError(`prune.overrides[${i}].match must be a glob string`);
       return { match: ov.match, sparsity: fraction(ov.sparsity, 0.95, `prune.overrides[${i}].sparsity`) };
     }),
+    ...(p.method !== undefined ? { method: oneOf(p.method, PRUNE_METHODS, 'prune.method') } : {}),
+    ...(p.calibrationSamples !== undefined ? { calibrationSamples: intIn(p.calibrationSamples, 1, 100000, 'prune.calibrationSamples') } : {}),
   };
 }
 
