@@ -27,6 +27,8 @@ Usage:
                    [--format static [--calib-data <dir|file>] [--calib-samples N] [--bias-correction]
                     [--calib-method minmax|percentile|entropy|mse] [image flags | --dims ... --floats F]]
                    [--gptq [--gptq-damp F] [--act-order] [--calib-data <dir|file>] [--calib-samples N]]
+                   [--prune-method magnitude|sparsegpt] [--weights rtn|gptq] [--activations 8]
+                   [--calibration minmax|percentile|entropy|mse] [--calibration-samples N]
   cstudio eval <original.onnx> <candidate.onnx>... [--candidates DIR] [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
@@ -78,6 +80,12 @@ Options:
                          the Hessian of its inputs on calibration data (--calib-data etc., as for static)
   --gptq-damp <f>        GPTQ dampening, λ = f · mean(diag H) (default 0.01)
   --act-order            GPTQ: quantize input columns in order of decreasing Hessian diagonal
+  --weights <m>          rtn (round to nearest, default) | gptq (the same as --gptq)
+  --activations 8        static int8 activations (the same as --format static)
+  --calibration <m>      the same as --calib-method; --calibration-samples <N> the same as --calib-samples
+  --prune-method <m>     unstructured and 2:4 / 4:8 masks: magnitude (default) | sparsegpt: masks chosen with the
+                         Hessian of each layer's inputs on calibration data (--calib-data etc., as for --gptq) and
+                         the kept weights updated to make up for the pruned ones; channel pruning stays by norm
   --bias-correction      static: fold the mean shift of each layer's weight rounding into its bias
   --exclude <glob>       leave matching tensors or layers in float (repeatable)
   --override <glob=bits> give matching tensors their own bit width (repeatable)
@@ -184,6 +192,11 @@ const OPTIONS = {
   gptq: { type: 'boolean' },
   'gptq-damp': { type: 'string' },
   'act-order': { type: 'boolean' },
+  'prune-method': { type: 'string' },
+  weights: { type: 'string' },
+  activations: { type: 'string' },
+  calibration: { type: 'string' },
+  'calibration-samples': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -220,6 +233,11 @@ const CALIBRATION_OPTIONS: OptionName[] = [
   'gptq',
   'gptq-damp',
   'act-order',
+  'prune-method',
+  'weights',
+  'activations',
+  'calibration',
+  'calibration-samples',
   ...DATA_SHAPE_OPTIONS,
 ];
 const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'task', 'mask-threshold', ...DATA_SHAPE_OPTIONS];
@@ -286,6 +304,11 @@ export async function runCli(argv: string[]): Promise<string> {
     gptq: values.gptq,
     gptqDamp: values['gptq-damp'],
     actOrder: values['act-order'],
+    pruneMethod: values['prune-method'],
+    weights: values.weights,
+    activations: values.activations,
+    calibration: values.calibration,
+    calibrationSamples: values['calibration-samples'],
     calibShape: {
       dims: values.dims,
       floats: values.floats,
