@@ -79,7 +79,16 @@ function gaussJordanInverse(h: Float64Array, n: number): Float64Array {
  * algorithm states: unstructured per block of B columns (that block's share of the count, smallest w² / [H⁻¹]ⱼⱼ over
  * the block, [H⁻¹]ⱼⱼ being column j's pivot when its turn comes), N:M when the sweep reaches each group.
  */
-function naive(w: Float32Array, rows: number, cols: number, hRaw: Float64Array, pattern: SparsityPattern, B: number, grid?: Grid): Float32Array {
+function naive(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  hRaw: Float64Array,
+  pattern: SparsityPattern,
+  B: number,
+  grid?: Grid,
+  scope: 'row' | 'block' = 'row',
+): Float32Array {
   const n = cols;
   const inv = gaussJordanInverse(prepareHessian(hRaw, n, 0.01).h, n);
   // Every column's pivot [H⁻¹]ⱼⱼ at its turn (elimination on a copy: it does not depend on W).
@@ -95,7 +104,18 @@ function naive(w: Float32Array, rows: number, cols: number, hRaw: Float64Array, 
   const mask = new Uint8Array(rows * cols);
   const out = new Float32Array(rows * cols);
   for (let i = 0; i < n; i++) {
-    if (pattern.kind === 'unstructured' && i % B === 0) {
+    if (pattern.kind === 'unstructured' && i % B === 0 && scope === 'row') {
+      // Each row: its even share of the count, that share's part for this block, smallest saliency in the row's block.
+      const i2 = Math.min(i + B, n);
+      for (let r = 0; r < rows; r++) {
+        const k = blockShare(blockShare(pattern.count, rows, r, r + 1), n, i, i2);
+        const order = Array.from({ length: i2 - i }, (_, j) => i + j).sort(
+          (a, b) => W[r * n + a]! ** 2 / pivots[a]! - W[r * n + b]! ** 2 / pivots[b]! || a - b,
+        );
+        for (const j of order.slice(0, k)) mask[r * n + j] = 1;
+      }
+    }
+    if (pattern.kind === 'unstructured' && i % B === 0 && scope === 'block') {
       const i2 = Math.min(i + B, n);
       const k = blockShare(pattern.count, n, i, i2);
       const cand: [number, number][] = [];
@@ -143,18 +163,19 @@ function setup(rows: number, cols: number, seed: number) {
 }
 
 describe('SparseGPT reference', () => {
-  it('matches direct OBS with the explicit inverse Hessian (unstructured 50 %, blocks of 4 over 11 columns and one block)', () => {
+  it('matches direct OBS with the explicit inverse Hessian (unstructured 50 %, per row and per block masks, blocks of 4 over 11 columns and one block)', () => {
     const rows = 6;
     const cols = 11;
     const { w, h } = setup(rows, cols, 7);
     const pattern: SparsityPattern = { kind: 'unstructured', count: Math.floor(0.5 * rows * cols) };
-    for (const B of [4, 128]) {
-      const got = sparseGpt(w, rows, cols, h, pattern, { blockSize: B });
-      const want = naive(w, rows, cols, h, pattern, B);
-      // Same mask, same compensated weights.
-      expect(Array.from(got, (x) => x === 0)).toEqual(Array.from(want, (x) => x === 0));
-      expect(maxDiff(got, want)).toBeLessThan(1e-5);
-    }
+    for (const maskScope of ['row', 'block'] as const)
+      for (const B of [4, 128]) {
+        const got = sparseGpt(w, rows, cols, h, pattern, { blockSize: B, maskScope });
+        const want = naive(w, rows, cols, h, pattern, B, undefined, maskScope);
+        // Same mask, same compensated weights.
+        expect(Array.from(got, (x) => x === 0)).toEqual(Array.from(want, (x) => x === 0));
+        expect(maxDiff(got, want)).toBeLessThan(1e-5);
+      }
   });
 
   it('matches direct OBS for 2:4 and 4:8 (with a tail group), and jointly quantized at 4 bits', () => {
@@ -183,7 +204,14 @@ describe('SparseGPT reference', () => {
     const { w, h } = setup(rows, cols, 3);
     for (const s of [0.1, 0.5, 0.73, 0.9]) {
       const count = Math.floor(s * rows * cols);
-      for (const B of [7, 16, 128]) expect(zerosOf(sparseGpt(w, rows, cols, h, { kind: 'unstructured', count }, { blockSize: B }))).toBe(count);
+      for (const B of [7, 16, 128]) {
+        expect(zerosOf(sparseGpt(w, rows, cols, h, { kind: 'unstructured', count }, { blockSize: B, maskScope: 'block' }))).toBe(count);
+        // Per row: the count exactly, each row within one weight of the others.
+        const got = sparseGpt(w, rows, cols, h, { kind: 'unstructured', count }, { blockSize: B });
+        expect(zerosOf(got)).toBe(count);
+        const perRow = Array.from({ length: rows }, (_, r) => zerosOf(got.subarray(r * cols, (r + 1) * cols)));
+        expect(Math.max(...perRow) - Math.min(...perRow)).toBeLessThanOrEqual(1);
+      }
     }
     for (const [n, m] of [
       [2, 4],
@@ -221,12 +249,22 @@ describe('SparseGPT reference', () => {
     const diag = Array.from({ length: cols }, () => 0.1 + 3 * r());
     diag.forEach((d, j) => (h[j * cols + j] = d));
     const count = 20;
-    const got = sparseGpt(w, rows, cols, h, { kind: 'unstructured', count }, { blockSize: 128 });
-    // Expected: the `count` smallest w² · H_jj zeroed (damping scales every diagonal term alike: same order), the rest untouched.
-    const weighted = Float32Array.from(w, (x, e) => Math.sqrt(x * x * diag[e % cols]!));
+    const got = sparseGpt(w, rows, cols, h, { kind: 'unstructured', count }, { blockSize: 128, maskScope: 'block' });
+    // Expected: the `count` smallest w² · H_jj zeroed (damping shifts every diagonal term alike: nearly the same order), the rest untouched.
+    const lambda = (0.01 * diag.reduce((a, b) => a + b, 0)) / cols;
+    const weighted = Float32Array.from(w, (x, e) => Math.sqrt(x * x * (diag[e % cols]! + lambda)));
     pruneSmallest(weighted, count);
     const want = w.map((x, e) => (weighted[e] === 0 ? 0 : x));
     expect(Array.from(got)).toEqual(Array.from(want));
+    // Per row (the default): the same within each row (5 of 10 each).
+    const rowsGot = sparseGpt(w, rows, cols, h, { kind: 'unstructured', count });
+    for (let r = 0; r < rows; r++) {
+      const wr = Float32Array.from(w.subarray(r * cols, (r + 1) * cols), (x, j) => Math.sqrt(x * x * (diag[j]! + lambda)));
+      pruneSmallest(wr, count / rows);
+      expect(Array.from(rowsGot.subarray(r * cols, (r + 1) * cols)), `row ${r}`).toEqual(
+        Array.from(w.subarray(r * cols, (r + 1) * cols), (x, j) => (wr[j] === 0 ? 0 : x)),
+      );
+    }
     // 2:4 with H = I is exactly magnitude 2:4 (the studio's kernel).
     const eye = new Float64Array(cols * cols);
     for (let j = 0; j < cols; j++) eye[j * cols + j] = 1;
