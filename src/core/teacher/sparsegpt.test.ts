@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gptq, gridOf, Hessian, layerSqnrDb, prepareHessian, quantizeOne, type Grid } from './gptq';
-import { blockShare, sparseGpt, type SparsityPattern } from './sparsegpt';
+import { blockShare, rowTargets, sparseGpt, type SparsityPattern } from './sparsegpt';
 import { codeRange, paramsForRange } from '../compress/quantize/math';
 import { nmMaskOf } from '../../kernels/ts/prune-reference';
 import { pruneSmallest } from '../compress/prune/masks';
@@ -108,7 +108,7 @@ function naive(
       // Each row: its even share of the count, that share's part for this block, smallest saliency in the row's block.
       const i2 = Math.min(i + B, n);
       for (let r = 0; r < rows; r++) {
-        const k = blockShare(blockShare(pattern.count, rows, r, r + 1), n, i, i2);
+        const k = blockShare(rowTargets(new Int32Array(rows), n, pattern.count)[r]!, n, i, i2);
         const order = Array.from({ length: i2 - i }, (_, j) => i + j).sort(
           (a, b) => W[r * n + a]! ** 2 / pivots[a]! - W[r * n + b]! ** 2 / pivots[b]! || a - b,
         );
@@ -224,6 +224,30 @@ describe('SparseGPT reference', () => {
           for (let j = g; j < g + m; j++) if (got[r * cols + j] !== 0) kept++;
           expect(kept).toBe(n);
         }
+    }
+  });
+
+  it('row targets: an even share, rows already holding more zeros keep them and the others share the rest', () => {
+    expect(Array.from(rowTargets(new Int32Array(4), 10, 22))).toEqual([6, 6, 5, 5]);
+    expect(Array.from(rowTargets(Int32Array.of(9, 0, 0, 1), 10, 20))).toEqual([9, 4, 4, 3]);
+    // More zeros than the count: nothing more is pruned.
+    expect(Array.from(rowTargets(Int32Array.of(8, 7, 0, 0), 10, 10))).toEqual([8, 7, 0, 0]);
+    expect(Array.from(rowTargets(Int32Array.of(2, 0), 4, 8))).toEqual([4, 4]);
+  });
+
+  it('keeps weights that are zero already at zero (filterbank-like rows), unstructured and 2:4', () => {
+    const rows = 6;
+    const cols = 16;
+    const { w, h } = setup(rows, cols, 17);
+    for (let c = 0; c < 12; c++) w[c] = 0; // row 0: 12 of 16 zero
+    w[cols + 3] = 0;
+    for (const pattern of [
+      { kind: 'unstructured', count: 48 },
+      { kind: 'nm', n: 2, m: 4 },
+    ] as SparsityPattern[]) {
+      const got = sparseGpt(w, rows, cols, h, pattern);
+      for (let e = 0; e < w.length; e++) if (w[e] === 0) expect(got[e], `${pattern.kind} ${e}`).toBe(0);
+      if (pattern.kind === 'unstructured') expect(zerosOf(got)).toBe(48);
     }
   });
 

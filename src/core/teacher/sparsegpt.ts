@@ -51,6 +51,30 @@ export function blockShare(count: number, cols: number, i1: number, i2: number):
 }
 
 /**
+ * How many weights each row loses so that the layer loses `count`: every row the same share t, except that a row
+ * keeps all the zeros it has already (max(zeros, t), t as large as the count allows; the remainder one each to the
+ * first rows at t). A filterbank row that is mostly zeros loses nothing more while the others share the rest.
+ */
+export function rowTargets(zeros: Int32Array, cols: number, count: number): Int32Array {
+  const sum = (t: number) => zeros.reduce((a, z) => a + Math.max(z, t), 0);
+  let lo = 0;
+  let hi = cols;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (sum(mid) <= count) lo = mid;
+    else hi = mid - 1;
+  }
+  const out = Int32Array.from(zeros, (z) => Math.max(z, lo));
+  let rest = count - sum(lo);
+  for (let r = 0; r < out.length && rest > 0; r++)
+    if (out[r]! === lo && lo < cols) {
+      out[r]!++;
+      rest--;
+    }
+  return out;
+}
+
+/**
  * SparseGPT on W [rows, cols] (row-major) with H [cols, cols]. Returns the pruned (and, with a grid, quantized)
  * weights in W's layout. Dead columns (no input reaches them) are pruned first (saliency 0); their kept weights stay as they were.
  */
@@ -74,7 +98,9 @@ export function sparseGpt(
   const count = pattern.kind === 'unstructured' ? Math.min(rows * cols, Math.max(0, Math.floor(pattern.count))) : 0;
   // Weights that are zero already (a filterbank's, an earlier mask's) stay zero and count towards the target.
   const blockScope = options.maskScope === 'block';
-  const rowCount = Int32Array.from({ length: rows }, (_, r) => blockShare(count, rows, r, r + 1));
+  const rowZeros = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (w[r * cols + c] === 0) rowZeros[r]!++;
+  const rowCount = rowTargets(rowZeros, cols, count);
   const done = new Int32Array(rows);
   for (let i1 = 0; i1 < cols; i1 += B) {
     const i2 = Math.min(i1 + B, cols);
