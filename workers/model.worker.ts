@@ -46,6 +46,7 @@ function calibrationOptions(recipe: Recipe, calibration: WorkerCalibration | und
     ...(calibration.gptq && g?.enabled
       ? { gptq: { layers: reviveLayers(calibration.gptq), options: { dampening: g.dampening, blockSize: g.blockSize, actOrder: g.actOrder } } }
       : {}),
+    ...(calibration.gptq && recipe.prune?.method === 'sparsegpt' ? { sparsegpt: { layers: reviveLayers(calibration.gptq), options: {} } } : {}),
   };
 }
 import type { ActivationStats } from '../src/core/teacher/histogram';

@@ -154,11 +154,13 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       let calibration: CalibrationOutcome | null | undefined;
       // GPTQ: the same run also streams each layer's inputs into its Hessian.
       const isStatic = recipe.quantize?.format === 'static';
-      const gptq = recipe.quantize?.gptq?.enabled === true;
-      if (recipe.quantize && (isStatic || gptq)) {
-        const names = isStatic ? await modelWorker.staticNames(recipe.quantize) : [];
+      // SparseGPT (pruning) takes the same Hessians.
+      const sparse = recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel';
+      const gptq = recipe.quantize?.gptq?.enabled === true || sparse;
+      if ((recipe.quantize && isStatic) || gptq) {
+        const names = isStatic ? await modelWorker.staticNames(recipe.quantize!) : [];
         if (ticket !== compressTicket) return;
-        const count = recipe.quantize.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+        const count = recipe.quantize?.calibrationSamples ?? recipe.prune?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
         const key = JSON.stringify([count, names, gptq]);
         const cached = calibrationCache;
         // The statistics hold whole histograms: another range method or bias correction reuses them.
@@ -185,6 +187,12 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
           calibration.synthetic
             ? `Calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): ${isStatic ? 'activation ranges' : 'layer-input statistics'} from random inputs can be far from real data's; choose real data in the Evaluation lab.`
             : `${isStatic ? 'Activations calibrated' : 'GPTQ calibrated'} on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
+        );
+      } else if (calibration && result.prune) {
+        result.prune.warnings.unshift(
+          calibration.synthetic
+            ? `SparseGPT calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): layer-input statistics from random inputs can be far from real data's; choose real data in the Evaluation lab.`
+            : `SparseGPT calibrated on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
         );
       }
       const { changedAt } = get().compression;
