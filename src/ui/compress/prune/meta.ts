@@ -1,7 +1,8 @@
 /** Labels and plain-language help for the pruning controls. */
 import type { PruneRecipe } from '../../../core/recipe';
 
-export const PRUNE_HELP = 'Removes the weights (or whole output channels) that matter least, judged by their magnitude. Runs before quantization.';
+export const PRUNE_HELP =
+  'Removes the weights (or whole output channels) that matter least, judged by their magnitude (or, with SparseGPT, by what they add to each layer’s output on calibration data). Runs before quantization.';
 
 export const SPARSITY_HELP = 'The share of weights set to zero (or of output channels removed, for structured channels).';
 
