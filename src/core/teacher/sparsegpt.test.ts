@@ -241,6 +241,7 @@ describe('SparseGPT reference', () => {
     const { w, h } = setup(rows, cols, 17);
     for (let c = 0; c < 12; c++) w[c] = 0; // row 0: 12 of 16 zero
     w[cols + 3] = 0;
+    for (let c = 10; c < 16; c++) w[2 * cols + c] = 0; // row 2: 6 zeros at the end (the last block)
     for (const pattern of [
       { kind: 'unstructured', count: 48 },
       { kind: 'nm', n: 2, m: 4 },
@@ -249,6 +250,11 @@ describe('SparseGPT reference', () => {
       for (let e = 0; e < w.length; e++) if (w[e] === 0) expect(got[e], `${pattern.kind} ${e}`).toBe(0);
       if (pattern.kind === 'unstructured') expect(zerosOf(got)).toBe(48);
     }
+    // Per row exactly its target, whatever block its zeros fall in (blocks of 4).
+    const zeros = Int32Array.from({ length: rows }, (_, r) => zerosOf(w.subarray(r * cols, (r + 1) * cols)));
+    const target = rowTargets(zeros, cols, 48);
+    const got = sparseGpt(w, rows, cols, h, { kind: 'unstructured', count: 48 }, { blockSize: 4 });
+    for (let r = 0; r < rows; r++) expect(zerosOf(got.subarray(r * cols, (r + 1) * cols)), `row ${r}`).toBe(target[r]);
   });
 
   it('with nothing to prune it leaves the weights unchanged, and with a grid it is GPTQ', () => {

@@ -101,6 +101,7 @@ export function sparseGpt(
   const rowZeros = new Int32Array(rows);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (w[r * cols + c] === 0) rowZeros[r]!++;
   const rowCount = rowTargets(rowZeros, cols, count);
+  const zerosLeft = Int32Array.from(rowZeros);
   const done = new Int32Array(rows);
   for (let i1 = 0; i1 < cols; i1 += B) {
     const i2 = Math.min(i1 + B, cols);
@@ -122,9 +123,11 @@ export function sparseGpt(
         for (const e of smallest(saliency, k)) pruned[Math.floor(e / bw) * B + (e % bw)] = 1;
         done[0]! += k;
       } else {
-        // Every row its share of the count, spread evenly over the blocks.
+        // Every row its share of the count, spread evenly over the blocks, leaving room for the zeros of later blocks.
         for (let r = 0; r < rows; r++) {
-          const k = Math.min(bw, Math.max(zeros[r]!, Math.round((rowCount[r]! * i2) / cols) - done[r]!));
+          zerosLeft[r]! -= zeros[r]!;
+          const even = Math.min(Math.round((rowCount[r]! * i2) / cols) - done[r]!, rowCount[r]! - done[r]! - zerosLeft[r]!);
+          const k = Math.min(bw, Math.max(zeros[r]!, even));
           for (const c of smallest(saliency.slice(r * bw, (r + 1) * bw), k)) pruned[r * B + c] = 1;
           done[r]! += k;
         }
