@@ -48,6 +48,7 @@ function calibrationOptions(recipe: Recipe, calibration: WorkerCalibration | und
       : {}),
     // Channel pruning's least-squares refit reads the same layer-input Hessians.
     ...(calibration.gptq && recipe.prune?.refit && recipe.prune.pattern === 'channel' ? { refit: { layers: reviveLayers(calibration.gptq) } } : {}),
+    ...(calibration.gptq && recipe.prune?.method === 'sparsegpt' ? { sparsegpt: { layers: reviveLayers(calibration.gptq), options: {} } } : {}),
   };
 }
 import type { ActivationStats } from '../src/core/teacher/histogram';

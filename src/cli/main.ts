@@ -29,6 +29,8 @@ Usage:
                     [image flags | --dims ... --floats F]]
                    [--gptq [--gptq-damp F] [--act-order] [--calib-data <dir|file>] [--calib-samples N]]
                    [--pattern channel --refit] [--teacher-report --calib-data <dir|file>]
+                   [--prune-method magnitude|sparsegpt] [--weights rtn|gptq] [--activations 8]
+                   [--calibration minmax|percentile|entropy|mse] [--calibration-samples N]
   cstudio eval <original.onnx> <candidate.onnx>... [--candidates DIR] [DATA] [--runs N] [--warmup N] [--task OUTPUT=TASK]...
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
@@ -82,6 +84,12 @@ Options:
                          the Hessian of its inputs on calibration data (--calib-data etc., as for static)
   --gptq-damp <f>        GPTQ dampening, λ = f · mean(diag H) (default 0.01)
   --act-order            GPTQ: quantize input columns in order of decreasing Hessian diagonal
+  --weights <m>          rtn (round to nearest, default) | gptq (the same as --gptq)
+  --activations 8        static int8 activations (the same as --format static)
+  --calibration <m>      the same as --calib-method; --calibration-samples <N> the same as --calib-samples
+  --prune-method <m>     unstructured and 2:4 / 4:8 masks: magnitude (default) | sparsegpt: masks chosen with the
+                         Hessian of each layer's inputs on calibration data (--calib-data etc., as for --gptq) and
+                         the kept weights updated to make up for the pruned ones; channel pruning stays by norm
   --bias-correction      static: fold the mean shift of each layer's weight rounding into its bias
   --refit                channel: refit each layer reading the cut channels to the original's outputs by least
                          squares on the calibration data (--calib-data etc., as for --gptq)
@@ -199,6 +207,11 @@ const OPTIONS = {
   'act-order': { type: 'boolean' },
   refit: { type: 'boolean' },
   'teacher-report': { type: 'boolean' },
+  'prune-method': { type: 'string' },
+  weights: { type: 'string' },
+  activations: { type: 'string' },
+  calibration: { type: 'string' },
+  'calibration-samples': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -238,6 +251,11 @@ const CALIBRATION_OPTIONS: OptionName[] = [
   'act-order',
   'refit',
   'teacher-report',
+  'prune-method',
+  'weights',
+  'activations',
+  'calibration',
+  'calibration-samples',
   ...DATA_SHAPE_OPTIONS,
 ];
 const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'task', 'mask-threshold', ...DATA_SHAPE_OPTIONS];
@@ -319,6 +337,11 @@ export async function runCli(argv: string[]): Promise<string> {
     actOrder: values['act-order'],
     refit: values.refit,
     teacherReport: values['teacher-report'],
+    pruneMethod: values['prune-method'],
+    weights: values.weights,
+    activations: values.activations,
+    calibration: values.calibration,
+    calibrationSamples: values['calibration-samples'],
     calibShape: {
       dims: values.dims,
       floats: values.floats,

@@ -84,6 +84,10 @@ export const DEFAULT_CALIBRATION_SAMPLES = 64;
 
 export type PrunePattern = 'unstructured' | '2:4' | '4:8' | 'channel';
 
+/** How unstructured and N:M masks are chosen: by weight magnitude, or by SparseGPT (calibrated, the kept weights compensate). */
+export type PruneMethod = 'magnitude' | 'sparsegpt';
+export const PRUNE_METHODS: PruneMethod[] = ['magnitude', 'sparsegpt'];
+
 export interface SparsityOverride {
   match: string;
   sparsity: number;
@@ -108,6 +112,13 @@ export interface PruneRecipe {
   overrides: SparsityOverride[];
   /** Channel pruning: refit the layers reading the cut channels to the original's outputs (least squares on calibration data). */
   refit?: boolean;
+  /**
+   * Unstructured and N:M: 'sparsegpt' chooses the mask with the layer inputs' Hessian on calibration data and updates
+   * the kept weights to make up for the pruned ones (default 'magnitude'; channel pruning always ranks by norm).
+   */
+  method?: PruneMethod;
+  /** SparseGPT without a quantize step: calibration samples taken from the data (default 64). */
+  calibrationSamples?: number;
 }
 
 export interface Recipe {
@@ -166,6 +177,8 @@ export function validatePrune(input: unknown): PruneRecipe {
                 })(),
         }
       : {}),
+    ...(p.method !== undefined ? { method: oneOf(p.method, PRUNE_METHODS, 'prune.method') } : {}),
+    ...(p.calibrationSamples !== undefined ? { calibrationSamples: intIn(p.calibrationSamples, 1, 100000, 'prune.calibrationSamples') } : {}),
   };
 }
 

@@ -170,13 +170,14 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
       let calibration: CalibrationOutcome | null | undefined;
       // GPTQ: the same run also streams each layer's inputs into its Hessian.
       const isStatic = recipe.quantize?.format === 'static';
-      // Channel pruning's refit: the layers' Hessians from the same calibration run.
+      // Channel pruning's refit and SparseGPT (pruning) take the same Hessians as GPTQ, from one calibration run.
       const refit = recipe.prune?.refit === true && recipe.prune.pattern === 'channel';
-      const gptq = recipe.quantize?.gptq?.enabled === true || refit;
+      const sparse = recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel';
+      const gptq = recipe.quantize?.gptq?.enabled === true || refit || sparse;
       if ((recipe.quantize && isStatic) || gptq) {
         const names = isStatic && recipe.quantize ? await modelWorker.staticNames(recipe.quantize) : [];
         if (ticket !== compressTicket) return;
-        const count = recipe.quantize?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+        const count = recipe.quantize?.calibrationSamples ?? recipe.prune?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
         const key = JSON.stringify([count, names, gptq]);
         const cached = calibrationCache;
         // The statistics hold whole histograms: another range method or bias correction reuses them.
@@ -204,6 +205,12 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
           calibration.synthetic
             ? `Calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): ${isStatic ? 'activation ranges' : 'layer-input statistics'} from random inputs can be far from real data's; choose real data in the Evaluation lab.`
             : `${isStatic ? 'Activations calibrated' : 'GPTQ calibrated'} on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
+        );
+      } else if (calibration && result.prune) {
+        result.prune.warnings.unshift(
+          calibration.synthetic
+            ? `SparseGPT calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): layer-input statistics from random inputs can be far from real data's; choose real data in the Evaluation lab.`
+            : `SparseGPT calibrated on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
         );
       }
       if (calibration && refit && result.prune)

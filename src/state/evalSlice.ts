@@ -355,12 +355,14 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
         const recipe = currentRecipe();
         await Promise.all([ensureOriginal(), ensureData(), get().loadEvalEnvironment()]);
         // Static int8 calibrates first (the first N samples), then is evaluated on the others.
-        const isGptq = recipe.quantize?.gptq?.enabled === true;
+        // GPTQ and SparseGPT (pruning) calibrate too: the Hessians of the layer inputs.
+        const isGptq = recipe.quantize?.gptq?.enabled === true || (recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel');
         const isStatic = recipe.quantize?.format === 'static' || isGptq;
         let calibration: CalibrationOutcome | null | undefined;
         if (isStatic) {
           const names = recipe.quantize?.format === 'static' ? await modelWorker.staticNames(recipe.quantize) : [];
-          calibration = await evalWorker.calibrate(names, recipe.quantize!.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES, () => undefined, isGptq);
+          const count = recipe.quantize?.calibrationSamples ?? recipe.prune?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+          calibration = await evalWorker.calibrate(names, count, () => undefined, isGptq);
           if (calibration === null || controller.signal.aborted) {
             if (labJob === controller) set((s) => ({ evaluation: { ...s.evaluation, status: 'cancelled', progress: null } }));
             return;

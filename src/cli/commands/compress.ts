@@ -14,7 +14,7 @@ import type { QuantizeOptions } from '../../core/compress/quantize/quantize';
 import { evalDataset, evalSettings, nodeRuntime, UsageError, type EvalDataFlags } from '../eval-data';
 import { COVERAGE_WARN_BELOW, describeLeft, type Coverage } from '../../core/compress/coverage';
 import { describeUpgrade } from '../../core/onnx/upgrade';
-import type { PruneGroupReport, PruneReport } from '../../core/compress/prune/apply';
+import type { PruneGroupReport, PruneOptions, PruneReport } from '../../core/compress/prune/apply';
 import type { QuantReport } from '../../core/compress/quantize/report';
 import { openModel, summarizeModel, type OpenedModel } from '../../core/onnx/open';
 import {
@@ -75,6 +75,13 @@ export interface CompressFlags {
   refit?: boolean;
   /** The teacher–student report on the calibration data (needs --calib-data). */
   teacherReport?: boolean;
+  /** SparseGPT masks (calibrated like GPTQ) instead of magnitude: --prune-method magnitude|sparsegpt. */
+  pruneMethod?: string;
+  /** The issue's names: --weights rtn|gptq (--gptq), --activations 8 (--format static), --calibration M (--calib-method), --calibration-samples N (--calib-samples). */
+  weights?: string;
+  activations?: string;
+  calibration?: string;
+  calibrationSamples?: string;
   /** How calibration data is shaped: synthetic dims/floats, image preprocessing, onnxruntime threads. */
   calibShape?: Pick<EvalDataFlags, 'dims' | 'floats' | 'threads' | 'image'>;
   /** --memory-budget as given (size or N% of this machine's memory). */
@@ -114,6 +121,7 @@ const PRUNE_FLAGS = ['sparsity', 'pattern', 'global', 'layerCap', 'norm', 'group
  * prune step; quantization runs when its flags or the recipe ask for it, or when nothing else was asked (int8).
  */
 export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
+  flags = resolveAliases(flags);
   let file: Recipe = { version: 1 };
   if (flags.recipe) {
     let json: unknown;
@@ -127,8 +135,10 @@ export async function recipeFromFlags(flags: CompressFlags): Promise<Recipe> {
   const given = (keys: readonly (keyof CompressFlags)[]) =>
     keys.some((k) => flags[k] !== undefined && !(Array.isArray(flags[k]) && (flags[k] as unknown[]).length === 0));
   const wantPrune = !!file.prune || given(PRUNE_FLAGS);
-  // --calib-samples also sizes the refit's and the report's calibration: alone with them it asks for no quantization.
-  const quantFlags = flags.refit || flags.teacherReport ? QUANT_FLAGS.filter((k) => k !== 'calibSamples') : QUANT_FLAGS;
+  if (flags.pruneMethod !== undefined && !wantPrune) throw new UsageError('--prune-method goes with pruning (--sparsity, --pattern or a recipe with prune)');
+  // --calib-samples also sizes the calibration of the refit, the report and SparseGPT: alone with them it asks for no quantization.
+  const sparse = flags.pruneMethod === 'sparsegpt';
+  const quantFlags = flags.refit || flags.teacherReport || sparse ? QUANT_FLAGS.filter((k) => k !== 'calibSamples') : QUANT_FLAGS;
   const wantQuant = !!file.quantize || given(quantFlags) || !wantPrune;
   const recipe: Recipe = { version: 1 };
   try {
@@ -152,6 +162,10 @@ function pruneFromFlags(flags: CompressFlags, base: PruneRecipe | undefined): Pr
   if (flags.groupImportance !== undefined) p.groupImportance = flags.groupImportance as PruneRecipe['groupImportance'];
   if (flags.exclude?.length) p.exclude = [...(p.exclude ?? []), ...flags.exclude];
   if (flags.refit) p.refit = true;
+  if (flags.pruneMethod !== undefined) p.method = flags.pruneMethod as PruneRecipe['method'];
+  if (p.method === 'sparsegpt' && p.pattern === 'channel')
+    throw new RecipeError('--prune-method sparsegpt chooses unstructured and N:M masks; channel pruning ranks channels by norm (leave --prune-method out)');
+  if (flags.calibSamples !== undefined && p.method === 'sparsegpt') p.calibrationSamples = number(flags.calibSamples, '--calib-samples');
   return validatePrune(p);
 }
 
@@ -185,6 +199,33 @@ function quantizeFromFlags(flags: CompressFlags, base: QuantizeRecipe | undefine
   return validateQuantize(q);
 }
 
+/** The issue's flag names folded into the studio's own (one spelling of each setting reaches the recipe). */
+function resolveAliases(flags: CompressFlags): CompressFlags {
+  const out = { ...flags };
+  const same = (a: string, b: string, alias: string, canonical: string) => {
+    if (a !== b) throw new UsageError(`${alias} and ${canonical} disagree: give one of them`);
+  };
+  if (flags.weights !== undefined) {
+    if (flags.weights !== 'rtn' && flags.weights !== 'gptq') throw new UsageError(`--weights takes rtn or gptq (got "${flags.weights}")`);
+    if (flags.weights === 'rtn' && flags.gptq) throw new UsageError('--weights rtn and --gptq disagree: give one of them');
+    if (flags.weights === 'gptq') out.gptq = true;
+  }
+  if (flags.activations !== undefined) {
+    if (flags.activations !== '8') throw new UsageError(`--activations takes 8 (static int8 activations, as --format static; got "${flags.activations}")`);
+    if (flags.format !== undefined) same(flags.format, 'static', '--activations 8', '--format');
+    out.format = 'static';
+  }
+  if (flags.calibration !== undefined) {
+    if (flags.calibMethod !== undefined) same(flags.calibration, flags.calibMethod, '--calibration', '--calib-method');
+    out.calibMethod = flags.calibration;
+  }
+  if (flags.calibrationSamples !== undefined) {
+    if (flags.calibSamples !== undefined) same(flags.calibrationSamples, flags.calibSamples, '--calibration-samples', '--calib-samples');
+    out.calibSamples = flags.calibrationSamples;
+  }
+  return out;
+}
+
 export async function compressCommand(modelPath: string, flags: CompressFlags): Promise<string> {
   const recipe = await recipeFromFlags(flags);
   const memoryBudget = memoryBudgetFlag(flags.memoryBudget);
@@ -212,12 +253,14 @@ async function compressOne(
   memoryBudget: number,
   warn: (message: string) => void,
 ): Promise<CompressedOne> {
+  flags = resolveAliases(flags);
   // Outputs too big for one file (or with --save-external-data) keep their weights in output.onnx_data beside the model.
   const dataPath = externalDataFileName(output);
   await checkOutputPath(dataPath, '-o (its external-data file)', [modelPath, ...(flags.recipe ? [flags.recipe] : [])]);
   const opened = await openModel([await fileSource(modelPath)], { resolveDataFile: dataFileResolver(flags.externalData ?? path.dirname(modelPath)) });
   const isStatic = recipe.quantize?.format === 'static';
   const isGptq = recipe.quantize?.gptq?.enabled === true;
+  const isSparse = recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel';
   if ((flags.gptqDamp !== undefined || flags.actOrder) && !isGptq) throw new UsageError('--gptq-damp and --act-order go with --gptq');
   if (isGptq && recipe.quantize!.format === 'fp16') throw new UsageError('--gptq quantizes to integer codes: it does not go with --format fp16');
   if (!isStatic && (flags.calibMethod !== undefined || flags.biasCorrection || flags.staticWeights !== undefined)) {
@@ -228,14 +271,14 @@ async function compressOne(
     throw new UsageError('--refit goes with --pattern channel: it refits the layers that read the removed channels');
   if (flags.teacherReport && flags.calibData === undefined)
     throw new UsageError('--teacher-report needs --calib-data: it compares each layer with the original on real calibration inputs');
-  if (!isStatic && !isGptq && !wantRefit && !flags.teacherReport && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
-    throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq (or --refit, --teacher-report)');
+  if (!isStatic && !isGptq && !isSparse && !wantRefit && !flags.teacherReport && (flags.calibData !== undefined || flags.calibSamples !== undefined)) {
+    throw new UsageError('--calib-data and --calib-samples go with --format static or --gptq (or --prune-method sparsegpt, --refit, --teacher-report)');
   }
   const data =
-    isStatic || isGptq || wantRefit || flags.teacherReport
-      ? await calibrationData(opened, recipe, flags, isStatic ? 'static int8' : isGptq ? 'GPTQ' : 'the refit')
+    isStatic || isGptq || isSparse || wantRefit || flags.teacherReport
+      ? await calibrationData(opened, recipe, flags, isStatic ? 'static int8' : isGptq ? 'GPTQ' : isSparse ? 'SparseGPT' : 'the refit')
       : undefined;
-  const calibration = isStatic || isGptq ? await calibrate(opened, recipe.quantize!, data!, isStatic) : undefined;
+  const calibration = isStatic || isGptq || isSparse ? await calibrate(opened, recipe, data!, isStatic) : undefined;
   // GPTQ's Hessians are the refit's too: one pass of the original serves both.
   const refit = wantRefit ? (calibration?.gptq ? { layers: calibration.gptq.layers } : await refitOptions(data!)) : undefined;
   const result = await compressModel(opened, recipe, {
@@ -404,7 +447,10 @@ interface CalibrationData {
 /** The calibration samples (the eval loaders, or seeded random inputs with a loud warning) and onnxruntime-node. */
 async function calibrationData(opened: OpenedModel, recipe: Recipe, flags: CompressFlags, what: string): Promise<CalibrationData> {
   const q = recipe.quantize;
-  const count = q?.calibrationSamples ?? (flags.calibSamples !== undefined ? number(flags.calibSamples, '--calib-samples') : DEFAULT_CALIBRATION_SAMPLES);
+  const count =
+    q?.calibrationSamples ??
+    recipe.prune?.calibrationSamples ??
+    (flags.calibSamples !== undefined ? number(flags.calibSamples, '--calib-samples') : DEFAULT_CALIBRATION_SAMPLES);
   const isStatic = what === 'static int8';
   const shape = flags.calibShape ?? {};
   const dataFlags: EvalDataFlags = {
@@ -429,18 +475,20 @@ async function calibrationData(opened: OpenedModel, recipe: Recipe, flags: Compr
 }
 
 /**
- * Static int8's and GPTQ's calibration in onnxruntime-node: the original model run with the needed activations
- * (static) or layer inputs (GPTQ) as extra outputs on the calibration samples.
+ * Static int8's, GPTQ's and SparseGPT's calibration in onnxruntime-node: the original model run with the needed
+ * activations (static) or layer inputs (GPTQ, SparseGPT: one pass serves both) as extra outputs on the calibration samples.
  */
 async function calibrate(
   opened: OpenedModel,
-  q: QuantizeRecipe,
+  recipe: Recipe,
   { samples, runtime, files }: CalibrationData,
   isStatic: boolean,
-): Promise<StaticOptions & Pick<QuantizeOptions, 'gptq'>> {
+): Promise<StaticOptions & Pick<QuantizeOptions, 'gptq'> & Pick<PruneOptions, 'sparsegpt'>> {
+  const q = recipe.quantize;
+  const sparse = recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel';
   const calibration = { samples };
-  const out: StaticOptions & Pick<QuantizeOptions, 'gptq'> = { calibrationSamples: calibration.samples.length };
-  if (isStatic) {
+  const out: StaticOptions & Pick<QuantizeOptions, 'gptq'> & Pick<PruneOptions, 'sparsegpt'> = { calibrationSamples: calibration.samples.length };
+  if (isStatic && q) {
     const names = await staticCalibrationNames(opened, q);
     const capture = await captureActivations(runtime, files, names, calibration.samples);
     if (capture.unreachable.length)
@@ -449,14 +497,15 @@ async function calibrate(
       );
     out.calibration = capture.stats;
   }
-  if (q.gptq?.enabled) {
-    // Layer inputs streamed into the Hessians a few tensors per pass (one sample's inputs held at a time).
+  if (q?.gptq?.enabled || sparse) {
+    // Layer inputs streamed into the Hessians a few tensors per pass (one sample's inputs held at a time); GPTQ and SparseGPT share them.
     const h = await collectHessians(runtime, files, calibration.samples, { maxTensorsPerRun: 16 });
     if (h.unreachable.length)
       process.stderr.write(
-        `cstudio: ${h.unreachable.length} layer input(s) could not be captured: their weights are rounded to nearest: ${h.unreachable.slice(0, 3).join(', ')}\n`,
+        `cstudio: ${h.unreachable.length} layer input(s) could not be captured: their weights are ${q?.gptq?.enabled ? 'rounded to nearest' : 'pruned by magnitude'}: ${h.unreachable.slice(0, 3).join(', ')}\n`,
       );
-    out.gptq = { layers: h.layers, options: { dampening: q.gptq.dampening, blockSize: q.gptq.blockSize, actOrder: q.gptq.actOrder } };
+    if (q?.gptq?.enabled) out.gptq = { layers: h.layers, options: { dampening: q.gptq.dampening, blockSize: q.gptq.blockSize, actOrder: q.gptq.actOrder } };
+    if (sparse) out.sparsegpt = { layers: h.layers, options: {} };
   }
   return out;
 }
@@ -501,7 +550,10 @@ function renderPrune(r: PruneReport): string {
         l.macsBefore !== undefined ? formatCount(l.macsBefore) : '',
         l.macsAfter !== undefined ? formatCount(l.macsAfter) : '',
         l.action === 'prune' ? l.relError.toExponential(2) : '',
-        l.reason ?? '',
+        l.reason ??
+          (l.sparsegpt
+            ? `SparseGPT: layer output ${l.sparsegpt.layerSqnrDb.toFixed(1)} dB vs ${l.sparsegpt.magnitudeLayerSqnrDb?.toFixed(1)} dB magnitude (calibration inputs)`
+            : (l.note ?? '')),
       ]),
       [false, false, false, true, true, true, true, true, true, true, false],
     ),

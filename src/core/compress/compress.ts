@@ -95,6 +95,8 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
     }
   }
 
+  if (recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel' && !options.sparsegpt)
+    throw new Error('SparseGPT needs calibration: run the original model on calibration data first (teacher/gptq-layers.ts collectHessians).');
   const prune = recipe.prune ? await pruneEditable(work, recipe.prune, options) : undefined;
 
   // GPTQ after pruning keeps the pruned weights at zero (its error feedback would otherwise refill them).

@@ -157,7 +157,7 @@ export interface GridSource {
 }
 
 /** Index of W[r][c] (GPTQ's [rows = outputs, cols = inputs] per conv group) in the stored layout. */
-function storedIndex(layer: GptqLayer): { groups: number; rows: number; cols: number; at: (g: number, r: number, c: number) => number } {
+export function storedIndex(layer: GptqLayer): { groups: number; rows: number; cols: number; at: (g: number, r: number, c: number) => number } {
   const s = layer.shape;
   if (layer.op === 'Conv') {
     const groups = layer.conv!.group;

@@ -197,23 +197,54 @@ export function prepareHessian(h: Float64Array, n: number, dampening: number): {
 }
 
 /**
+ * What GPTQ and SparseGPT (sparsegpt.ts) start from: W [rows, cols] as float64 in the column order `perm` (dead
+ * columns — no input ever reaches them — zeroed), and the lower Cholesky factor L of H⁻¹ for the damped, permuted
+ * H, so that U = Lᵀ is the upper factor (Uᵀ·U = H⁻¹) whose rows carry the OBS updates.
+ */
+export function obsSetup(
+  w: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  hRaw: Float64Array,
+  dampening: number,
+  perm: Int32Array = Int32Array.from({ length: cols }, (_, i) => i),
+): { W: Float64Array; L: Float64Array; dead: Uint8Array } {
+  const prepared = prepareHessian(hRaw, cols, dampening);
+  const H = new Float64Array(cols * cols);
+  for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) H[i * cols + j] = prepared.h[perm[i]! * cols + perm[j]!]!;
+  const W = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) W[r * cols + j] = prepared.dead[perm[j]!] ? 0 : w[r * cols + perm[j]!]!;
+  const L = cholesky(choleskyInverse(cholesky(H, cols), cols), cols);
+  return { W, L, dead: prepared.dead };
+}
+
+/**
+ * The lazy block update: every column after the block [i1, i2) gets the block's scaled errors (err [rows, B], err
+ * of column i at i − i1) through the rows of U = Lᵀ: W[:, j] −= Σᵢ err[:, i] · U[i, j].
+ */
+export function lazyUpdate(W: Float64Array, err: Float64Array, L: Float64Array, rows: number, cols: number, i1: number, i2: number, B: number): void {
+  if (i2 >= cols) return;
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    for (let i = i1; i < i2; i++) {
+      const e1 = err[r * B + (i - i1)]!;
+      if (e1 === 0) continue;
+      for (let j = i2; j < cols; j++) W[row + j]! -= e1 * L[j * cols + i]!;
+    }
+  }
+}
+
+/**
  * GPTQ on W [rows, cols] (row-major, float32 values) with H [cols, cols]. Returns the quantized (dequantized)
  * weights in W's layout. Dead columns (no input ever reaches them) are quantized as zero.
  */
 export function gptq(w: Float32Array, rows: number, cols: number, hRaw: Float64Array, grid: Grid, options: GptqOptions = {}): Float32Array {
   const damp = options.dampening ?? 0.01;
   const B = Math.max(1, options.blockSize ?? 128);
-  const prepared = prepareHessian(hRaw, cols, damp);
   // Column order (activation order: largest diag(H) first).
   const perm = Int32Array.from({ length: cols }, (_, i) => i);
   if (options.actOrder) perm.sort((a, b) => hRaw[b * cols + b]! - hRaw[a * cols + a]! || a - b);
-  const H = new Float64Array(cols * cols);
-  for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) H[i * cols + j] = prepared.h[perm[i]! * cols + perm[j]!]!;
-  // Working copy of W in permuted column order (float64), dead columns zeroed.
-  const W = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) W[r * cols + j] = prepared.dead[perm[j]!] ? 0 : w[r * cols + perm[j]!]!;
-  // U: upper Cholesky factor of H⁻¹ (Uᵀ·U = H⁻¹) = transpose of the lower factor.
-  const L = cholesky(choleskyInverse(cholesky(H, cols), cols), cols);
+  const { W, L } = obsSetup(w, rows, cols, hRaw, damp, perm);
   const U = (i: number, j: number) => L[j * cols + i]!;
   const out = new Float32Array(rows * cols);
   const err = new Float64Array(rows * B);
@@ -235,16 +266,7 @@ export function gptq(w: Float32Array, rows: number, cols: number, hRaw: Float64A
       }
     }
     // Lazy update of every later column with the block's errors.
-    if (i2 < cols) {
-      for (let r = 0; r < rows; r++) {
-        const row = r * cols;
-        for (let i = i1; i < i2; i++) {
-          const e1 = err[r * B + (i - i1)]!;
-          if (e1 === 0) continue;
-          for (let j = i2; j < cols; j++) W[row + j]! -= e1 * L[j * cols + i]!;
-        }
-      }
-    }
+    lazyUpdate(W, err, L, rows, cols, i1, i2, B);
   }
   return out;
 }

@@ -20,6 +20,8 @@ import type { NMView, PruneKernels } from '../../../kernels/prune';
 import type { DeviceTensor } from '../../../kernels/types';
 import { selectKth } from '../../analysis/select';
 import { countZeros, globalPruneCountsOn, zeroTies } from './masks';
+import type { GptqLayer } from '../../teacher/gptq-layers';
+import { sparseGptWeight, type SparseGptOptions, type SparseGptTensorReport } from '../../teacher/sparsegpt';
 
 export type { PruneGroupReport, PruneGroupMember } from './channels';
 
@@ -49,6 +51,10 @@ export interface PruneLayerReport {
   graphPath?: string;
   /** Channel pruning: the ids of the channel groups the layer's output channels belong to. */
   groups?: number[];
+  /** SparseGPT chose this layer's mask and updated its kept weights (layer-output SQNR on calibration inputs vs magnitude's). */
+  sparsegpt?: SparseGptTensorReport;
+  /** Why a layer was pruned by magnitude although the recipe asked for SparseGPT. */
+  note?: string;
 }
 
 export interface PruneReport {
@@ -160,6 +166,8 @@ export function pruneCandidates(catalog: TensorCatalog, recipe: PruneRecipe, lay
 }
 
 export interface PruneOptions {
+  /** SparseGPT: the layers' Hessians by weight name (teacher/gptq-layers.ts `collectHessians`, as for GPTQ) and its options. */
+  sparsegpt?: { layers: Map<string, GptqLayer>; options: Omit<SparseGptOptions, 'grid'> };
   backend?: KernelBackend;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -217,6 +225,8 @@ async function pruneMasks(work: EditableModel, recipe: PruneRecipe, layers: Prun
       }
       pruned = (await onDevice(backend, original, (kern, t) => kern.nmMask(t, view, n, m))).values;
     }
+    const sparse = recipe.method === 'sparsegpt' ? sparseGptFor(options, c, original, pruned, recipe.pattern, counts[i]!) : undefined;
+    if (sparse && 'adjusted' in sparse) pruned = sparse.adjusted;
     setValues(c.entry, pruned);
     const zeros = countZeros(pruned);
     const { signal, noise } = sums(original, pruned);
@@ -232,8 +242,25 @@ async function pruneMasks(work: EditableModel, recipe: PruneRecipe, layers: Prun
       paramsBefore: pruned.length,
       paramsAfter: pruned.length - zeros,
       ...err,
+      ...(sparse ? ('adjusted' in sparse ? { sparsegpt: sparse.report } : { note: sparse.note }) : {}),
     });
   }
+}
+
+/** SparseGPT for one masked layer when it has a Hessian (the magnitude mask `magnitude` feeds its report), else why not. */
+function sparseGptFor(
+  options: PruneOptions,
+  c: Candidate,
+  original: Float32Array,
+  magnitude: Float32Array,
+  pattern: PruneRecipe['pattern'],
+  count: number,
+): { adjusted: Float32Array; report: SparseGptTensorReport } | { note: string } {
+  const layer = options.sparsegpt?.layers.get(c.entry.name);
+  if (!layer || c.entry.graphPath !== 'main' || layer.op !== c.op || layer.shape.join() !== c.entry.shape.join())
+    return { note: 'SparseGPT: no calibration inputs reach this layer: pruned by magnitude' };
+  const nm = pattern === '2:4' ? { kind: 'nm' as const, n: 2, m: 4 } : pattern === '4:8' ? { kind: 'nm' as const, n: 4, m: 8 } : undefined;
+  return sparseGptWeight(original, layer, nm ?? { kind: 'unstructured', count }, options.sparsegpt!.options, magnitude);
 }
 
 async function pruneChannels(

@@ -1,4 +1,4 @@
-import { memo } from 'react';
+import { memo, useId } from 'react';
 import type { TensorInfo } from '../../../core/onnx/types';
 import type { PruneRecipe } from '../../../core/recipe';
 import { fixedSparsity } from '../../../state/recipeEdits';
@@ -7,7 +7,18 @@ import { Exclusions } from '../shared/Exclusions';
 import { Field } from '../shared/Field';
 import { RangeSlider } from '../shared/RangeSlider';
 import { Segmented } from '../shared/Segmented';
-import { CHANNEL_SPARSITY_HELP, GROUP_IMPORTANCE_HELP, GROUP_SCOPE_HELP, NORM_HELP, PATTERNS, SCOPE_HELP, SPARSITY_HELP } from './meta';
+import {
+  CHANNEL_METHOD_HELP,
+  CHANNEL_SPARSITY_HELP,
+  GROUP_IMPORTANCE_HELP,
+  GROUP_SCOPE_HELP,
+  NORM_HELP,
+  PATTERNS,
+  PRUNE_METHODS,
+  SCOPE_HELP,
+  SPARSITY_HELP,
+} from './meta';
+import { DEFAULT_CALIBRATION_SAMPLES } from '../../../core/recipe';
 
 const SPARSITY_TICKS = [0, 25, 50, 75, 95].map((v) => ({ value: v, label: `${v}%` }));
 
@@ -19,12 +30,56 @@ export const PruneOptions = memo(function PruneOptions({ tensors }: { tensors: T
   const pattern = PATTERNS.find((x) => x.value === p.pattern)!;
   const percent = Math.round((fixed ?? p.sparsity) * 100);
   const channels = p.pattern === 'channel';
+  const methodId = useId();
+  const samplesId = useId();
+  const method = PRUNE_METHODS.find((m) => m.value === (channels ? 'magnitude' : (p.method ?? 'magnitude')))!;
+  const quantizeCalibrates = useStudio((s) => s.quantizeOn && (s.quantize.format === 'static' || s.quantize.gptq?.enabled === true));
 
   return (
     <div className="step-options" data-testid="prune-options">
       <Field label="Pattern" help={pattern.help}>
         <Segmented<PruneRecipe['pattern']> label="Pruning pattern" options={PATTERNS} value={p.pattern} onChange={(v) => set({ pattern: v })} />
       </Field>
+
+      <Field label="Pruning method" htmlFor={methodId} help={channels ? CHANNEL_METHOD_HELP : method.help}>
+        <select
+          id={methodId}
+          className="select"
+          value={method.value}
+          disabled={channels}
+          data-testid="prune-method"
+          onChange={(e) => set({ method: e.currentTarget.value === 'sparsegpt' ? 'sparsegpt' : undefined })}
+        >
+          {PRUNE_METHODS.map((m) => (
+            <option key={m.value} value={m.value}>
+              {m.label}
+            </option>
+          ))}
+        </select>
+      </Field>
+
+      {method.value === 'sparsegpt' && !quantizeCalibrates && (
+        <Field
+          label="Calibration samples"
+          htmlFor={samplesId}
+          help="How many samples of the Evaluation lab’s data (the demo digits until you choose others) the original model runs on to measure each layer’s inputs. A few dozen real samples are usually enough; the rest are kept for evaluation."
+        >
+          <input
+            id={samplesId}
+            className="input input--narrow"
+            type="number"
+            min={1}
+            max={10000}
+            step={1}
+            value={p.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES}
+            data-testid="prune-calibration-samples"
+            onChange={(e) => {
+              const v = Number(e.currentTarget.value);
+              if (Number.isInteger(v) && v >= 1 && v <= 10000) set({ calibrationSamples: v }, { debounce: true });
+            }}
+          />
+        </Field>
+      )}
 
       <RangeSlider
         label="Sparsity"

@@ -1,7 +1,8 @@
 /** Labels and plain-language help for the pruning controls. */
 import type { PruneRecipe } from '../../../core/recipe';
 
-export const PRUNE_HELP = 'Removes the weights (or whole output channels) that matter least, judged by their magnitude. Runs before quantization.';
+export const PRUNE_HELP =
+  'Removes the weights (or whole output channels) that matter least, judged by their magnitude (or, with SparseGPT, by what they add to each layer’s output on calibration data). Runs before quantization.';
 
 export const SPARSITY_HELP = 'The share of weights set to zero (or of output channels removed, for structured channels).';
 
@@ -47,3 +48,19 @@ export const GROUP_IMPORTANCE_HELP = {
   sum: 'A channel’s importance is the sum of its norms in every layer of the group (layers that make it and layers that read it): large groups weigh more.',
   mean: 'A channel’s importance is the mean of its norms over the layers of the group, so groups of different sizes compare evenly (matters with Global).',
 };
+
+/** The pruning method (unstructured and N:M masks); channel pruning always ranks channels by norm. */
+export const PRUNE_METHODS: { value: NonNullable<PruneRecipe['method']>; label: string; help: string }[] = [
+  {
+    value: 'magnitude',
+    label: 'Magnitude',
+    help: 'Removes the weights with the smallest values. Instant, needs no data.',
+  },
+  {
+    value: 'sparsegpt',
+    label: 'SparseGPT (uses calibration data)',
+    help: 'Runs the original model on calibration data (the Evaluation lab’s data) to see what each layer receives, removes the weights whose loss changes the layer’s output least, and adjusts the weights that stay to make up for the ones removed. Same sparsity and size as magnitude, usually much closer to the original; the run takes longer.',
+  },
+];
+
+export const CHANNEL_METHOD_HELP = 'Channel pruning always ranks channels by their norm (magnitude): SparseGPT applies to unstructured, 2:4 and 4:8 pruning.';
