@@ -2,13 +2,14 @@
  * Layered (Sugiyama) layout of the visible graph. Small and medium graphs go to dagre (a maintained library made
  * for this: network-simplex ranking, crossing minimisation, Brandes–Köpf placement, routed edges). dagre's cost
  * grows fast (measured on the 2-core dev box: ~2–3 s for 1,000 nodes, ~27 s for 10,000 with its cheapest ranker,
- * and its recursive passes overflow the stack on chains ~10,000 deep), so above DAGRE_MAX_NODES a linear-time
+ * and its recursive passes overflow the stack on chains ~10,000 deep), so above DAGRE_MAX_NODES (where dagre takes
+ * about a second here) a linear-time
  * layered layout takes over: longest-path ranks, two barycentre sweeps to order each rank, barycentric x with
  * packing, straight edges. Both run in the layout worker; the result is typed arrays, transferred.
  */
 import dagre from '@dagrejs/dagre';
 
-export const DAGRE_MAX_NODES = 1000;
+export const DAGRE_MAX_NODES = 500;
 
 export interface LayoutInput {
   /** Width and height of each visible node. */

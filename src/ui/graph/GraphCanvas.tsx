@@ -1,6 +1,18 @@
 import { forwardRef, useCallback, useEffect, useImperativeHandle, useRef } from 'react';
 import { useElementWidth } from '../charts/canvas';
-import { centreView, drawScene, fitView, hitTest, readGraphColors, zoomAt, type DrawOptions, type GraphColors, type Scene, type View } from './draw';
+import {
+  centreView,
+  drawScene,
+  fitView,
+  GraphPainter,
+  hitTest,
+  readGraphColors,
+  zoomAt,
+  type DrawOptions,
+  type GraphColors,
+  type Scene,
+  type View,
+} from './draw';
 
 export interface GraphCanvasHandle {
   fit(): void;
@@ -38,6 +50,9 @@ export const GraphCanvas = forwardRef<GraphCanvasHandle, Props>(function GraphCa
   const latest = useRef(props);
   latest.current = props;
   const colors = useRef<GraphColors | null>(null);
+  const painter = useRef(new GraphPainter());
+  /** What is drawn besides the view (overlay, selection, marks, theme): a change redraws the cached picture. */
+  const version = useRef(0);
   const size = useRef({ width, height });
   size.current = { width, height };
 
@@ -56,8 +71,8 @@ export const GraphCanvas = forwardRef<GraphCanvasHandle, Props>(function GraphCa
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     colors.current ??= readGraphColors(canvas);
     const p = latest.current;
-    const drawn = drawScene(ctx, w, h, p.scene, view.current, colors.current, p);
-    canvas.dataset.drawn = String(drawn);
+    const { drawn } = painter.current.paint(ctx, w, h, ratio, p.scene, view.current, colors.current, p, version.current);
+    if (drawn >= 0) canvas.dataset.drawn = String(drawn);
     canvas.dataset.zoom = view.current.k.toFixed(4);
   }, []);
   const schedule = useCallback(() => {
@@ -87,9 +102,13 @@ export const GraphCanvas = forwardRef<GraphCanvasHandle, Props>(function GraphCa
   }, [scene, width, height, schedule]);
   useEffect(() => {
     colors.current = null;
+    version.current++;
     schedule();
   }, [theme, schedule]);
-  useEffect(() => schedule(), [props.overlayColors, props.selected, props.marked, props.expanded, schedule]);
+  useEffect(() => {
+    version.current++;
+    schedule();
+  }, [props.overlayColors, props.selected, props.marked, props.expanded, width, schedule]);
 
   useImperativeHandle(
     ref,

@@ -151,12 +151,12 @@ export function drawScene(
   ctx.lineWidth = 1 / Math.max(k, 0.5);
   ctx.stroke();
 
-  // Nodes.
+  // Nodes: one path per fill colour (a few state changes instead of one per node).
   const detailed = k >= 0.3;
   const drawn: number[] = [];
   const { x, y } = layout;
   const overlay = options.overlayColors;
-  let lastFill = '';
+  const byFill = new Map<string, number[]>();
   for (let i = 0; i < visible.ids.length; i++) {
     const hw = widths[i]! / 2;
     const hh = heights[i]! / 2;
@@ -166,8 +166,29 @@ export function drawScene(
     drawn.push(i);
     const node = graph.nodes[visible.ids[i]!]!;
     const fill = overlay ? (overlay[node.id] ?? colors.unmeasured) : node.kind === 'op' ? colors.node : colors.nodeIo;
-    if (fill !== lastFill) ctx.fillStyle = lastFill = fill;
-    ctx.fillRect(cx - hw, cy - hh, hw * 2, hh * 2);
+    const list = byFill.get(fill);
+    if (list) list.push(i);
+    else byFill.set(fill, [i]);
+  }
+  // Far out, a node is under a pixel: draw it at least one pixel big so the graph's shape stays visible.
+  const minSize = 1 / k;
+  for (const [fill, list] of byFill) {
+    ctx.fillStyle = fill;
+    ctx.beginPath();
+    for (const i of list) {
+      const w = Math.max(widths[i]!, minSize);
+      const h = Math.max(heights[i]!, minSize);
+      ctx.rect(x[i]! - w / 2, y[i]! - h / 2, w, h);
+    }
+    ctx.fill();
+  }
+  if (!detailed && !overlay) {
+    // Zoomed out without an overlay, white boxes vanish on a light background: outline them in one stroke.
+    ctx.strokeStyle = colors.border;
+    ctx.lineWidth = 1 / k;
+    ctx.beginPath();
+    for (const i of drawn) ctx.rect(x[i]! - widths[i]! / 2, y[i]! - heights[i]! / 2, widths[i]!, heights[i]!);
+    ctx.stroke();
   }
   if (detailed) {
     ctx.strokeStyle = colors.border;
@@ -248,4 +269,78 @@ export function zoomAt(view: View, factor: number, sx: number, sy: number): View
   const k = Math.min(4, Math.max(0.005, view.k * factor));
   const f = k / view.k;
   return { k, tx: sx - (sx - view.tx) * f, ty: sy - (sy - view.ty) * f };
+}
+
+/** Above this many boxes a frame is drawn from a cached picture while only the view's offset changes. */
+export const CACHE_MIN_NODES = 2000;
+
+/**
+ * Paints frames. For big graphs it keeps a picture twice the viewport's size at the current zoom and only copies it,
+ * shifted, while panning: one drawImage per frame instead of thousands of boxes. The picture is redrawn when the
+ * zoom changes, the view leaves it, or what is drawn changes (`version`).
+ */
+export class GraphPainter {
+  private cache: {
+    canvas: HTMLCanvasElement | OffscreenCanvas;
+    k: number;
+    tx: number;
+    ty: number;
+    w: number;
+    h: number;
+    version: unknown;
+    scene: Scene;
+  } | null = null;
+
+  /** Draws a frame; returns the number of nodes in the last full drawing and whether the cache served this frame. */
+  paint(
+    ctx: CanvasRenderingContext2D,
+    width: number,
+    height: number,
+    ratio: number,
+    scene: Scene,
+    view: View,
+    colors: GraphColors,
+    options: DrawOptions,
+    version: unknown,
+  ): { drawn: number; cached: boolean } {
+    if (scene.visible.ids.length < CACHE_MIN_NODES) {
+      this.cache = null;
+      return { drawn: drawScene(ctx, width, height, scene, view, colors, options), cached: false };
+    }
+    let c = this.cache;
+    const dx = c ? view.tx - c.tx : 0;
+    const dy = c ? view.ty - c.ty : 0;
+    const fits =
+      c &&
+      c.k === view.k &&
+      c.version === version &&
+      c.scene === scene &&
+      c.w === width * 2 &&
+      c.h === height * 2 &&
+      dx <= 0 &&
+      dy <= 0 &&
+      dx + c.w >= width &&
+      dy + c.h >= height;
+    let drawn = -1;
+    if (!fits) {
+      const w = width * 2;
+      const h = height * 2;
+      const canvas: HTMLCanvasElement | OffscreenCanvas =
+        c?.canvas ?? (typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(1, 1) : document.createElement('canvas'));
+      if (canvas.width !== Math.round(w * ratio)) canvas.width = Math.round(w * ratio);
+      if (canvas.height !== Math.round(h * ratio)) canvas.height = Math.round(h * ratio);
+      const cctx = canvas.getContext('2d') as CanvasRenderingContext2D | null;
+      if (!cctx) return { drawn: drawScene(ctx, width, height, scene, view, colors, options), cached: false };
+      cctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      // The viewport sits in the middle of the picture.
+      const cacheView = { k: view.k, tx: view.tx + width / 2, ty: view.ty + height / 2 };
+      drawn = drawScene(cctx, w, h, scene, cacheView, colors, options);
+      c = this.cache = { canvas, k: view.k, tx: cacheView.tx, ty: cacheView.ty, w, h, version, scene };
+    }
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(c!.canvas, Math.round((view.tx - c!.tx) * ratio), Math.round((view.ty - c!.ty) * ratio));
+    ctx.restore();
+    return { drawn, cached: fits === true };
+  }
 }
