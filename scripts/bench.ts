@@ -47,6 +47,7 @@ import { staticCalibrationNames } from '../src/core/compress/quantize/static';
 import { captureActivations } from '../src/core/teacher/capture';
 import type { CalibrationMethod } from '../src/core/teacher/histogram';
 import { melWindows } from '../test/helpers/wakeword';
+import { benchGraph } from '../bench/graph';
 
 const MB = 1e6;
 
@@ -761,6 +762,7 @@ if (args[0] === '--only') {
     benchStatic,
     benchLatencyHarness,
     benchSweep,
+    benchGraph,
   };
   for (const name of args[1]!.split(',')) await chosen[name]!();
 } else if (args[0] === '--child') {
@@ -777,4 +779,5 @@ if (args[0] === '--only') {
   await benchStatic();
   await benchLatencyHarness();
   await benchSweep();
+  await benchGraph();
 }
