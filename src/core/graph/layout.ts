@@ -47,7 +47,10 @@ export function layoutGraph(input: LayoutInput): LayoutResult {
   const n = input.widths.length;
   const engine = input.engine ?? (n <= DAGRE_MAX_NODES ? 'dagre' : 'fast');
   const result = engine === 'dagre' ? layoutDagre(input) : layoutFast(input);
-  return { ...result, engine, ms: performance.now() - started };
+  // An empty graph (a model without nodes) has no extent.
+  const width = Number.isFinite(result.width) ? Math.max(0, result.width) : 0;
+  const height = Number.isFinite(result.height) ? Math.max(0, result.height) : 0;
+  return { ...result, width, height, engine, ms: performance.now() - started };
 }
 
 function layoutDagre(input: LayoutInput): Omit<LayoutResult, 'engine' | 'ms'> {

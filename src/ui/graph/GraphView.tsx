@@ -267,7 +267,7 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
           ) : null}
           {status.kind === 'loading' && <span data-testid="graph-status"> Laying out the graph…</span>}
           {status.kind === 'error' && (
-            <span role="alert" className="graph-view__error">
+            <span className="graph-view__error" data-testid="graph-error">
               The graph could not be drawn: {status.message}
             </span>
           )}
