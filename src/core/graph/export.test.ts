@@ -57,6 +57,12 @@ describe('overlays and exports', () => {
     const o = computeOverlay(graph, 'bytes', sources);
     const mm = graph.nodes.find((n) => n.name === 'matmul_main')!;
     expect(o.values[mm.id]).toBe(summary.tensors.find((t) => t.name === 'main_w')!.bytes);
+    // Bytes span orders of magnitude: coloured on a log scale, the smallest darkest, the largest brightest.
+    expect(o.legend).toMatchObject({ type: 'scale', unit: 'bytes, log scale' });
+    const legend = o.legend as { min: number; max: number };
+    const colorOfBytes = (b: number) => o.colors[graph.nodes.find((n) => o.values[n.id] === b)!.id];
+    expect(colorOfBytes(legend.min)).toBe(SCALE[0]);
+    expect(colorOfBytes(legend.max)).toBe(SCALE.at(-1));
     const data = modelExplorerNodeData(graph, o, 'Weight bytes');
     expect(Object.keys(data)).toEqual(['subgraphs']);
     const g = data.subgraphs!;

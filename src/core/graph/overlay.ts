@@ -112,7 +112,7 @@ export function computeOverlay(graph: ModelGraph, kind: OverlayKind, src: Overla
   };
   let legend: Legend = { type: 'none' };
   let format = (v: number) => String(v);
-  const scale = (label: string, unit: string, lowLabel: string, highLabel: string, invert = false, note?: string) => {
+  const scale = (label: string, unit: string, lowLabel: string, highLabel: string, invert = false, note?: string, log = false) => {
     let min = Infinity;
     let max = -Infinity;
     let measured = 0;
@@ -126,9 +126,10 @@ export function computeOverlay(graph: ModelGraph, kind: OverlayKind, src: Overla
       legend = { type: 'none', note: note ?? `${label}: not measured` };
       return;
     }
-    const span = max - min || 1;
+    // Sizes span orders of magnitude (a 4-byte scale next to a 1 MB matrix): those are coloured by their logarithm.
+    const t = log && min > 0 ? (v: number) => Math.log(v / min) / (Math.log(max / min) || 1) : (v: number) => (v - min) / (max - min || 1);
     values.forEach((v, i) => {
-      if (!Number.isNaN(v)) colors[i] = scaleColor(invert ? 1 - (v - min) / span : (v - min) / span);
+      if (!Number.isNaN(v)) colors[i] = scaleColor(invert ? 1 - t(v) : t(v));
     });
     legend = { type: 'scale', label, unit, min, max, stops: invert ? [...SCALE].reverse() : SCALE, lowLabel, highLabel, measured };
   };
@@ -139,7 +140,7 @@ export function computeOverlay(graph: ModelGraph, kind: OverlayKind, src: Overla
     case 'bytes':
       for (const node of graph.nodes) if (node.weightBytes > 0) values[node.id] = node.weightBytes;
       format = formatBytes;
-      scale('Weight bytes', 'bytes', 'small', 'large');
+      scale('Weight bytes', 'bytes, log scale', 'small', 'large', false, undefined, true);
       break;
     case 'sqnr': {
       const rows = byWeight(src.quantize?.filter((r) => r.action === 'quantize'));
