@@ -42,6 +42,16 @@ describe('overlays and exports', () => {
     expect(computeOverlay(graph, 'sqnr', { ...sources, quantize: undefined }).legend.type).toBe('none');
   });
 
+  it('CPU fallback overlay: the nodes onnxruntime placed on the CPU, by name', async () => {
+    const { graph, sources } = await setup();
+    expect(computeOverlay(graph, 'cpu', sources).legend).toMatchObject({ type: 'none', note: expect.stringMatching(/not measured/) });
+    const o = computeOverlay(graph, 'cpu', { ...sources, cpuNodes: ['if0 (If)'] });
+    const at = (name: string) => o.format(o.values[graph.nodes.find((n) => n.name === name)!.id]!);
+    expect(at('if0')).toBe('On the CPU');
+    expect(at('matmul_main')).toBe('On WebGPU');
+    expect(o.legend).toMatchObject({ type: 'categories', items: [{ count: 1 }, { count: 1 }] });
+  });
+
   it('status overlay: excluded, overridden and compressed weights as categories', async () => {
     const { graph, sources } = await setup();
     const o = computeOverlay(graph, 'status', sources);

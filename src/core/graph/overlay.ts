@@ -5,7 +5,7 @@
 import { matchesAny, type Recipe } from '../recipe';
 import type { ModelGraph } from './model';
 
-export type OverlayKind = 'none' | 'bytes' | 'sqnr' | 'sparsity' | 'status' | 'sensitivity' | 'teacher';
+export type OverlayKind = 'none' | 'bytes' | 'sqnr' | 'sparsity' | 'status' | 'sensitivity' | 'teacher' | 'cpu';
 
 export const OVERLAYS: { kind: OverlayKind; label: string }[] = [
   { kind: 'none', label: 'None' },
@@ -15,6 +15,7 @@ export const OVERLAYS: { kind: OverlayKind; label: string }[] = [
   { kind: 'status', label: 'Excluded / overridden' },
   { kind: 'sensitivity', label: 'Sensitivity rank' },
   { kind: 'teacher', label: 'Teacher–student layer error' },
+  { kind: 'cpu', label: 'CPU fallback on WebGPU' },
 ];
 
 /** The per-weight results an overlay reads (the compress result and the lab's measurements, when present). */
@@ -28,6 +29,8 @@ export interface OverlaySources {
   prune?: { entryId: number; name: string; layer: string; action: string; reason?: string; sparsity: number }[];
   /** Sensitivity scan: damage per weight name (higher = more sensitive). */
   sensitivity?: { name: string; damage: number }[] | null;
+  /** Evaluation on WebGPU: the original model's nodes onnxruntime placed on the CPU, as "name (OpType)". */
+  cpuNodes?: string[] | null;
 }
 
 export type Legend =
@@ -184,6 +187,27 @@ export function computeOverlay(graph: ModelGraph, kind: OverlayKind, src: Overla
         false,
         'Sensitivity: not measured (run the scan in Evaluate)',
       );
+      break;
+    }
+    case 'cpu': {
+      if (!src.cpuNodes) {
+        legend = { type: 'none', note: 'CPU fallback: not measured (evaluate on WebGPU)' };
+        break;
+      }
+      const onCpu = new Set(src.cpuNodes.map((n) => n.replace(/ \([^()]*\)$/, '')));
+      const items = [
+        { label: 'On WebGPU', color: '#21918c', count: 0 },
+        { label: 'On the CPU', color: '#c92a2a', count: 0 },
+      ];
+      for (const node of graph.nodes) {
+        if (node.kind !== 'op' || node.graph !== 'main') continue;
+        const v = onCpu.has(node.name) ? 1 : 0;
+        values[node.id] = v;
+        colors[node.id] = items[v]!.color;
+        items[v]!.count++;
+      }
+      format = (v) => items[v]?.label ?? '';
+      legend = { type: 'categories', label: 'Where onnxruntime-web ran each node (original model)', items };
       break;
     }
     case 'status': {

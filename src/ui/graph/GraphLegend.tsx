@@ -40,7 +40,7 @@ export function GraphLegend({ overlay, kind }: { overlay: Overlay | null; kind: 
               </li>
             ))}
             <li>
-              <span className="graph-legend__swatch graph-legend__swatch--unmeasured" /> no weight
+              <span className="graph-legend__swatch graph-legend__swatch--unmeasured" /> no value
             </li>
           </ul>
         </>

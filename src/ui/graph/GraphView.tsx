@@ -94,6 +94,7 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
   // Overlay from the current results (the compress result's recipe, and the lab's sensitivity scan).
   const result = useStudio((s) => s.compression.result);
   const sensitivity = useStudio((s) => s.sensitivity.layers);
+  const cpuNodes = useStudio((s) => s.evaluation.report?.backends.find((b) => b.backend === 'webgpu' && b.available)?.cpuNodes?.original ?? null);
   const overlay: Overlay | null = useMemo(() => {
     if (!graph || overlayKind === 'none') return null;
     return computeOverlay(graph, overlayKind, {
@@ -103,8 +104,9 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
       quantize: result?.quantize?.tensors,
       prune: result?.prune?.layers,
       sensitivity,
+      cpuNodes,
     });
-  }, [graph, overlayKind, tensors, result, sensitivity]);
+  }, [graph, overlayKind, tensors, result, sensitivity, cpuNodes]);
 
   // Search.
   const results = useMemo(() => (graph ? searchNodes(graph, query, (id) => tensors[id]?.name) : []), [graph, query, tensors]);
