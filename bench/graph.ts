@@ -2,8 +2,8 @@
  * `npm run bench` section for the graph view: layout time (dagre and the fast layered layout, in Node, and the
  * layout worker's round trip in Chromium) and frame time while panning 1k / 10k-node graphs.
  */
-import { layoutGraph, nodeSize, type LayoutInput } from '../src/core/graph/layout';
-import { visibleGraph } from '../src/core/graph/model';
+import { layoutGraph, type LayoutInput } from '../src/core/graph/layout';
+import { nodeSize, visibleGraph } from '../src/core/graph/model';
 import { syntheticGraph } from '../src/core/graph/synthetic';
 import { withBenchPage } from './browser';
 import type { GraphBenchRow } from './pages/graph';

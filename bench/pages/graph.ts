@@ -4,8 +4,7 @@
  * the graph view's own draw function while panning, at "fit" (every node on screen) and at reading scale (labels).
  * Reports draw time per frame, the frame interval, and main-thread long tasks.
  */
-import { nodeSize } from '../../src/core/graph/layout';
-import { visibleGraph } from '../../src/core/graph/model';
+import { nodeSize, visibleGraph } from '../../src/core/graph/model';
 import { syntheticGraph } from '../../src/core/graph/synthetic';
 import { layoutWorker } from '../../src/state/graphBridge';
 import { centreView, fitView, GraphPainter, makeScene, readGraphColors, zoomAt, type View } from '../../src/ui/graph/draw';

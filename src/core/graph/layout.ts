@@ -243,9 +243,3 @@ function prefix(counts: Int32Array): Int32Array {
   for (let i = 0; i < counts.length; i++) out[i + 1] = out[i]! + counts[i]!;
   return out;
 }
-
-/** Node box size for a label: the op type on the first line, the name (cut) on the second. */
-export function nodeSize(op: string, name: string): { width: number; height: number } {
-  const chars = Math.min(28, Math.max(op.length, Math.min(name.length, 28)));
-  return { width: Math.max(64, 16 + chars * 7), height: 36 };
-}

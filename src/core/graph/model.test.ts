@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { buildSubgraphs } from '../../../test/fixtures/build';
 import { openModel, summarizeModel } from '../onnx/open';
 import { bytesSource } from '../onnx/source';
-import { layoutGraph, nodeSize } from './layout';
-import { buildModelGraph, groupsAbove, nodeOfTensor, searchNodes, shownAs, visibleGraph, type ModelGraph } from './model';
+import { layoutGraph } from './layout';
+import { buildModelGraph, groupsAbove, nodeOfTensor, nodeSize, searchNodes, shownAs, visibleGraph, type ModelGraph } from './model';
 
 const demoBytes = () => new Uint8Array(readFileSync(new URL('../../../public/demo/mnist-cnn.onnx', import.meta.url)));
 

@@ -255,3 +255,9 @@ export function searchNodes(graph: ModelGraph, query: string, tensorName: (id: n
   }
   return [...exact, ...partial].slice(0, limit);
 }
+
+/** Box size for a node's label (kept here, not in layout.ts, so the page does not bundle dagre): the op type on the first line, the name (cut) on the second. */
+export function nodeSize(op: string, name: string): { width: number; height: number } {
+  const chars = Math.min(28, Math.max(op.length, Math.min(name.length, 28)));
+  return { width: Math.max(64, 16 + chars * 7), height: 36 };
+}

@@ -5,8 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { modelExplorerNodeData, graphSvg } from '../../core/graph/export';
-import { nodeSize } from '../../core/graph/layout';
-import { groupsAbove, mainWeightOf, nodeOfTensor, searchNodes, shownAs, visibleGraph, type ModelGraph } from '../../core/graph/model';
+import { groupsAbove, mainWeightOf, nodeOfTensor, nodeSize, searchNodes, shownAs, visibleGraph, type ModelGraph } from '../../core/graph/model';
 import { computeOverlay, OVERLAYS, type Overlay, type OverlayKind } from '../../core/graph/overlay';
 import type { TensorInfo } from '../../core/onnx/types';
 import { modelWorker } from '../../state/bridge';
