@@ -100,7 +100,7 @@ export interface DrawOptions {
   expanded: ReadonlySet<number>;
 }
 
-/** Draws one frame; returns how many nodes were drawn. */
+/** Draws one frame; returns how many nodes are on screen. */
 export function drawScene(
   ctx: CanvasRenderingContext2D,
   width: number,
@@ -139,8 +139,11 @@ export function drawScene(
   const { points, offsets } = layout;
   const boxes = scene.edgeBoxes;
   ctx.beginPath();
+  // Far out, an edge shorter than a pixel each way lies under the boxes it joins: skip it.
+  const minSpan = 1.5 / k;
   for (let i = 0; i + 1 < offsets.length; i++) {
     if (boxes[i * 4]! > wx1 || boxes[i * 4 + 1]! > wy1 || boxes[i * 4 + 2]! < wx0 || boxes[i * 4 + 3]! < wy0) continue;
+    if (boxes[i * 4 + 2]! - boxes[i * 4]! < minSpan && boxes[i * 4 + 3]! - boxes[i * 4 + 1]! < minSpan) continue;
     const start = offsets[i]!;
     const end = offsets[i + 1]!;
     if (end - start < 4) continue;
@@ -157,12 +160,22 @@ export function drawScene(
   const { x, y } = layout;
   const overlay = options.overlayColors;
   const byFill = new Map<string, number[]>();
+  // Far out (boxes under 3 px), boxes landing on the same screen pixel are drawn once: a 10,000-node chain at
+  // "fit" is a few hundred rectangles, not ten thousand.
+  const pixels = k * 36 < 3 ? new Set<number>() : null;
+  let onScreen = 0;
   for (let i = 0; i < visible.ids.length; i++) {
     const hw = widths[i]! / 2;
     const hh = heights[i]! / 2;
     const cx = x[i]!;
     const cy = y[i]!;
     if (cx - hw > wx1 || cx + hw < wx0 || cy - hh > wy1 || cy + hh < wy0) continue;
+    onScreen++;
+    if (pixels) {
+      const key = Math.round(cx * k + tx) * 65536 + Math.round(cy * k + ty);
+      if (pixels.has(key)) continue;
+      pixels.add(key);
+    }
     drawn.push(i);
     const node = graph.nodes[visible.ids[i]!]!;
     const fill = overlay ? (overlay[node.id] ?? colors.unmeasured) : node.kind === 'op' ? colors.node : colors.nodeIo;
@@ -251,7 +264,7 @@ export function drawScene(
     }
   }
   ctx.restore();
-  return drawn.length;
+  return onScreen;
 }
 
 /** The view that shows the whole graph in a width × height viewport (never magnified past 1:1). */
