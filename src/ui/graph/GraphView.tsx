@@ -160,6 +160,8 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
     if (next.has(id)) next.delete(id);
     else next.add(id);
     setExpanded(next);
+    // The new layout moves things: keep the group in view.
+    pendingCentre.current = id;
   };
 
   const stem = fileName.replace(/\.onnx$/i, '');
