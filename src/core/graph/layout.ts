@@ -1,7 +1,7 @@
 /**
  * Layered (Sugiyama) layout of the visible graph. Small and medium graphs go to dagre (a maintained library made
  * for this: network-simplex ranking, crossing minimisation, Brandes–Köpf placement, routed edges). dagre's cost
- * grows fast (measured on the 2-core dev box: ~2–3 s for 1,000 nodes, ~27 s for 10,000 with its cheapest ranker,
+ * grows fast (measured on the shared 2-core dev box: 3–9 s for 1,000 nodes by load, ~27 s for 10,000 with its cheapest ranker,
  * and its recursive passes overflow the stack on chains ~10,000 deep), so above DAGRE_MAX_NODES (where dagre takes
  * about a second here) a linear-time
  * layered layout takes over: longest-path ranks, two barycentre sweeps to order each rank, barycentric x with
