@@ -48,6 +48,7 @@ import { captureActivations } from '../src/core/teacher/capture';
 import type { CalibrationMethod } from '../src/core/teacher/histogram';
 import { melWindows } from '../test/helpers/wakeword';
 import { benchHugeOutput, compareInOrt, generateHugeModel } from '../bench/huge';
+import { benchGraph } from '../bench/graph';
 
 const MB = 1e6;
 
@@ -771,6 +772,7 @@ if (args[0] === '--only') {
     benchLatencyHarness,
     benchSweep,
     benchHugeOutput: () => benchHugeOutput(printTable),
+    benchGraph,
   };
   for (const name of args[1]!.split(',')) await chosen[name]!();
 } else if (args[0] === '--child') {
@@ -788,4 +790,5 @@ if (args[0] === '--only') {
   await benchLatencyHarness();
   await benchSweep();
   await benchHugeOutput(printTable);
+  await benchGraph();
 }

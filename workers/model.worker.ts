@@ -21,6 +21,7 @@ import type { QuantizeRecipe, Recipe } from '../src/core/recipe';
 import { blobSource } from '../src/core/onnx/source';
 import { openModel, summarizeModel, type OpenedModel } from '../src/core/onnx/open';
 import type { ModelSummary } from '../src/core/onnx/types';
+import { buildModelGraph, type ModelGraph } from '../src/core/graph/model';
 import { BackendRegistry, type BackendPreference, type BackendStatus } from '../src/kernels/registry';
 import type { BackendName } from '../src/kernels/types';
 import { sensitivityLayers, type SensitivityLayer } from '../src/core/eval/sensitivity';
@@ -386,6 +387,11 @@ const api = {
     } catch (err) {
       throw asPlainError(err, 'Could not compress the model');
     }
+  },
+
+  /** The open model's graph for the graph view (ops, values, weight badges, subgraph groups). */
+  graph(): ModelGraph {
+    return buildModelGraph(requireModel().catalog);
   },
 
   /** The weights a recipe would change (the layers a sensitivity analysis compresses one at a time). */

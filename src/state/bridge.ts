@@ -70,6 +70,8 @@ export const modelWorker = {
   /** The open model compressed with `recipe`, transferred (for measurements; the Compress panel's result is untouched). */
   compressForEval: (recipe: Recipe, preference: BackendPreference, calibration?: WorkerCalibration) =>
     call((api) => api.compressForEval(recipe, preference, calibration)),
+  /** The open model's graph (for the graph view). */
+  graph: () => call((api) => api.graph()),
   sensitivityLayers: (recipe: Recipe) => call((api) => api.sensitivityLayers(recipe)),
   /** Raises the open model to `opset`; the file stays in the worker for `upgradedBytes`. */
   upgrade: (opset: number) => call((api) => api.upgrade(opset)),

@@ -9,6 +9,7 @@ import { LayerViews } from './layers/LayerViews';
 import { DropZone } from './shell/DropZone';
 import { EmptyState } from './shell/EmptyState';
 import { ErrorBanner, WorkerNotice } from './shell/ErrorBanner';
+import { GraphView } from './graph/GraphView';
 import { Header } from './shell/Header';
 import { LoadingStatus } from './shell/LoadingStatus';
 import { ModelList } from './shell/ModelList';
@@ -38,6 +39,7 @@ export function App() {
               <CompressPanel tensors={summary.tensors} fileName={summary.fileName} weightBytes={summary.weightBytes} />
               <EvaluatePanel />
               <LayerViews tensors={summary.tensors} />
+              <GraphView tensors={summary.tensors} fileName={summary.fileName} />
               <TensorTable tensors={summary.tensors} />
               <TensorDetail tensors={summary.tensors} />
             </>
