@@ -20,18 +20,25 @@ interface OrtSessionLike<T> {
 }
 
 /** An onnxruntime session as an EvalSession: host tensors in, host tensors out (GPU outputs are downloaded). */
-export function wrapSession<T>(session: OrtSessionLike<T>, makeTensor: (type: HostDtype, data: HostTensor['data'], dims: number[]) => T): EvalSession {
+/** `serial` runs each call into the runtime on its own (onnxruntime-web's wasm cannot be re-entered); direct by default. */
+export function wrapSession<T>(
+  session: OrtSessionLike<T>,
+  makeTensor: (type: HostDtype, data: HostTensor['data'], dims: number[]) => T,
+  serial: <R>(call: () => Promise<R>) => Promise<R> = (call) => call(),
+): EvalSession {
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     async run(feeds) {
-      const out = await session.run(toOrtFeeds(feeds, makeTensor));
-      const host: Record<string, OrtTensorLike> = {};
-      for (const [name, t] of Object.entries(out))
-        host[name] = { type: t.type, dims: t.dims, data: !t.location || t.location === 'cpu' || !t.getData ? t.data : await t.getData(true) };
-      return fromOrtOutputs(host);
+      return serial(async () => {
+        const out = await session.run(toOrtFeeds(feeds, makeTensor));
+        const host: Record<string, OrtTensorLike> = {};
+        for (const [name, t] of Object.entries(out))
+          host[name] = { type: t.type, dims: t.dims, data: !t.location || t.location === 'cpu' || !t.getData ? t.data : await t.getData(true) };
+        return fromOrtOutputs(host);
+      });
     },
-    release: () => session.release(),
+    release: () => serial(() => session.release()),
   };
 }
 

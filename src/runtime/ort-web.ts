@@ -4,6 +4,7 @@
  * through ORT's proxy. Node placement is read from ORT's own log while a session is created, so the
  * report can name the nodes that fell back to the CPU.
  */
+import { serialOrt } from './serial';
 import type * as OrtWeb from 'onnxruntime-web/webgpu';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { modelFiles, type CreatedSession, type EvalBackend, type EvalModel, type EvalRuntime, type ModelFiles } from '../core/eval/types';
@@ -94,13 +95,15 @@ async function withCapturedLog<T>(create: () => Promise<T>): Promise<{ value: T;
 
 async function create(ort: Ort, model: ModelFiles, backend: EvalBackend, logSeverityLevel: 0 | 3): Promise<OrtWeb.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(model.bytes, {
-      ...(model.externalData?.length ? { externalData: model.externalData } : {}),
-      executionProviders: [backend],
-      graphOptimizationLevel: 'all',
-      logSeverityLevel,
-      logVerbosityLevel: 0,
-    });
+    return await serialOrt(() =>
+      ort.InferenceSession.create(model.bytes, {
+        ...(model.externalData?.length ? { externalData: model.externalData } : {}),
+        executionProviders: [backend],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel,
+        logVerbosityLevel: 0,
+      }),
+    );
   } catch (err) {
     throw new Error(`onnxruntime-web (${backend}) could not load the model: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -121,7 +124,7 @@ export async function createWebRuntime(requestedThreads?: number): Promise<EvalR
       let notes: string[] = [];
       if (backend === 'webgpu') {
         const probe = await withCapturedLog(() => create(ort, model, backend, 0));
-        await probe.value.release();
+        await serialOrt(() => probe.value.release());
         cpuNodes = cpuNodesFromLog(probe.lines);
         notes = probe.lines
           .filter((l) => /\[W:onnxruntime/.test(l) && !/Removing initializer/.test(l))
@@ -130,13 +133,14 @@ export async function createWebRuntime(requestedThreads?: number): Promise<EvalR
       }
       if (!started) {
         // Start onnxruntime-web on a one-node model first, so the first model's load time is its own.
-        await (await create(ort, { bytes: identityModel() }, 'wasm', 3)).release();
+        const first = await create(ort, { bytes: identityModel() }, 'wasm', 3);
+        await serialOrt(() => first.release());
         started = true;
       }
       const t0 = performance.now();
       const session = await create(ort, model, backend, 3);
       const loadMs = performance.now() - t0;
-      const wrapped = wrapSession(session as never, (type, data, dims) => new ort.Tensor(type, data as never, dims));
+      const wrapped = wrapSession(session as never, (type, data, dims) => new ort.Tensor(type, data as never, dims), serialOrt);
       return { session: wrapped, backend, loadMs, cpuNodes, notes };
     },
   };
