@@ -206,7 +206,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
             ? `Calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): ${isStatic ? 'activation ranges' : 'layer-input statistics'} from random inputs can be far from real data's; choose real data in the Evaluation lab.`
             : `${isStatic ? 'Activations calibrated' : 'GPTQ calibrated'} on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
         );
-      } else if (calibration && result.prune) {
+      } else if (calibration && sparse && result.prune) {
         result.prune.warnings.unshift(
           calibration.synthetic
             ? `SparseGPT calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): layer-input statistics from random inputs can be far from real data's; choose real data in the Evaluation lab.`
