@@ -53,6 +53,7 @@ test('refit checkbox: channel pruning refits the next layers on calibration data
   await page.getByTestId('prune-refit').check();
   await expect(result(page)).toHaveAttribute('data-current', 'true', { timeout: 120_000 });
   await expect(page.getByTestId('result-warnings')).toContainText('refit by least squares on 64 samples of MNIST demo digits');
+  await expect(page.getByTestId('result-warnings')).not.toContainText('SparseGPT');
 
   const report = page.getByTestId('teacher-report');
   await report.getByTestId('teacher-report-run').click();
