@@ -31,7 +31,7 @@ import { globalPruneCounts, globalPruneCountsOn } from '../src/core/compress/pru
 import { quantizeWithBackend } from '../src/core/compress/quantize/emit/common';
 import { openModel } from '../src/core/onnx/open';
 import { bytesSource } from '../src/core/onnx/source';
-import { DEFAULT_PRUNE, DEFAULT_QUANTIZE } from '../src/core/recipe';
+import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, type StaticWeightType } from '../src/core/recipe';
 import { mlp, vggLikeConvNet } from '../test/fixtures/convnets';
 import { browserLatencies, browserPairLatencies, withBenchPage, type BrowserModel } from '../bench/browser';
 import { mobileNetV3Style, resNetStyle } from '../test/fixtures/channel-groups';
@@ -601,50 +601,56 @@ async function benchStatic(): Promise<void> {
   ];
   const rows: string[][] = [];
   const pairs: { label: string; a: Uint8Array; b: Uint8Array; input: { name: string; dims: number[] } }[] = [];
-  for (const fx of models) {
-    const opened = await openModel([bytesSource('m.onnx', fx.bytes)]);
-    const recipe = { ...DEFAULT_QUANTIZE, format: 'static' as const, calibration: method, biasCorrection: true };
-    const sample = (seed: number) => ({ id: `#${seed}`, feeds: { [fx.input.name]: { dtype: 'float32' as const, dims: fx.input.dims, data: fx.feed(seed) } } });
-    const cap = await captureActivations(
-      runtime,
-      fx.bytes,
-      await staticCalibrationNames(opened, recipe),
-      Array.from({ length: 16 }, (_, i) => sample(i)),
-    );
-    const { bytes, quantize } = await compressModel(opened, { version: 1, quantize: recipe }, { calibration: cap.stats });
-    let signal = 0;
-    let noise = 0;
-    const a = await runtime.createSession(fx.bytes, 'cpu');
-    const b = await runtime.createSession(bytes, 'cpu');
-    for (let seed = 16; seed < 24; seed++) {
-      const ra = await a.session.run(sample(seed).feeds);
-      const rb = await b.session.run(sample(seed).feeds);
-      for (const name of a.session.outputNames) {
-        const x = ra[name]!.data as Float32Array;
-        const y = rb[name]!.data as Float32Array;
-        for (let i = 0; i < x.length; i++) {
-          signal += x[i]! ** 2;
-          noise += (x[i]! - y[i]!) ** 2;
+  const weightTypes = (process.env.BENCH_STATIC_WEIGHTS ?? 'uint8,int7,int8').split(',') as StaticWeightType[];
+  for (const fx of models)
+    for (const staticWeights of weightTypes) {
+      const opened = await openModel([bytesSource('m.onnx', fx.bytes)]);
+      const recipe = { ...DEFAULT_QUANTIZE, format: 'static' as const, calibration: method, biasCorrection: true, staticWeights };
+      const sample = (seed: number) => ({
+        id: `#${seed}`,
+        feeds: { [fx.input.name]: { dtype: 'float32' as const, dims: fx.input.dims, data: fx.feed(seed) } },
+      });
+      const cap = await captureActivations(
+        runtime,
+        fx.bytes,
+        await staticCalibrationNames(opened, recipe),
+        Array.from({ length: 16 }, (_, i) => sample(i)),
+      );
+      const { bytes, quantize } = await compressModel(opened, { version: 1, quantize: recipe }, { calibration: cap.stats });
+      let signal = 0;
+      let noise = 0;
+      const a = await runtime.createSession(fx.bytes, 'cpu');
+      const b = await runtime.createSession(bytes, 'cpu');
+      for (let seed = 16; seed < 24; seed++) {
+        const ra = await a.session.run(sample(seed).feeds);
+        const rb = await b.session.run(sample(seed).feeds);
+        for (const name of a.session.outputNames) {
+          const x = ra[name]!.data as Float32Array;
+          const y = rb[name]!.data as Float32Array;
+          for (let i = 0; i < x.length; i++) {
+            signal += x[i]! ** 2;
+            noise += (x[i]! - y[i]!) ** 2;
+          }
         }
       }
+      const [la, lb] = await measureLatency([a.session, b.session], sample(0).feeds, { runs: 40, warmup: 5 });
+      await a.session.release();
+      await b.session.release();
+      const st = quantize!.static!;
+      rows.push([
+        fx.name,
+        staticWeights,
+        `${st.quantizedOps.length} / ${st.quantizedOps.length + st.floatOps.length}`,
+        (10 * Math.log10(signal / noise)).toFixed(1),
+        `${la!.medianMs.toFixed(2)} → ${lb!.medianMs.toFixed(2)}`,
+        `${(la!.medianMs / lb!.medianMs).toFixed(2)}×`,
+        `${(la!.minMs / lb!.minMs).toFixed(2)}×`,
+      ]);
+      pairs.push({ label: `${fx.name}, ${staticWeights}`, a: fx.bytes, b: bytes, input: fx.input });
     }
-    const [la, lb] = await measureLatency([a.session, b.session], sample(0).feeds, { runs: 40, warmup: 5 });
-    await a.session.release();
-    await b.session.release();
-    const st = quantize!.static!;
-    rows.push([
-      fx.name,
-      `${st.quantizedOps.length} / ${st.quantizedOps.length + st.floatOps.length}`,
-      (10 * Math.log10(signal / noise)).toFixed(1),
-      `${la!.medianMs.toFixed(2)} → ${lb!.medianMs.toFixed(2)}`,
-      `${(la!.medianMs / lb!.medianMs).toFixed(2)}×`,
-      `${(la!.minMs / lb!.minMs).toFixed(2)}×`,
-    ]);
-    pairs.push({ label: fx.name, a: fx.bytes, b: bytes, input: fx.input });
-  }
   printTable(
     `Static int8 (${method}, bias correction) vs fp32 — onnxruntime-node (1 thread, interleaved medians of 40)`,
-    ['model', 'integer ops', 'output SQNR dB', 'node median ms', 'speed-up (medians)', '(fastest runs)'],
+    ['model', 'weights', 'integer ops', 'output SQNR dB', 'node median ms', 'speed-up (medians)', '(fastest runs)'],
     rows,
   );
   const web = await browserPairLatencies(pairs, 30);

@@ -25,7 +25,7 @@ Usage:
                    [--global [--layer-cap C]] [--norm l1|l2] [--group-importance sum|mean]] [--save-recipe r.json]
                    [--allow-unchanged] [--save-external-data] [--memory-budget SIZE] [--json]
                    [--format static [--calib-data <dir|file>] [--calib-samples N] [--bias-correction]
-                    [--calib-method minmax|percentile|entropy|mse] [--static-weights uint8|int8]
+                    [--calib-method minmax|percentile|entropy|mse] [--static-weights uint8|int7|int8]
                     [image flags | --dims ... --floats F]]
                    [--gptq [--gptq-damp F] [--act-order] [--calib-data <dir|file>] [--calib-samples N]]
                    [--pattern channel --refit] [--teacher-report --calib-data <dir|file>]
@@ -76,8 +76,9 @@ Options:
   --calib-data <dir|file> static: calibration data, read by the same loaders as --data (images, .npy, JSON);
                          without it, seeded random inputs are used and a warning says so
   --calib-samples <N>    static: calibration samples (default 64)
-  --static-weights <t>   static: uint8 (default: U8U8, exact on every CPU) or int8 (U8S8: faster in onnxruntime on
-                         x86, but CPUs without VNNI saturate its 16-bit sums and can lose much accuracy)
+  --static-weights <t>   static: uint8 (default: U8U8, exact on every CPU, fast in wasm), int7 (U8S8 with codes
+                         within ±63: onnxruntime's fast x86 path without overflow, one bit less; pair with --gptq)
+                         or int8 (U8S8: fastest on x86, but CPUs without VNNI saturate its 16-bit sums)
   --calib-method <m>     static: activation ranges from minmax (default), percentile (--percentile, 99.99),
                          entropy (KL, as TensorRT) or mse
   --gptq                 GPTQ for weights (any format, bits and granularity): each layer's codes chosen with

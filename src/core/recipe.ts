@@ -46,7 +46,7 @@ export interface QuantizeRecipe {
   gptq?: GptqRecipe;
 }
 
-export const STATIC_WEIGHT_TYPES = ['uint8', 'int8'] as const;
+export const STATIC_WEIGHT_TYPES = ['uint8', 'int7', 'int8'] as const;
 export type StaticWeightType = (typeof STATIC_WEIGHT_TYPES)[number];
 
 export interface GptqRecipe {

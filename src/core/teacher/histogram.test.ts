@@ -86,6 +86,21 @@ describe('calibration methods on hand-computed histograms', () => {
     expect(entropyRange(uniform).max).toBeCloseTo(1, 1);
   });
 
+  it('Entropy treats each side of zero on its own: a clamp spike below zero does not clip the positive tail', () => {
+    // Max(x, −0.4) after a conv: 40 % of the values sit exactly at −0.4, the rest are exponential (mean 0.3) above 0.
+    // Folded into one |x| histogram the spike landed on +0.4 and KL kept 0.80 of a tail whose 99th percentile is 1.23.
+    const s = emptyStats();
+    const values: number[] = [];
+    const n = 30000;
+    for (let i = 0; i < n; i++) values.push(i < 0.4 * n ? -0.4 : -0.3 * Math.log(1 - ((i * 0.6180339887) % 1) * 0.9999));
+    accumulate(s, values);
+    const p99 = values.slice().sort((a, b) => a - b)[Math.floor(0.99 * n)]!;
+    const r = entropyRange(s);
+    expect(r.min).toBeCloseTo(-0.4, 6); // the spike side keeps its extreme
+    expect(r.max).toBeGreaterThan(p99);
+    expect(r.max).toBeLessThan(s.max); // the thin tail is still clipped
+  });
+
   it('MSE picks the clip ratio with the smaller expected squared error', () => {
     // 99 values at 0.5 and 1 at 1.5 (bin centres), 3 levels. Range [0,2]: scale 1 → 0.5 rounds to 0 (half even):
     // error 99·0.25 + 0.25 = 25. Range [0,1]: scale 0.5 → 0.5 exact, 1.5 clips to 1: error 0.25.

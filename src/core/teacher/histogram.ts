@@ -175,14 +175,6 @@ export function percentileRange(s: ActivationStats, percentile: number): Range {
   return { min: Math.max(s.min, quantileOf(s, tail)), max: Math.min(s.max, quantileOf(s, 1 - tail)) };
 }
 
-/** Counts of |x| in HALF_BINS bins over [0, R]: the histogram folded at zero. */
-export function foldedHistogram(s: ActivationStats): Float64Array {
-  const half = s.bins.length / 2;
-  const out = new Float64Array(half);
-  for (let j = 0; j < half; j++) out[j] = s.bins[half + j]! + s.bins[half - 1 - j]!;
-  return out;
-}
-
 /**
  * KL(P‖Q) of TensorRT's entropy calibration for one candidate threshold of `i` bins: P = the first i bins with
  * everything beyond folded into the last; Q = the first i bins merged into `levels` groups, each group's total
@@ -239,27 +231,34 @@ export function entropyBins(hist: ArrayLike<number>, levels: number): number {
 export const ENTROPY_MIN_VALUES_PER_LEVEL = 64;
 
 /**
- * Entropy calibration on |x|: threshold T = (bins kept + 0.5) · bin width, as TensorRT (and onnxruntime's
- * entropy calibrator) place it, clipped to the observed range. Signed tensors get 128 levels for each side's
- * magnitude; tensors that are never negative get all `levels`.
+ * Entropy calibration, each side of zero on its own: the threshold T = (bins kept + 0.5) · bin width, as TensorRT
+ * (and onnxruntime's entropy calibrator) place it, clipped to the observed range. Each side gets the share of the
+ * `levels` the asymmetric grid written gives it (all of them for tensors that are never negative). Folding |x| into
+ * one histogram mixed the sides: after Max(x, −0.4) the spike at −0.4 landed on +0.4, and the KL search then kept
+ * the spike and clipped the positive tail at 0.45 of its 3.3 (openWakeWord's embedding model fell to 2 dB).
  */
 export function entropyRange(s: ActivationStats, levels = 256): Range {
-  const signed = s.min < 0;
+  const span = s.max - Math.min(s.min, 0);
+  const maxT = s.max > 0 ? sideThreshold(s, 1, Math.max(2, Math.round((levels * s.max) / span))) : s.max;
+  const minT = s.min < 0 ? -sideThreshold(s, -1, Math.max(2, Math.round((levels * -s.min) / span))) : s.min;
+  return { min: Math.max(s.min, minT), max: Math.min(s.max, maxT) };
+}
+
+/** The KL threshold of one side's magnitudes (side 1: x > 0, −1: x < 0); its observed extreme when that side is sparse. */
+function sideThreshold(s: ActivationStats, side: 1 | -1, levels: number): number {
+  const half = s.bins.length / 2;
+  const w = s.range / half;
+  const extreme = side === 1 ? s.max : -s.min;
+  const hist = new Float64Array(half);
+  let count = 0;
+  for (let j = 0; j < half; j++) count += hist[j] = s.bins[side === 1 ? half + j : half - 1 - j]!;
   // KL on a sparse histogram (a few hundred values: logits, pooled features) rewards any threshold whose bins hold
-  // one value each, and clips far too much: such tensors keep their observed range.
-  if (s.count < ENTROPY_MIN_VALUES_PER_LEVEL * levels) return { min: s.min, max: s.max };
-  const hist = foldedHistogram(s);
-  const w = s.range / hist.length;
-  let last = hist.length;
+  // one value each, and clips far too much: such sides keep their observed extreme.
+  if (count < ENTROPY_MIN_VALUES_PER_LEVEL * levels) return extreme;
+  let last = half;
   while (last > 0 && hist[last - 1] === 0) last--;
-  const used = hist.subarray(0, Math.max(last, 1));
-  // Levels the larger side's magnitude gets on the asymmetric grid written (all of them for tensors that are
-  // never negative, half for a range symmetric around zero).
-  const absMax = Math.max(Math.abs(s.min), Math.abs(s.max));
-  const q = signed ? Math.max(2, Math.round((levels * absMax) / (s.max - s.min))) : levels;
-  const bins = entropyBins(used, q);
-  const t = Math.min((bins + 0.5) * w, Math.max(Math.abs(s.min), Math.abs(s.max)));
-  return { min: signed ? Math.max(s.min, -t) : s.min, max: Math.min(s.max, t) };
+  const bins = entropyBins(hist.subarray(0, Math.max(last, 1)), levels);
+  return Math.min((bins + 0.5) * w, extreme);
 }
 
 /** Clip ratios the MSE search tries (1 = min-max), finer than the weights' search: activations have long tails. */

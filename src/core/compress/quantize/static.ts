@@ -408,7 +408,15 @@ export async function emitStatic(
     const channels = shape[op.axis]!;
     const view: GroupView =
       op.axis === 0 ? { outer: 1, axisLength: channels, inner: values.length / channels } : { outer: shape[0]!, axisLength: channels, inner: 1 };
-    const spec: QuantSpec = { bits: 8, symmetric: true, granularity: 'channel', blockSize: 0, range: recipe.range, percentile: recipe.percentile };
+    // int7: int8 codes within ±63 (onnxruntime's reduce_range), so U8S8's 16-bit pair sums (255·63·2) cannot saturate.
+    const spec: QuantSpec = {
+      bits: recipe.staticWeights === 'int7' ? 7 : 8,
+      symmetric: true,
+      granularity: 'channel',
+      blockSize: 0,
+      range: recipe.range,
+      percentile: recipe.percentile,
+    };
     const layer = gptq?.layers.get(op.weight.name);
     let q: QuantizedTensor;
     let gptqReport: GptqTensorReport | undefined;
@@ -426,7 +434,7 @@ export async function emitStatic(
       gptqReport = { ...g.report, mismatched: countMismatched(g.adjusted, rounded.dequantized) };
     } else q = await quantizeTensor(values, view, spec);
     // Symmetric codes either way: int8 with zero point 0 (U8S8), or the same codes + 128 as uint8 with zero point 128 (U8U8).
-    const signed = recipe.staticWeights === 'int8';
+    const signed = recipe.staticWeights === 'int8' || recipe.staticWeights === 'int7';
     const codes = signed
       ? int8Tensor(names.fresh(`${op.weight.name}_quantized`), shape, q.codes)
       : uint8Tensor(
@@ -450,7 +458,7 @@ export async function emitStatic(
     );
     let bytesAfter = codes.rawData.byteLength + scales.rawData.byteLength + zeros.rawData.byteLength;
     const notes = [
-      `static int8: ${op.node.opType} input and output quantized (uint8, calibrated), weights ${signed ? 'int8 (U8S8)' : 'uint8 with zero point 128 (U8U8)'}; onnxruntime runs it as an integer kernel`,
+      `static int8: ${op.node.opType} input and output quantized (uint8, calibrated), weights ${recipe.staticWeights === 'int7' ? 'int8 in a 7-bit range (U8S8, reduced range)' : signed ? 'int8 (U8S8)' : 'uint8 with zero point 128 (U8U8)'}; onnxruntime runs it as an integer kernel`,
     ];
     if (gptqReport)
       notes.push(

@@ -232,7 +232,7 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
           <Field
             label="Weights stored as"
             htmlFor={weightTypeId}
-            help="uint8 (U8U8) gives the same result on every CPU. int8 (U8S8) runs faster in onnxruntime on x86 CPUs with VNNI, but CPUs without it (AVX2 only) overflow its 16-bit sums and can lose much accuracy — check in the lab on the machine you deploy to."
+            help="uint8 (U8U8) gives the same result on every CPU and is fast in the browser (wasm). int8 (U8S8) is onnxruntime's fast path on x86 servers, but CPUs without VNNI (AVX2 only) overflow its 16-bit sums and can lose much accuracy. int7 keeps U8S8's speed with codes limited to ±63 so nothing overflows, at one bit less precision (pair it with GPTQ). Check in the lab on the machine you deploy to."
           >
             <select
               id={weightTypeId}
@@ -242,7 +242,8 @@ export const QuantizeOptions = memo(function QuantizeOptions({ tensors }: { tens
               onChange={(e) => set({ staticWeights: e.currentTarget.value as NonNullable<QuantizeRecipe['staticWeights']> })}
             >
               <option value="uint8">uint8: exact on every CPU</option>
-              <option value="int8">int8: faster with VNNI</option>
+              <option value="int7">int7: fast on x86, no overflow</option>
+              <option value="int8">int8: fastest with VNNI</option>
             </select>
           </Field>
           <Field
