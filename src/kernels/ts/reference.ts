@@ -1,4 +1,4 @@
-import { bf16BitsToFloat, fp16BitsToFloat } from '../../core/tensor/codecs';
+import { bf16BitsToFloat, fp16BitsToFloat } from '../codecs/half';
 import { hostPruneKernels } from './prune-reference';
 import { hostQuantKernels } from './quant-reference';
 import { histogramBin, histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
