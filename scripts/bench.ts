@@ -41,7 +41,7 @@ import { measureLatency } from '../src/core/eval/latency';
 import { createNodeRuntime } from '../src/runtime/ort-node';
 import type { SweepPoint } from '../src/core/eval/sweep';
 import { BackendRegistry } from '../src/kernels/registry';
-import { benchKernels, benchPruneKernels } from '../src/kernels/wasm/bench-kernels';
+import { benchKernels, benchPruneKernels } from '../bench/kernels/wasm';
 import { DataType } from '../src/core/tensor/dtypes';
 import { staticCalibrationNames } from '../src/core/compress/quantize/static';
 import { captureActivations } from '../src/core/teacher/capture';
@@ -374,9 +374,7 @@ async function benchAnalysisKernels(): Promise<void> {
     ['kernel', 'ms', 'GB/s', 'vs memory pass'],
     rows.map((r) => [r.name, r.ms.toFixed(1), r.gbPerS.toFixed(2), `${((base.ms / r.ms) * 100).toFixed(0)}%`]),
   );
-  console.log(
-    'target: WASM SIMD moments + histogram ≥ 50% of the memory pass. WebGPU: `npx tsx src/kernels/webgpu/bench-gpu-cli.ts 64M` on a machine with a GPU.',
-  );
+  console.log('target: WASM SIMD moments + histogram ≥ 50% of the memory pass. WebGPU: `npx tsx bench/kernels/webgpu-cli.ts 64M` on a machine with a GPU.');
 }
 
 /** int8 per-channel quantization throughput per kernel backend vs a plain memory pass over the same floats. */

@@ -3,11 +3,11 @@
  * window.runParity(), which runs the kernel parity suites (incl. the quantization and pruning kernels) and the extra
  * checks on the WebGPU backend.
  */
-import { checkParity, checkPruneParity, checkQuantParity } from '../../src/kernels/parity';
+import { checkParity, checkPruneParity, checkQuantParity } from '../../test/kernels/parity';
 import { createWebGpuBackend, probeWebGpu, type WebGpuProbe } from '../../src/kernels/webgpu/backend';
-import { extraChecks } from '../../src/kernels/webgpu/extra-checks';
-import { pruneChecks } from '../../src/kernels/webgpu/prune-checks';
-import { quantChecks } from '../../src/kernels/webgpu/quant-checks';
+import { extraChecks } from '../../test/kernels/webgpu/extra-checks';
+import { pruneChecks } from '../../test/kernels/webgpu/prune-checks';
+import { quantChecks } from '../../test/kernels/webgpu/quant-checks';
 
 export interface ParityPageResult {
   probe: WebGpuProbe;

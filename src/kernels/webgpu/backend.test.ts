@@ -1,6 +1,6 @@
 /**
  * WebGPU backend parity in Node with Dawn (npm `webgpu`). Dawn needs its Vulkan environment at process
- * start, so the suite runs in a child process (parity-node.ts). On a machine without a GPU driver that is
+ * start, so the suite runs in a child process (test/kernels/webgpu/parity-node.ts). On a machine without a GPU driver that is
  * SwiftShader from Debian's chromium package (CI installs chromium); set KERNELS_WEBGPU_ADAPTER=system to
  * use the system's Vulkan driver instead (a real GPU).
  */
@@ -40,7 +40,7 @@ function runChild(): { report: Report; output: string } {
         'chromium package (apt-get install chromium). On a machine with a real GPU driver set KERNELS_WEBGPU_ADAPTER=system.',
     );
   }
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/kernels/webgpu/parity-node.ts'], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/kernels/webgpu/parity-node.ts'], {
     cwd: root,
     env: { ...process.env, ...(system ? {} : swiftShaderEnv()) },
     encoding: 'utf8',

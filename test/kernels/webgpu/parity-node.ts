@@ -6,9 +6,9 @@
  * without a GPU driver.
  */
 import { checkParity, checkPruneParity, checkQuantParity } from '../parity';
-import { createWebGpuBackend, probeWebGpu } from './backend';
+import { createWebGpuBackend, probeWebGpu } from '../../../src/kernels/webgpu/backend';
 import { extraChecks } from './extra-checks';
-import { nodeGpu } from './node-gpu';
+import { nodeGpu } from '../../../src/kernels/webgpu/node-gpu';
 import { pruneChecks } from './prune-checks';
 import { quantChecks } from './quant-checks';
 
