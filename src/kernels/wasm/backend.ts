@@ -1,5 +1,5 @@
 /**
- * The WASM SIMD kernel backend. The kernels are AssemblyScript (assembly/kernels.as) compiled by
+ * The WASM SIMD kernel backend. The kernels are AssemblyScript (assembly/index.as and its family files) compiled by
  * scripts/build-wasm.mjs into kernels.generated.ts (base64), so the same code loads in Node and in
  * Web Workers without fetch paths.
  *
