@@ -7,3 +7,4 @@ export { moments, channelRuns, channelRows, histogram, mergeHistograms, gather }
 export { decodeFp16, decodeBf16 } from './codecs';
 export { quantRuns, quantPrep, quantRows, minMaxRuns, minMaxRows, candRuns, candPrep, candUnprep, candRows, packNibbles } from './quant';
 export { maskBelow, nmRows, nmCols, normRuns, normRows } from './prune';
+export { gramUpper, blockUpdate } from './linalg';
