@@ -30,6 +30,7 @@ interface Report {
   pruneParity?: string[];
   splitPrune?: string[];
   pruneSeconds?: number;
+  linalgParity?: string[];
   seconds?: number;
 }
 
@@ -54,21 +55,26 @@ function runChild(): { report: Report; output: string } {
 }
 
 describe('WebGPU kernels in Node (Dawn)', () => {
-  it('match the reference kernels (parity suites incl. quantization and pruning, extra checks, multi-buffer tensors)', { timeout: 600_000 }, () => {
-    const { report, output } = runChild();
-    expect(report.error, output.slice(-4000)).toBeUndefined();
-    expect(report.probe?.available).toBe(true);
-    if (!system) expect(report.probe?.isFallbackAdapter).toBe(true); // SwiftShader
-    expect(report.parity).toEqual([]);
-    expect(report.extra).toEqual([]);
-    expect(report.splitParity).toEqual([]);
-    expect(report.splitExtra).toEqual([]);
-    expect(report.quantParity).toEqual([]);
-    expect(report.quantExtra).toEqual([]);
-    expect(report.splitQuant).toEqual([]);
-    expect(report.pruneParity).toEqual([]);
-    expect(report.splitPrune).toEqual([]);
-  });
+  it(
+    'match the reference kernels (parity suites incl. quantization, pruning and linear algebra, extra checks, multi-buffer tensors)',
+    { timeout: 600_000 },
+    () => {
+      const { report, output } = runChild();
+      expect(report.error, output.slice(-4000)).toBeUndefined();
+      expect(report.probe?.available).toBe(true);
+      if (!system) expect(report.probe?.isFallbackAdapter).toBe(true); // SwiftShader
+      expect(report.parity).toEqual([]);
+      expect(report.extra).toEqual([]);
+      expect(report.splitParity).toEqual([]);
+      expect(report.splitExtra).toEqual([]);
+      expect(report.quantParity).toEqual([]);
+      expect(report.quantExtra).toEqual([]);
+      expect(report.splitQuant).toEqual([]);
+      expect(report.pruneParity).toEqual([]);
+      expect(report.splitPrune).toEqual([]);
+      expect(report.linalgParity).toEqual([]);
+    },
+  );
 });
 
 describe('WebGPU grid planning (no GPU needed)', () => {
