@@ -59,7 +59,7 @@ export function asyncLinalg(k: HostLinalgKernels): LinalgKernels {
   };
 }
 
-export function checkGramArgs(h: Float64Array, x: Float32Array, rows: number, cols: number): void {
+export function checkGramArgs(h: Float64Array, x: ArrayLike<number>, rows: number, cols: number): void {
   if (!(Number.isInteger(rows) && rows >= 0 && Number.isInteger(cols) && cols >= 0)) throw new RangeError(`accumulateGram: bad shape ${rows}×${cols}`);
   if (h.length < cols * cols || x.length < rows * cols)
     throw new RangeError(`accumulateGram: H holds ${h.length} (needs ${cols * cols}), X holds ${x.length} (needs ${rows * cols})`);

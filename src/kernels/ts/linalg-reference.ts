@@ -1,7 +1,10 @@
 import { checkBlockUpdateArgs, checkGramArgs, GRAM_ROW_CHUNK, type BlockUpdateArgs, type HostLinalgKernels } from '../linalg';
 
-/** H += scale·XᵀX on the upper triangle, in the rounding order of linalg.ts (chunks of GRAM_ROW_CHUNK rows). */
-export function accumulateGramOf(h: Float64Array, x: Float32Array, rows: number, cols: number, scale: number): void {
+/**
+ * H += scale·XᵀX on the upper triangle, in the rounding order of linalg.ts (chunks of GRAM_ROW_CHUNK rows). Takes any
+ * array: float64 rows (not representable in float32) keep every bit here; the other backends take float32 rows.
+ */
+export function accumulateGramOf(h: Float64Array, x: ArrayLike<number>, rows: number, cols: number, scale: number): void {
   checkGramArgs(h, x, rows, cols);
   const s = new Float64Array(cols);
   for (let r0 = 0; r0 < rows; r0 += GRAM_ROW_CHUNK) {
