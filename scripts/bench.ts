@@ -49,6 +49,7 @@ import type { CalibrationMethod } from '../src/core/teacher/histogram';
 import { melWindows } from '../test/helpers/wakeword';
 import { benchHugeOutput, compareInOrt, generateHugeModel } from '../bench/huge';
 import { benchGraph } from '../bench/graph';
+import { benchLinalg } from '../bench/kernels/linalg';
 
 const MB = 1e6;
 
@@ -771,6 +772,7 @@ if (args[0] === '--only') {
     benchSweep,
     benchHugeOutput: () => benchHugeOutput(printTable),
     benchGraph,
+    benchLinalg: () => benchLinalg(printTable),
   };
   for (const name of args[1]!.split(',')) await chosen[name]!();
 } else if (args[0] === '--child') {
@@ -783,6 +785,7 @@ if (args[0] === '--only') {
   await benchQuantKernels();
   await benchQuantizeLatency();
   await benchPruning();
+  await benchLinalg(printTable);
   await benchChannelGroups();
   await benchStatic();
   await benchLatencyHarness();
