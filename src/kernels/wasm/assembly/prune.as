@@ -161,6 +161,191 @@ function nm8Run(x: usize, y: usize, groups: i32, keep: i32): i32 {
   return zeros - hsumI(zc);
 }
 
+// The N:M rank body shared by the row (nmQuads4) and column (nmCols4) kernels for groups of 4, as keep8 below for
+// groups of 8: lanes are groups, a0…a3 the |x| bits of their slots; the 6 pairs are compared once; masks in nk0…nk3.
+// @ts-ignore: decorator
+@inline
+function keep4(a0: v128, a1: v128, a2: v128, a3: v128, keep: i32): void {
+  // cij (i < j): −1 where slot j beats slot i (strictly larger); else slot i beats slot j.
+  const c01 = i32x4.gt_s(a1, a0);
+  const c02 = i32x4.gt_s(a2, a0);
+  const c03 = i32x4.gt_s(a3, a0);
+  const c12 = i32x4.gt_s(a2, a1);
+  const c13 = i32x4.gt_s(a3, a1);
+  const c23 = i32x4.gt_s(a3, a2);
+  // Slot j is kept ⇔ (Σ_{k>j} cjk − Σ_{i<j} cij) > j − keep.
+  nk0 = i32x4.gt_s(i32x4.add(i32x4.add(c01, c02), c03), i32x4.splat(-keep));
+  nk1 = i32x4.gt_s(i32x4.sub(i32x4.add(c12, c13), c01), i32x4.splat(1 - keep));
+  nk2 = i32x4.gt_s(i32x4.sub(c23, i32x4.add(c02, c12)), i32x4.splat(2 - keep));
+  nk3 = i32x4.gt_s(i32x4.sub(i32x4.splat(0), i32x4.add(i32x4.add(c03, c13), c23)), i32x4.splat(3 - keep));
+}
+
+/**
+ * 2:4-style masks of the first `groups & ~3` contiguous groups of 4, four groups at a time: transposed so each lane
+ * holds one group (a 4×4 transpose is 8 shuffles), ranked by keep4, the masks transposed back. The caller does the
+ * rest (nm4Run).
+ */
+function nmQuads4(x: usize, y: usize, groups: i32, keep: i32): i32 {
+  const AM = i32x4.splat(ABS_BITS);
+  const IB = i32x4.splat(INF_BITS);
+  const Z = f32x4.splat(0);
+  let zc = i32x4.splat(0);
+  let zeros = 0;
+  const end = <usize>(groups >> 2) * 64;
+  for (let p: usize = 0; p < end; p += 64) {
+    const xp = x + p;
+    const yp = y + p;
+    const v0 = v128.load(xp);
+    const v1 = v128.load(xp, 16);
+    const v2 = v128.load(xp, 32);
+    const v3 = v128.load(xp, 48);
+    const b0 = v128.and(v0, AM);
+    const b1 = v128.and(v1, AM);
+    const b2 = v128.and(v2, AM);
+    const b3 = v128.and(v3, AM);
+    if (v128.any_true(v128.or(v128.or(i32x4.gt_s(b0, IB), i32x4.gt_s(b1, IB)), v128.or(i32x4.gt_s(b2, IB), i32x4.gt_s(b3, IB))))) {
+      for (let g: usize = 0; g < 64; g += 16) zeros += nmGreedy(xp + g, yp + g, 4, 4, keep);
+      continue;
+    }
+    const t0 = v128.shuffle<i32>(b0, b1, 0, 4, 1, 5);
+    const t1 = v128.shuffle<i32>(b0, b1, 2, 6, 3, 7);
+    const t2 = v128.shuffle<i32>(b2, b3, 0, 4, 1, 5);
+    const t3 = v128.shuffle<i32>(b2, b3, 2, 6, 3, 7);
+    keep4(
+      v128.shuffle<i32>(t0, t2, 0, 1, 4, 5),
+      v128.shuffle<i32>(t0, t2, 2, 3, 6, 7),
+      v128.shuffle<i32>(t1, t3, 0, 1, 4, 5),
+      v128.shuffle<i32>(t1, t3, 2, 3, 6, 7),
+      keep,
+    );
+    const u0 = v128.shuffle<i32>(nk0, nk1, 0, 4, 1, 5);
+    const u1 = v128.shuffle<i32>(nk0, nk1, 2, 6, 3, 7);
+    const u2 = v128.shuffle<i32>(nk2, nk3, 0, 4, 1, 5);
+    const u3 = v128.shuffle<i32>(nk2, nk3, 2, 6, 3, 7);
+    const r0 = v128.and(v0, v128.shuffle<i32>(u0, u2, 0, 1, 4, 5));
+    const r1 = v128.and(v1, v128.shuffle<i32>(u0, u2, 2, 3, 6, 7));
+    const r2 = v128.and(v2, v128.shuffle<i32>(u1, u3, 0, 1, 4, 5));
+    const r3 = v128.and(v3, v128.shuffle<i32>(u1, u3, 2, 3, 6, 7));
+    v128.store(yp, r0);
+    v128.store(yp, r1, 16);
+    v128.store(yp, r2, 32);
+    v128.store(yp, r3, 48);
+    zc = i32x4.add(zc, i32x4.add(i32x4.add(f32x4.eq(r0, Z), f32x4.eq(r1, Z)), i32x4.add(f32x4.eq(r2, Z), f32x4.eq(r3, Z))));
+  }
+  return zeros - hsumI(zc);
+}
+
+// The N:M rank body shared by the row (nmQuads8: four contiguous groups transposed to lanes) and column (nmCols8)
+// kernels for groups of 8: each lane is one group, a0…a7 the |x| bits of its slots in order. Slot j is kept ⇔ fewer
+// than `keep` slots beat it (larger, or equal and earlier): with cij = −1 where slot j is larger than slot i (i < j),
+// sj = Σ_{k>j} cjk − Σ_{i<j} cij and slot j is kept ⇔ sj > j − keep. The 28 pairs are compared once. The masks are
+// left in nk0…nk7 (module globals: a function returns one value).
+let nk0: v128 = i32x4.splat(0);
+let nk1: v128 = i32x4.splat(0);
+let nk2: v128 = i32x4.splat(0);
+let nk3: v128 = i32x4.splat(0);
+let nk4: v128 = i32x4.splat(0);
+let nk5: v128 = i32x4.splat(0);
+let nk6: v128 = i32x4.splat(0);
+let nk7: v128 = i32x4.splat(0);
+
+// @ts-ignore: decorator
+@inline
+function keep8(a0: v128, a1: v128, a2: v128, a3: v128, a4: v128, a5: v128, a6: v128, a7: v128, keep: i32): void {
+  let c = i32x4.gt_s(a1, a0);
+  let s0 = c;
+  let s1 = i32x4.sub(i32x4.splat(0), c);
+  c = i32x4.gt_s(a2, a0);
+  s0 = i32x4.add(s0, c);
+  let s2 = i32x4.sub(i32x4.splat(0), c);
+  c = i32x4.gt_s(a3, a0);
+  s0 = i32x4.add(s0, c);
+  let s3 = i32x4.sub(i32x4.splat(0), c);
+  c = i32x4.gt_s(a4, a0);
+  s0 = i32x4.add(s0, c);
+  let s4 = i32x4.sub(i32x4.splat(0), c);
+  c = i32x4.gt_s(a5, a0);
+  s0 = i32x4.add(s0, c);
+  let s5 = i32x4.sub(i32x4.splat(0), c);
+  c = i32x4.gt_s(a6, a0);
+  s0 = i32x4.add(s0, c);
+  let s6 = i32x4.sub(i32x4.splat(0), c);
+  c = i32x4.gt_s(a7, a0);
+  s0 = i32x4.add(s0, c);
+  let s7 = i32x4.sub(i32x4.splat(0), c);
+  c = i32x4.gt_s(a2, a1);
+  s1 = i32x4.add(s1, c);
+  s2 = i32x4.sub(s2, c);
+  c = i32x4.gt_s(a3, a1);
+  s1 = i32x4.add(s1, c);
+  s3 = i32x4.sub(s3, c);
+  c = i32x4.gt_s(a4, a1);
+  s1 = i32x4.add(s1, c);
+  s4 = i32x4.sub(s4, c);
+  c = i32x4.gt_s(a5, a1);
+  s1 = i32x4.add(s1, c);
+  s5 = i32x4.sub(s5, c);
+  c = i32x4.gt_s(a6, a1);
+  s1 = i32x4.add(s1, c);
+  s6 = i32x4.sub(s6, c);
+  c = i32x4.gt_s(a7, a1);
+  s1 = i32x4.add(s1, c);
+  s7 = i32x4.sub(s7, c);
+  c = i32x4.gt_s(a3, a2);
+  s2 = i32x4.add(s2, c);
+  s3 = i32x4.sub(s3, c);
+  c = i32x4.gt_s(a4, a2);
+  s2 = i32x4.add(s2, c);
+  s4 = i32x4.sub(s4, c);
+  c = i32x4.gt_s(a5, a2);
+  s2 = i32x4.add(s2, c);
+  s5 = i32x4.sub(s5, c);
+  c = i32x4.gt_s(a6, a2);
+  s2 = i32x4.add(s2, c);
+  s6 = i32x4.sub(s6, c);
+  c = i32x4.gt_s(a7, a2);
+  s2 = i32x4.add(s2, c);
+  s7 = i32x4.sub(s7, c);
+  c = i32x4.gt_s(a4, a3);
+  s3 = i32x4.add(s3, c);
+  s4 = i32x4.sub(s4, c);
+  c = i32x4.gt_s(a5, a3);
+  s3 = i32x4.add(s3, c);
+  s5 = i32x4.sub(s5, c);
+  c = i32x4.gt_s(a6, a3);
+  s3 = i32x4.add(s3, c);
+  s6 = i32x4.sub(s6, c);
+  c = i32x4.gt_s(a7, a3);
+  s3 = i32x4.add(s3, c);
+  s7 = i32x4.sub(s7, c);
+  c = i32x4.gt_s(a5, a4);
+  s4 = i32x4.add(s4, c);
+  s5 = i32x4.sub(s5, c);
+  c = i32x4.gt_s(a6, a4);
+  s4 = i32x4.add(s4, c);
+  s6 = i32x4.sub(s6, c);
+  c = i32x4.gt_s(a7, a4);
+  s4 = i32x4.add(s4, c);
+  s7 = i32x4.sub(s7, c);
+  c = i32x4.gt_s(a6, a5);
+  s5 = i32x4.add(s5, c);
+  s6 = i32x4.sub(s6, c);
+  c = i32x4.gt_s(a7, a5);
+  s5 = i32x4.add(s5, c);
+  s7 = i32x4.sub(s7, c);
+  c = i32x4.gt_s(a7, a6);
+  s6 = i32x4.add(s6, c);
+  s7 = i32x4.sub(s7, c);
+  nk0 = i32x4.gt_s(s0, i32x4.splat(0 - keep));
+  nk1 = i32x4.gt_s(s1, i32x4.splat(1 - keep));
+  nk2 = i32x4.gt_s(s2, i32x4.splat(2 - keep));
+  nk3 = i32x4.gt_s(s3, i32x4.splat(3 - keep));
+  nk4 = i32x4.gt_s(s4, i32x4.splat(4 - keep));
+  nk5 = i32x4.gt_s(s5, i32x4.splat(5 - keep));
+  nk6 = i32x4.gt_s(s6, i32x4.splat(6 - keep));
+  nk7 = i32x4.gt_s(s7, i32x4.splat(7 - keep));
+}
+
 /**
  * Groups of 8 in fours (32 contiguous floats): transposed so vector j holds element j of the four groups, then
  * masked like nmCols8 (each pair compared once), the masks transposed back. Returns the zero count of the groups
@@ -212,98 +397,15 @@ function nmQuads8(x: usize, y: usize, groups: i32, keep: i32): i32 {
     const a5 = v128.shuffle<i32>(t10, t12, 2, 3, 6, 7);
     const a6 = v128.shuffle<i32>(t11, t13, 0, 1, 4, 5);
     const a7 = v128.shuffle<i32>(t11, t13, 2, 3, 6, 7);
-    let c = i32x4.gt_s(a1, a0);
-    let s0 = c;
-    let s1 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a2, a0);
-    s0 = i32x4.add(s0, c);
-    let s2 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a3, a0);
-    s0 = i32x4.add(s0, c);
-    let s3 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a4, a0);
-    s0 = i32x4.add(s0, c);
-    let s4 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a5, a0);
-    s0 = i32x4.add(s0, c);
-    let s5 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a6, a0);
-    s0 = i32x4.add(s0, c);
-    let s6 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a7, a0);
-    s0 = i32x4.add(s0, c);
-    let s7 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a2, a1);
-    s1 = i32x4.add(s1, c);
-    s2 = i32x4.sub(s2, c);
-    c = i32x4.gt_s(a3, a1);
-    s1 = i32x4.add(s1, c);
-    s3 = i32x4.sub(s3, c);
-    c = i32x4.gt_s(a4, a1);
-    s1 = i32x4.add(s1, c);
-    s4 = i32x4.sub(s4, c);
-    c = i32x4.gt_s(a5, a1);
-    s1 = i32x4.add(s1, c);
-    s5 = i32x4.sub(s5, c);
-    c = i32x4.gt_s(a6, a1);
-    s1 = i32x4.add(s1, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a1);
-    s1 = i32x4.add(s1, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a3, a2);
-    s2 = i32x4.add(s2, c);
-    s3 = i32x4.sub(s3, c);
-    c = i32x4.gt_s(a4, a2);
-    s2 = i32x4.add(s2, c);
-    s4 = i32x4.sub(s4, c);
-    c = i32x4.gt_s(a5, a2);
-    s2 = i32x4.add(s2, c);
-    s5 = i32x4.sub(s5, c);
-    c = i32x4.gt_s(a6, a2);
-    s2 = i32x4.add(s2, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a2);
-    s2 = i32x4.add(s2, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a4, a3);
-    s3 = i32x4.add(s3, c);
-    s4 = i32x4.sub(s4, c);
-    c = i32x4.gt_s(a5, a3);
-    s3 = i32x4.add(s3, c);
-    s5 = i32x4.sub(s5, c);
-    c = i32x4.gt_s(a6, a3);
-    s3 = i32x4.add(s3, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a3);
-    s3 = i32x4.add(s3, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a5, a4);
-    s4 = i32x4.add(s4, c);
-    s5 = i32x4.sub(s5, c);
-    c = i32x4.gt_s(a6, a4);
-    s4 = i32x4.add(s4, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a4);
-    s4 = i32x4.add(s4, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a6, a5);
-    s5 = i32x4.add(s5, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a5);
-    s5 = i32x4.add(s5, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a7, a6);
-    s6 = i32x4.add(s6, c);
-    s7 = i32x4.sub(s7, c);
-    const k0 = i32x4.gt_s(s0, i32x4.splat(0 - keep));
-    const k1 = i32x4.gt_s(s1, i32x4.splat(1 - keep));
-    const k2 = i32x4.gt_s(s2, i32x4.splat(2 - keep));
-    const k3 = i32x4.gt_s(s3, i32x4.splat(3 - keep));
-    const k4 = i32x4.gt_s(s4, i32x4.splat(4 - keep));
-    const k5 = i32x4.gt_s(s5, i32x4.splat(5 - keep));
-    const k6 = i32x4.gt_s(s6, i32x4.splat(6 - keep));
-    const k7 = i32x4.gt_s(s7, i32x4.splat(7 - keep));
+    keep8(a0, a1, a2, a3, a4, a5, a6, a7, keep);
+    const k0 = nk0;
+    const k1 = nk1;
+    const k2 = nk2;
+    const k3 = nk3;
+    const k4 = nk4;
+    const k5 = nk5;
+    const k6 = nk6;
+    const k7 = nk7;
     const u00 = v128.shuffle<i32>(k0, k1, 0, 4, 1, 5);
     const u01 = v128.shuffle<i32>(k0, k1, 2, 6, 3, 7);
     const u02 = v128.shuffle<i32>(k2, k3, 0, 4, 1, 5);
@@ -359,7 +461,11 @@ export function nmRows(x: usize, y: usize, len: i32, L: i32, pos0: i32, n: i32, 
     const full = span / m;
     const xp = x + (<usize>e << 2);
     const yp = y + (<usize>e << 2);
-    if (m == 4) zeros += nm4Run(xp, yp, full, n);
+    if (m == 4) {
+      const q = full & ~3;
+      const qb = <usize>q << 4;
+      zeros += nmQuads4(xp, yp, q, n) + nm4Run(xp + qb, yp + qb, full - q, n);
+    }
     else if (m == 8) {
       const q = full & ~3;
       const qb = <usize>q << 5;
@@ -416,10 +522,6 @@ function nmColBlock(x: usize, y: usize, rb: usize, size: i32, keep: i32): i32 {
 function nmCols4(x: usize, y: usize, rb: usize, W4: i32, keep: i32): i32 {
   const AM = i32x4.splat(ABS_BITS);
   const IB = i32x4.splat(INF_BITS);
-  const K0 = i32x4.splat(-keep);
-  const K1 = i32x4.splat(1 - keep);
-  const K2 = i32x4.splat(2 - keep);
-  const K3 = i32x4.splat(3 - keep);
   const Z = f32x4.splat(0);
   let zc = i32x4.splat(0);
   let zeros = 0;
@@ -439,18 +541,11 @@ function nmCols4(x: usize, y: usize, rb: usize, W4: i32, keep: i32): i32 {
       for (let l: usize = 0; l < 16; l += 4) zeros += nmGreedy(p + l, q + l, rb, 4, keep);
       continue;
     }
-    // cij (i < j): −1 where row j beats row i (strictly larger); else row i beats row j.
-    const c01 = i32x4.gt_s(a1, a0);
-    const c02 = i32x4.gt_s(a2, a0);
-    const c03 = i32x4.gt_s(a3, a0);
-    const c12 = i32x4.gt_s(a2, a1);
-    const c13 = i32x4.gt_s(a3, a1);
-    const c23 = i32x4.gt_s(a3, a2);
-    // Row j is kept ⇔ (Σ_{k>j} cjk − Σ_{i<j} cij) > j − keep.
-    const r0 = v128.and(v0, i32x4.gt_s(i32x4.add(i32x4.add(c01, c02), c03), K0));
-    const r1 = v128.and(v1, i32x4.gt_s(i32x4.sub(i32x4.add(c12, c13), c01), K1));
-    const r2 = v128.and(v2, i32x4.gt_s(i32x4.sub(c23, i32x4.add(c02, c12)), K2));
-    const r3 = v128.and(v3, i32x4.gt_s(i32x4.sub(i32x4.splat(0), i32x4.add(i32x4.add(c03, c13), c23)), K3));
+    keep4(a0, a1, a2, a3, keep);
+    const r0 = v128.and(v0, nk0);
+    const r1 = v128.and(v1, nk1);
+    const r2 = v128.and(v2, nk2);
+    const r3 = v128.and(v3, nk3);
     v128.store(q, r0);
     v128.store(q + rb, r1);
     v128.store(q + 2 * rb, r2);
@@ -490,112 +585,29 @@ function nmCols8(x: usize, y: usize, rb: usize, W4: i32, keep: i32): i32 {
       for (let l: usize = 0; l < 16; l += 4) zeros += nmGreedy(p + l, q + l, rb, 8, keep);
       continue;
     }
-    let c = i32x4.gt_s(a1, a0);
-    let s0 = c;
-    let s1 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a2, a0);
-    s0 = i32x4.add(s0, c);
-    let s2 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a3, a0);
-    s0 = i32x4.add(s0, c);
-    let s3 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a4, a0);
-    s0 = i32x4.add(s0, c);
-    let s4 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a5, a0);
-    s0 = i32x4.add(s0, c);
-    let s5 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a6, a0);
-    s0 = i32x4.add(s0, c);
-    let s6 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a7, a0);
-    s0 = i32x4.add(s0, c);
-    let s7 = i32x4.sub(i32x4.splat(0), c);
-    c = i32x4.gt_s(a2, a1);
-    s1 = i32x4.add(s1, c);
-    s2 = i32x4.sub(s2, c);
-    c = i32x4.gt_s(a3, a1);
-    s1 = i32x4.add(s1, c);
-    s3 = i32x4.sub(s3, c);
-    c = i32x4.gt_s(a4, a1);
-    s1 = i32x4.add(s1, c);
-    s4 = i32x4.sub(s4, c);
-    c = i32x4.gt_s(a5, a1);
-    s1 = i32x4.add(s1, c);
-    s5 = i32x4.sub(s5, c);
-    c = i32x4.gt_s(a6, a1);
-    s1 = i32x4.add(s1, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a1);
-    s1 = i32x4.add(s1, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a3, a2);
-    s2 = i32x4.add(s2, c);
-    s3 = i32x4.sub(s3, c);
-    c = i32x4.gt_s(a4, a2);
-    s2 = i32x4.add(s2, c);
-    s4 = i32x4.sub(s4, c);
-    c = i32x4.gt_s(a5, a2);
-    s2 = i32x4.add(s2, c);
-    s5 = i32x4.sub(s5, c);
-    c = i32x4.gt_s(a6, a2);
-    s2 = i32x4.add(s2, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a2);
-    s2 = i32x4.add(s2, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a4, a3);
-    s3 = i32x4.add(s3, c);
-    s4 = i32x4.sub(s4, c);
-    c = i32x4.gt_s(a5, a3);
-    s3 = i32x4.add(s3, c);
-    s5 = i32x4.sub(s5, c);
-    c = i32x4.gt_s(a6, a3);
-    s3 = i32x4.add(s3, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a3);
-    s3 = i32x4.add(s3, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a5, a4);
-    s4 = i32x4.add(s4, c);
-    s5 = i32x4.sub(s5, c);
-    c = i32x4.gt_s(a6, a4);
-    s4 = i32x4.add(s4, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a4);
-    s4 = i32x4.add(s4, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a6, a5);
-    s5 = i32x4.add(s5, c);
-    s6 = i32x4.sub(s6, c);
-    c = i32x4.gt_s(a7, a5);
-    s5 = i32x4.add(s5, c);
-    s7 = i32x4.sub(s7, c);
-    c = i32x4.gt_s(a7, a6);
-    s6 = i32x4.add(s6, c);
-    s7 = i32x4.sub(s7, c);
-    const r0 = v128.and(v128.load(p), i32x4.gt_s(s0, i32x4.splat(0 - keep)));
+    keep8(a0, a1, a2, a3, a4, a5, a6, a7, keep);
+    const r0 = v128.and(v128.load(p), nk0);
     v128.store(q, r0);
     zc = i32x4.add(zc, f32x4.eq(r0, Z));
-    const r1 = v128.and(v128.load(p + 1 * rb), i32x4.gt_s(s1, i32x4.splat(1 - keep)));
+    const r1 = v128.and(v128.load(p + 1 * rb), nk1);
     v128.store(q + 1 * rb, r1);
     zc = i32x4.add(zc, f32x4.eq(r1, Z));
-    const r2 = v128.and(v128.load(p + 2 * rb), i32x4.gt_s(s2, i32x4.splat(2 - keep)));
+    const r2 = v128.and(v128.load(p + 2 * rb), nk2);
     v128.store(q + 2 * rb, r2);
     zc = i32x4.add(zc, f32x4.eq(r2, Z));
-    const r3 = v128.and(v128.load(p + 3 * rb), i32x4.gt_s(s3, i32x4.splat(3 - keep)));
+    const r3 = v128.and(v128.load(p + 3 * rb), nk3);
     v128.store(q + 3 * rb, r3);
     zc = i32x4.add(zc, f32x4.eq(r3, Z));
-    const r4 = v128.and(v128.load(p + 4 * rb), i32x4.gt_s(s4, i32x4.splat(4 - keep)));
+    const r4 = v128.and(v128.load(p + 4 * rb), nk4);
     v128.store(q + 4 * rb, r4);
     zc = i32x4.add(zc, f32x4.eq(r4, Z));
-    const r5 = v128.and(v128.load(p + 5 * rb), i32x4.gt_s(s5, i32x4.splat(5 - keep)));
+    const r5 = v128.and(v128.load(p + 5 * rb), nk5);
     v128.store(q + 5 * rb, r5);
     zc = i32x4.add(zc, f32x4.eq(r5, Z));
-    const r6 = v128.and(v128.load(p + 6 * rb), i32x4.gt_s(s6, i32x4.splat(6 - keep)));
+    const r6 = v128.and(v128.load(p + 6 * rb), nk6);
     v128.store(q + 6 * rb, r6);
     zc = i32x4.add(zc, f32x4.eq(r6, Z));
-    const r7 = v128.and(v128.load(p + 7 * rb), i32x4.gt_s(s7, i32x4.splat(7 - keep)));
+    const r7 = v128.and(v128.load(p + 7 * rb), nk7);
     v128.store(q + 7 * rb, r7);
     zc = i32x4.add(zc, f32x4.eq(r7, Z));
   }
