@@ -34,4 +34,22 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  {
+    // The kernel floor: kernels are below the rest of the studio and never reach up into it (src/core, the UI, state).
+    files: ['src/kernels/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(core|ui|state|cli|workers)(/|$)',
+              message:
+                'src/kernels must not import the studio above it (src/core, src/ui, src/state, src/cli, workers): move what it needs to the kernel layer.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -2,7 +2,7 @@ import { expect, test } from './support';
 
 // The WebGPU kernels against the reference in headless Chromium. Here (no GPU) the adapter is
 // SwiftShader, which must be reported as a fallback adapter so automatic backend choice never prefers it.
-test('WebGPU kernels (incl. quantization and pruning) match the reference in the browser', async ({ page }) => {
+test('WebGPU kernels (incl. quantization, pruning and GPTQ linear algebra) match the reference in the browser', async ({ page }) => {
   test.setTimeout(300_000);
   await page.goto('/e2e/pages/kernels.html');
   await expect(page.locator('#status')).toHaveText('ready');
@@ -14,6 +14,7 @@ test('WebGPU kernels (incl. quantization and pruning) match the reference in the
   expect(result.extra).toEqual([]);
   expect(result.quant).toEqual([]);
   expect(result.prune).toEqual([]);
+  expect(result.linalg).toEqual([]);
   expect(result.split).toEqual([]);
   console.log(`WebGPU parity in Chromium: ${result.probe.description ?? result.probe.architecture}, ${result.seconds.toFixed(1)} s`);
 });

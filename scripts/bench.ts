@@ -41,7 +41,7 @@ import { measureLatency } from '../src/core/eval/latency';
 import { createNodeRuntime } from '../src/runtime/ort-node';
 import type { SweepPoint } from '../src/core/eval/sweep';
 import { BackendRegistry } from '../src/kernels/registry';
-import { benchKernels, benchPruneKernels } from '../src/kernels/wasm/bench-kernels';
+import { benchKernels, benchPruneKernels } from '../bench/kernels/wasm';
 import { DataType } from '../src/core/tensor/dtypes';
 import { staticCalibrationNames } from '../src/core/compress/quantize/static';
 import { captureActivations } from '../src/core/teacher/capture';
@@ -49,6 +49,7 @@ import type { CalibrationMethod } from '../src/core/teacher/histogram';
 import { melWindows } from '../test/helpers/wakeword';
 import { benchHugeOutput, compareInOrt, generateHugeModel } from '../bench/huge';
 import { benchGraph } from '../bench/graph';
+import { benchLinalg } from '../bench/kernels/linalg';
 
 const MB = 1e6;
 
@@ -374,9 +375,7 @@ async function benchAnalysisKernels(): Promise<void> {
     ['kernel', 'ms', 'GB/s', 'vs memory pass'],
     rows.map((r) => [r.name, r.ms.toFixed(1), r.gbPerS.toFixed(2), `${((base.ms / r.ms) * 100).toFixed(0)}%`]),
   );
-  console.log(
-    'target: WASM SIMD moments + histogram ≥ 50% of the memory pass. WebGPU: `npx tsx src/kernels/webgpu/bench-gpu-cli.ts 64M` on a machine with a GPU.',
-  );
+  console.log('target: WASM SIMD moments + histogram ≥ 50% of the memory pass. WebGPU: `npx tsx bench/kernels/webgpu-cli.ts 64M` on a machine with a GPU.');
 }
 
 /** int8 per-channel quantization throughput per kernel backend vs a plain memory pass over the same floats. */
@@ -779,6 +778,7 @@ if (args[0] === '--only') {
     benchSweep,
     benchHugeOutput: () => benchHugeOutput(printTable),
     benchGraph,
+    benchLinalg: () => benchLinalg(printTable),
   };
   for (const name of args[1]!.split(',')) await chosen[name]!();
 } else if (args[0] === '--child') {
@@ -791,6 +791,7 @@ if (args[0] === '--only') {
   await benchQuantKernels();
   await benchQuantizeLatency();
   await benchPruning();
+  await benchLinalg(printTable);
   await benchChannelGroups();
   await benchStatic();
   await benchLatencyHarness();

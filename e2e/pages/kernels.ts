@@ -1,13 +1,14 @@
 /**
  * Test page for e2e/kernels-webgpu.spec.ts (served by vite at /e2e/pages/kernels.html): exposes
- * window.runParity(), which runs the kernel parity suites (incl. the quantization and pruning kernels) and the extra
+ * window.runParity(), which runs the kernel parity suites (incl. the quantization, pruning and linear-algebra kernels) and the extra
  * checks on the WebGPU backend.
  */
-import { checkParity, checkPruneParity, checkQuantParity } from '../../src/kernels/parity';
+import { checkLinalgParity } from '../../test/kernels/linalg-parity';
+import { checkParity, checkPruneParity, checkQuantParity } from '../../test/kernels/parity';
 import { createWebGpuBackend, probeWebGpu, type WebGpuProbe } from '../../src/kernels/webgpu/backend';
-import { extraChecks } from '../../src/kernels/webgpu/extra-checks';
-import { pruneChecks } from '../../src/kernels/webgpu/prune-checks';
-import { quantChecks } from '../../src/kernels/webgpu/quant-checks';
+import { extraChecks } from '../../test/kernels/webgpu/extra-checks';
+import { pruneChecks } from '../../test/kernels/webgpu/prune-checks';
+import { quantChecks } from '../../test/kernels/webgpu/quant-checks';
 
 export interface ParityPageResult {
   probe: WebGpuProbe;
@@ -17,6 +18,8 @@ export interface ParityPageResult {
   quant: string[];
   /** checkPruneParity and the pruning kernels' extra checks. */
   prune: string[];
+  /** checkLinalgParity (GPTQ's Gram accumulation and block update) within float32 error bounds. */
+  linalg: string[];
   /**
    * The same suites with tensors split into 40 000-element buffers (multi-buffer dispatch paths) and 16 KiB chunks
    * (quantization temporaries; 4096-element pruning windows, so N:M runs cross window and buffer boundaries).
@@ -43,6 +46,7 @@ window.runParity = async () => {
       extra: [],
       quant: [],
       prune: [],
+      linalg: [],
       split: [],
       seconds: 0,
       error: `no WebGPU backend: ${probe.reason ?? 'requestDevice failed'}`,
@@ -52,6 +56,7 @@ window.runParity = async () => {
     const extra = await extraChecks(backend);
     const quant = [...(await checkQuantParity(backend)), ...(await quantChecks(backend))];
     const prune = [...(await checkPruneParity(backend)), ...(await pruneChecks(backend))];
+    const linalg = await checkLinalgParity(backend, 'f32');
     backend.destroy();
     const splitBackend = await createWebGpuBackend(undefined, { maxSegmentElements: 40_000, maxChunkBytes: 16_384 });
     if (!splitBackend) throw new Error('second WebGPU device failed');
@@ -64,7 +69,7 @@ window.runParity = async () => {
       ...(await pruneChecks(splitBackend)),
     ];
     splitBackend.destroy();
-    return { probe, problems, extra, quant, prune, split, seconds: (performance.now() - started) / 1000 };
+    return { probe, problems, extra, quant, prune, linalg, split, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     backend.destroy();
     throw error;

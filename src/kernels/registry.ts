@@ -1,3 +1,5 @@
+import { hostLinalg, installHostLinalg } from './host';
+import type { HostLinalgKernels } from './linalg';
 import { referenceBackend } from './ts/reference';
 import type { BackendName, KernelBackend } from './types';
 
@@ -25,12 +27,10 @@ export class BackendRegistry {
   constructor(private readonly gpuProvider: () => GPU | undefined = () => (globalThis.navigator as Navigator | undefined)?.gpu) {}
 
   private loadWasm(): Promise<KernelBackend | undefined> {
-    this.wasm ??= import('./wasm/backend')
-      .then((m) => m.createWasmBackend())
-      .catch((err: unknown) => {
-        this.wasmError = err instanceof Error ? err.message : String(err);
-        return undefined;
-      });
+    this.wasm ??= loadWasmBackend().catch((err: unknown) => {
+      this.wasmError = err instanceof Error ? err.message : String(err);
+      return undefined;
+    });
     return this.wasm;
   }
 
@@ -89,6 +89,29 @@ export class BackendRegistry {
       { name: 'ts', label: LABELS.ts, available: true, detail: 'plain TypeScript, the reference all others are tested against' },
     ];
   }
+}
+
+let sharedWasm: Promise<import('./wasm/backend').WasmKernelBackend> | undefined;
+
+/** Creates a WASM backend and makes its linear-algebra kernels the host's (./host.ts). */
+function loadWasmBackend() {
+  return import('./wasm/backend')
+    .then((m) => m.createWasmBackend())
+    .then((b) => {
+      installHostLinalg(b.hostLinalg);
+      return b;
+    });
+}
+
+/**
+ * Loads the WASM SIMD kernels for the synchronous host algebra (GPTQ, SparseGPT, the Hessians) unless a registry
+ * already did; resolves to what hostLinalg() returns from now on (the TS reference when WASM cannot load).
+ */
+export async function loadHostLinalg(): Promise<HostLinalgKernels> {
+  if (hostLinalg().name === 'wasm') return hostLinalg();
+  sharedWasm ??= loadWasmBackend();
+  await sharedWasm.catch(() => undefined);
+  return hostLinalg();
 }
 
 export function backendLabel(name: BackendName): string {

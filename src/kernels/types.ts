@@ -4,6 +4,7 @@
  * (histogram counts, NaN/Inf/zero counts, min/max), within stated tolerances for float sums.
  */
 
+import type { LinalgKernels } from './linalg';
 import type { PruneKernels } from './prune';
 import type { QuantKernels } from './quant';
 
@@ -69,6 +70,8 @@ export interface KernelBackend {
   quant?: QuantKernels;
   /** Pruning kernels (./prune.ts), where this backend has them. */
   prune?: PruneKernels;
+  /** Linear-algebra kernels of GPTQ / SparseGPT (./linalg.ts), where this backend has them. */
+  linalg?: LinalgKernels;
 }
 
 /** float32 parameters of the histogram kernel, shared by every backend. */

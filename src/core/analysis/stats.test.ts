@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussian } from '../../kernels/parity';
+import { gaussian } from '../../../test/kernels/parity';
 import { referenceBackend } from '../../kernels/ts/reference';
 import { selectKth } from './select';
 import { channelLayout, quantiles, tensorStats } from './stats';

@@ -5,6 +5,7 @@
  * weights, in the layout the format's emitter groups them), with the layer-output SQNR of GPTQ and of plain
  * rounding on the calibration inputs.
  */
+import { loadHostLinalg } from '../../kernels/registry';
 import type { NodeProto } from 'onnx-buf';
 import { decodeModel } from '../onnx/codec';
 import { getInt, getInts, getString } from '../onnx/graph-edit';
@@ -126,6 +127,7 @@ export async function collectHessians(
   samples: readonly EvalSample[],
   options: Omit<CaptureOptions, 'onTensor' | 'statistics'> = {},
 ): Promise<HessianCapture> {
+  await loadHostLinalg(); // WASM SIMD for the Gram accumulation (and GPTQ after it) where it loads
   const layers = gptqLayers(modelFiles(model).bytes);
   const byInput = new Map<string, GptqLayer[]>();
   for (const l of layers.values()) byInput.set(l.input, [...(byInput.get(l.input) ?? []), l]);

@@ -8,7 +8,9 @@
  * points from math.ts, computed on the original weights), so the codes are written by the usual emitters: the
  * result is the dequantized GPTQ weights, whose round-to-nearest under those same scales gives GPTQ's codes.
  */
+import { hostLinalg } from '../../kernels/host';
 import { groupOf, roundHalfEven, type GroupView, type Grouping } from '../../kernels/quant';
+import { accumulateGramOf } from '../../kernels/ts/linalg-reference';
 
 export interface GptqOptions {
   /** λ = dampening · mean(diag H) added to the diagonal. Default 0.01. */
@@ -43,18 +45,13 @@ export class Hessian {
     this.h = h ?? new Float64Array(k * k);
     this.rows = rows;
   }
-  /** Adds `n` rows of length k (row-major). Only the upper triangle is accumulated; `finish` mirrors it. */
+  /**
+   * Adds `n` rows of length k (row-major). Only the upper triangle is accumulated; `finish` mirrors it. float32 rows
+   * go to the host kernels (WASM SIMD when loaded), other arrays to the float64 reference (no rounding of the inputs).
+   */
   addRows(x: ArrayLike<number>, n: number): void {
-    const { k, h } = this;
-    for (let r = 0; r < n; r++) {
-      const o = r * k;
-      for (let i = 0; i < k; i++) {
-        const xi = x[o + i]!;
-        if (xi === 0) continue;
-        const hi = i * k;
-        for (let j = i; j < k; j++) h[hi + j]! += xi * x[o + j]!;
-      }
-    }
+    if (x instanceof Float32Array) hostLinalg().accumulateGram(this.h, x, n, this.k, 1);
+    else accumulateGramOf(this.h, x, n, this.k, 1);
     this.rows += n;
   }
   /** H = 2·Σxxᵀ / rows (full symmetric matrix). */
@@ -220,18 +217,16 @@ export function obsSetup(
 
 /**
  * The lazy block update: every column after the block [i1, i2) gets the block's scaled errors (err [rows, B], err
- * of column i at i − i1) through the rows of U = Lᵀ: W[:, j] −= Σᵢ err[:, i] · U[i, j].
+ * of column i at i − i1) through the rows of U = Lᵀ: W[:, j] −= Σᵢ err[:, i] · U[i, j] — the host kernels' blockUpdate
+ * (kernels/linalg.ts) on the block's rows of U.
  */
 export function lazyUpdate(W: Float64Array, err: Float64Array, L: Float64Array, rows: number, cols: number, i1: number, i2: number, B: number): void {
   if (i2 >= cols) return;
-  for (let r = 0; r < rows; r++) {
-    const row = r * cols;
-    for (let i = i1; i < i2; i++) {
-      const e1 = err[r * B + (i - i1)]!;
-      if (e1 === 0) continue;
-      for (let j = i2; j < cols; j++) W[row + j]! -= e1 * L[j * cols + i]!;
-    }
-  }
+  const k = i2 - i1;
+  const n = cols - i2;
+  const u = new Float64Array(k * n);
+  for (let j = 0; j < n; j++) for (let t = 0; t < k; t++) u[t * n + j] = L[(i2 + j) * cols + i1 + t]!;
+  hostLinalg().blockUpdate({ w: W, ldw: cols, offset: i2, err, lde: B, u, rows, k, n });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkParity, checkPruneParity, checkQuantParity } from '../parity';
+import { checkParity, checkPruneParity, checkQuantParity } from '../../../test/kernels/parity';
 import { histogramBin, histogramParams } from '../types';
 import { channelStatsOf, gatherBinsOf, histogramOf, momentsOf, referenceBackend } from './reference';
 

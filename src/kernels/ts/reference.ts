@@ -1,4 +1,6 @@
-import { bf16BitsToFloat, fp16BitsToFloat } from '../../core/tensor/codecs';
+import { bf16BitsToFloat, fp16BitsToFloat } from '../codecs/half';
+import { asyncLinalg } from '../linalg';
+import { referenceLinalg } from './linalg-reference';
 import { hostPruneKernels } from './prune-reference';
 import { hostQuantKernels } from './quant-reference';
 import { histogramBin, histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
@@ -117,4 +119,5 @@ export const referenceBackend: KernelBackend = {
   decodeHalf: async (bits, kind) => decodeHalfOf(bits, kind),
   quant: hostQuantKernels(host),
   prune: hostPruneKernels(host),
+  linalg: asyncLinalg(referenceLinalg),
 };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkParity, checkPruneParity, checkQuantParity } from '../parity';
+import { checkParity, checkPruneParity, checkQuantParity } from '../../../test/kernels/parity';
 import type { NMView } from '../prune';
 import { groupCount, type GroupView, type Grouping } from '../quant';
 import { channelNormsOf, maskBelowOf, nmMaskOf } from '../ts/prune-reference';

@@ -1,5 +1,5 @@
 /**
- * The WASM SIMD kernel backend. The kernels are AssemblyScript (assembly/kernels.as) compiled by
+ * The WASM SIMD kernel backend. The kernels are AssemblyScript (assembly/index.as and its family files) compiled by
  * scripts/build-wasm.mjs into kernels.generated.ts (base64), so the same code loads in Node and in
  * Web Workers without fetch paths.
  *
@@ -12,7 +12,9 @@
 import { histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
 import type { PruneKernels } from '../prune';
 import type { QuantKernels } from '../quant';
+import { asyncLinalg, type HostLinalgKernels, type LinalgKernels } from '../linalg';
 import { KERNELS_WASM_BASE64 } from './kernels.generated';
+import { wasmLinalgKernels, type LinalgExports } from './linalg-kernels';
 import { wasmPruneKernels, type PruneExports } from './prune-kernels';
 import { wasmQuantKernels, type QuantExports } from './quant-kernels';
 
@@ -31,7 +33,7 @@ const RUN_MIN_INNER = 16;
 /** Largest super-row (positions) for the vectorised-across-channels channelStats path. */
 const MAX_ROW_POSITIONS = 1 << 16;
 
-interface KernelExports extends QuantExports, PruneExports {
+interface KernelExports extends QuantExports, PruneExports, LinalgExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   moments(ptr: number, n: number, out: number): void;
@@ -176,6 +178,9 @@ export interface WasmKernelBackend extends KernelBackend {
   readonly heapInUse: number;
   /** Pruning kernels (./prune-kernels.ts): always present on this backend. */
   readonly prune: PruneKernels;
+  readonly linalg: LinalgKernels;
+  /** The linear-algebra kernels, synchronous (./linalg-kernels.ts; ../host.ts installs them). */
+  readonly hostLinalg: HostLinalgKernels;
 }
 
 class WasmBackend implements WasmKernelBackend {
@@ -186,6 +191,8 @@ class WasmBackend implements WasmKernelBackend {
   private readonly out: number;
   readonly quant: QuantKernels;
   readonly prune: PruneKernels;
+  readonly linalg: LinalgKernels;
+  readonly hostLinalg: HostLinalgKernels;
 
   constructor(instance: WebAssembly.Instance) {
     this.k = instance.exports as unknown as KernelExports;
@@ -209,6 +216,8 @@ class WasmBackend implements WasmKernelBackend {
     };
     this.quant = wasmQuantKernels(host);
     this.prune = wasmPruneKernels(host);
+    this.hostLinalg = wasmLinalgKernels(host);
+    this.linalg = asyncLinalg(this.hostLinalg);
   }
 
   get memoryBytes(): number {

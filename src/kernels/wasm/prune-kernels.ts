@@ -1,5 +1,5 @@
 /**
- * Pruning kernels of the WASM SIMD backend (the host side; the loops are in assembly/kernels.as).
+ * Pruning kernels of the WASM SIMD backend (the host side; the loops are in assembly/prune.as).
  *
  * Masks (maskBelow, nmMask) are exact and stream the tensor through the heap in chunks of
  * pruneTuning.chunkElements: the kernel writes a chunk's masked values to a scratch block small enough to

@@ -1,5 +1,5 @@
 /**
- * Quantization kernels of the WASM SIMD backend (the host side; the loops are in assembly/kernels.as).
+ * Quantization kernels of the WASM SIMD backend (the host side; the loops are in assembly/quant.as).
  *
  * Layouts. A [outer, D, inner] view with its grouping is mapped onto one of two kernel shapes:
  *  - runs: the tensor is a sequence of contiguous runs, each inside one group — per-tensor (runs of 64K),

@@ -1,6 +1,6 @@
 /**
  * WebGPU backend parity in Node with Dawn (npm `webgpu`). Dawn needs its Vulkan environment at process
- * start, so the suite runs in a child process (parity-node.ts). On a machine without a GPU driver that is
+ * start, so the suite runs in a child process (test/kernels/webgpu/parity-node.ts). On a machine without a GPU driver that is
  * SwiftShader from Debian's chromium package (CI installs chromium); set KERNELS_WEBGPU_ADAPTER=system to
  * use the system's Vulkan driver instead (a real GPU).
  */
@@ -30,6 +30,7 @@ interface Report {
   pruneParity?: string[];
   splitPrune?: string[];
   pruneSeconds?: number;
+  linalgParity?: string[];
   seconds?: number;
 }
 
@@ -40,7 +41,7 @@ function runChild(): { report: Report; output: string } {
         'chromium package (apt-get install chromium). On a machine with a real GPU driver set KERNELS_WEBGPU_ADAPTER=system.',
     );
   }
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/kernels/webgpu/parity-node.ts'], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/kernels/webgpu/parity-node.ts'], {
     cwd: root,
     env: { ...process.env, ...(system ? {} : swiftShaderEnv()) },
     encoding: 'utf8',
@@ -54,21 +55,26 @@ function runChild(): { report: Report; output: string } {
 }
 
 describe('WebGPU kernels in Node (Dawn)', () => {
-  it('match the reference kernels (parity suites incl. quantization and pruning, extra checks, multi-buffer tensors)', { timeout: 600_000 }, () => {
-    const { report, output } = runChild();
-    expect(report.error, output.slice(-4000)).toBeUndefined();
-    expect(report.probe?.available).toBe(true);
-    if (!system) expect(report.probe?.isFallbackAdapter).toBe(true); // SwiftShader
-    expect(report.parity).toEqual([]);
-    expect(report.extra).toEqual([]);
-    expect(report.splitParity).toEqual([]);
-    expect(report.splitExtra).toEqual([]);
-    expect(report.quantParity).toEqual([]);
-    expect(report.quantExtra).toEqual([]);
-    expect(report.splitQuant).toEqual([]);
-    expect(report.pruneParity).toEqual([]);
-    expect(report.splitPrune).toEqual([]);
-  });
+  it(
+    'match the reference kernels (parity suites incl. quantization, pruning and linear algebra, extra checks, multi-buffer tensors)',
+    { timeout: 600_000 },
+    () => {
+      const { report, output } = runChild();
+      expect(report.error, output.slice(-4000)).toBeUndefined();
+      expect(report.probe?.available).toBe(true);
+      if (!system) expect(report.probe?.isFallbackAdapter).toBe(true); // SwiftShader
+      expect(report.parity).toEqual([]);
+      expect(report.extra).toEqual([]);
+      expect(report.splitParity).toEqual([]);
+      expect(report.splitExtra).toEqual([]);
+      expect(report.quantParity).toEqual([]);
+      expect(report.quantExtra).toEqual([]);
+      expect(report.splitQuant).toEqual([]);
+      expect(report.pruneParity).toEqual([]);
+      expect(report.splitPrune).toEqual([]);
+      expect(report.linalgParity).toEqual([]);
+    },
+  );
 });
 
 describe('WebGPU grid planning (no GPU needed)', () => {

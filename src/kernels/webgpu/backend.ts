@@ -22,6 +22,8 @@
 import type { NMView, PruneKernels } from '../prune';
 import type { GroupView, Grouping, QuantKernels } from '../quant';
 import { histogramParams, type ChannelLayout, type ChannelStats, type DeviceTensor, type KernelBackend, type MomentStats } from '../types';
+import type { LinalgKernels } from '../linalg';
+import { gpuLinalgKernels } from './linalg-gpu';
 import { gpuPruneKernels, nmWindow, planMaskBelow, planNmMask, type PrunePlan } from './prune-gpu';
 import { gpuQuantKernels, gpuQuantSafe, planQuantize, QUANT_CHUNK_BYTES, type QuantGpuContext } from './quant-gpu';
 import { channelKernelWgsl, type ChannelMode } from './shaders/channel-stats.wgsl';
@@ -82,6 +84,7 @@ export interface WebGpuBackend extends KernelBackend {
   readonly jobs: JobFactory;
   readonly quant: QuantKernels;
   readonly prune: PruneKernels;
+  readonly linalg: LinalgKernels;
 }
 
 /** A prepared unit of GPU work: encode it (any number of times), read `result`, then finish on the CPU. */
@@ -249,6 +252,7 @@ class GpuKernels implements WebGpuBackend {
   readonly jobs: JobFactory;
   readonly quant: QuantKernels;
   readonly prune: PruneKernels;
+  readonly linalg: LinalgKernels;
   /** What quant-gpu.ts uses of this backend. */
   private readonly quantContext: QuantGpuContext;
   private readonly pipelines = new Map<Pipelines, Promise<GPUComputePipeline>>();
@@ -311,6 +315,7 @@ class GpuKernels implements WebGpuBackend {
       ...this.quantContext,
       channelNorms: async (t, layout, norm) => this.run(await this.channelNormsJob(this.tensor(t), layout, norm)),
     });
+    this.linalg = gpuLinalgKernels(this.quantContext);
   }
 
   destroy() {

@@ -4,14 +4,14 @@
  * Each row: median of RUNS timed runs after one warm-up; gbPerS = tensor bytes / time (so rows compare
  * directly: the memory pass moves the same bytes in and out once).
  */
-import type { NMView } from '../prune';
-import type { GroupView, Grouping } from '../quant';
-import { channelNormsOf, maskBelowOf, nmMaskOf } from '../ts/prune-reference';
-import type { DeviceTensor } from '../types';
-import { groupMinMaxOf, quantizeGroupsOf } from '../ts/quant-reference';
-import { channelStatsOf, histogramOf, momentsOf } from '../ts/reference';
-import { createWasmBackend } from './backend';
-import { pruneTuning } from './prune-kernels';
+import type { NMView } from '../../src/kernels/prune';
+import type { GroupView, Grouping } from '../../src/kernels/quant';
+import { channelNormsOf, maskBelowOf, nmMaskOf } from '../../src/kernels/ts/prune-reference';
+import type { DeviceTensor } from '../../src/kernels/types';
+import { groupMinMaxOf, quantizeGroupsOf } from '../../src/kernels/ts/quant-reference';
+import { channelStatsOf, histogramOf, momentsOf } from '../../src/kernels/ts/reference';
+import { createWasmBackend } from '../../src/kernels/wasm/backend';
+import { pruneTuning } from '../../src/kernels/wasm/prune-kernels';
 
 const RUNS = 5;
 const BINS = 2048;

@@ -1,7 +1,7 @@
 /**
  * WebGPU kernel benchmark under Node with Dawn (npm `webgpu`):
  *
- *   npx tsx src/kernels/webgpu/bench-gpu-cli.ts [elements] [--swiftshader] [--samples N] [--json]
+ *   npx tsx bench/kernels/webgpu-cli.ts [elements] [--swiftshader] [--samples N] [--json]
  *
  * elements: default 16M (16 * 2^20); accepts suffixes k/M/G (powers of 2). --swiftshader re-runs itself with
  * the SwiftShader environment from Debian's chromium package (machines without a GPU; numbers mean
@@ -11,9 +11,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { probeWebGpu } from './backend';
-import { benchWebGpu, formatBenchTable } from './bench-gpu';
-import { CHROMIUM_LIB_DIR, nodeGpu, swiftShaderEnv } from './node-gpu';
+import { probeWebGpu } from '../../src/kernels/webgpu/backend';
+import { benchWebGpu, formatBenchTable } from './webgpu';
+import { CHROMIUM_LIB_DIR, nodeGpu, swiftShaderEnv } from '../../src/kernels/webgpu/node-gpu';
 
 function parseCount(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(s);

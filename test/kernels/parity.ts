@@ -5,10 +5,10 @@
  * Tolerances: integer outputs (counts, histograms, gathered values) and min/max/absMax exact;
  * sums relative 1e-5 of Σ|x| (float32 partial sums on the GPU), sums of squares relative 1e-5.
  */
-import { floatToBf16Bits, floatToFp16Bits } from '../core/tensor/codecs';
-import type { GroupView, Grouping } from './quant';
-import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf, referenceBackend } from './ts/reference';
-import type { ChannelLayout, KernelBackend } from './types';
+import { floatToBf16Bits, floatToFp16Bits } from '../../src/kernels/codecs/half';
+import type { GroupView, Grouping } from '../../src/kernels/quant';
+import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf, referenceBackend } from '../../src/kernels/ts/reference';
+import type { ChannelLayout, KernelBackend } from '../../src/kernels/types';
 
 export interface ParityCase {
   name: string;

@@ -6,9 +6,9 @@
  * candidateErrors and groupMinMax, packNibbles lengths. Framework-free (Node child process and browser page).
  */
 import { gaussian } from '../parity';
-import { groupCount, type GroupView, type Grouping, type QuantizedGroups } from '../quant';
-import { candidateErrorsOf, groupMinMaxOf, packNibblesOf, quantizeGroupsOf } from '../ts/quant-reference';
-import type { KernelBackend } from '../types';
+import { groupCount, type GroupView, type Grouping, type QuantizedGroups } from '../../../src/kernels/quant';
+import { candidateErrorsOf, groupMinMaxOf, packNibblesOf, quantizeGroupsOf } from '../../../src/kernels/ts/quant-reference';
+import type { KernelBackend } from '../../../src/kernels/types';
 
 const same = (a: number, b: number) => Object.is(a, b) || a === b || (Number.isNaN(a) && Number.isNaN(b));
 const closeRel = (a: number, b: number, rel: number) =>

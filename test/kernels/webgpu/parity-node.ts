@@ -1,14 +1,15 @@
 /**
- * Child-process entry for backend.test.ts: runs the parity suites (kernels, quantization and pruning kernels, plus
+ * Child-process entry for backend.test.ts: runs the parity suites (kernels, quantization, pruning and linear-algebra kernels, plus
  * the extra checks of each) on the WebGPU
  * backend under Node with Dawn, prints one JSON line prefixed with PARITY_JSON, then exits (Dawn can keep
  * the event loop alive). Start it with the SwiftShader environment (see node-gpu.ts) on a machine
  * without a GPU driver.
  */
+import { checkLinalgParity } from '../linalg-parity';
 import { checkParity, checkPruneParity, checkQuantParity } from '../parity';
-import { createWebGpuBackend, probeWebGpu } from './backend';
+import { createWebGpuBackend, probeWebGpu } from '../../../src/kernels/webgpu/backend';
 import { extraChecks } from './extra-checks';
-import { nodeGpu } from './node-gpu';
+import { nodeGpu } from '../../../src/kernels/webgpu/node-gpu';
 import { pruneChecks } from './prune-checks';
 import { quantChecks } from './quant-checks';
 
@@ -30,6 +31,9 @@ async function main() {
   let at = Date.now();
   report.pruneParity = [...(await checkPruneParity(backend)), ...(await pruneChecks(backend))];
   report.pruneSeconds = (Date.now() - at) / 1000;
+  at = Date.now();
+  report.linalgParity = await checkLinalgParity(backend, 'f32');
+  report.linalgSeconds = (Date.now() - at) / 1000;
   backend.destroy();
   // the same suites with tensors split into 40 000-element buffers (multi-segment dispatch paths) and the
   // quantization kernels' temporary buffers limited to 16 KiB (chunked groups / codes; the pruning kernels' windows

@@ -4,8 +4,8 @@
  * wanted bins than one pass holds, odd-length decodes. Framework-free (Node child process and browser page).
  */
 import { gaussian } from '../parity';
-import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf } from '../ts/reference';
-import type { ChannelLayout, KernelBackend } from '../types';
+import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf } from '../../../src/kernels/ts/reference';
+import type { ChannelLayout, KernelBackend } from '../../../src/kernels/types';
 
 const same = (a: number, b: number) => a === b || (Number.isNaN(a) && Number.isNaN(b));
 const close = (a: number, b: number, scale: number) =>

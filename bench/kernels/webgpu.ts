@@ -12,10 +12,10 @@
  * kernel and again to count zeros (16 bytes per element; the zeroing writes are not counted); channelNorms reads
  * the tensor once.
  */
-import type { NMView } from '../prune';
-import type { GroupView } from '../quant';
-import type { ChannelLayout } from '../types';
-import { createWebGpuBackend, planChannelStats, type Job, type WebGpuBackend } from './backend';
+import type { NMView } from '../../src/kernels/prune';
+import type { GroupView } from '../../src/kernels/quant';
+import type { ChannelLayout } from '../../src/kernels/types';
+import { createWebGpuBackend, planChannelStats, type Job, type WebGpuBackend } from '../../src/kernels/webgpu/backend';
 
 export interface BenchRow {
   name: string;

@@ -8,9 +8,9 @@
  * child process and browser page).
  */
 import { gaussian } from '../parity';
-import type { MaskedValues, NMView } from '../prune';
-import { channelNormsOf, maskBelowOf, nmMaskOf } from '../ts/prune-reference';
-import type { ChannelLayout, KernelBackend } from '../types';
+import type { MaskedValues, NMView } from '../../../src/kernels/prune';
+import { channelNormsOf, maskBelowOf, nmMaskOf } from '../../../src/kernels/ts/prune-reference';
+import type { ChannelLayout, KernelBackend } from '../../../src/kernels/types';
 
 const wordsOf = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 const isNaNBits = (w: number) => (w & 0x7fffffff) > 0x7f800000;
