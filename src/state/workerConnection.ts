@@ -1,5 +1,39 @@
-/** A lazily started, crash-aware comlink connection to a module worker. */
+/** A lazily started, crash-aware comlink connection to a module worker, with cancellable jobs (src/protocol/job). */
 import * as Comlink from 'comlink';
+import { abortError, type JobControl, type JobId } from '../protocol/job';
+
+/** Job ids are unique for the page's lifetime, across workers and their restarts. */
+let lastJobId = 0;
+export function nextJobId(): JobId {
+  return ++lastJobId;
+}
+
+/** Rejects with an AbortError as soon as `signal` aborts (at once when it already has). */
+export function abortable<R>(promise: Promise<R>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<R> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    onAbort?.();
+    return Promise.reject(abortError());
+  }
+  return new Promise<R>((resolve, reject) => {
+    const abort = () => {
+      onAbort?.();
+      reject(abortError());
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(err);
+      },
+    );
+  });
+}
 
 interface Connection<T> {
   worker: Worker;
@@ -24,6 +58,8 @@ export interface WorkerConnectionOptions<T> {
 export function workerConnection<T>(create: () => Worker, label: string, options: WorkerConnectionOptions<T> = {}) {
   let connection: Connection<T> | undefined;
   let crashedBefore = false;
+  /** Increases with each worker started. */
+  let generation = 0;
   function connect(): Connection<T> {
     if (connection) return connection;
     const worker = create();
@@ -42,17 +78,36 @@ export function workerConnection<T>(create: () => Worker, label: string, options
     // Nobody may be awaiting this promise when the crash happens; that is not an unhandled rejection.
     crashed.catch(() => undefined);
     const api = Comlink.wrap<T>(worker);
+    generation++;
     const restored = crashedBefore && options.restore ? Promise.race([options.restore(api), crashed]) : Promise.resolve();
     restored.catch(() => undefined);
     connection = { worker, api, crashed, restored };
     return connection;
   }
+  async function call<R>(run: (api: Comlink.Remote<T>) => Promise<R>, signal?: AbortSignal): Promise<R> {
+    signal?.throwIfAborted();
+    const { api, crashed, restored } = connect();
+    // A failed restore does not block the call: opening another model must still work.
+    await restored.catch(() => undefined);
+    return abortable(Promise.race([run(api), crashed]), signal);
+  }
   return {
-    async call<R>(run: (api: Comlink.Remote<T>) => Promise<R>): Promise<R> {
-      const { api, crashed, restored } = connect();
-      // A failed restore does not block the call: opening another model must still work.
-      await restored.catch(() => undefined);
-      return Promise.race([run(api), crashed]);
+    /** A call; with `signal`, its result is dropped (an AbortError instead) once the signal aborts. */
+    call,
+    /**
+     * A cancellable call (src/protocol/job): `run` sends `id` with the request; aborting `signal` rejects at once with
+     * an AbortError and sends `abortJob(id)` to the worker, which stops the job at its next check.
+     */
+    job<R>(signal: AbortSignal | undefined, run: (api: Comlink.Remote<T>, id: JobId) => Promise<R>): Promise<R> {
+      const id = nextJobId();
+      return call((api) => {
+        const abort = () => void (api as unknown as Comlink.Remote<JobControl>).abortJob(id).catch(() => undefined);
+        return abortable(run(api, id), signal, abort);
+      }, signal);
+    },
+    /** Increases with each worker started (a fresh worker holds nothing the page sent the old one). */
+    get generation() {
+      return generation;
     },
     /** Stops the worker now (the only sure way to stop a long WASM loop); the next call starts a fresh one. */
     terminate(): void {
