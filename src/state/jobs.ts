@@ -30,8 +30,8 @@ export interface JobRunner {
   run<T>(key: string, fn: (signal: AbortSignal) => Promise<T>, options?: RunOptions<T>): Promise<Settled<T>>;
   /** Aborts the job under `key` (Cancel): its `cancelled` handler runs when it settles. */
   abort(key: string): void;
-  /** Forgets every job under keys starting with `prefix` (all when omitted): they are superseded, no handler runs. */
-  supersede(prefix?: string): void;
+  /** Aborts and forgets the jobs under `keys`: they count as superseded (another model opened), no handler runs. */
+  supersede(...keys: string[]): void;
   /** True while a job runs under `key`. */
   running(key: string): boolean;
 }
@@ -71,8 +71,8 @@ export function createJobRunner(): JobRunner {
     abort(key: string): void {
       current.get(key)?.abort();
     },
-    supersede(prefix = ''): void {
-      for (const key of [...current.keys()]) if (key.startsWith(prefix)) supersedeKey(key);
+    supersede(...keys: string[]): void {
+      for (const key of keys) supersedeKey(key);
     },
     running(key: string): boolean {
       return current.has(key);
