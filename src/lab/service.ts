@@ -101,7 +101,7 @@ export function createLabService(deps: LabDeps) {
     mine.sent = (async () => {
       const files = await deps.model.originalFiles(signal);
       const sending = deps.evaluation.setOriginal(files, deps.fileName());
-      // The call started the worker if it was not running: this is the generation that holds the model.
+      // The generation of the worker this call reaches (it changes only when that worker is dropped).
       mine.evaluation = deps.evalGeneration();
       await sending;
     })();

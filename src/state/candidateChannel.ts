@@ -31,8 +31,7 @@ export function candidateLink(
     ensure(): Promise<void> {
       if (linked && linked.model === model.generation && linked.evaluation === evaluation.generation) return linked.done;
       const { port1, port2 } = channel();
-      // Both calls start their worker synchronously when it is not running: the generations read next are the
-      // workers that receive the ports.
+      // The generations name the workers running, or the ones these calls start: those receive the ports.
       const toModel = model.call((api) => api.connectEval(Comlink.transfer(port1, [port1])));
       const toEval = evaluation.call((api) => api.connectModel(Comlink.transfer(port2, [port2])));
       const mine = { model: model.generation, evaluation: evaluation.generation, done: Promise.all([toModel, toEval]).then(() => undefined) };

@@ -58,7 +58,7 @@ export interface WorkerConnectionOptions<T> {
 export function workerConnection<T>(create: () => Worker, label: string, options: WorkerConnectionOptions<T> = {}) {
   let connection: Connection<T> | undefined;
   let crashedBefore = false;
-  /** Increases with each worker started. */
+  /** Names the worker running or the next to start: increases whenever one is dropped (crash, terminate). */
   let generation = 0;
   function connect(): Connection<T> {
     if (connection) return connection;
@@ -67,7 +67,10 @@ export function workerConnection<T>(create: () => Worker, label: string, options
       worker.addEventListener('error', (event) => {
         event.preventDefault();
         // Forget this worker so the next call starts a fresh one.
-        if (connection?.worker === worker) connection = undefined;
+        if (connection?.worker === worker) {
+          connection = undefined;
+          generation++;
+        }
         worker.terminate();
         crashedBefore = true;
         const message = `The ${label} stopped unexpectedly${event.message ? `: ${event.message}` : '.'}`;
@@ -78,7 +81,6 @@ export function workerConnection<T>(create: () => Worker, label: string, options
     // Nobody may be awaiting this promise when the crash happens; that is not an unhandled rejection.
     crashed.catch(() => undefined);
     const api = Comlink.wrap<T>(worker);
-    generation++;
     const restored = crashedBefore && options.restore ? Promise.race([options.restore(api), crashed]) : Promise.resolve();
     restored.catch(() => undefined);
     connection = { worker, api, crashed, restored };
@@ -105,14 +107,16 @@ export function workerConnection<T>(create: () => Worker, label: string, options
         return abortable(run(api, id), signal, abort);
       }, signal);
     },
-    /** Increases with each worker started (a fresh worker holds nothing the page sent the old one). */
+    /** Changes when the worker is dropped: the next one holds nothing the page sent the old one. */
     get generation() {
       return generation;
     },
     /** Stops the worker now (the only sure way to stop a long WASM loop); the next call starts a fresh one. */
     terminate(): void {
-      connection?.worker.terminate();
+      if (!connection) return;
+      connection.worker.terminate();
       connection = undefined;
+      generation++;
     },
   };
 }
