@@ -159,11 +159,7 @@ const api: EvalWorkerApi = {
   },
 
   /** Files the person chose (a folder of images, .npy files, a JSON file, a labels CSV); read here, never uploaded. */
-  async loadFileData(
-    files: { file: File; path: string }[],
-    inputs: ValueInfo[],
-    options: FileDataOptions,
-  ): Promise<DatasetSummary> {
+  async loadFileData(files: { file: File; path: string }[], inputs: ValueInfo[], options: FileDataOptions): Promise<DatasetSummary> {
     try {
       const dataFiles: DataFile[] = files.map(({ file, path }) => ({ path, bytes: async () => new Uint8Array(await file.arrayBuffer()) }));
       dataset = await loadDataset(dataFiles, inputs, { ...options, fallbackDecode: browserDecode });

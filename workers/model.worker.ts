@@ -118,7 +118,12 @@ function largestWeight(model: OpenedModel): number {
 }
 
 /** Compresses for a measurement (sweep point, sensitivity run, teacher report stage): independent of the Compress panel's job. */
-async function compressCandidate(recipe: Recipe, preference: BackendPreference, calibration: WorkerCalibration | undefined, signal: AbortSignal): Promise<Uint8Array> {
+async function compressCandidate(
+  recipe: Recipe,
+  preference: BackendPreference,
+  calibration: WorkerCalibration | undefined,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   try {
     const model = requireModel();
     const backend = await registry.choose(preference, largestWeight(model));

@@ -22,19 +22,37 @@ import type { SentCandidate, WorkerCalibration } from '../protocol/model';
 export interface LabModelWorker {
   originalFiles(signal?: AbortSignal): Promise<ModelFiles>;
   staticNames(recipe: QuantizeRecipe, signal?: AbortSignal): Promise<string[]>;
-  sendCandidate(candidate: CandidateId, recipe: Recipe, preference: BackendPreference, calibration?: WorkerCalibration, signal?: AbortSignal): Promise<SentCandidate>;
+  sendCandidate(
+    candidate: CandidateId,
+    recipe: Recipe,
+    preference: BackendPreference,
+    calibration?: WorkerCalibration,
+    signal?: AbortSignal,
+  ): Promise<SentCandidate>;
   sensitivityLayers(recipe: Recipe, signal?: AbortSignal): Promise<SensitivityLayer[]>;
 }
 
 /** What the service needs of the evaluation worker's bridge (src/state/evalBridge). */
 export interface LabEvalWorker {
   setOriginal(model: ModelFiles, name: string, signal?: AbortSignal): Promise<void>;
-  calibrate(names: string[], count: number, onProgress: (done: number, total: number) => void, gptq?: boolean, signal?: AbortSignal): Promise<CalibrationOutcome>;
+  calibrate(
+    names: string[],
+    count: number,
+    onProgress: (done: number, total: number) => void,
+    gptq?: boolean,
+    signal?: AbortSignal,
+  ): Promise<CalibrationOutcome>;
   evaluate(candidate: CandidateId, options: EvaluateOptions, onProgress: (p: EvalProgress) => void, signal?: AbortSignal): Promise<EvaluationResult>;
   prepareCandidates(options: CandidateOptions, signal?: AbortSignal): Promise<PreparedCandidates>;
   originalLatency(signal?: AbortSignal): Promise<LatencyStats | undefined>;
   measureCandidate(candidate: CandidateId, runs?: number, signal?: AbortSignal): Promise<CandidateMeasure>;
-  teacherReport(stages: ReportStage[], count: number, layers: string[], onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<TeacherStudentReport>;
+  teacherReport(
+    stages: ReportStage[],
+    count: number,
+    layers: string[],
+    onProgress: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<TeacherStudentReport>;
 }
 
 export interface LabDeps {
@@ -221,7 +239,11 @@ export function createLabService(deps: LabDeps) {
         {
           compress: (r, s) => sendCandidate(r, undefined, s),
           measure: (id, s) => deps.evaluation.measureCandidate(id, undefined, s),
-          original: async (s) => ({ sizeBytes: prepared.originalBytes, latency: await deps.evaluation.originalLatency(s), accuracy: prepared.originalAccuracy }),
+          original: async (s) => ({
+            sizeBytes: prepared.originalBytes,
+            latency: await deps.evaluation.originalLatency(s),
+            accuracy: prepared.originalAccuracy,
+          }),
         },
         { signal, onProgress },
       );

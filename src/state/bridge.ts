@@ -38,8 +38,7 @@ async function opening<R>(source: OpenedSource, run: () => Promise<R>): Promise<
 
 export const modelWorker = {
   open: (files: File[], signal?: AbortSignal) => opening({ kind: 'files', files }, () => job(signal, (api, id) => api.open(id, files))),
-  openUrl: (url: string, name: string, signal?: AbortSignal) =>
-    opening({ kind: 'url', url, name }, () => job(signal, (api, id) => api.openUrl(id, url, name))),
+  openUrl: (url: string, name: string, signal?: AbortSignal) => opening({ kind: 'url', url, name }, () => job(signal, (api, id) => api.openUrl(id, url, name))),
   /** Called when the worker crashes; the next call restarts it with the last opened model. Returns an unsubscribe. */
   onCrash: (listener: (message: string) => void) => {
     crashListeners.add(listener);

@@ -18,14 +18,8 @@ let jobId = 0;
 vi.mock('./bridge', () => ({
   modelWorker: {
     onCrash: () => () => true,
-    compress: (
-      recipe: Recipe,
-      _pref: string,
-      progress: (d: number, t: number) => void,
-      _calibration: unknown,
-      _output: unknown,
-      signal: AbortSignal,
-    ) => new Promise((resolve, reject) => compressCalls.push({ recipe, id: ++jobId, signal, progress, resolve, reject })),
+    compress: (recipe: Recipe, _pref: string, progress: (d: number, t: number) => void, _calibration: unknown, _output: unknown, signal: AbortSignal) =>
+      new Promise((resolve, reject) => compressCalls.push({ recipe, id: ++jobId, signal, progress, resolve, reject })),
     layerPreview: (id: number, _recipe: unknown, _bins: number, _pref: string, signal: AbortSignal) =>
       new Promise((resolve) => previewCalls.push({ id, signal, resolve })),
     analyzeTensor: () => new Promise(() => undefined),

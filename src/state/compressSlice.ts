@@ -1,12 +1,5 @@
 import type { StateCreator } from 'zustand';
-import {
-  DEFAULT_PRUNE,
-  DEFAULT_QUANTIZE,
-  validateRecipe,
-  type PruneRecipe,
-  type QuantizeRecipe,
-  type Recipe,
-} from '../core/recipe';
+import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
 import { modelWorker, type CompressOutcome, type PreviewResult } from './bridge';
 import { exactGlob } from '../core/recipe';
 import {

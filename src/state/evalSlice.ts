@@ -141,7 +141,13 @@ export interface EvalSlice {
    * Static int8's calibration: the original model run in the evaluation worker (onnxruntime-web) on the first
    * `count` samples of the lab's data. Rejects with an AbortError when `signal` aborts.
    */
-  calibrate(names: string[], count: number, onProgress: (done: number, total: number) => void, gptq?: boolean, signal?: AbortSignal): Promise<CalibrationOutcome>;
+  calibrate(
+    names: string[],
+    count: number,
+    onProgress: (done: number, total: number) => void,
+    gptq?: boolean,
+    signal?: AbortSignal,
+  ): Promise<CalibrationOutcome>;
 }
 
 /** The lab's jobs: one of evaluation, sensitivity and sweep at a time (they share the evaluation worker). */
@@ -200,7 +206,9 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
   function startLabJob(kind: 'evaluation' | 'sensitivity' | 'sweep'): void {
     set((s) => ({
       ...(kind !== 'evaluation' && s.evaluation.status === 'running' ? { evaluation: { ...s.evaluation, status: 'cancelled' as const, progress: null } } : {}),
-      ...(kind !== 'sensitivity' && s.sensitivity.status === 'running' ? { sensitivity: { ...s.sensitivity, status: 'cancelled' as const, progress: null } } : {}),
+      ...(kind !== 'sensitivity' && s.sensitivity.status === 'running'
+        ? { sensitivity: { ...s.sensitivity, status: 'cancelled' as const, progress: null } }
+        : {}),
       ...(kind !== 'sweep' && s.sweep.status === 'running' ? { sweep: { ...s.sweep, status: 'cancelled' as const, progress: null } } : {}),
     }));
   }

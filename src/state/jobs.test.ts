@@ -53,12 +53,10 @@ describe('job runner', () => {
     const jobs = createJobRunner();
     const failed = vi.fn();
     const cancelled = vi.fn();
-    const settled = jobs.run(
-      'k',
-      (signal) =>
-        new Promise<string>((_, reject) => signal.addEventListener('abort', () => reject(abortError()))),
-      { failed, cancelled },
-    );
+    const settled = jobs.run('k', (signal) => new Promise<string>((_, reject) => signal.addEventListener('abort', () => reject(abortError()))), {
+      failed,
+      cancelled,
+    });
     expect(jobs.running('k')).toBe(true);
     jobs.abort('k');
     expect(await settled).toEqual({ kind: 'cancelled' });

@@ -49,7 +49,8 @@ export function TeacherReport() {
     };
     await jobs.run(
       TEACHER_REPORT_JOB,
-      (signal) => studioLab.teacherReport(recipe, layers, (phase, done, total) => !signal.aborted && setStatus({ kind: 'running', phase, done, total }), signal),
+      (signal) =>
+        studioLab.teacherReport(recipe, layers, (phase, done, total) => !signal.aborted && setStatus({ kind: 'running', phase, done, total }), signal),
       {
         done: ({ report, dataset }) => setStatus({ kind: 'done', report, recipe: key, dataset }),
         failed: (err) => setStatus({ kind: 'error', message: err instanceof Error ? err.message : String(err) }),
