@@ -1,7 +1,8 @@
 /// <reference lib="webworker" />
 /**
  * Evaluation worker: onnxruntime-web (wasm + WebGPU) in our own worker, never ORT's proxy. It holds the
- * original model's bytes and the evaluation data; candidates arrive as transferred buffers. comlink glue
+ * original model's bytes and the evaluation data; candidates arrive from the model worker over their own channel
+ * (src/protocol/candidates), named by id in the page's calls. comlink glue
  * around src/core/eval and src/runtime/ort-web — no algorithm lives here.
  */
 import * as Comlink from 'comlink';

@@ -333,14 +333,6 @@ const api: ModelWorkerApi = {
     }
   },
 
-  /** Compresses the open model for a measurement and transfers the file to the page. */
-  compressForEval(job: JobId, recipe: Recipe, preference: BackendPreference, calibration?: WorkerCalibration): Promise<Uint8Array> {
-    return jobs.run(job, async (signal) => {
-      const bytes = await compressCandidate(recipe, preference, calibration, signal);
-      return Comlink.transfer(bytes, [bytes.buffer]);
-    });
-  },
-
   connectEval(port: MessagePort): void {
     evalPort?.close();
     evalPort = port;

@@ -107,8 +107,6 @@ export interface ModelWorkerApi extends JobControl {
   downloadGzip(requestId: number): Promise<Uint8Array | null>;
   layerPreview(job: JobId, tensorId: number, recipe: QuantizeRecipe, bins: number, preference: BackendPreference): Promise<PreviewResult>;
   originalFiles(): Promise<ModelFiles>;
-  /** Compresses for a measurement and transfers the file to the page (the teacher report's stages). */
-  compressForEval(job: JobId, recipe: Recipe, preference: BackendPreference, calibration?: WorkerCalibration): Promise<Uint8Array>;
   /** The port to the evaluation worker (a fresh one after either worker restarted). */
   connectEval(port: MessagePort): void;
   /** Compresses for a measurement and posts the file to the evaluation worker as `candidate`; the page gets its size. */

@@ -65,9 +65,6 @@ export const modelWorker = {
     job(signal, (api, id) => api.layerPreview(id, tensorId, recipe, bins, preference)),
   /** Copies of the open model's file and external-data files, transferred. */
   originalFiles: (signal?: AbortSignal) => call((api) => api.originalFiles(), signal),
-  /** The open model compressed with `recipe`, transferred to the page (the Compress panel's result is untouched). */
-  compressForEval: (recipe: Recipe, preference: BackendPreference, calibration?: WorkerCalibration, signal?: AbortSignal) =>
-    job(signal, (api, id) => api.compressForEval(id, recipe, preference, calibration)),
   /**
    * The open model compressed with `recipe`, posted straight to the evaluation worker as `candidate` (the page never
    * holds the bytes; see src/state/candidateChannel). Resolves to its size once sent.

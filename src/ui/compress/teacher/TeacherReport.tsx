@@ -3,8 +3,8 @@
  * current recipe, run on demand. Each stage of the recipe (round to nearest or pruned, then refit, GPTQ, bias
  * correction) is compressed in the model worker, then the evaluation worker runs the original and every stage on
  * the calibration samples with the layer outputs exposed. Progress and Cancel like calibration; the table lists
- * the layer that hurts most first, with a bar per layer. Self-contained: it reads the store and talks to the
- * workers itself, so it can move to another part of the layout.
+ * the layer that hurts most first, with a bar per layer. Self-contained: it reads the store and runs the lab
+ * service's report as a job itself, so it can move to another part of the layout.
  */
 import { useState } from 'react';
 import { changedLayers, finalSqnr, formatDb, type TeacherStudentReport } from '../../../core/teacher/report';
