@@ -15,6 +15,7 @@ import { DEFAULT_CALIBRATION_SAMPLES, type QuantizeRecipe, type Recipe } from '.
 import { reportStages, type TeacherStudentReport } from '../core/teacher/report';
 import type { BackendPreference } from '../kernels/registry';
 import type { CandidateId } from '../protocol/candidates';
+import { abortable } from '../protocol/job';
 import type { CalibrationOutcome, EvaluateOptions, EvaluationResult, PreparedCandidates, ReportStage } from '../protocol/eval';
 import type { SentCandidate, WorkerCalibration } from '../protocol/model';
 
@@ -111,13 +112,16 @@ export function createLabService(deps: LabDeps) {
   let modelGeneration = 0;
   let original: { model: number; evaluation: number; sent: Promise<void> } | undefined;
 
-  /** Sends the open model to the evaluation worker unless this worker already holds it. */
+  /**
+   * Sends the open model to the evaluation worker unless this worker already holds it (or is being sent it). The
+   * sending is shared by every job that needs it, so one job's abort does not stop it: `signal` only ends the wait.
+   */
   function ensureOriginal(signal?: AbortSignal): Promise<void> {
-    if (original && original.model === modelGeneration && original.evaluation === deps.evalGeneration()) return original.sent;
+    if (original && original.model === modelGeneration && original.evaluation === deps.evalGeneration()) return abortable(original.sent, signal);
     const model = modelGeneration;
     const mine = { model, evaluation: -1, sent: Promise.resolve() };
     mine.sent = (async () => {
-      const files = await deps.model.originalFiles(signal);
+      const files = await deps.model.originalFiles();
       const sending = deps.evaluation.setOriginal(files, deps.fileName());
       // The generation of the worker this call reaches (it changes only when that worker is dropped).
       mine.evaluation = deps.evalGeneration();
@@ -127,7 +131,7 @@ export function createLabService(deps: LabDeps) {
     mine.sent.catch(() => {
       if (original === mine) original = undefined;
     });
-    return mine.sent;
+    return abortable(mine.sent, signal);
   }
 
   async function ready(signal?: AbortSignal): Promise<void> {

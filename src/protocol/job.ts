@@ -23,6 +23,36 @@ export function isAbortError(err: unknown): boolean {
 }
 
 /**
+ * `promise`, or an AbortError as soon as `signal` aborts (at once when it already has); `onAbort` runs then (the page
+ * tells the worker). The promise itself goes on, its outcome ignored.
+ */
+export function abortable<R>(promise: Promise<R>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<R> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    onAbort?.();
+    return Promise.reject(abortError());
+  }
+  return new Promise<R>((resolve, reject) => {
+    const abort = () => {
+      onAbort?.();
+      reject(abortError());
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
  * The worker side: one AbortController per running job id. `run` hands the job its signal and forgets it when it
  * settles; an abort that arrives before the job started is remembered (a few ids) so the job starts aborted.
  * `exclusive`: a job starting aborts the one running (the evaluation worker runs one job at a time).

@@ -1,38 +1,12 @@
 /** A lazily started, crash-aware comlink connection to a module worker, with cancellable jobs (src/protocol/job). */
 import * as Comlink from 'comlink';
-import { abortError, type JobControl, type JobId } from '../protocol/job';
+import { abortable, type JobControl, type JobId } from '../protocol/job';
+
 
 /** Job ids are unique for the page's lifetime, across workers and their restarts. */
 let lastJobId = 0;
 export function nextJobId(): JobId {
   return ++lastJobId;
-}
-
-/** Rejects with an AbortError as soon as `signal` aborts (at once when it already has). */
-export function abortable<R>(promise: Promise<R>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<R> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    onAbort?.();
-    return Promise.reject(abortError());
-  }
-  return new Promise<R>((resolve, reject) => {
-    const abort = () => {
-      onAbort?.();
-      reject(abortError());
-    };
-    signal.addEventListener('abort', abort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(err);
-      },
-    );
-  });
 }
 
 interface Connection<T> {
