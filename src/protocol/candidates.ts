@@ -28,7 +28,7 @@ export function postCandidate(port: Pick<MessagePort, 'postMessage'>, id: Candid
 export class CandidateInbox {
   private readonly arrived = new Map<CandidateId, Uint8Array>();
   private readonly waiting = new Map<CandidateId, (bytes: Uint8Array) => void>();
-  constructor(private readonly keep = 4) {}
+  constructor(private readonly keep = 16) {}
 
   /** Listens on `port` (replacing nothing: a port per worker pair; the old one closes with its worker). */
   listen(port: MessagePort): void {
