@@ -2,7 +2,6 @@
 import * as Comlink from 'comlink';
 import { abortable, type JobControl, type JobId } from '../protocol/job';
 
-
 /** Job ids are unique for the page's lifetime, across workers and their restarts. */
 let lastJobId = 0;
 export function nextJobId(): JobId {
