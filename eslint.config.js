@@ -52,4 +52,22 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The page talks to the workers through src/protocol (types) and the bridges in src/state; it never imports a
+    // worker module (the bridges name their worker only in `new Worker(new URL(...))`, which is not an import).
+    files: ['src/ui/**/*.{ts,tsx}', 'src/state/**/*.{ts,tsx}', 'src/lab/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workers/*', '**/workers', '*.worker', '*.worker.ts'],
+              message: 'Import request and result types from src/protocol; the page does not import worker modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

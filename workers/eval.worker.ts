@@ -1,36 +1,37 @@
 /// <reference lib="webworker" />
 /**
  * Evaluation worker: onnxruntime-web (wasm + WebGPU) in our own worker, never ORT's proxy. It holds the
- * original model's bytes and the evaluation data; candidates arrive as transferred buffers. comlink glue
+ * original model's bytes and the evaluation data; candidates arrive from the model worker over their own channel
+ * (src/protocol/candidates), named by id in the page's calls. comlink glue
  * around src/core/eval and src/runtime/ort-web — no algorithm lives here.
  */
 import * as Comlink from 'comlink';
 import { CandidateEvaluator, type CandidateMeasure, type CandidateOptions } from '../src/core/eval/candidate';
-import { loadDataset, type DataFile, type LoadOptions } from '../src/core/eval/data/load';
+import { loadDataset, type DataFile } from '../src/core/eval/data/load';
 import { parseDemoDigits } from '../src/core/eval/data/json';
 import type { RgbaImage } from '../src/core/eval/data/png';
-import { evaluateModels, type EvalProgress, type EvaluationOptions, type EvaluationReport } from '../src/core/eval/evaluate';
+import { evaluateModels, type EvalProgress } from '../src/core/eval/evaluate';
 import type { LatencyStats } from '../src/core/eval/latency';
 import { syntheticDataset, type SyntheticOptions } from '../src/core/eval/synthetic';
 import type { EvalDataset, ModelFiles } from '../src/core/eval/types';
 import type { ValueInfo } from '../src/core/onnx/types';
-import { createWebRuntime, probeWebGpu, type WebGpuInfo } from '../src/runtime/ort-web';
+import { createWebRuntime, probeWebGpu } from '../src/runtime/ort-web';
 import { captureActivations, splitCalibration } from '../src/core/teacher/capture';
 import { collectHessians, type PlainGptqLayer } from '../src/core/teacher/gptq-layers';
-import type { ActivationStats } from '../src/core/teacher/histogram';
 import { teacherStudentReport, type TeacherStudentReport } from '../src/core/teacher/report';
-
-/** Static int8's calibration: the teacher's statistics, and where they came from. */
-export interface CalibrationOutcome {
-  stats: Map<string, ActivationStats>;
-  samples: number;
-  dataset: string;
-  synthetic: boolean;
-  unreachable: string[];
-  peakBytes: number;
-  /** GPTQ: each layer's Hessian by weight name (when asked). */
-  gptq?: Map<string, PlainGptqLayer>;
-}
+import { CandidateInbox, type CandidateId } from '../src/protocol/candidates';
+import type {
+  CalibrationOutcome,
+  DatasetSummary,
+  EvalEnvironment,
+  EvalWorkerApi,
+  EvaluateOptions,
+  EvaluationResult,
+  FileDataOptions,
+  PreparedCandidates,
+  ReportStage,
+} from '../src/protocol/eval';
+import { isAbortError, workerJobs, type JobId } from '../src/protocol/job';
 
 /** onnxruntime-web, started on first use with the thread count the page asked for (fixed for this worker's life). */
 let runtimeStarted: ReturnType<typeof createWebRuntime> | undefined;
@@ -41,8 +42,13 @@ let dataset: EvalDataset | undefined;
 let evaluator: CandidateEvaluator | undefined;
 /** The samples the last calibration ran on (held out of a static candidate's evaluation). */
 let calibratedIds: Set<string> | undefined;
-/** The job in flight; Cancel aborts it (checked between samples and runs). */
-let job: AbortController | undefined;
+/**
+ * Jobs by id (src/protocol/job); the page aborts the ones it no longer wants, and the core checks the signal between
+ * samples and runs. One at a time: a job starting aborts the one running (they would share onnxruntime anyway).
+ */
+const jobs = workerJobs({ exclusive: true });
+/** Candidates the model worker sent, by id (src/protocol/candidates). */
+const inbox = new CandidateInbox();
 
 /** Peak size of onnxruntime's wasm heap: WebAssembly memories created here are tracked (ORT's grows, never shrinks). */
 const memories: WebAssembly.Memory[] = [];
@@ -56,17 +62,6 @@ WebAssembly.Memory = new Proxy(NativeMemory, {
 });
 function wasmHeapBytes(): number {
   return memories.reduce((n, m) => n + m.buffer.byteLength, 0);
-}
-
-export interface DatasetSummary {
-  name: string;
-  description: string;
-  samples: number;
-  labelled: number;
-  classNames?: string[];
-  synthetic: boolean;
-  /** Input shapes of the first sample, e.g. { input: [1, 1, 28, 28] }. */
-  shapes: Record<string, number[]>;
 }
 
 function summary(d: EvalDataset): DatasetSummary {
@@ -83,7 +78,8 @@ function summary(d: EvalDataset): DatasetSummary {
 }
 
 function plain(err: unknown, context: string): Error {
-  if (err instanceof Error && (err.name === 'EvalInputError' || err.name === 'AbortError')) return Object.assign(new Error(err.message), { name: err.name });
+  if (isAbortError(err)) return err as Error;
+  if (err instanceof Error && err.name === 'EvalInputError') return Object.assign(new Error(err.message), { name: err.name });
   return new Error(`${context}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
@@ -94,13 +90,6 @@ function requireOriginal() {
 function requireData(): EvalDataset {
   if (!dataset) throw new Error('Choose evaluation data first.');
   return dataset;
-}
-
-async function startJob(): Promise<AbortController> {
-  job?.abort();
-  const controller = new AbortController();
-  job = controller;
-  return controller;
 }
 
 /** Other image formats (webp, gif, bmp) through the browser's own decoder. */
@@ -115,17 +104,15 @@ async function browserDecode(name: string, bytes: Uint8Array): Promise<RgbaImage
   return { width: canvas.width, height: canvas.height, data: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength), channels: 4 };
 }
 
-export interface EvalEnvironment {
-  runtime: string;
-  crossOriginIsolated: boolean;
-  /** Logical cores the browser reports. */
-  cores: number;
-  /** Threads onnxruntime-web's wasm runs on. */
-  threads: number;
-  webgpu: WebGpuInfo;
-}
+const api: EvalWorkerApi = {
+  abortJob(id: JobId): void {
+    jobs.abort(id);
+  },
 
-const api = {
+  connectModel(port: MessagePort): void {
+    inbox.listen(port);
+  },
+
   /** Starts onnxruntime-web (with `threads` wasm threads, or the default) and describes the environment. */
   async environment(threads?: number): Promise<EvalEnvironment> {
     if (!runtimeStarted) requestedThreads = threads;
@@ -173,11 +160,7 @@ const api = {
   },
 
   /** Files the person chose (a folder of images, .npy files, a JSON file, a labels CSV); read here, never uploaded. */
-  async loadFileData(
-    files: { file: File; path: string }[],
-    inputs: ValueInfo[],
-    options: Omit<LoadOptions, 'fallbackDecode' | 'labelsCsv'>,
-  ): Promise<DatasetSummary> {
+  async loadFileData(files: { file: File; path: string }[], inputs: ValueInfo[], options: FileDataOptions): Promise<DatasetSummary> {
     try {
       const dataFiles: DataFile[] = files.map(({ file, path }) => ({ path, bytes: async () => new Uint8Array(await file.arrayBuffer()) }));
       dataset = await loadDataset(dataFiles, inputs, { ...options, fallbackDecode: browserDecode });
@@ -189,154 +172,139 @@ const api = {
 
   /**
    * Static int8's calibration in onnxruntime-web (wasm): the original run on the first `count` samples of the
-   * evaluation data with `names` as extra outputs. Resolves to null when cancelled.
+   * evaluation data with `names` as extra outputs.
    */
-  async calibrate(names: string[], count: number, onProgress?: (done: number, total: number) => void, gptq = false): Promise<CalibrationOutcome | null> {
-    const controller = await startJob();
-    try {
-      const data = requireData();
-      const { calibration } = splitCalibration(data, count, false);
-      calibratedIds = new Set(calibration.samples.map((x) => x.id));
-      const options = {
-        backend: 'wasm' as const,
-        signal: controller.signal,
-        onProgress: onProgress ? (done: number, total: number) => void onProgress(done, total) : undefined,
-      };
-      const capture = names.length
-        ? await captureActivations(await runtime(), requireOriginal().model, names, calibration.samples, options)
-        : { stats: new Map(), samples: calibration.samples.length, unreachable: [], peakBytes: 0 };
-      // GPTQ: the layers' inputs streamed into their Hessians (a few tensors per pass).
-      const hessians = gptq
-        ? await collectHessians(await runtime(), requireOriginal().model, calibration.samples, { ...options, maxTensorsPerRun: 16 })
-        : undefined;
-      return {
-        stats: capture.stats,
-        samples: capture.samples,
-        dataset: data.name,
-        synthetic: data.synthetic,
-        unreachable: [...capture.unreachable, ...(hessians?.unreachable ?? [])],
-        peakBytes: Math.max(capture.peakBytes, hessians?.peakBytes ?? 0),
-        ...(hessians ? { gptq: hessians.layers as Map<string, PlainGptqLayer> } : {}),
-      };
-    } catch (err) {
-      if (controller.signal.aborted) return null;
-      throw plain(err, 'Could not calibrate');
-    } finally {
-      if (job === controller) job = undefined;
-    }
+  calibrate(job: JobId, names: string[], count: number, onProgress?: (done: number, total: number) => void, gptq = false): Promise<CalibrationOutcome> {
+    return jobs.run(job, async (signal) => {
+      try {
+        const data = requireData();
+        const { calibration } = splitCalibration(data, count, false);
+        calibratedIds = new Set(calibration.samples.map((x) => x.id));
+        const options = {
+          backend: 'wasm' as const,
+          signal,
+          onProgress: onProgress ? (done: number, total: number) => void onProgress(done, total) : undefined,
+        };
+        const capture = names.length
+          ? await captureActivations(await runtime(), requireOriginal().model, names, calibration.samples, options)
+          : { stats: new Map(), samples: calibration.samples.length, unreachable: [], peakBytes: 0 };
+        // GPTQ: the layers' inputs streamed into their Hessians (a few tensors per pass).
+        const hessians = gptq
+          ? await collectHessians(await runtime(), requireOriginal().model, calibration.samples, { ...options, maxTensorsPerRun: 16 })
+          : undefined;
+        return {
+          stats: capture.stats,
+          samples: capture.samples,
+          dataset: data.name,
+          synthetic: data.synthetic,
+          unreachable: [...capture.unreachable, ...(hessians?.unreachable ?? [])],
+          peakBytes: Math.max(capture.peakBytes, hessians?.peakBytes ?? 0),
+          ...(hessians ? { gptq: hessians.layers as Map<string, PlainGptqLayer> } : {}),
+        };
+      } catch (err) {
+        throw plain(err, 'Could not calibrate');
+      }
+    });
   },
 
   /**
    * The teacher–student report: each stage's layer outputs against the original's on the first `count` samples of the
-   * evaluation data (the calibration samples), onnxruntime-web wasm. Resolves to null when cancelled.
+   * evaluation data (the calibration samples), onnxruntime-web wasm. The stages' files come from the model worker.
    */
-  async teacherReport(
-    stages: { id: string; label: string; bytes: Uint8Array }[],
+  teacherReport(
+    job: JobId,
+    stages: ReportStage[],
     count: number,
     layers: string[],
     onProgress?: (done: number, total: number) => void,
-  ): Promise<TeacherStudentReport | null> {
-    const controller = await startJob();
-    try {
-      const { calibration } = splitCalibration(requireData(), count, false);
-      return await teacherStudentReport(
-        await runtime(),
-        requireOriginal().model,
-        stages.map((s) => ({ id: s.id, label: s.label, model: s.bytes })),
-        calibration.samples,
-        {
-          layers,
-          backend: 'wasm',
-          maxTensorsPerRun: 16,
-          signal: controller.signal,
-          onProgress: onProgress ? (done, total) => void onProgress(done, total) : undefined,
-        },
-      );
-    } catch (err) {
-      if (controller.signal.aborted) return null;
-      throw plain(err, 'Could not compare the layers with the original');
-    } finally {
-      if (job === controller) job = undefined;
-    }
+  ): Promise<TeacherStudentReport> {
+    return jobs.run(job, async (signal) => {
+      try {
+        const files = await Promise.all(stages.map((s) => inbox.take(s.candidate, signal)));
+        const { calibration } = splitCalibration(requireData(), count, false);
+        return await teacherStudentReport(
+          await runtime(),
+          requireOriginal().model,
+          stages.map((s, i) => ({ id: s.id, label: s.label, model: files[i]! })),
+          calibration.samples,
+          {
+            layers,
+            backend: 'wasm',
+            maxTensorsPerRun: 16,
+            signal,
+            onProgress: onProgress ? (done, total) => void onProgress(done, total) : undefined,
+          },
+        );
+      } catch (err) {
+        throw plain(err, 'Could not compare the layers with the original');
+      }
+    });
   },
 
-  /** Original vs candidate side by side on each backend. Resolves to null when cancelled. */
-  async evaluate(
-    candidate: Uint8Array,
-    options: Omit<EvaluationOptions, 'signal' | 'onProgress'> & { heldOut?: boolean },
-    onProgress?: (p: EvalProgress) => void,
-  ): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
-    const controller = await startJob();
-    try {
-      let data = requireData();
-      // A statically quantized candidate is judged on the samples its calibration did not see.
-      if (options.heldOut && calibratedIds) {
-        const seen = calibratedIds;
-        const samples = data.samples.filter((s) => !seen.has(s.id));
-        if (samples.length === 0)
-          throw new Error(
-            `all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`,
-          );
-        data = { ...data, name: `${data.name}, ${samples.length} held out from calibration`, samples };
+  /** Original vs candidate side by side on each backend. */
+  evaluate(job: JobId, candidate: CandidateId, options: EvaluateOptions, onProgress?: (p: EvalProgress) => void): Promise<EvaluationResult> {
+    return jobs.run(job, async (signal) => {
+      try {
+        const bytes = await inbox.take(candidate, signal);
+        let data = requireData();
+        // A statically quantized candidate is judged on the samples its calibration did not see.
+        if (options.heldOut && calibratedIds) {
+          const seen = calibratedIds;
+          const samples = data.samples.filter((s) => !seen.has(s.id));
+          if (samples.length === 0)
+            throw new Error(
+              `all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`,
+            );
+          data = { ...data, name: `${data.name}, ${samples.length} held out from calibration`, samples };
+        }
+        const report = await evaluateModels(await runtime(), requireOriginal().model, bytes, data, {
+          ...options,
+          signal,
+          onProgress: onProgress ? (p) => void onProgress(p) : undefined,
+        });
+        return { ...report, wasmHeapBytes: wasmHeapBytes() };
+      } catch (err) {
+        throw plain(err, 'Evaluation failed');
       }
-      const report = await evaluateModels(await runtime(), requireOriginal().model, candidate, data, {
-        ...options,
-        signal: controller.signal,
-        onProgress: onProgress ? (p) => void onProgress(p) : undefined,
-      });
-      return { ...report, wasmHeapBytes: wasmHeapBytes() };
-    } catch (err) {
-      if (controller.signal.aborted) return null;
-      throw plain(err, 'Evaluation failed');
-    } finally {
-      if (job === controller) job = undefined;
-    }
+    });
   },
 
   /** Prepares repeated measurements against the original (sweeps, sensitivity): runs the original on every sample once. */
-  async prepareCandidates(options: CandidateOptions): Promise<{ samples: number; originalAccuracy?: number; originalBytes: number }> {
-    const controller = await startJob();
-    try {
-      await evaluator?.release();
-      evaluator = undefined;
-      evaluator = await CandidateEvaluator.create(await runtime(), requireOriginal().model, requireData(), options, controller.signal);
-      return { samples: evaluator.sampleCount, originalAccuracy: evaluator.originalAccuracy?.value, originalBytes: evaluator.originalBytes };
-    } catch (err) {
-      throw plain(err, 'Could not run the original model');
-    } finally {
-      if (job === controller) job = undefined;
-    }
+  prepareCandidates(job: JobId, options: CandidateOptions): Promise<PreparedCandidates> {
+    return jobs.run(job, async (signal) => {
+      try {
+        await evaluator?.release();
+        evaluator = undefined;
+        evaluator = await CandidateEvaluator.create(await runtime(), requireOriginal().model, requireData(), options, signal);
+        return { samples: evaluator.sampleCount, originalAccuracy: evaluator.originalAccuracy?.value, originalBytes: evaluator.originalBytes };
+      } catch (err) {
+        throw plain(err, 'Could not run the original model');
+      }
+    });
   },
 
-  async originalLatency(): Promise<LatencyStats | undefined> {
-    if (!evaluator) throw new Error('prepareCandidates first');
-    const controller = await startJob();
-    try {
-      return await evaluator.originalLatency(controller.signal);
-    } catch (err) {
-      throw plain(err, 'Could not time the original model');
-    } finally {
-      if (job === controller) job = undefined;
-    }
+  originalLatency(job: JobId): Promise<LatencyStats | undefined> {
+    return jobs.run(job, async (signal) => {
+      if (!evaluator) throw new Error('prepareCandidates first');
+      try {
+        return await evaluator.originalLatency(signal);
+      } catch (err) {
+        throw plain(err, 'Could not time the original model');
+      }
+    });
   },
 
-  async measureCandidate(bytes: Uint8Array, runs?: number): Promise<CandidateMeasure> {
-    if (!evaluator) throw new Error('prepareCandidates first');
-    const controller = await startJob();
-    try {
-      return await evaluator.evaluate(bytes, controller.signal, runs);
-    } catch (err) {
-      throw plain(err, 'Could not measure the candidate');
-    } finally {
-      if (job === controller) job = undefined;
-    }
-  },
-
-  cancel(): void {
-    job?.abort();
+  measureCandidate(job: JobId, candidate: CandidateId, runs?: number): Promise<CandidateMeasure> {
+    return jobs.run(job, async (signal) => {
+      if (!evaluator) throw new Error('prepareCandidates first');
+      try {
+        const bytes = await inbox.take(candidate, signal);
+        return await evaluator.evaluate(bytes, signal, runs);
+      } catch (err) {
+        throw plain(err, 'Could not measure the candidate');
+      }
+    });
   },
 };
-
-export type EvalWorkerApi = typeof api;
 
 Comlink.expose(api);

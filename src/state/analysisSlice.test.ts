@@ -92,12 +92,12 @@ describe('analysis slice', () => {
     expect(useStudio.getState().analysis.result?.histogram.counts).toHaveLength(128);
   });
 
-  it('ignores results whose worker request was overtaken (null)', async () => {
+  it('does not show an aborted worker request (AbortError) as an error', async () => {
     const s = useStudio.getState();
     s.selectTensor(0);
-    pending[0]!.resolve(null);
+    pending[0]!.reject(Object.assign(new Error('Cancelled'), { name: 'AbortError' }));
     await flush();
-    expect(useStudio.getState().analysis.loading).toBe(true);
+    expect(useStudio.getState().analysis.error).toBeNull();
   });
 
   it('does not ask the worker about strings or empty tensors, and reports errors', async () => {

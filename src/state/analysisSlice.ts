@@ -2,7 +2,10 @@ import type { StateCreator } from 'zustand';
 import { DEFAULT_ANALYZE_OPTIONS, type AnalyzeOptions, type TensorAnalysis } from '../core/analysis/analyze';
 import type { TensorInfo } from '../core/onnx/types';
 import type { BackendPreference, BackendStatus } from '../kernels/registry';
-import { modelWorker, type SparsityResult } from './bridge';
+import type { SparsityResult } from '../protocol/model';
+import { modelWorker } from './bridge';
+import { jobs } from './jobs';
+import { lru } from './lru';
 import type { StudioState } from './store';
 
 /** Histogram bin counts the studio offers. */
@@ -61,20 +64,13 @@ export interface AnalysisSlice {
   loadBackends(): Promise<void>;
 }
 
-/** Increases with each request; a result whose ticket is no longer the newest is dropped. */
-let analysisTicket = 0;
-let sparsityTicket = 0;
+/** The tensor analysis and the sparsity scan run as jobs (src/state/jobs): a newer request aborts the one running. */
+const TENSOR_JOB = 'analysis:tensor';
+const SPARSITY_JOB = 'analysis:sparsity';
 
 /** The last few results, so going back to a tensor or a bin count shows at once. Cleared per model. */
-const CACHE_SIZE = 12;
-const resultCache = new Map<string, TensorAnalysis>();
+const resultCache = lru<string, TensorAnalysis>(12);
 const cacheKey = (id: number, o: AnalyzeOptions) => `${id}|${o.bins}|${o.symmetric ? 's' : 'r'}|${o.backend}`;
-
-function remember(key: string, result: TensorAnalysis) {
-  resultCache.delete(key);
-  resultCache.set(key, result);
-  if (resultCache.size > CACHE_SIZE) resultCache.delete(resultCache.keys().next().value!);
-}
 
 const IDLE_ANALYSIS: TensorAnalysisState = { tensorId: null, result: null, cached: false, loading: false, error: null };
 
@@ -87,14 +83,15 @@ export const createAnalysisSlice: StateCreator<StudioState, [], [], AnalysisSlic
   /** Analyses the selected tensor with the current options; never rejects. */
   async function analyseSelected(): Promise<void> {
     const { selectedTensorId: id, summary, analysis } = get();
-    const ticket = ++analysisTicket;
     const tensor = id === null ? undefined : summary?.tensors[id];
     if (id === null || !tensor) {
+      jobs.supersede(TENSOR_JOB);
       set({ analysis: IDLE_ANALYSIS });
       return;
     }
     const blocked = notAnalysable(tensor);
     if (blocked) {
+      jobs.supersede(TENSOR_JOB);
       set({ analysis: { ...IDLE_ANALYSIS, tensorId: id } });
       return;
     }
@@ -102,22 +99,20 @@ export const createAnalysisSlice: StateCreator<StudioState, [], [], AnalysisSlic
     const key = cacheKey(id, opts);
     const hit = resultCache.get(key);
     if (hit) {
-      remember(key, hit);
+      jobs.supersede(TENSOR_JOB);
       set({ analysis: { tensorId: id, result: hit, cached: true, loading: false, error: null } });
       return;
     }
     // Same tensor, other options: keep the old chart (dimmed) instead of flashing an empty panel.
     const keep = analysis.tensorId === id ? analysis.result : null;
     set({ analysis: { tensorId: id, result: keep, cached: false, loading: true, error: null } });
-    try {
-      const result = await modelWorker.analyzeTensor(id, opts);
-      if (result === null || ticket !== analysisTicket) return;
-      remember(key, result);
-      set({ analysis: { tensorId: id, result, cached: false, loading: false, error: null } });
-    } catch (err) {
-      if (ticket !== analysisTicket) return;
-      set({ analysis: { tensorId: id, result: null, cached: false, loading: false, error: messageOf(err) } });
-    }
+    await jobs.run(TENSOR_JOB, (signal) => modelWorker.analyzeTensor(id, opts, signal), {
+      done: (result) => {
+        resultCache.set(key, result);
+        set({ analysis: { tensorId: id, result, cached: false, loading: false, error: null } });
+      },
+      failed: (err) => set({ analysis: { tensorId: id, result: null, cached: false, loading: false, error: messageOf(err) } }),
+    });
   }
 
   return {
@@ -155,24 +150,18 @@ export const createAnalysisSlice: StateCreator<StudioState, [], [], AnalysisSlic
     },
 
     resetAnalysis: () => {
-      analysisTicket++;
-      sparsityTicket++;
+      jobs.supersede(TENSOR_JOB, SPARSITY_JOB);
       resultCache.clear();
       set({ selectedTensorId: null, analysis: IDLE_ANALYSIS, sparsity: { status: 'idle', result: null, error: null } });
     },
 
     refreshSparsity: async () => {
       if (!get().summary) return;
-      const ticket = ++sparsityTicket;
       set((s) => ({ sparsity: { status: 'loading', result: s.sparsity.result, error: null } }));
-      try {
-        const result = await modelWorker.layerSparsity(get().backendPreference);
-        if (result === null || ticket !== sparsityTicket) return;
-        set({ sparsity: { status: 'ready', result, error: null } });
-      } catch (err) {
-        if (ticket !== sparsityTicket) return;
-        set({ sparsity: { status: 'error', result: null, error: messageOf(err) } });
-      }
+      await jobs.run(SPARSITY_JOB, (signal) => modelWorker.layerSparsity(get().backendPreference, signal), {
+        done: (result) => set({ sparsity: { status: 'ready', result, error: null } }),
+        failed: (err) => set({ sparsity: { status: 'error', result: null, error: messageOf(err) } }),
+      });
     },
 
     loadBackends: async () => {

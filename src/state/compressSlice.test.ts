@@ -7,20 +7,21 @@ import type { CompressOutcome, PreviewResult } from './bridge';
 const compressCalls: {
   recipe: Recipe;
   id: number;
+  signal: AbortSignal;
   progress(done: number, total: number): void;
-  resolve(v: CompressOutcome | null): void;
+  resolve(v: CompressOutcome): void;
   reject(e: Error): void;
 }[] = [];
-const previewCalls: { id: number; resolve(v: PreviewResult | null): void }[] = [];
-const cancelCompress = vi.fn(() => Promise.resolve());
+const previewCalls: { id: number; signal: AbortSignal; resolve(v: PreviewResult): void }[] = [];
+let jobId = 0;
 
 vi.mock('./bridge', () => ({
   modelWorker: {
     onCrash: () => () => true,
-    compress: (recipe: Recipe, id: number, _pref: string, progress: (d: number, t: number) => void) =>
-      new Promise((resolve, reject) => compressCalls.push({ recipe, id, progress, resolve, reject })),
-    cancelCompress,
-    layerPreview: (id: number) => new Promise((resolve) => previewCalls.push({ id, resolve })),
+    compress: (recipe: Recipe, _pref: string, progress: (d: number, t: number) => void, _calibration: unknown, _output: unknown, signal: AbortSignal) =>
+      new Promise((resolve, reject) => compressCalls.push({ recipe, id: ++jobId, signal, progress, resolve, reject })),
+    layerPreview: (id: number, _recipe: unknown, _bins: number, _pref: string, signal: AbortSignal) =>
+      new Promise((resolve) => previewCalls.push({ id, signal, resolve })),
     analyzeTensor: () => new Promise(() => undefined),
     layerSparsity: () => Promise.resolve({ layers: [], backend: 'ts', ms: 1 }),
     backendStatus: () => Promise.resolve([]),
@@ -48,7 +49,6 @@ beforeEach(async () => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
   compressCalls.length = 0;
   previewCalls.length = 0;
-  cancelCompress.mockClear();
   useStudio.setState({
     pruneOn: initial.pruneOn,
     quantizeOn: initial.quantizeOn,
@@ -99,14 +99,15 @@ describe('compression slice', () => {
     expect(compressCalls).toHaveLength(1);
   });
 
-  it('drops a result that a newer request overtook, and a null (aborted) answer', async () => {
+  it('aborts the request a newer one overtook, and drops its answer', async () => {
     const s = useStudio.getState();
     s.setQuantize({ bits: 4 });
     await settle();
     s.setQuantize({ bits: 3 });
     await settle();
     expect(compressCalls.map((c) => c.recipe.quantize?.bits)).toEqual([4, 3]);
-    compressCalls[0]!.resolve(null);
+    expect(compressCalls.map((c) => c.signal.aborted)).toEqual([true, false]);
+    compressCalls[0]!.reject(Object.assign(new Error('Cancelled'), { name: 'AbortError' }));
     compressCalls[1]!.resolve(outcome(compressCalls[1]!, 500));
     await settle();
     expect(useStudio.getState().compression.result?.outputBytes).toBe(500);
@@ -134,7 +135,7 @@ describe('compression slice', () => {
     compressCalls[0]!.progress(2, 5);
     expect(useStudio.getState().compression.progress).toEqual({ done: 2, total: 5 });
     s.cancelCompression();
-    expect(cancelCompress).toHaveBeenCalledOnce();
+    expect(compressCalls[0]!.signal.aborted).toBe(true);
     expect(useStudio.getState().compression.status).toBe('cancelled');
     compressCalls[0]!.progress(3, 5);
     compressCalls[0]!.resolve(outcome(compressCalls[0]!, 222));

@@ -1,13 +1,5 @@
 import type { StateCreator } from 'zustand';
-import {
-  DEFAULT_CALIBRATION_SAMPLES,
-  DEFAULT_PRUNE,
-  DEFAULT_QUANTIZE,
-  validateRecipe,
-  type PruneRecipe,
-  type QuantizeRecipe,
-  type Recipe,
-} from '../core/recipe';
+import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, validateRecipe, type PruneRecipe, type QuantizeRecipe, type Recipe } from '../core/recipe';
 import { modelWorker, type CompressOutcome, type PreviewResult } from './bridge';
 import { exactGlob } from '../core/recipe';
 import {
@@ -28,7 +20,10 @@ import { readRecipeHash } from './recipeHash';
 import { EMPTY_HISTORY, recordEdit, redoStep, undoStep, type RecipeHistory } from './recipeHistory';
 import { saveFile } from './saveFile';
 import type { StudioState } from './store';
-import type { CalibrationOutcome } from './evalBridge';
+import type { CalibrationOutcome } from '../protocol/eval';
+import { calibrationNeeds, workerCalibration } from '../lab/service';
+import { jobs } from './jobs';
+import { lru } from './lru';
 
 /** Control changes from sliders and typing wait this long for the next one before the worker starts. */
 export const DEBOUNCE_MS = 120;
@@ -76,6 +71,11 @@ export interface CompressSlice extends RecipeDraft {
   recipeHistory: RecipeHistory;
   /** A user-facing message when the recipe in the URL could not be used. */
   urlRecipeError: string | null;
+  /**
+   * Whether control changes recompress by themselves: from the start for small models, after the first Compress
+   * for large ones (so the settings can be chosen before a long run starts); a Cancel turns it off.
+   */
+  liveCompress: boolean;
   /** A result kept aside to compare the current one with. */
   pinned: CompressOutcome | null;
   /** Latency / accuracy the lab had measured for the pinned recipe when it was pinned. */
@@ -126,118 +126,111 @@ export interface CompressSlice extends RecipeDraft {
   downloadRecipe(): void;
 }
 
-/** True while static int8's calibration runs in the evaluation worker (Cancel then stops it there). */
-let calibrating = false;
-/** The last calibration, for the same model, data, sample count and activations (cleared when a model opens). */
-let calibrationCache: { key: string; data: unknown; outcome: CalibrationOutcome } | undefined;
-/** Increases with each compression request; a result whose ticket is not the newest is dropped. */
-let compressTicket = 0;
-let previewTicket = 0;
-let debounceTimer: ReturnType<typeof setTimeout> | undefined;
+/** The compression job and the layer preview's (src/state/jobs): a newer request aborts the one running. */
+const COMPRESS_JOB = 'compress';
+const PREVIEW_JOB = 'compress:preview';
 /**
- * Whether control changes recompress by themselves: from the start for small models, after the first
- * Compress for large ones (so the settings can be chosen before a long run starts).
+ * The last calibration, for the same sample count and activations on the same data (a calibration takes seconds; its
+ * statistics hold whole histograms, so another range method or bias correction reuses them). Cleared per model.
  */
-let live = false;
+const calibrationCache = lru<string, { data: unknown; outcome: CalibrationOutcome }>(1);
+let debounceTimer: ReturnType<typeof setTimeout> | undefined;
 
 const IDLE_JOB: CompressionJob = { status: 'idle', result: null, error: null, progress: null, startedAt: null, changedAt: null, latencyMs: null };
 const IDLE_PREVIEW: PreviewState = { key: null, tensorId: null, result: null, loading: false, error: null };
 
-const PREVIEW_CACHE_SIZE = 16;
-const previewCache = new Map<string, PreviewResult>();
+/** The last few layer previews (by tensor, backend and recipe), so going back to a layer shows at once. Cleared per model. */
+const previewCache = lru<string, PreviewResult>(16);
 
 export function draftOf(s: RecipeDraft): RecipeDraft {
   return { pruneOn: s.pruneOn, quantizeOn: s.quantizeOn, prune: s.prune, quantize: s.quantize };
 }
 
 export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlice> = (set, get) => {
-  /** Starts a compression of the current recipe; never rejects. */
+  /** Starts a compression of the current recipe as the compression job; never rejects. */
   async function run(): Promise<void> {
     clearTimeout(debounceTimer);
     debounceTimer = undefined;
-    const ticket = ++compressTicket;
     const recipe = recipeOf(draftOf(get()));
     if (!get().summary || !hasSteps(recipe)) {
+      jobs.supersede(COMPRESS_JOB);
       set((s) => ({ compression: { ...s.compression, status: 'idle', progress: null, startedAt: null } }));
       return;
     }
     set((s) => ({ compression: { ...s.compression, status: 'running', error: null, progress: null, startedAt: performance.now() } }));
-    const onProgress = (done: number, total: number) => {
-      if (ticket === compressTicket) set((s) => ({ compression: { ...s.compression, progress: { done, total } } }));
-    };
-    try {
-      // Static int8: the teacher runs on calibration data in the evaluation worker first.
-      let calibration: CalibrationOutcome | null | undefined;
-      // GPTQ: the same run also streams each layer's inputs into its Hessian.
-      const isStatic = recipe.quantize?.format === 'static';
-      // Channel pruning's refit and SparseGPT (pruning) take the same Hessians as GPTQ, from one calibration run.
-      const refit = recipe.prune?.refit === true && recipe.prune.pattern === 'channel';
-      const sparse = recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel';
-      const gptq = recipe.quantize?.gptq?.enabled === true || refit || sparse;
-      if ((recipe.quantize && isStatic) || gptq) {
-        const names = isStatic && recipe.quantize ? await modelWorker.staticNames(recipe.quantize) : [];
-        if (ticket !== compressTicket) return;
-        const count = recipe.quantize?.calibrationSamples ?? recipe.prune?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
-        const key = JSON.stringify([count, names, gptq]);
-        const cached = calibrationCache;
-        // The statistics hold whole histograms: another range method or bias correction reuses them.
-        if (cached && cached.key === key && cached.data === get().evalData.summary && cached.data !== null) calibration = cached.outcome;
-        else {
-          calibrating = true;
-          calibration = await get()
-            .calibrate(names, count, onProgress, gptq)
-            .finally(() => (calibrating = false));
-          if (calibration === null || ticket !== compressTicket) return;
-          calibrationCache = { key, data: get().evalData.summary, outcome: calibration };
+    // Static int8: the teacher runs on calibration data in the evaluation worker first. GPTQ: the same run also
+    // streams each layer's inputs into its Hessian; channel pruning's refit and SparseGPT take the same Hessians.
+    const { calibrate, isStatic, hessians, refit, sparse, count } = calibrationNeeds(recipe);
+    await jobs.run(
+      COMPRESS_JOB,
+      async (signal) => {
+        const onProgress = (done: number, total: number) => {
+          if (!signal.aborted) set((s) => ({ compression: { ...s.compression, progress: { done, total } } }));
+        };
+        let calibration: CalibrationOutcome | undefined;
+        if (calibrate) {
+          const names = isStatic && recipe.quantize ? await modelWorker.staticNames(recipe.quantize, signal) : [];
+          const key = JSON.stringify([count, names, hessians]);
+          const data = get().evalData.summary;
+          const cached = calibrationCache.get(key);
+          if (cached && cached.data === data && data !== null) calibration = cached.outcome;
+          else {
+            calibration = await get().calibrate(names, count, onProgress, hessians, signal);
+            calibrationCache.set(key, { data: get().evalData.summary, outcome: calibration });
+          }
         }
-      }
-      const result = await modelWorker.compress(
-        recipe,
-        ticket,
-        get().backendPreference,
-        onProgress,
-        calibration ? { stats: calibration.stats, samples: calibration.samples, ...(calibration.gptq ? { gptq: calibration.gptq } : {}) } : undefined,
-        { dataFileName: externalDataFileName(compressedFileName(get().fileName ?? 'model.onnx', recipe)), separate: get().separateWeights },
-      );
-      if (result === null || ticket !== compressTicket) return;
-      if (calibration && result.quantize) {
-        result.quantize.warnings.unshift(
-          calibration.synthetic
-            ? `Calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): ${isStatic ? 'activation ranges' : 'layer-input statistics'} from random inputs can be far from real data's; choose real data in the Evaluation lab.`
-            : `${isStatic ? 'Activations calibrated' : 'GPTQ calibrated'} on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
+        const result = await modelWorker.compress(
+          recipe,
+          get().backendPreference,
+          onProgress,
+          workerCalibration(calibration),
+          { dataFileName: externalDataFileName(compressedFileName(get().fileName ?? 'model.onnx', recipe)), separate: get().separateWeights },
+          signal,
         );
-      } else if (calibration && sparse && result.prune) {
-        result.prune.warnings.unshift(
-          calibration.synthetic
-            ? `SparseGPT calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): layer-input statistics from random inputs can be far from real data's; choose real data in the Evaluation lab.`
-            : `SparseGPT calibrated on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
-        );
-      }
-      if (calibration && refit && result.prune)
-        result.prune.warnings.unshift(
-          `Layers after the removed channels refit by least squares on ${calibration.samples} ${calibration.synthetic ? 'synthetic inputs' : 'samples'} of ${calibration.dataset}.`,
-        );
-      const { changedAt } = get().compression;
-      set({
-        compression: {
-          status: 'ready',
-          result,
-          error: null,
-          progress: null,
-          startedAt: null,
-          changedAt: null,
-          latencyMs: changedAt === null ? null : performance.now() - changedAt,
+        if (calibration && result.quantize) {
+          result.quantize.warnings.unshift(
+            calibration.synthetic
+              ? `Calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): ${isStatic ? 'activation ranges' : 'layer-input statistics'} from random inputs can be far from real data's; choose real data in the Evaluation lab.`
+              : `${isStatic ? 'Activations calibrated' : 'GPTQ calibrated'} on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
+          );
+        } else if (calibration && sparse && result.prune) {
+          result.prune.warnings.unshift(
+            calibration.synthetic
+              ? `SparseGPT calibrated on ${calibration.samples} synthetic inputs (${calibration.dataset}): layer-input statistics from random inputs can be far from real data's; choose real data in the Evaluation lab.`
+              : `SparseGPT calibrated on ${calibration.samples} samples of ${calibration.dataset} in onnxruntime-web.`,
+          );
+        }
+        if (calibration && refit && result.prune)
+          result.prune.warnings.unshift(
+            `Layers after the removed channels refit by least squares on ${calibration.samples} ${calibration.synthetic ? 'synthetic inputs' : 'samples'} of ${calibration.dataset}.`,
+          );
+        return result;
+      },
+      {
+        done: (result) => {
+          const { changedAt } = get().compression;
+          set({
+            compression: {
+              status: 'ready',
+              result,
+              error: null,
+              progress: null,
+              startedAt: null,
+              changedAt: null,
+              latencyMs: changedAt === null ? null : performance.now() - changedAt,
+            },
+          });
         },
-      });
-    } catch (err) {
-      if (ticket !== compressTicket) return;
-      set((s) => ({ compression: { ...s.compression, status: 'error', error: messageOf(err), progress: null, startedAt: null } }));
-    }
+        failed: (err) => set((s) => ({ compression: { ...s.compression, status: 'error', error: messageOf(err), progress: null, startedAt: null } })),
+        // Cancel, or the evaluation worker gave the calibration up for another job.
+        cancelled: () => set((s) => ({ compression: { ...s.compression, status: 'cancelled', progress: null, startedAt: null } })),
+      },
+    );
   }
 
   /** A control changed: note when, and compress after the debounce (sliders, typing) or at once (clicks). */
   function changed(debounce: boolean): void {
-    if (!live) return;
+    if (!get().liveCompress) return;
     set((s) => ({
       compression: {
         ...s.compression,
@@ -275,25 +268,21 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
   }
 
   async function preview(tensorId: number, recipe: QuantizeRecipe, key: string): Promise<void> {
-    const ticket = ++previewTicket;
     const hit = previewCache.get(key);
     if (hit) {
-      previewCache.delete(key);
-      previewCache.set(key, hit);
+      jobs.supersede(PREVIEW_JOB);
       set({ quantPreview: { key, tensorId, result: hit, loading: false, error: null } });
       return;
     }
     set((s) => ({ quantPreview: { key, tensorId, result: s.quantPreview.tensorId === tensorId ? s.quantPreview.result : null, loading: true, error: null } }));
-    try {
-      const result = await modelWorker.layerPreview(tensorId, recipe, PREVIEW_BINS, get().backendPreference);
-      if (result === null || ticket !== previewTicket) return;
-      previewCache.set(key, result);
-      if (previewCache.size > PREVIEW_CACHE_SIZE) previewCache.delete(previewCache.keys().next().value!);
-      set({ quantPreview: { key, tensorId, result, loading: false, error: null } });
-    } catch (err) {
-      if (ticket !== previewTicket) return;
-      set({ quantPreview: { key, tensorId, result: null, loading: false, error: messageOf(err) } });
-    }
+    await jobs.run(PREVIEW_JOB, (signal) => modelWorker.layerPreview(tensorId, recipe, PREVIEW_BINS, get().backendPreference, signal), {
+      done: (result) => {
+        previewCache.set(key, result);
+        set({ quantPreview: { key, tensorId, result, loading: false, error: null } });
+      },
+      failed: (err) => set({ quantPreview: { key, tensorId, result: null, loading: false, error: messageOf(err) } }),
+      cancelled: () => set((s) => ({ quantPreview: { ...s.quantPreview, loading: false } })),
+    });
   }
 
   return {
@@ -308,6 +297,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     separateWeights: false,
     recipeHistory: EMPTY_HISTORY,
     urlRecipeError: null,
+    liveCompress: false,
     pinned: null,
     pinnedMeasured: null,
     downloadError: null,
@@ -421,28 +411,22 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     unpinResult: () => set({ pinned: null, pinnedMeasured: null }),
 
     compressNow: () => {
-      live = true;
-      set((s) => ({ compression: { ...s.compression, changedAt: s.compression.changedAt ?? performance.now() } }));
+      set((s) => ({ liveCompress: true, compression: { ...s.compression, changedAt: s.compression.changedAt ?? performance.now() } }));
       void run();
     },
     cancelCompression: () => {
       clearTimeout(debounceTimer);
-      compressTicket++;
       // After a Cancel, moving a control must not restart the long run: the next Compress does.
-      live = false;
-      set((s) => ({ compression: { ...s.compression, status: 'cancelled', progress: null, startedAt: null, changedAt: null } }));
-      void modelWorker.cancelCompress().catch(() => undefined);
-      // Static int8's calibration runs in the evaluation worker.
-      if (calibrating) get().cancelLabJob();
+      set((s) => ({ liveCompress: false, compression: { ...s.compression, status: 'cancelled', progress: null, startedAt: null, changedAt: null } }));
+      // Aborts the compression in the model worker, or its calibration in the evaluation worker.
+      jobs.abort(COMPRESS_JOB);
     },
     resetCompression: (autoRun) => {
       clearTimeout(debounceTimer);
-      calibrationCache = undefined;
-      compressTicket++;
-      previewTicket++;
+      calibrationCache.clear();
+      jobs.supersede(COMPRESS_JOB, PREVIEW_JOB);
       previewCache.clear();
-      set({ compression: IDLE_JOB, quantPreview: IDLE_PREVIEW, pinned: null, pinnedMeasured: null });
-      live = false;
+      set({ compression: IDLE_JOB, quantPreview: IDLE_PREVIEW, pinned: null, pinnedMeasured: null, liveCompress: false });
       if (autoRun) get().compressNow();
     },
     downloadModel: async ({ gzip = false } = {}) => {
@@ -479,7 +463,7 @@ export const createCompressSlice: StateCreator<StudioState, [], [], CompressSlic
     requestQuantPreview: (tensorId, recipe) => {
       const s = get();
       if (tensorId === null || !recipe) {
-        previewTicket++;
+        jobs.supersede(PREVIEW_JOB);
         if (s.quantPreview.key !== null) set({ quantPreview: IDLE_PREVIEW });
         return;
       }

@@ -10,9 +10,12 @@ import type { ModelSummary } from '../core/onnx/types';
 import type { Recipe } from '../core/recipe';
 
 const compressed: Recipe[] = [];
+/** Candidate sizes by id: the model worker "sends" them to the evaluation worker, the page never holds the bytes. */
+const sent = new Map<number, number>();
 let measureGate: (() => void) | undefined;
-const cancel = vi.fn(() => Promise.resolve());
-const restart = vi.fn();
+const measureSignals: (AbortSignal | undefined)[] = [];
+const evalConnection = { generation: 1, call: (run: (api: unknown) => Promise<unknown>) => run({ connectModel: () => undefined }) };
+const restart = vi.fn(() => void evalConnection.generation++);
 const environment = vi.fn((threads?: number) =>
   Promise.resolve({ runtime: 'test', crossOriginIsolated: true, cores: 2, threads: threads ?? 1, webgpu: { available: false } }),
 );
@@ -33,20 +36,23 @@ const latency = (medianMs: number): LatencyStats => ({
 });
 
 vi.mock('./bridge', () => ({
+  modelConnection: { generation: 1, call: (run: (api: unknown) => Promise<unknown>) => run({ connectEval: () => undefined }) },
   modelWorker: {
     onCrash: () => () => true,
     originalFiles: () => Promise.resolve({ bytes: new Uint8Array(1000) }),
-    compressForEval: (recipe: Recipe) => {
+    sendCandidate: (candidate: number, recipe: Recipe) => {
       compressed.push(recipe);
-      return Promise.resolve(new Uint8Array(recipe.quantize?.bits === 4 ? 150 : 250));
+      const bytes = recipe.quantize?.bits === 4 ? 150 : 250;
+      sent.set(candidate, bytes);
+      return Promise.resolve({ candidate, bytes });
     },
     compress: () => new Promise(() => undefined),
-    cancelCompress: () => Promise.resolve(),
     sensitivityLayers: () => Promise.resolve([]),
   },
 }));
 
 vi.mock('./evalBridge', () => ({
+  evalConnection,
   evalWorker: {
     setOriginal,
     environment,
@@ -55,11 +61,13 @@ vi.mock('./evalBridge', () => ({
     loadSyntheticData: () => Promise.resolve({ name: 'noise', description: '', samples: 4, labelled: 0, synthetic: true, shapes: {} }),
     prepareCandidates: () => Promise.resolve({ samples: 10, originalAccuracy: 0.9, originalBytes: 1000 }),
     originalLatency: () => Promise.resolve(latency(2)),
-    measureCandidate: async (bytes: Uint8Array): Promise<CandidateMeasure> => {
+    measureCandidate: async (candidate: number, _runs?: number, signal?: AbortSignal): Promise<CandidateMeasure> => {
+      measureSignals.push(signal);
       if (measureGate) await new Promise<void>((resolve) => (measureGate = resolve));
-      const small = bytes.byteLength < 200;
+      const size = sent.get(candidate)!;
+      const small = size < 200;
       return {
-        sizeBytes: bytes.byteLength,
+        sizeBytes: size,
         fidelity: [
           {
             name: 'y',
@@ -80,7 +88,6 @@ vi.mock('./evalBridge', () => ({
         cpuNodes: [],
       };
     },
-    cancel,
   },
 }));
 
@@ -88,6 +95,7 @@ const { useStudio } = await import('./store');
 
 beforeEach(() => {
   compressed.length = 0;
+  measureSignals.length = 0;
   measureGate = undefined;
   useStudio.setState({
     summary: { tensors: [], weightBytes: 1000, inputs: [], outputs: [] } as unknown as ModelSummary,
@@ -122,7 +130,8 @@ describe('sweep orchestration', () => {
     const { sweep } = useStudio.getState();
     expect(sweep.status).toBe('cancelled');
     expect(sweep.points.map((p) => p.label)).toEqual(['original']);
-    expect(cancel).toHaveBeenCalled();
+    // The abort reached the measurement in flight (the bridge passes it on to the worker).
+    expect(measureSignals.at(-1)?.aborted).toBe(true);
   });
 
   it('two points at most are compared; clicking a point loads its recipe', async () => {

@@ -1,30 +1,23 @@
 /**
  * The evaluation lab's state: evaluation data, one side-by-side evaluation of the current recipe, per-layer
- * sensitivity with its mixed-precision plan, and the trade-off sweep. Orchestration only — compression runs in
- * the model worker, inference in the evaluation worker; buffers move between them by transfer.
+ * sensitivity with its mixed-precision plan, and the trade-off sweep. State only: the orchestration (candidates,
+ * calibration, sweeps, sensitivity) is src/lab/service; each action runs it as a job (src/state/jobs), so a newer
+ * request or Cancel aborts the one running and its result never lands.
  */
 import type { StateCreator } from 'zustand';
 import type { CandidateMeasure } from '../core/eval/candidate';
 import type { EvalProgress, EvaluationReport } from '../core/eval/evaluate';
 import type { OutputTask } from '../core/eval/metrics';
-import { measureSensitivity, planMixedPrecision, type LayerSensitivity, type MixedPlan, type MixedTarget } from '../core/eval/sensitivity';
-import {
-  gridCandidates,
-  markFrontier,
-  PRESETS,
-  runSweep,
-  sweepCsv,
-  type SweepCandidate,
-  type SweepGrid,
-  type SweepPoint,
-  type SweepProgress,
-} from '../core/eval/sweep';
+import { planMixedPrecision, type LayerSensitivity, type MixedPlan, type MixedTarget } from '../core/eval/sensitivity';
+import { gridCandidates, markFrontier, PRESETS, sweepCsv, type SweepCandidate, type SweepGrid, type SweepPoint, type SweepProgress } from '../core/eval/sweep';
 import type { FloatDistribution } from '../core/eval/synthetic';
 import type { EvalBackend } from '../core/eval/types';
 import type { ImagePrep } from '../core/eval/data/image';
-import { DEFAULT_CALIBRATION_SAMPLES, type Recipe } from '../core/recipe';
-import { modelWorker } from './bridge';
-import { evalWorker, type CalibrationOutcome, type DatasetSummary, type EvalEnvironment } from './evalBridge';
+import type { Recipe } from '../core/recipe';
+import { bindLabStore, studioLab as lab } from '../lab/studio';
+import type { CalibrationOutcome, DatasetSummary, EvalEnvironment } from '../protocol/eval';
+import { evalWorker } from './evalBridge';
+import { jobs } from './jobs';
 import { hasSteps, recipeOf } from './recipeEdits';
 import { draftOf } from './compressSlice';
 import { saveFile } from './saveFile';
@@ -142,13 +135,25 @@ export interface EvalSlice {
   exportSweep(format: 'csv' | 'json'): void;
   /** Stops whichever lab job runs (evaluation, sensitivity, sweep). */
   cancelLabJob(): void;
+  /** Loads the lab's data (the demo digits or synthetic inputs unless others were chosen) unless it is ready. */
+  ensureEvalData(): Promise<void>;
   /**
    * Static int8's calibration: the original model run in the evaluation worker (onnxruntime-web) on the first
-   * `count` samples of the lab's data (the demo digits or synthetic inputs unless others were chosen). Null when
-   * cancelled (`cancelLabJob`).
+   * `count` samples of the lab's data. Rejects with an AbortError when `signal` aborts.
    */
-  calibrate(names: string[], count: number, onProgress: (done: number, total: number) => void, gptq?: boolean): Promise<CalibrationOutcome | null>;
+  calibrate(
+    names: string[],
+    count: number,
+    onProgress: (done: number, total: number) => void,
+    gptq?: boolean,
+    signal?: AbortSignal,
+  ): Promise<CalibrationOutcome>;
 }
+
+/** The lab's jobs: one of evaluation, sensitivity and sweep at a time (they share the evaluation worker). */
+const LAB_JOB = 'lab';
+const PLAN_JOB = 'lab:plan';
+const DATA_JOB = 'lab:data';
 
 const IDLE_EVALUATION: EvaluationState = { status: 'idle', progress: null, report: null, recipe: null, error: null };
 const IDLE_SENSITIVITY: SensitivityState = {
@@ -177,30 +182,16 @@ export const DEFAULT_SWEEP: SweepSettings = {
   backend: 'wasm',
 };
 
-/** Which model the evaluation worker holds (a counter bumped at each model load). */
-let modelGeneration = 0;
-let originalSentFor = -1;
-/** The lab job in flight; Cancel aborts it. Only one runs at a time (they share the worker). */
-let labJob: AbortController | undefined;
-let dataTicket = 0;
-
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
-const isAbort = (err: unknown) => (err instanceof Error || err instanceof DOMException) && err.name === 'AbortError';
 
 function demoDataUrl(): string {
   return new URL(`${import.meta.env.BASE_URL}demo/mnist-test.json`, globalThis.location?.href ?? 'http://localhost/').href;
 }
 
 export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (set, get) => {
-  async function ensureOriginal(): Promise<void> {
-    if (originalSentFor === modelGeneration) return;
-    const generation = modelGeneration;
-    const files = await modelWorker.originalFiles();
-    await evalWorker.setOriginal(files, get().fileName ?? 'model.onnx');
-    originalSentFor = generation;
-  }
+  bindLabStore(get);
 
   function currentRecipe(): Recipe {
     const recipe = recipeOf(draftOf(get()));
@@ -208,40 +199,30 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     return recipe;
   }
 
-  function startJob(): AbortController {
-    labJob?.abort();
-    const controller = new AbortController();
-    labJob = controller;
-    return controller;
+  /**
+   * A lab job replaces the one running (they share the worker): the one replaced shows as cancelled, not running.
+   * Its own handlers never run (src/state/jobs), so its state is settled here.
+   */
+  function startLabJob(kind: 'evaluation' | 'sensitivity' | 'sweep'): void {
+    set((s) => ({
+      ...(kind !== 'evaluation' && s.evaluation.status === 'running' ? { evaluation: { ...s.evaluation, status: 'cancelled' as const, progress: null } } : {}),
+      ...(kind !== 'sensitivity' && s.sensitivity.status === 'running'
+        ? { sensitivity: { ...s.sensitivity, status: 'cancelled' as const, progress: null } }
+        : {}),
+      ...(kind !== 'sweep' && s.sweep.status === 'running' ? { sweep: { ...s.sweep, status: 'cancelled' as const, progress: null } } : {}),
+    }));
   }
 
-  /** Compression (model worker) and measurement (evaluation worker) for sweeps and sensitivity. */
-  function measurementDeps(signal: AbortSignal) {
-    const preference = get().backendPreference;
-    return {
-      compress: (recipe: Recipe) => modelWorker.compressForEval(recipe, preference),
-      measure: async (bytes: Uint8Array, runs?: number) => {
-        const m = await evalWorker.measureCandidate(bytes, runs);
-        if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
-        return m;
-      },
-    };
-  }
-
-  async function loadData(source: DataSource, load: () => Promise<DatasetSummary>): Promise<void> {
-    const ticket = ++dataTicket;
+  async function loadData(source: DataSource, load: (signal: AbortSignal) => Promise<DatasetSummary>): Promise<void> {
     set((s) => ({ evalData: { ...s.evalData, source, status: 'loading', error: null } }));
-    try {
-      const summary = await load();
-      if (ticket !== dataTicket) return;
-      set((s) => ({
-        evalData: { ...s.evalData, source, status: 'ready', summary, error: null },
-        evalSettings: { ...s.evalSettings, samples: Math.min(s.evalSettings.samples, summary.samples) || summary.samples },
-      }));
-    } catch (err) {
-      if (ticket !== dataTicket) return;
-      set((s) => ({ evalData: { ...s.evalData, status: 'error', error: messageOf(err) } }));
-    }
+    await jobs.run(DATA_JOB, load, {
+      done: (summary) =>
+        set((s) => ({
+          evalData: { ...s.evalData, source, status: 'ready', summary, error: null },
+          evalSettings: { ...s.evalSettings, samples: Math.min(s.evalSettings.samples, summary.samples) || summary.samples },
+        })),
+      failed: (err) => set((s) => ({ evalData: { ...s.evalData, status: 'error', error: messageOf(err) } })),
+    });
   }
 
   async function ensureData(): Promise<void> {
@@ -266,9 +247,8 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     sweep: IDLE_SWEEP,
 
     resetEvaluationLab: (isDemo) => {
-      labJob?.abort();
-      modelGeneration++;
-      dataTicket++;
+      jobs.supersede(LAB_JOB, PLAN_JOB, DATA_JOB);
+      lab.modelChanged();
       lastFiles = [];
       set((s) => ({
         evalData: { source: isDemo ? 'demo' : 'synthetic', status: 'idle', summary: null, error: null, synthetic: DEFAULT_SYNTHETIC, image: {}, fileCount: 0 },
@@ -302,10 +282,10 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     },
 
     setWasmThreads: async (threads) => {
-      labJob?.abort();
+      jobs.abort(LAB_JOB);
+      // The fresh worker holds neither the original model nor the data: the service sends the model again (a new
+      // worker generation), the data is loaded again below.
       evalWorker.restart();
-      // The fresh worker holds neither the original model nor the data: both are sent again on the next job.
-      originalSentFor = -1;
       const { source } = get().evalData;
       const { backends } = get().evalSettings;
       set((s) => ({
@@ -322,15 +302,15 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
 
     chooseDemoData: () => {
       const inputs = get().summary?.inputs ?? [];
-      return loadData('demo', () => evalWorker.loadDemoData(demoDataUrl(), inputs));
+      return loadData('demo', (signal) => evalWorker.loadDemoData(demoDataUrl(), inputs, signal));
     },
 
     chooseSyntheticData: (patch = {}) => {
       const synthetic = { ...get().evalData.synthetic, ...patch };
       set((s) => ({ evalData: { ...s.evalData, synthetic } }));
       const inputs = get().summary?.inputs ?? [];
-      return loadData('synthetic', () =>
-        evalWorker.loadSyntheticData(inputs, { count: synthetic.count, dims: synthetic.dims, floats: synthetic.floats, seed: 1 }),
+      return loadData('synthetic', (signal) =>
+        evalWorker.loadSyntheticData(inputs, { count: synthetic.count, dims: synthetic.dims, floats: synthetic.floats, seed: 1 }, signal),
       );
     },
 
@@ -338,7 +318,7 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       lastFiles = files;
       set((s) => ({ evalData: { ...s.evalData, fileCount: files.length } }));
       const inputs = get().summary?.inputs ?? [];
-      return loadData('files', () => evalWorker.loadFileData(files, inputs, { image: get().evalData.image }));
+      return loadData('files', (signal) => evalWorker.loadFileData(files, inputs, { image: get().evalData.image }, signal));
     },
 
     setImagePrep: (patch) => {
@@ -349,89 +329,51 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     setEvalSettings: (patch) => set((s) => ({ evalSettings: { ...s.evalSettings, ...patch } })),
 
     runEvaluation: async () => {
-      const controller = startJob();
+      startLabJob('evaluation');
       set({ evaluation: { ...IDLE_EVALUATION, status: 'running', report: get().evaluation.report } });
-      try {
-        const recipe = currentRecipe();
-        await Promise.all([ensureOriginal(), ensureData(), get().loadEvalEnvironment()]);
-        // Static int8 calibrates first (the first N samples), then is evaluated on the others.
-        // GPTQ and SparseGPT (pruning) calibrate too: the Hessians of the layer inputs.
-        const isGptq = recipe.quantize?.gptq?.enabled === true || (recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel');
-        const isStatic = recipe.quantize?.format === 'static' || isGptq;
-        let calibration: CalibrationOutcome | null | undefined;
-        if (isStatic) {
-          const names = recipe.quantize?.format === 'static' ? await modelWorker.staticNames(recipe.quantize) : [];
-          const count = recipe.quantize?.calibrationSamples ?? recipe.prune?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
-          calibration = await evalWorker.calibrate(names, count, () => undefined, isGptq);
-          if (calibration === null || controller.signal.aborted) {
-            if (labJob === controller) set((s) => ({ evaluation: { ...s.evaluation, status: 'cancelled', progress: null } }));
-            return;
-          }
-        }
-        const candidate = await modelWorker.compressForEval(
-          recipe,
-          get().backendPreference,
-          calibration ? { stats: calibration.stats, samples: calibration.samples, ...(calibration.gptq ? { gptq: calibration.gptq } : {}) } : undefined,
-        );
-        if (controller.signal.aborted) return;
-        const { backends, samples, runs, tasks, maskThreshold } = get().evalSettings;
-        const progress = latestEvery<EvalProgress>(100, (p) => {
-          if (labJob === controller) set((s) => ({ evaluation: { ...s.evaluation, progress: p } }));
-        });
-        const report = await evalWorker
-          .evaluate(candidate, { backends, samples, runs, tasks, maskThreshold, heldOut: isStatic }, (p) => progress.push(p))
-          .finally(() => progress.cancel());
-        if (labJob !== controller) return;
-        if (!report) set((s) => ({ evaluation: { ...s.evaluation, status: 'cancelled', progress: null } }));
-        else set({ evaluation: { status: 'done', progress: null, report, recipe, error: null } });
-      } catch (err) {
-        if (labJob !== controller) return;
-        set((s) => ({
-          evaluation: { ...s.evaluation, status: isAbort(err) ? 'cancelled' : 'error', progress: null, error: isAbort(err) ? null : messageOf(err) },
-        }));
-      } finally {
-        if (labJob === controller) labJob = undefined;
-      }
+      let recipe: Recipe | null = null;
+      await jobs.run(
+        LAB_JOB,
+        async (signal) => {
+          recipe = currentRecipe();
+          await get().loadEvalEnvironment();
+          const progress = latestEvery<EvalProgress>(100, (p) => {
+            if (!signal.aborted) set((s) => ({ evaluation: { ...s.evaluation, progress: p } }));
+          });
+          return lab.evaluate(recipe, get().evalSettings, (p) => progress.push(p), signal).finally(() => progress.cancel());
+        },
+        {
+          done: (report) => set({ evaluation: { status: 'done', progress: null, report, recipe, error: null } }),
+          failed: (err) => set((s) => ({ evaluation: { ...s.evaluation, status: 'error', progress: null, error: messageOf(err) } })),
+          cancelled: () => set((s) => ({ evaluation: { ...s.evaluation, status: 'cancelled', progress: null, error: null } })),
+        },
+      );
     },
 
     runSensitivity: async () => {
-      const controller = startJob();
+      startLabJob('sensitivity');
       set({ sensitivity: { ...IDLE_SENSITIVITY, status: 'running' } });
-      try {
-        const recipe = currentRecipe();
-        await Promise.all([ensureOriginal(), ensureData()]);
-        const layers = await modelWorker.sensitivityLayers(recipe);
-        if (layers.length === 0) throw new Error('The current settings change no layer: nothing to rank.');
-        const samples = Math.min(get().evalSettings.samples, 200);
-        const prepared = await evalWorker.prepareCandidates({
-          backend: 'wasm',
-          samples,
-          runs: 0,
-          tasks: get().evalSettings.tasks,
-          maskThreshold: get().evalSettings.maskThreshold,
-        });
-        const deps = measurementDeps(controller.signal);
-        const ranked = await measureSensitivity(
-          recipe,
-          layers,
-          { compress: deps.compress, measure: (b) => deps.measure(b, 0), originalBytes: prepared.originalBytes },
-          {
-            signal: controller.signal,
-            onProgress: (done, total, layer) => {
-              if (labJob === controller) set((s) => ({ sensitivity: { ...s.sensitivity, progress: { done, total, layer } } }));
+      let recipe: Recipe | null = null;
+      await jobs.run(
+        LAB_JOB,
+        (signal) => {
+          recipe = currentRecipe();
+          const { samples, tasks, maskThreshold } = get().evalSettings;
+          return lab.sensitivity(
+            recipe,
+            { samples: Math.min(samples, 200), tasks, maskThreshold },
+            (done, total, layer) => {
+              if (!signal.aborted) set((s) => ({ sensitivity: { ...s.sensitivity, progress: { done, total, layer } } }));
             },
-          },
-        );
-        if (labJob !== controller) return;
-        set({ sensitivity: { ...IDLE_SENSITIVITY, status: 'done', layers: ranked, recipe, originalBytes: prepared.originalBytes } });
-      } catch (err) {
-        if (labJob !== controller) return;
-        set((s) => ({
-          sensitivity: { ...s.sensitivity, status: isAbort(err) ? 'cancelled' : 'error', progress: null, error: isAbort(err) ? null : messageOf(err) },
-        }));
-      } finally {
-        if (labJob === controller) labJob = undefined;
-      }
+            signal,
+          );
+        },
+        {
+          done: ({ layers, originalBytes }) => set({ sensitivity: { ...IDLE_SENSITIVITY, status: 'done', layers, recipe, originalBytes } }),
+          failed: (err) => set((s) => ({ sensitivity: { ...s.sensitivity, status: 'error', progress: null, error: messageOf(err) } })),
+          cancelled: () => set((s) => ({ sensitivity: { ...s.sensitivity, status: 'cancelled', progress: null, error: null } })),
+        },
+      );
     },
 
     planMixed: async (target) => {
@@ -439,15 +381,11 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       if (!layers || !recipe) return;
       const plan = planMixedPrecision(recipe, layers, originalBytes, target);
       set((s) => ({ sensitivity: { ...s.sensitivity, plan, planMeasure: null, planStatus: 'running', planError: null } }));
-      try {
-        const bytes = await modelWorker.compressForEval(plan.recipe, get().backendPreference);
-        const m = await evalWorker.measureCandidate(bytes, 0);
-        if (get().sensitivity.plan !== plan) return;
-        set((s) => ({ sensitivity: { ...s.sensitivity, planMeasure: m, planStatus: 'done' } }));
-      } catch (err) {
-        if (get().sensitivity.plan !== plan) return;
-        set((s) => ({ sensitivity: { ...s.sensitivity, planStatus: 'error', planError: messageOf(err) } }));
-      }
+      await jobs.run(PLAN_JOB, (signal) => lab.measure(plan.recipe, 0, signal), {
+        done: (m) => set((s) => ({ sensitivity: { ...s.sensitivity, planMeasure: m, planStatus: 'done' } })),
+        failed: (err) => set((s) => ({ sensitivity: { ...s.sensitivity, planStatus: 'error', planError: messageOf(err) } })),
+        cancelled: () => set((s) => ({ sensitivity: { ...s.sensitivity, planStatus: 'idle' } })),
+      });
     },
 
     setSweepSettings: (patch) => set((s) => ({ sweepSettings: { ...s.sweepSettings, ...patch } })),
@@ -460,47 +398,32 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     },
 
     runSweep: async () => {
-      const controller = startJob();
+      startLabJob('sweep');
       const candidates = get().sweepCandidates();
       set({ sweep: { ...IDLE_SWEEP, status: 'running', progress: { done: 0, total: candidates.length + 1 } } });
-      try {
-        if (candidates.length === 0) throw new Error('The grid is empty: choose at least one bit width or sparsity.');
-        await Promise.all([ensureOriginal(), ensureData()]);
-        const st = get().sweepSettings;
-        const prepared = await evalWorker.prepareCandidates({
-          backend: st.backend,
-          samples: st.samples,
-          runs: st.runs,
-          tasks: get().evalSettings.tasks,
-          maskThreshold: get().evalSettings.maskThreshold,
-        });
-        const deps = measurementDeps(controller.signal);
-        const points = await runSweep(
-          candidates,
-          {
-            compress: deps.compress,
-            measure: (b) => deps.measure(b),
-            original: async () => ({ sizeBytes: prepared.originalBytes, latency: await evalWorker.originalLatency(), accuracy: prepared.originalAccuracy }),
-          },
-          {
-            signal: controller.signal,
-            onProgress: (progress) => {
-              if (labJob !== controller) return;
+      await jobs.run(
+        LAB_JOB,
+        (signal) => {
+          const st = get().sweepSettings;
+          const { tasks, maskThreshold } = get().evalSettings;
+          return lab.sweep(
+            candidates,
+            { backend: st.backend, samples: st.samples, runs: st.runs, tasks, maskThreshold },
+            (progress) => {
+              if (signal.aborted) return;
               set((s) => ({ sweep: { ...s.sweep, progress, points: progress.point ? markFrontier([...s.sweep.points, progress.point]) : s.sweep.points } }));
             },
-          },
-        );
-        if (labJob !== controller) return;
-        set((s) => ({ sweep: { ...s.sweep, status: 'done', progress: null, points } }));
-      } catch (err) {
-        if (labJob !== controller) return;
-        // Points measured before a cancel are kept.
-        set((s) => ({ sweep: { ...s.sweep, status: isAbort(err) ? 'cancelled' : 'error', progress: null, error: isAbort(err) ? null : messageOf(err) } }));
-      } finally {
-        if (labJob === controller) labJob = undefined;
-      }
+            signal,
+          );
+        },
+        {
+          done: (points) => set((s) => ({ sweep: { ...s.sweep, status: 'done', progress: null, points } })),
+          // Points measured before a cancel are kept.
+          failed: (err) => set((s) => ({ sweep: { ...s.sweep, status: 'error', progress: null, error: messageOf(err) } })),
+          cancelled: () => set((s) => ({ sweep: { ...s.sweep, status: 'cancelled', progress: null, error: null } })),
+        },
+      );
     },
-
     toggleSweepPoint: (id) =>
       set((s) => {
         const on = s.sweep.selected.includes(id);
@@ -528,14 +451,10 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
         );
     },
 
-    cancelLabJob: () => {
-      labJob?.abort();
-      void evalWorker.cancel().catch(() => undefined);
-    },
+    cancelLabJob: () => jobs.abort(LAB_JOB),
 
-    calibrate: async (names, count, onProgress, gptq = false) => {
-      await Promise.all([ensureOriginal(), ensureData()]);
-      return evalWorker.calibrate(names, count, onProgress, gptq);
-    },
+    ensureEvalData: ensureData,
+
+    calibrate: (names, count, onProgress, gptq = false, signal) => lab.calibrate(names, count, onProgress, gptq, signal),
   };
 };

@@ -1,11 +1,11 @@
 /**
- * The typed bridge to the layout worker. Latest request wins: a layout cannot be interrupted inside dagre, so a
- * newer request terminates the worker running an older one (the next call starts a fresh worker) and the older
+ * The typed bridge to the layout worker. Latest request wins (a job, src/state/jobs): a layout cannot be interrupted
+ * inside dagre, so aborting one terminates the worker running it (the next call starts a fresh worker) and the
  * request resolves to null at once.
  */
 import * as Comlink from 'comlink';
-import type { LayoutInput, LayoutResult } from '../core/graph/layout';
-import type { LayoutWorkerApi } from '../../workers/layout.worker';
+import type { LayoutInput, LayoutResult, LayoutWorkerApi } from '../protocol/layout';
+import { jobs } from './jobs';
 import { workerConnection } from './workerConnection';
 
 const layoutConnection = workerConnection<LayoutWorkerApi>(
@@ -13,24 +13,24 @@ const layoutConnection = workerConnection<LayoutWorkerApi>(
   'layout worker',
 );
 
-/** Ends the request in flight (resolving it to null), if any. */
-let supersede: (() => void) | undefined;
+const LAYOUT_JOB = 'graph:layout';
 
 export const layoutWorker = {
-  /** Resolves to null when a newer request overtook this one. Input arrays are transferred (unusable afterwards). */
-  async layout(input: LayoutInput): Promise<LayoutResult | null> {
-    if (supersede) {
-      supersede();
-      layoutConnection.terminate();
-    }
-    const overtaken = new Promise<null>((resolve) => (supersede = () => resolve(null)));
-    const mine = supersede;
-    try {
-      const transfer = [input.widths.buffer, input.heights.buffer, input.edges.buffer] as ArrayBuffer[];
-      const result = await Promise.race([layoutConnection.call((api) => api.layout(Comlink.transfer(input, transfer))), overtaken]);
-      return result;
-    } finally {
-      if (supersede === mine) supersede = undefined;
-    }
+  /**
+   * Resolves to null when a newer request overtook this one or `signal` aborted. Input arrays are transferred
+   * (unusable afterwards).
+   */
+  async layout(input: LayoutInput, signal?: AbortSignal): Promise<LayoutResult | null> {
+    const settled = await jobs.run(
+      LAYOUT_JOB,
+      (job) => {
+        job.addEventListener('abort', () => layoutConnection.terminate(), { once: true });
+        const transfer = [input.widths.buffer, input.heights.buffer, input.edges.buffer] as ArrayBuffer[];
+        return layoutConnection.call((api) => api.layout(Comlink.transfer(input, transfer)), job);
+      },
+      { signal },
+    );
+    if (settled.kind === 'failed') throw settled.error;
+    return settled.kind === 'done' ? settled.value : null;
   },
 };

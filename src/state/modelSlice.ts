@@ -2,6 +2,7 @@ import type { StateCreator } from 'zustand';
 import { splitModelSets } from '../core/onnx/modelSets';
 import type { ModelSummary } from '../core/onnx/types';
 import { modelWorker } from './bridge';
+import { jobs } from './jobs';
 import { AUTO_RUN_MAX_BYTES } from './compressSlice';
 import { saveFile } from './saveFile';
 import type { UpgradeReport } from '../core/onnx/upgrade';
@@ -59,8 +60,9 @@ export interface OpenedSet {
   files: File[];
 }
 
-/** Increases with each load; results of a superseded load are dropped. */
-let loadTicket = 0;
+/** Opening a model and the opset upgrade run as jobs (src/state/jobs): a newer open aborts the one running. */
+const OPEN_JOB = 'model:open';
+const UPGRADE_JOB = 'model:upgrade';
 
 const IDLE_UPGRADE: OpsetUpgradeState = { status: 'idle', opset: null, report: null, bytes: null, error: null };
 
@@ -76,12 +78,13 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
   });
 
   /** Never rejects: every failure ends up in `error`. */
-  async function load(name: string, isDemo: boolean, run: () => Promise<ModelSummary>): Promise<void> {
-    const ticket = ++loadTicket;
+  async function load(name: string, isDemo: boolean, run: (signal: AbortSignal) => Promise<ModelSummary>): Promise<void> {
+    // The upgrade of the model shown belongs to it, not to the one opening.
+    jobs.supersede(UPGRADE_JOB);
     set({ status: 'loading', loadingName: name, error: null });
-    try {
-      const summary = await run();
-      if (ticket !== loadTicket) return;
+    await jobs.run(OPEN_JOB, run, { done: opened, failed });
+
+    function opened(summary: ModelSummary): void {
       get().resetAnalysis();
       set({
         summary,
@@ -98,8 +101,8 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
       // Compression results of the new model: at once for small models, on request for large ones.
       get().resetCompression(summary.weightBytes <= AUTO_RUN_MAX_BYTES);
       get().resetEvaluationLab(isDemo);
-    } catch (err) {
-      if (ticket !== loadTicket) return;
+    }
+    function failed(err: unknown): void {
       set({
         status: get().summary ? 'ready' : 'idle',
         loadingName: null,
@@ -121,14 +124,11 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
     activeModel: null,
 
     upgradeOpset: async (opset) => {
-      const ticket = loadTicket;
       set({ opsetUpgrade: { ...IDLE_UPGRADE, status: 'running', opset } });
-      try {
-        const { report, bytes } = await modelWorker.upgrade(opset);
-        if (ticket === loadTicket) set({ opsetUpgrade: { status: 'done', opset, report, bytes, error: null } });
-      } catch (err) {
-        if (ticket === loadTicket) set({ opsetUpgrade: { ...IDLE_UPGRADE, status: 'error', opset, error: messageOf(err) } });
-      }
+      await jobs.run(UPGRADE_JOB, (signal) => modelWorker.upgrade(opset, signal), {
+        done: ({ report, bytes }) => set({ opsetUpgrade: { status: 'done', opset, report, bytes, error: null } }),
+        failed: (err) => set({ opsetUpgrade: { ...IDLE_UPGRADE, status: 'error', opset, error: messageOf(err) } }),
+      });
     },
 
     downloadUpgraded: async () => {
@@ -141,7 +141,7 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
 
     loadDemo: () => {
       set({ activeModel: null });
-      return load(DEMO_MODEL.name, true, () => modelWorker.openUrl(demoUrl(), DEMO_MODEL.name));
+      return load(DEMO_MODEL.name, true, (signal) => modelWorker.openUrl(demoUrl(), DEMO_MODEL.name, signal));
     },
 
     openFiles: (files) => {
@@ -171,7 +171,7 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
   function openSet(files: File[]): Promise<void> {
     const main = files.find((f) => f.name.toLowerCase().endsWith('.onnx')) ?? files[0];
     const label = files.length > 1 ? `${main.name} and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : main.name;
-    return load(label, false, () => modelWorker.open(files));
+    return load(label, false, (signal) => modelWorker.open(files, signal));
   }
 };
 

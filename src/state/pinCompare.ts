@@ -6,7 +6,7 @@
 import type { EvaluationReport } from '../core/eval/evaluate';
 import type { SweepPoint } from '../core/eval/sweep';
 import type { Recipe } from '../core/recipe';
-import type { CompressOutcome } from './bridge';
+import type { CompressOutcome } from '../protocol/model';
 import { canonicalJson, matchingPreset } from '../core/presets';
 import type { Step } from './recipeEdits';
 

@@ -1,5 +1,12 @@
-/** A lazily started, crash-aware comlink connection to a module worker. */
+/** A lazily started, crash-aware comlink connection to a module worker, with cancellable jobs (src/protocol/job). */
 import * as Comlink from 'comlink';
+import { abortable, type JobControl, type JobId } from '../protocol/job';
+
+/** Job ids are unique for the page's lifetime, across workers and their restarts. */
+let lastJobId = 0;
+export function nextJobId(): JobId {
+  return ++lastJobId;
+}
 
 interface Connection<T> {
   worker: Worker;
@@ -24,6 +31,8 @@ export interface WorkerConnectionOptions<T> {
 export function workerConnection<T>(create: () => Worker, label: string, options: WorkerConnectionOptions<T> = {}) {
   let connection: Connection<T> | undefined;
   let crashedBefore = false;
+  /** Names the worker running or the next to start: increases whenever one is dropped (crash, terminate). */
+  let generation = 0;
   function connect(): Connection<T> {
     if (connection) return connection;
     const worker = create();
@@ -31,7 +40,10 @@ export function workerConnection<T>(create: () => Worker, label: string, options
       worker.addEventListener('error', (event) => {
         event.preventDefault();
         // Forget this worker so the next call starts a fresh one.
-        if (connection?.worker === worker) connection = undefined;
+        if (connection?.worker === worker) {
+          connection = undefined;
+          generation++;
+        }
         worker.terminate();
         crashedBefore = true;
         const message = `The ${label} stopped unexpectedly${event.message ? `: ${event.message}` : '.'}`;
@@ -47,17 +59,37 @@ export function workerConnection<T>(create: () => Worker, label: string, options
     connection = { worker, api, crashed, restored };
     return connection;
   }
+  async function call<R>(run: (api: Comlink.Remote<T>) => Promise<R>, signal?: AbortSignal): Promise<R> {
+    signal?.throwIfAborted();
+    const { api, crashed, restored } = connect();
+    // A failed restore does not block the call: opening another model must still work.
+    await restored.catch(() => undefined);
+    return abortable(Promise.race([run(api), crashed]), signal);
+  }
   return {
-    async call<R>(run: (api: Comlink.Remote<T>) => Promise<R>): Promise<R> {
-      const { api, crashed, restored } = connect();
-      // A failed restore does not block the call: opening another model must still work.
-      await restored.catch(() => undefined);
-      return Promise.race([run(api), crashed]);
+    /** A call; with `signal`, its result is dropped (an AbortError instead) once the signal aborts. */
+    call,
+    /**
+     * A cancellable call (src/protocol/job): `run` sends `id` with the request; aborting `signal` rejects at once with
+     * an AbortError and sends `abortJob(id)` to the worker, which stops the job at its next check.
+     */
+    job<R>(signal: AbortSignal | undefined, run: (api: Comlink.Remote<T>, id: JobId) => Promise<R>): Promise<R> {
+      const id = nextJobId();
+      return call((api) => {
+        const abort = () => void (api as unknown as Comlink.Remote<JobControl>).abortJob(id).catch(() => undefined);
+        return abortable(run(api, id), signal, abort);
+      }, signal);
+    },
+    /** Changes when the worker is dropped: the next one holds nothing the page sent the old one. */
+    get generation() {
+      return generation;
     },
     /** Stops the worker now (the only sure way to stop a long WASM loop); the next call starts a fresh one. */
     terminate(): void {
-      connection?.worker.terminate();
+      if (!connection) return;
+      connection.worker.terminate();
       connection = undefined;
+      generation++;
     },
   };
 }

@@ -64,17 +64,18 @@ export function damageOf(m: Pick<CandidateMeasure, 'fidelity'>): number {
   return Math.max(0, headlineLoss) + Math.max(0, 1 - f.cosine);
 }
 
-export interface SensitivityDeps {
-  compress(recipe: Recipe, signal?: AbortSignal): Promise<Uint8Array>;
-  measure(bytes: Uint8Array, signal?: AbortSignal): Promise<CandidateMeasure>;
+/** `C`: how a compressed candidate reaches `measure` (its bytes, or a handle such as the studio's candidate id). */
+export interface SensitivityDeps<C = Uint8Array> {
+  compress(recipe: Recipe, signal?: AbortSignal): Promise<C>;
+  measure(candidate: C, signal?: AbortSignal): Promise<CandidateMeasure>;
   originalBytes: number;
 }
 
 /** Measures every layer alone; returns them ranked, most sensitive first. */
-export async function measureSensitivity(
+export async function measureSensitivity<C = Uint8Array>(
   recipe: Recipe,
   layers: SensitivityLayer[],
-  deps: SensitivityDeps,
+  deps: SensitivityDeps<C>,
   options: { signal?: AbortSignal; onProgress?: (done: number, total: number, layer?: string) => void } = {},
 ): Promise<LayerSensitivity[]> {
   const out: LayerSensitivity[] = [];

@@ -112,11 +112,12 @@ export function markFrontier(points: readonly SweepPoint[]): SweepPoint[] {
   return points.map((p) => ({ ...p, frontier: ok.includes(p) && !beaten(p) }));
 }
 
-export interface SweepDeps {
-  /** Compresses the open model with a recipe and returns the file. */
-  compress(recipe: Recipe, signal?: AbortSignal): Promise<Uint8Array>;
+/** `C`: how a compressed candidate reaches `measure` (its bytes, or a handle such as the studio's candidate id). */
+export interface SweepDeps<C = Uint8Array> {
+  /** Compresses the open model with a recipe and returns the file (or a handle to it). */
+  compress(recipe: Recipe, signal?: AbortSignal): Promise<C>;
   /** Measures a candidate against the original (see CandidateEvaluator.evaluate). */
-  measure(bytes: Uint8Array, signal?: AbortSignal): Promise<CandidateMeasure>;
+  measure(candidate: C, signal?: AbortSignal): Promise<CandidateMeasure>;
   /** Measures the original alone: its size, latency and accuracy. */
   original(signal?: AbortSignal): Promise<{ sizeBytes: number; latency?: LatencyStats; accuracy?: number }>;
 }
@@ -150,9 +151,9 @@ function fromMeasure(id: number, c: SweepCandidate, m: CandidateMeasure): SweepP
 }
 
 /** Runs every candidate (after the original), reporting each point as it lands. Points that fail keep their error. */
-export async function runSweep(
+export async function runSweep<C = Uint8Array>(
   candidates: SweepCandidate[],
-  deps: SweepDeps,
+  deps: SweepDeps<C>,
   options: { signal?: AbortSignal; onProgress?: (p: SweepProgress) => void; now?: () => number } = {},
 ): Promise<SweepPoint[]> {
   const now = options.now ?? (() => performance.now());

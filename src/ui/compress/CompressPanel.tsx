@@ -1,6 +1,6 @@
 import { memo, useDeferredValue, type ReactNode } from 'react';
 import type { TensorInfo } from '../../core/onnx/types';
-import type { CompressOutcome } from '../../state/bridge';
+import type { CompressOutcome } from '../../protocol/model';
 import { resultIsCurrent, useStudio, type Step } from '../../state/store';
 import { formatBytes } from '../format';
 import { PruneOptions } from './prune/PruneOptions';

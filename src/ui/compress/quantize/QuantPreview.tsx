@@ -2,7 +2,7 @@ import { memo, useEffect, useMemo, useState } from 'react';
 import type { QuantReport } from '../../../core/compress/quantize/report';
 import type { TensorInfo } from '../../../core/onnx/types';
 import type { QuantizeRecipe } from '../../../core/recipe';
-import type { PreviewResult } from '../../../state/bridge';
+import type { PreviewResult } from '../../../protocol/model';
 import { useStudio } from '../../../state/store';
 import { HistogramChart, type HistogramMarker, type QuantOverlay } from '../../analysis/HistogramChart';
 import { formatFraction, formatInteger, formatMs, formatValue } from '../../format';

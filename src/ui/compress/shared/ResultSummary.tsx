@@ -1,5 +1,5 @@
 import { memo } from 'react';
-import type { CompressOutcome } from '../../../state/bridge';
+import type { CompressOutcome } from '../../../protocol/model';
 import { compressedFileName } from '../../../state/recipeEdits';
 import { useStudio } from '../../../state/store';
 import { formatBytes, formatCount, formatInteger, formatMs } from '../../format';

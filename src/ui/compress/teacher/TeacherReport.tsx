@@ -3,15 +3,14 @@
  * current recipe, run on demand. Each stage of the recipe (round to nearest or pruned, then refit, GPTQ, bias
  * correction) is compressed in the model worker, then the evaluation worker runs the original and every stage on
  * the calibration samples with the layer outputs exposed. Progress and Cancel like calibration; the table lists
- * the layer that hurts most first, with a bar per layer. Self-contained: it reads the store and talks to the
- * workers itself, so it can move to another part of the layout.
+ * the layer that hurts most first, with a bar per layer. Self-contained: it reads the store and runs the lab
+ * service's report as a job itself, so it can move to another part of the layout.
  */
-import { useRef, useState } from 'react';
-import { DEFAULT_CALIBRATION_SAMPLES } from '../../../core/recipe';
-import { changedLayers, finalSqnr, formatDb, reportStages, type TeacherStudentReport } from '../../../core/teacher/report';
-import { modelWorker } from '../../../state/bridge';
+import { useState } from 'react';
+import { changedLayers, finalSqnr, formatDb, type TeacherStudentReport } from '../../../core/teacher/report';
+import { studioLab } from '../../../lab/studio';
 import { draftOf } from '../../../state/compressSlice';
-import { evalWorker, type CalibrationOutcome } from '../../../state/evalBridge';
+import { jobs } from '../../../state/jobs';
 import { hasSteps, recipeKey, recipeOf } from '../../../state/recipeEdits';
 import { useStudio } from '../../../state/store';
 import './teacher-report.css';
@@ -23,6 +22,9 @@ type Status =
   | { kind: 'cancelled' }
   | { kind: 'error'; message: string };
 
+/** The report runs as a job (src/state/jobs): Cancel aborts it in both workers. */
+const TEACHER_REPORT_JOB = 'teacher-report';
+
 /** Bars span 0–60 dB (∞ fills the bar). */
 const BAR_MAX_DB = 60;
 
@@ -33,56 +35,32 @@ export function TeacherReport() {
   const anyStep = useStudio((s) => s.pruneOn || s.quantizeOn);
   const currentKey = useStudio((s) => recipeKey(recipeOf(draftOf(s))));
   const [status, setStatus] = useState<Status>({ kind: 'idle' });
-  const cancelled = useRef(false);
   if (!anyStep) return null;
 
   async function run(): Promise<void> {
     const state = useStudio.getState();
     const recipe = recipeOf(draftOf(state));
     if (!hasSteps(recipe)) return;
-    cancelled.current = false;
     const key = recipeKey(recipe);
-    try {
-      const count = recipe.quantize?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
-      const isStatic = recipe.quantize?.format === 'static';
-      const hessians = recipe.quantize?.gptq?.enabled === true || (recipe.prune?.refit === true && recipe.prune.pattern === 'channel');
-      setStatus({ kind: 'running', phase: 'Running the original on calibration data', done: 0, total: 0 });
-      const names = isStatic && recipe.quantize ? await modelWorker.staticNames(recipe.quantize) : [];
-      // Also loads the original and the data into the evaluation worker when they are not there yet.
-      const calibration: CalibrationOutcome | null = await state.calibrate(
-        names,
-        count,
-        (done, total) => setStatus({ kind: 'running', phase: 'Running the original on calibration data', done, total }),
-        hessians,
-      );
-      if (calibration === null || cancelled.current) return setStatus({ kind: 'cancelled' });
-      const plan = reportStages(recipe);
-      const stages: { id: string; label: string; bytes: Uint8Array }[] = [];
-      for (const [i, step] of plan.entries()) {
-        setStatus({ kind: 'running', phase: `Compressing step ${i + 1} of ${plan.length} (${step.label})`, done: i, total: plan.length });
-        const bytes = await modelWorker.compressForEval(step.recipe, state.backendPreference, {
-          stats: calibration.stats,
-          samples: calibration.samples,
-          ...(calibration.gptq ? { gptq: calibration.gptq } : {}),
-        });
-        if (cancelled.current) return setStatus({ kind: 'cancelled' });
-        stages.push({ id: step.id, label: step.label, bytes });
-      }
+    // The layers the Compress panel's result changed, when it answers this recipe (read once the stages are built).
+    const layers = () => {
       const result = useStudio.getState().compression.result;
-      const layers = result && recipeKey(result.recipe) === key ? changedLayers(result.prune, result.quantize) : [];
-      const report = await evalWorker.teacherReport(stages, count, layers, (done, total) =>
-        setStatus({ kind: 'running', phase: 'Comparing the layers with the original', done, total }),
-      );
-      if (report === null || cancelled.current) return setStatus({ kind: 'cancelled' });
-      setStatus({ kind: 'done', report, recipe: key, dataset: calibration.synthetic ? `${calibration.dataset} (synthetic)` : calibration.dataset });
-    } catch (err) {
-      setStatus({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
-    }
+      return result && recipeKey(result.recipe) === key ? changedLayers(result.prune, result.quantize) : [];
+    };
+    await jobs.run(
+      TEACHER_REPORT_JOB,
+      (signal) =>
+        studioLab.teacherReport(recipe, layers, (phase, done, total) => !signal.aborted && setStatus({ kind: 'running', phase, done, total }), signal),
+      {
+        done: ({ report, dataset }) => setStatus({ kind: 'done', report, recipe: key, dataset }),
+        failed: (err) => setStatus({ kind: 'error', message: err instanceof Error ? err.message : String(err) }),
+        cancelled: () => setStatus({ kind: 'cancelled' }),
+      },
+    );
   }
 
   function cancel(): void {
-    cancelled.current = true;
-    useStudio.getState().cancelLabJob();
+    jobs.abort(TEACHER_REPORT_JOB);
   }
 
   const running = status.kind === 'running';
