@@ -16,7 +16,7 @@ import { PresetPicker } from './shared/PresetPicker';
 import { RecipeButtons, RecipeError } from './shared/RecipeButtons';
 import { UndoRedoButtons } from './shared/RecipeHistory';
 import { ResultSummary } from './shared/ResultSummary';
-import { Segmented } from './shared/Segmented';
+import { Segmented } from '../kit/Segmented';
 import { TeacherReport } from './teacher/TeacherReport';
 
 /**

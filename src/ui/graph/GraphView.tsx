@@ -12,7 +12,7 @@ import { modelWorker } from '../../state/bridge';
 import { layoutWorker } from '../../state/graphBridge';
 import { saveFile } from '../../state/saveFile';
 import { useStudio } from '../../state/store';
-import { Card } from '../summary/Card';
+import { Card } from '../kit/Card';
 import { formatInteger } from '../format';
 import { GraphCanvas, type GraphCanvasHandle } from './GraphCanvas';
 import { makeScene, readGraphColors, type Scene } from './draw';

@@ -6,7 +6,7 @@ import { formatCount, formatFraction, formatInteger } from '../../format';
 import { deltaText } from '../shared/delta';
 import { idsByName, nextSort, pruneRows, sortPruneRows, type PruneRow, type PruneSortKey, type Sort } from '../shared/rows';
 import { IncludeCell, ResultRow, ShowAllRows, WeightNameCell } from '../shared/RowCells';
-import { SortHeader } from '../shared/SortHeader';
+import { SortHeader } from '../../kit/SortHeader';
 import { PruneGroups } from './PruneGroups';
 
 const MAX_ROWS = 400;

@@ -6,7 +6,7 @@ import { formatBytes, formatFraction } from '../../format';
 import { deltaText } from '../shared/delta';
 import { idsByName, nextSort, quantRows, sortQuantRows, type QuantRow, type QuantSortKey, type Sort } from '../shared/rows';
 import { IncludeCell, ResultRow, ShowAllRows, WeightNameCell } from '../shared/RowCells';
-import { SortHeader } from '../shared/SortHeader';
+import { SortHeader } from '../../kit/SortHeader';
 import { SQNR_HELP, sqnrRating } from './meta';
 
 const MAX_ROWS = 400;
