@@ -1,3 +1,4 @@
+import './shell/shell.css';
 import { useEffect, useLayoutEffect } from 'react';
 import { useStudio } from '../state/store';
 import { systemTheme } from '../state/uiSlice';

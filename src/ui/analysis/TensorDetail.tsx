@@ -8,6 +8,7 @@ import { ComputeControl } from './ComputeControl';
 import { HistogramChart, type HistogramMarker } from './HistogramChart';
 import { channelVerdict } from './readings';
 import { StatsList } from './StatsList';
+import './analysis.css';
 
 const BACKEND_LABELS: Record<TensorAnalysis['backend'], string> = { ts: 'TypeScript', wasm: 'WASM SIMD', webgpu: 'WebGPU' };
 

@@ -18,6 +18,7 @@ import { UndoRedoButtons } from './shared/RecipeHistory';
 import { ResultSummary } from './shared/ResultSummary';
 import { Segmented } from '../kit/Segmented';
 import { TeacherReport } from './teacher/TeacherReport';
+import './compress.css';
 
 /**
  * The compression workbench: prune and quantize controls (one recipe, prune first), the result with its

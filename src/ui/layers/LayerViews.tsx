@@ -6,6 +6,7 @@ import { Card } from '../kit/Card';
 import { formatBytes, formatCount, formatFraction, formatInteger, formatMs, formatPercent } from '../format';
 import { BarList, type BarItem } from './BarList';
 import { groupLayers, overallSparsity, shareByOp, sortLayers, sparsityRows, type LayerRow } from './layers';
+import './layers.css';
 
 const TOP = 12;
 /** Beyond this many bars "Show all" stops (thousands of buttons are slow to lay out). */

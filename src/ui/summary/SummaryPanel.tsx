@@ -4,6 +4,7 @@ import { InputsOutputs } from './InputsOutputs';
 import { OpTypeChart } from './OpTypeChart';
 import { Overview } from './Overview';
 import { Warnings } from './Warnings';
+import './summary.css';
 
 export function SummaryPanel({ summary, isDemo }: { summary: ModelSummary; isDemo: boolean }) {
   return (

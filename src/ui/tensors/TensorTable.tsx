@@ -7,6 +7,7 @@ import { COLUMNS, GRID_TEMPLATE } from './columns';
 import { TensorRow } from './TensorRow';
 import { selectTensorRows } from './tensorRows';
 import { TensorToolbar } from './TensorToolbar';
+import './tensors.css';
 
 const ROW_HEIGHT = 48;
 const HEADER_HEIGHT = 40;
