@@ -14,17 +14,24 @@ import { saveFile } from '../../state/saveFile';
 import { useStudio } from '../../state/store';
 import { Card } from '../kit/Card';
 import { formatInteger } from '../format';
+import { useElementHeight } from '../charts/canvas';
+import { useLayout } from '../workspace/layout';
 import { GraphCanvas, type GraphCanvasHandle } from './GraphCanvas';
 import { makeScene, readGraphColors, type Scene } from './draw';
 import { GraphLegend } from './GraphLegend';
 import './graph.css';
 
 const CANVAS_HEIGHT = 560;
+const MIN_FILL_HEIGHT = 240;
 const NO_MARKS: ReadonlySet<number> = new Set();
 
 type Status = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'ready' };
 
-export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileName: string }) {
+/** fill: the canvas takes the height its container leaves it (the workspace's centre) instead of a fixed height. */
+export function GraphView({ tensors, fileName, fill = false }: { tensors: TensorInfo[]; fileName: string; fill?: boolean }) {
+  const stageRef = useRef<HTMLDivElement>(null);
+  const stageHeight = useElementHeight(stageRef);
+  const canvasHeight = fill ? Math.max(MIN_FILL_HEIGHT, stageHeight) : CANVAS_HEIGHT;
   const [graph, setGraph] = useState<ModelGraph | null>(null);
   const [status, setStatus] = useState<Status>({ kind: 'loading' });
   const [expanded, setExpanded] = useState<ReadonlySet<number>>(new Set());
@@ -187,7 +194,7 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
     <Card
       id="graph-title"
       title="Graph"
-      className="graph-view"
+      className={`graph-view${fill ? ' graph-view--fill' : ''}`}
       help="The model's operations in order, inputs at the top. Drag to pan, scroll or pinch to zoom; click an operation to select its weight."
     >
       <div data-testid="graph-view" className="graph-view__body">
@@ -275,12 +282,12 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
             </span>
           )}
         </p>
-        <div className="graph-view__stage">
+        <div className="graph-view__stage" ref={stageRef}>
           {scene ? (
             <GraphCanvas
               ref={canvas}
               scene={scene}
-              height={CANVAS_HEIGHT}
+              height={canvasHeight}
               theme={theme}
               label={`Graph of ${fileName}: ${graph?.opCount ?? 0} operations. Arrow keys pan, plus and minus zoom, 0 fits, Enter opens a subgraph.`}
               overlayColors={overlay?.colors}
@@ -291,7 +298,7 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
               onToggle={(i) => toggleGroup(scene.visible.ids[i]!)}
             />
           ) : (
-            <div className="graph-view__placeholder" style={{ height: CANVAS_HEIGHT }} />
+            <div className="graph-view__placeholder" style={{ height: canvasHeight }} />
           )}
           <GraphLegend overlay={overlay} kind={overlayKind} />
         </div>
@@ -365,6 +372,7 @@ function SelectedNode({
   expanded: ReadonlySet<number>;
   onToggle(id: number): void;
 }) {
+  const setTab = useLayout((s) => s.setTab);
   if (!graph || node === null) return <p className="graph-view__selected muted">No operation selected.</p>;
   const n = graph.nodes[node]!;
   const value = overlay ? overlay.values[n.id]! : NaN;
@@ -373,6 +381,11 @@ function SelectedNode({
       <strong data-testid="graph-selected-name">{n.name}</strong> <span className="muted">{n.op}</span>
       {n.graph !== 'main' && <span className="muted"> · in {n.graph}</span>}
       {n.weights.length > 0 && <span> · weights: {n.weights.map((w) => tensors[w]?.name ?? `#${w}`).join(', ')}</span>}
+      {n.weights.length > 0 && (
+        <button type="button" className="link-button graph-view__charts" data-testid="graph-show-charts" onClick={() => setTab('layer')}>
+          Show its values
+        </button>
+      )}
       {overlay && <span> · {Number.isNaN(value) ? 'not measured' : overlay.format(value)}</span>}
       {n.isGroup && (
         <button type="button" className="button button--small graph-view__toggle" data-testid="graph-toggle-group" onClick={() => onToggle(n.id)}>
