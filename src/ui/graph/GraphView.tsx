@@ -321,6 +321,12 @@ function GraphSearch({
   graph: ModelGraph | null;
   onChoose(id: number): void;
 }) {
+  // The list closes once a result is chosen (or on Escape), so it does not hang over the toolbar; typing opens it again.
+  const [open, setOpen] = useState(true);
+  const choose = (id: number) => {
+    setOpen(false);
+    onChoose(id);
+  };
   return (
     <div className="graph-search">
       <label className="graph-view__field">
@@ -331,21 +337,28 @@ function GraphSearch({
           placeholder="node, op or tensor name"
           value={query}
           aria-controls="graph-search-results"
-          onChange={(e) => setQuery(e.target.value)}
+          onChange={(e) => {
+            setOpen(true);
+            setQuery(e.target.value);
+          }}
+          onFocus={() => setOpen(true)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && results[0]) {
               e.preventDefault();
-              onChoose(results[0].id);
+              choose(results[0].id);
+            } else if (e.key === 'Escape' && open) {
+              e.preventDefault();
+              setOpen(false);
             }
           }}
         />
       </label>
-      {query.trim() && graph && (
+      {open && query.trim() && graph && (
         <ul id="graph-search-results" className="graph-search__results" aria-label="Matching nodes" data-testid="graph-search-results">
           {results.length === 0 && <li className="muted">No match</li>}
           {results.map((r) => (
             <li key={r.id}>
-              <button type="button" className="graph-search__result" data-testid="graph-search-result" onClick={() => onChoose(r.id)}>
+              <button type="button" className="graph-search__result" data-testid="graph-search-result" onClick={() => choose(r.id)}>
                 <strong>{graph.nodes[r.id]!.op}</strong> {graph.nodes[r.id]!.name}
                 {r.match.startsWith('tensor') && <span className="muted"> · {r.match}</span>}
               </button>
