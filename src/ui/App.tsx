@@ -1,5 +1,5 @@
 import './shell/shell.css';
-import { useEffect, useLayoutEffect } from 'react';
+import { useEffect, useLayoutEffect, type MouseEvent } from 'react';
 import { useStudio } from '../state/store';
 import { systemTheme } from '../state/uiSlice';
 import { UrlRecipeError, useRecipeShortcuts } from './compress/shared/RecipeHistory';
@@ -23,10 +23,10 @@ export function App() {
       <div className={`app${summary ? ' app--workspace' : ''}`}>
         {summary && (
           <div className="skip-links">
-            <a className="skip-link" href="#ws-main">
+            <a className="skip-link" href="#ws-main" onClick={skipTo}>
               Skip to the canvas
             </a>
-            <a className="skip-link" href="#ws-recipe">
+            <a className="skip-link" href="#ws-recipe" onClick={skipTo}>
               Skip to the recipe
             </a>
           </div>
@@ -50,6 +50,15 @@ export function App() {
       </div>
     </DropZone>
   );
+}
+
+/** Moves focus to a skip link's target without touching the URL's hash (it carries the recipe link, #recipe=…). */
+function skipTo(event: MouseEvent<HTMLAnchorElement>) {
+  const target = document.getElementById(event.currentTarget.hash.slice(1));
+  if (!target) return;
+  event.preventDefault();
+  target.focus();
+  target.scrollIntoView({ block: 'nearest' });
 }
 
 /** Mirrors the theme onto <html data-theme> and follows the system setting until the user picks one. */
