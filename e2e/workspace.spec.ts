@@ -60,7 +60,7 @@ test.describe('at 1440×900', () => {
     // The recipe works from here: 4 bits, and the live result follows.
     await page.getByLabel('Bit width').fill('4');
     await expect(page.getByTestId('bits-field')).toContainText('4 bits');
-    await expect(page.getByTestId('download-name')).toContainText('int4');
+    await expect(page.getByTestId('download-name')).toHaveText('mnist-cnn.q4.onnx');
     expect(await pageScroll(page)).toEqual({ x: 0, y: 0 });
   });
 
@@ -150,7 +150,7 @@ test.describe('at 1440×900', () => {
     expect(await pageScroll(page)).toEqual({ x: 0, y: 0 });
     // The recipe still drives the result from the lab's view.
     await page.getByLabel('Bit width').fill('4');
-    await expect(page.getByTestId('download-name')).toContainText('int4');
+    await expect(page.getByTestId('download-name')).toHaveText('mnist-cnn.q4.onnx');
   });
 
   test('the keyboard reaches the skip links, the view and centre tabs and the separators', async ({ page }) => {
@@ -203,7 +203,7 @@ test.describe('at 1024×768', () => {
     await expectInViewport(page, page.getByRole('switch', { name: 'Quantize weights' }), 'the Quantize switch');
     await expectInViewport(page, page.getByRole('button', { name: 'Download', exact: true }), 'Download');
     await page.getByLabel('Bit width').fill('4');
-    await expect(page.getByTestId('download-name')).toContainText('int4');
+    await expect(page.getByTestId('download-name')).toHaveText('mnist-cnn.q4.onnx');
     // Widening the recipe as far as it goes still leaves no sideways overflow.
     await rightSeparator(page).focus();
     await page.keyboard.press('End');

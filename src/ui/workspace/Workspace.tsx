@@ -1,6 +1,7 @@
-import type { CSSProperties, ReactNode } from 'react';
+import { useRef, type CSSProperties, type ReactNode } from 'react';
 import type { ModelSummary } from '../../core/onnx/types';
 import { TensorDetail } from '../analysis/TensorDetail';
+import { useElementWidth } from '../charts/canvas';
 import { CompressPanel } from '../compress/CompressPanel';
 import { EvaluatePanel } from '../evaluate/EvaluatePanel';
 import { GraphView } from '../graph/GraphView';
@@ -56,8 +57,12 @@ export function ViewSwitch() {
  */
 export function Workspace({ summary, isDemo }: { summary: ModelSummary; isDemo: boolean }) {
   const layout = useLayout();
-  const viewport = useViewportWidth();
-  const stacked = viewport < STACK_BELOW;
+  const viewportWidth = useViewportWidth();
+  const stacked = viewportWidth < STACK_BELOW;
+  // The room the panes share: the workspace's own width (the page's padding aside), measured once laid out.
+  const ref = useRef<HTMLDivElement>(null);
+  const measured = useElementWidth(ref);
+  const viewport = measured > 0 ? measured : viewportWidth;
   const studio = layout.view === 'studio';
   const left = effectiveWidth('left', viewport, layout);
   const right = effectiveWidth('right', viewport, layout);
@@ -72,7 +77,7 @@ export function Workspace({ summary, isDemo }: { summary: ModelSummary; isDemo: 
   const style: CSSProperties | undefined = stacked ? undefined : { gridTemplateColumns: columns };
 
   return (
-    <div className={`ws${stacked ? ' ws--stacked' : ''}`} style={style} data-testid="workspace" data-view={layout.view}>
+    <div ref={ref} className={`ws${stacked ? ' ws--stacked' : ''}`} style={style} data-testid="workspace" data-view={layout.view}>
       <Rail pane="left" id="ws-left" label="Model" hidden={!studio} collapsed={layout.leftCollapsed && !stacked} element="nav">
         <ModelList />
         <SummaryOverview summary={summary} isDemo={isDemo} />
