@@ -11,7 +11,7 @@ import { ModelProtoSchema, TensorProtoSchema, TensorProto_DataType } from 'onnx-
 import * as ort from 'onnxruntime-node';
 import type { Page } from '@playwright/test';
 import { DT, graph, model, node, serialize, valueInfo } from '../test/fixtures/onnx-helpers.ts';
-import { expect, openStudio, test } from './support';
+import { expect, openCentreTab, openStudio, test } from './support';
 
 const DEMO = new URL('../public/demo/', import.meta.url);
 const result = (page: Page) => page.getByTestId('compress-result');
@@ -378,7 +378,9 @@ test('a large model compresses on request, with progress and Cancel', async ({ p
   await expect(page.getByTestId('model-name')).toHaveText(big.name, { timeout: 30_000 });
   await expect(page.getByTestId('compress-start')).toContainText('compression starts when you ask');
 
-  // Slow settings, so the run takes long enough to watch: MSE-optimal clipping on the TypeScript kernels.
+  // Slow settings, so the run takes long enough to watch: MSE-optimal clipping on the TypeScript kernels (the compute
+  // control sits with the charts, in the Layer tab).
+  await openCentreTab(page, 'layer');
   await page.getByTestId('compute-control').getByText('TypeScript', { exact: true }).click();
   await quantStep(page).getByLabel('Range').selectOption('mse');
   await page.getByTestId('compress-start').getByRole('button', { name: 'Compress' }).click();

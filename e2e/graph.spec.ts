@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
-import { dropFiles, expect, modelName, openStudio, tensorTable, test } from './support';
+import { dropFiles, expect, modelName, openCentreTab, openStudio, tensorTable, test } from './support';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const view = (page: Page) => page.getByTestId('graph-view');
@@ -33,8 +33,11 @@ test('the demo graph: one box per operation (the summary count), search centres 
   await expect(tensorTable(page).locator('[role="row"][aria-current="true"]')).toContainText('conv2.weight');
   await expect(page.getByTestId('tensor-detail')).toContainText('conv2.weight');
 
-  // Selecting a weight in the table selects (and centres) its node here.
+  // Selecting a weight in the table selects (and centres) its node here; the table's click shows the Layer tab.
   await tensorTable(page).getByText('fc1.weight', { exact: true }).click();
+  await expect(page.getByTestId('histogram')).toBeVisible();
+  await expect(view(page).getByTestId('graph-selected-name')).toHaveText('fc1');
+  await openCentreTab(page, 'graph');
   await expect(view(page).getByTestId('graph-selected-name')).toHaveText('fc1');
 
   // A click on the canvas: the node centred there (fc1) is hit; a click on another node selects that one's weight.
@@ -48,8 +51,12 @@ test('the demo graph: one box per operation (the summary count), search centres 
   }
   expect(picked, 'a click on the conv1 box selects it').toBe('conv1');
   await expect(tensorTable(page).locator('[role="row"][aria-current="true"]')).toContainText('conv1.weight');
+  // A click in the graph keeps the graph in view; "Show its values" opens the weight's charts.
+  await expect(canvas(page)).toBeVisible();
+  await view(page).getByTestId('graph-show-charts').click();
   await expect(page.getByTestId('tensor-detail')).toContainText('conv1.weight');
   await expect(page.getByTestId('histogram')).toBeVisible();
+  await openCentreTab(page, 'graph');
 
   // Keyboard: the canvas takes focus and zooms with + and −.
   await canvas(page).focus();

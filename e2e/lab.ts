@@ -1,6 +1,6 @@
 /** Helpers for the evaluation lab's specs. */
 import type { Locator, Page } from '@playwright/test';
-import { expect, openStudio } from './support';
+import { expect, openStudio, openView } from './support';
 
 export const panel = (page: Page) => page.getByTestId('evaluate-panel');
 export const result = (page: Page) => page.getByTestId('compress-result');
@@ -16,6 +16,8 @@ export async function openLab(page: Page) {
   await openStudio(page);
   // The demo is compressed to int8 per channel as soon as it opens.
   await expect(result(page)).toHaveAttribute('data-current', 'true');
+  // The lab has a view of its own (the recipe stays beside it).
+  await openView(page, 'evaluate');
   await panel(page).scrollIntoViewIfNeeded();
   // onnxruntime-web starts once the panel is on screen; headless Chromium offers SwiftShader for WebGPU.
   await expect(panel(page).getByTestId('env-webgpu')).toContainText('shader-f16');

@@ -5,7 +5,7 @@
  * otherwise cache the 28 MB build again).
  */
 import type { BrowserContext, Page } from '@playwright/test';
-import { embeddingModel, dropFiles, expect, openStudio, test } from './support';
+import { dropFiles, embeddingModel, expect, openStudio, openView, test } from './support';
 import { openLab, panel, result, setNumber } from './lab';
 
 test.use({ serviceWorkers: 'allow' });
@@ -92,6 +92,7 @@ test('after one visit the studio opens and compresses the demo with the network 
 
   // onnxruntime-web's wasm comes from the cache too: the lab evaluates offline.
   const lab = panel(page);
+  await openView(page, 'evaluate');
   await lab.scrollIntoViewIfNeeded();
   await expect(lab.getByTestId('env-webgpu')).toContainText('shader-f16');
   await lab.getByRole('checkbox', { name: 'webgpu', exact: true }).uncheck();

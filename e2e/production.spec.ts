@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
-import { expect, test } from './support';
+import { expect, openView, test } from './support';
 
 const OUT = path.resolve('test-results/production-dist');
 const TYPES: Record<string, string> = {
@@ -54,6 +54,7 @@ test('the built app on a header-less static server is cross-origin isolated and 
   await expect.poll(() => page.evaluate(() => crossOriginIsolated).catch(() => false), { timeout: 30_000 }).toBe(true);
   await expect(page.getByTestId('model-name')).toHaveText('mnist-cnn.onnx');
   const lab = page.getByTestId('evaluate-panel');
+  await openView(page, 'evaluate');
   await lab.scrollIntoViewIfNeeded();
   await expect(lab.getByTestId('env-isolated')).toHaveText('yes');
   await lab.getByTestId('env-threads').selectOption('2');

@@ -13,7 +13,7 @@ import { create } from '@bufbuild/protobuf';
 import { TensorProtoSchema } from 'onnx-buf';
 import type { Page } from '@playwright/test';
 import { DT, graph, model, node, serialize, tensor, valueInfo } from '../test/fixtures/onnx-helpers.ts';
-import { expect, modelName, openStudio, tensorTable, test, type NamedBytes } from './support';
+import { expect, modelName, openCentreTab, openStudio, tensorTable, test, type NamedBytes } from './support';
 import { longTasksDuring, openLab, panel, setNumber } from './lab';
 
 /** A pause a person notices as a freeze. */
@@ -104,6 +104,7 @@ test('analysing a 10-million-value weight never freezes the page (no main-thread
   writeFileSync(path, big.bytes);
   await page.getByLabel('Open model').setInputFiles(path);
   await expect(modelName(page)).toHaveText(big.name, { timeout: 60_000 });
+  await openCentreTab(page, 'layer');
   await expect(page.getByTestId('sparsity-backend')).toBeVisible({ timeout: 30_000 });
 
   const table = tensorTable(page);

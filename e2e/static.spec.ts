@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
-import { expect, openStudio, test } from './support';
+import { expect, openStudio, openView, test } from './support';
 
 const DEMO = new URL('../public/demo/', import.meta.url);
 const result = (page: import('@playwright/test').Page) => page.getByTestId('compress-result');
@@ -78,6 +78,7 @@ test('static int8: calibrated in the evaluation worker, integer-kernel ops, a do
 
   // The Evaluation lab calibrates the same way and judges the static model on the samples calibration did not see.
   const lab = page.getByTestId('evaluate-panel');
+  await openView(page, 'evaluate');
   await lab.scrollIntoViewIfNeeded();
   await lab.getByTestId('eval-samples').fill('100');
   await lab.getByTestId('eval-samples').press('Enter');

@@ -93,3 +93,17 @@ export async function openStudio(page: Page) {
 export const modelName = (page: Page) => page.getByTestId('model-name');
 export const tensorTable = (page: Page) => page.getByRole('table', { name: /Tensors/ });
 export const errorAlert = (page: Page) => page.getByRole('alert');
+
+/** Switches the workspace to a view ('studio': rail, graph / layer, recipe; 'evaluate': the lab beside the recipe). */
+export async function openView(page: Page, view: 'studio' | 'evaluate') {
+  const tab = page.getByRole('tablist', { name: 'View' }).getByRole('tab', { name: view === 'studio' ? 'Studio' : 'Evaluate' });
+  await tab.click();
+  await expect(tab).toHaveAttribute('aria-selected', 'true');
+}
+
+/** Shows a tab of the workspace's centre ('graph', or 'layer': the selected tensor's charts and the weights by layer). */
+export async function openCentreTab(page: Page, tab: 'graph' | 'layer') {
+  const button = page.getByRole('tablist', { name: 'Canvas' }).getByRole('tab', { name: tab === 'graph' ? 'Graph' : 'Layer' });
+  await button.click();
+  await expect(button).toHaveAttribute('aria-selected', 'true');
+}

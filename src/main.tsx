@@ -1,10 +1,14 @@
+// Global CSS first (tokens, base, the UI kit's controls, the charts' shared bits), so each feature's own CSS, imported
+// by its components, comes after it in the cascade.
+import './styles/tokens.css';
+import './styles/base.css';
+import './ui/kit/kit.css';
+import './ui/charts/charts.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { useStudio } from './state/store';
 import { startRecipeUrlSync } from './state/urlSync';
 import { App } from './ui/App';
-import './styles/tokens.css';
-import './styles/app.css';
 
 // Set the theme before the first paint so a dark-mode user never sees a white flash.
 document.documentElement.dataset.theme = useStudio.getState().theme;

@@ -1,20 +1,15 @@
-import { useEffect, useLayoutEffect } from 'react';
+import './shell/shell.css';
+import { useEffect, useLayoutEffect, type MouseEvent } from 'react';
 import { useStudio } from '../state/store';
 import { systemTheme } from '../state/uiSlice';
-import { TensorDetail } from './analysis/TensorDetail';
-import { CompressPanel } from './compress/CompressPanel';
 import { UrlRecipeError, useRecipeShortcuts } from './compress/shared/RecipeHistory';
-import { EvaluatePanel } from './evaluate/EvaluatePanel';
-import { LayerViews } from './layers/LayerViews';
 import { DropZone } from './shell/DropZone';
 import { EmptyState } from './shell/EmptyState';
 import { ErrorBanner, WorkerNotice } from './shell/ErrorBanner';
-import { GraphView } from './graph/GraphView';
 import { Header } from './shell/Header';
 import { LoadingStatus } from './shell/LoadingStatus';
 import { ModelList } from './shell/ModelList';
-import { SummaryPanel } from './summary/SummaryPanel';
-import { TensorTable } from './tensors/TensorTable';
+import { ViewSwitch, Workspace } from './workspace/Workspace';
 
 export function App() {
   useThemeOnDocument();
@@ -25,32 +20,45 @@ export function App() {
 
   return (
     <DropZone>
-      <div className="app">
-        <Header />
-        <main className="app-main" aria-busy={loading}>
+      <div className={`app${summary ? ' app--workspace' : ''}`}>
+        {summary && (
+          <div className="skip-links">
+            <a className="skip-link" href="#ws-main" onClick={skipTo}>
+              Skip to the canvas
+            </a>
+            <a className="skip-link" href="#ws-recipe" onClick={skipTo}>
+              Skip to the recipe
+            </a>
+          </div>
+        )}
+        <Header>{summary && <ViewSwitch />}</Header>
+        <div className="app-notices" aria-busy={loading}>
           <UrlRecipeError />
           <ErrorBanner />
           <WorkerNotice />
           <LoadingStatus />
-          <ModelList />
-          {summary ? (
-            <>
-              <SummaryPanel summary={summary} isDemo={isDemo} />
-              <CompressPanel tensors={summary.tensors} fileName={summary.fileName} weightBytes={summary.weightBytes} />
-              <EvaluatePanel />
-              <LayerViews tensors={summary.tensors} />
-              <GraphView tensors={summary.tensors} fileName={summary.fileName} />
-              <TensorTable tensors={summary.tensors} />
-              <TensorDetail tensors={summary.tensors} />
-            </>
-          ) : (
+        </div>
+        {summary ? (
+          <Workspace summary={summary} isDemo={isDemo} />
+        ) : (
+          <main className="app-main" aria-busy={loading}>
+            <ModelList />
             <EmptyState />
-          )}
-        </main>
+          </main>
+        )}
         <footer className="app-footer">Files are read in your browser and never uploaded. Drop a model anywhere on this page to open it.</footer>
       </div>
     </DropZone>
   );
+}
+
+/** Moves focus to a skip link's target without touching the URL's hash (it carries the recipe link, #recipe=…). */
+function skipTo(event: MouseEvent<HTMLAnchorElement>) {
+  const target = document.getElementById(event.currentTarget.hash.slice(1));
+  if (!target) return;
+  event.preventDefault();
+  target.focus();
+  target.scrollIntoView({ block: 'nearest' });
 }
 
 /** Mirrors the theme onto <html data-theme> and follows the system setting until the user picks one. */

@@ -8,6 +8,7 @@ import { ComputeControl } from './ComputeControl';
 import { HistogramChart, type HistogramMarker } from './HistogramChart';
 import { channelVerdict } from './readings';
 import { StatsList } from './StatsList';
+import './analysis.css';
 
 const BACKEND_LABELS: Record<TensorAnalysis['backend'], string> = { ts: 'TypeScript', wasm: 'WASM SIMD', webgpu: 'WebGPU' };
 
@@ -49,8 +50,8 @@ const DetailPanel = memo(function DetailPanel({ tensor, analysis }: { tensor: Te
       <div className="detail__live">
         {!tensor ? (
           <p className="detail__empty" data-testid="detail-empty">
-            Select a tensor in the table below (click a row, or move to it with the arrow keys and press Enter), or click a layer in the charts above, to see a
-            histogram of its values, its statistics and its range per output channel.
+            Select a tensor in the tensor list (click a row, or move to it with the arrow keys and press Enter), click a layer in the charts below or an
+            operation in the graph, to see a histogram of its values, its statistics and its range per output channel.
           </p>
         ) : (
           <DetailBody tensor={tensor} analysis={analysis} />

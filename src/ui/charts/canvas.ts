@@ -22,6 +22,19 @@ export function useElementWidth(ref: RefObject<HTMLElement | null>): number {
   return width;
 }
 
+/** The element's content height, kept current with a ResizeObserver. */
+export function useElementHeight(ref: RefObject<HTMLElement | null>): number {
+  const [height, setHeight] = useState(0);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const observer = new ResizeObserver(([entry]) => setHeight(Math.floor(entry!.contentRect.height)));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [ref]);
+  return height;
+}
+
 /** Sizes the canvas backing store for the screen's pixel ratio; returns a context in CSS pixels. */
 export function prepareCanvas(canvas: HTMLCanvasElement, width: number, height: number): CanvasRenderingContext2D | null {
   const ratio = window.devicePixelRatio || 1;

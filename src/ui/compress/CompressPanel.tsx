@@ -16,8 +16,9 @@ import { PresetPicker } from './shared/PresetPicker';
 import { RecipeButtons, RecipeError } from './shared/RecipeButtons';
 import { UndoRedoButtons } from './shared/RecipeHistory';
 import { ResultSummary } from './shared/ResultSummary';
-import { Segmented } from './shared/Segmented';
+import { Segmented } from '../kit/Segmented';
 import { TeacherReport } from './teacher/TeacherReport';
+import './compress.css';
 
 /**
  * The compression workbench: prune and quantize controls (one recipe, prune first), the result with its
@@ -150,7 +151,7 @@ const LayerResults = memo(function LayerResults({ tensors }: { tensors: TensorIn
           <p className="card__help">
             {shown === 'prune'
               ? 'Largest reconstruction error first. Untick a row to leave that weight alone, or give it its own share.'
-              : 'Worst first (lowest SQNR). Untick a row to keep that weight in float32, or give it its own bit width. Click a name to see its values below.'}
+              : 'Worst first (lowest SQNR). Untick a row to keep that weight in float32, or give it its own bit width. Click a name to see its values in the Layer tab.'}
           </p>
         </div>
         {tabs.length > 1 && <Segmented<Step> label="Per-layer results" options={tabs} value={shown!} onChange={setTab} small testId="results-tabs" />}

@@ -4,7 +4,7 @@ import { useStudio } from '../../state/store';
 import { deltaText, deltaTone } from '../compress/shared/delta';
 import { formatBytes } from '../format';
 import { comparePoints, formatCosine, formatLatency, formatShare, qualityOf, ratioText, sqnrText } from './readings';
-import { Badge } from './shared';
+import { Badge } from '../kit/controls';
 
 /** Two sweep points side by side, the second with its change from the first. */
 export const CompareCards = memo(function CompareCards() {

@@ -4,11 +4,11 @@ import { dynamicDims, type FloatDistribution } from '../../core/eval/synthetic';
 import type { ValueInfo } from '../../core/onnx/types';
 import type { DataSource } from '../../state/store';
 import { useStudio } from '../../state/store';
-import { Field } from '../compress/shared/Field';
-import { Segmented } from '../compress/shared/Segmented';
+import { Field } from '../kit/Field';
+import { Segmented } from '../kit/Segmented';
 import { formatInteger } from '../format';
 import { parseNumberList } from './readings';
-import { NumberInput } from './shared';
+import { NumberInput } from '../kit/controls';
 
 const FLOATS: { value: FloatDistribution; label: string; help: string }[] = [
   { value: 'normal', label: 'N(0, 1)', help: 'Bell-shaped values around 0 with standard deviation 1: typical of normalised inputs.' },

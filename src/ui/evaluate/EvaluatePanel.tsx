@@ -4,7 +4,7 @@ import { DataPanel } from './DataPanel';
 import { EvaluationSection } from './EvaluationSection';
 import { SensitivityView } from './SensitivityView';
 import { SweepExplorer } from './SweepExplorer';
-import '../../styles/evaluate.css';
+import './evaluate.css';
 
 /**
  * The evaluation lab: data, an evaluation of the current recipe, per-layer sensitivity with a mixed-precision

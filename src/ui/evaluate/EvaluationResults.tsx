@@ -22,7 +22,7 @@ import {
   ratioTone,
   sqnrText,
 } from './readings';
-import { Badge } from './shared';
+import { Badge } from '../kit/controls';
 
 type Report = EvaluationReport & { wasmHeapBytes: number };
 

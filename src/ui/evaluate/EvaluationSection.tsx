@@ -6,7 +6,7 @@ import type { ValueInfo } from '../../core/onnx/types';
 import { useStudio } from '../../state/store';
 import { EvaluationResults } from './EvaluationResults';
 import { TASK_OPTIONS } from './readings';
-import { Badge, LabProgress, NumberInput } from './shared';
+import { Badge, LabProgress, NumberInput } from '../kit/controls';
 
 const PHASES = { loading: 'Loading the models', fidelity: 'Running both models on the samples', latency: 'Timing both models' } as const;
 

@@ -3,11 +3,11 @@ import { Bar, BarChart, Cell, LabelList, ResponsiveContainer, Tooltip, XAxis, YA
 import type { LayerSensitivity } from '../../core/eval/sensitivity';
 import { useStudio } from '../../state/store';
 import { deltaText } from '../compress/shared/delta';
-import { RangeSlider } from '../compress/shared/RangeSlider';
-import { Segmented } from '../compress/shared/Segmented';
+import { RangeSlider } from '../kit/RangeSlider';
+import { Segmented } from '../kit/Segmented';
 import { formatBytes, formatInteger } from '../format';
 import { formatAccuracy, formatCosine, formatShare, formatSmall } from './readings';
-import { Badge, LabProgress, NumberInput } from './shared';
+import { Badge, LabProgress, NumberInput } from '../kit/controls';
 
 const BAR_HEIGHT = 26;
 

@@ -5,12 +5,12 @@ import { PRESETS, type SweepPoint } from '../../core/eval/sweep';
 import type { EvalBackend } from '../../core/eval/types';
 import { useStudio } from '../../state/store';
 import { deltaText, deltaTone } from '../compress/shared/delta';
-import { Segmented } from '../compress/shared/Segmented';
+import { Segmented } from '../kit/Segmented';
 import { formatBytes } from '../format';
 import { CompareCards } from './CompareCards';
 import { SweepChart } from './SweepChart';
 import { qualityOf, estimateSweepSeconds, formatLatency, formatCosine, formatEta, formatShare, ratioText, sortPoints, type SweepSortKey } from './readings';
-import { LabProgress, NumberInput } from './shared';
+import { LabProgress, NumberInput } from '../kit/controls';
 
 const BITS: { value: number; label: string; help: string }[] = [
   { value: 8, label: '8', help: '256 levels: usually indistinguishable from float.' },

@@ -78,7 +78,14 @@ export const GraphCanvas = forwardRef<GraphCanvasHandle, Props>(function GraphCa
   const schedule = useCallback(() => {
     if (!frame.current) frame.current = requestAnimationFrame(draw);
   }, [draw]);
-  useEffect(() => () => cancelAnimationFrame(frame.current), []);
+  useEffect(
+    () => () => {
+      // Reset too: StrictMode's mount / unmount / mount would otherwise leave a cancelled frame id that blocks schedule().
+      cancelAnimationFrame(frame.current);
+      frame.current = 0;
+    },
+    [],
+  );
 
   const setView = useCallback(
     (next: View) => {

@@ -12,19 +12,26 @@ import { modelWorker } from '../../state/bridge';
 import { layoutWorker } from '../../state/graphBridge';
 import { saveFile } from '../../state/saveFile';
 import { useStudio } from '../../state/store';
-import { Card } from '../summary/Card';
+import { Card } from '../kit/Card';
 import { formatInteger } from '../format';
+import { useElementHeight } from '../charts/canvas';
+import { useLayout } from '../workspace/layout';
 import { GraphCanvas, type GraphCanvasHandle } from './GraphCanvas';
 import { makeScene, readGraphColors, type Scene } from './draw';
 import { GraphLegend } from './GraphLegend';
 import './graph.css';
 
 const CANVAS_HEIGHT = 560;
+const MIN_FILL_HEIGHT = 240;
 const NO_MARKS: ReadonlySet<number> = new Set();
 
 type Status = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'ready' };
 
-export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileName: string }) {
+/** fill: the canvas takes the height its container leaves it (the workspace's centre) instead of a fixed height. */
+export function GraphView({ tensors, fileName, fill = false }: { tensors: TensorInfo[]; fileName: string; fill?: boolean }) {
+  const stageRef = useRef<HTMLDivElement>(null);
+  const stageHeight = useElementHeight(stageRef);
+  const canvasHeight = fill ? Math.max(MIN_FILL_HEIGHT, stageHeight) : CANVAS_HEIGHT;
   const [graph, setGraph] = useState<ModelGraph | null>(null);
   const [status, setStatus] = useState<Status>({ kind: 'loading' });
   const [expanded, setExpanded] = useState<ReadonlySet<number>>(new Set());
@@ -187,7 +194,7 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
     <Card
       id="graph-title"
       title="Graph"
-      className="graph-view"
+      className={`graph-view${fill ? ' graph-view--fill' : ''}`}
       help="The model's operations in order, inputs at the top. Drag to pan, scroll or pinch to zoom; click an operation to select its weight."
     >
       <div data-testid="graph-view" className="graph-view__body">
@@ -275,12 +282,12 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
             </span>
           )}
         </p>
-        <div className="graph-view__stage">
+        <div className="graph-view__stage" ref={stageRef}>
           {scene ? (
             <GraphCanvas
               ref={canvas}
               scene={scene}
-              height={CANVAS_HEIGHT}
+              height={canvasHeight}
               theme={theme}
               label={`Graph of ${fileName}: ${graph?.opCount ?? 0} operations. Arrow keys pan, plus and minus zoom, 0 fits, Enter opens a subgraph.`}
               overlayColors={overlay?.colors}
@@ -291,7 +298,7 @@ export function GraphView({ tensors, fileName }: { tensors: TensorInfo[]; fileNa
               onToggle={(i) => toggleGroup(scene.visible.ids[i]!)}
             />
           ) : (
-            <div className="graph-view__placeholder" style={{ height: CANVAS_HEIGHT }} />
+            <div className="graph-view__placeholder" style={{ height: canvasHeight }} />
           )}
           <GraphLegend overlay={overlay} kind={overlayKind} />
         </div>
@@ -314,6 +321,12 @@ function GraphSearch({
   graph: ModelGraph | null;
   onChoose(id: number): void;
 }) {
+  // The list closes once a result is chosen (or on Escape), so it does not hang over the toolbar; typing opens it again.
+  const [open, setOpen] = useState(true);
+  const choose = (id: number) => {
+    setOpen(false);
+    onChoose(id);
+  };
   return (
     <div className="graph-search">
       <label className="graph-view__field">
@@ -324,21 +337,28 @@ function GraphSearch({
           placeholder="node, op or tensor name"
           value={query}
           aria-controls="graph-search-results"
-          onChange={(e) => setQuery(e.target.value)}
+          onChange={(e) => {
+            setOpen(true);
+            setQuery(e.target.value);
+          }}
+          onFocus={() => setOpen(true)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && results[0]) {
               e.preventDefault();
-              onChoose(results[0].id);
+              choose(results[0].id);
+            } else if (e.key === 'Escape' && open) {
+              e.preventDefault();
+              setOpen(false);
             }
           }}
         />
       </label>
-      {query.trim() && graph && (
+      {open && query.trim() && graph && (
         <ul id="graph-search-results" className="graph-search__results" aria-label="Matching nodes" data-testid="graph-search-results">
           {results.length === 0 && <li className="muted">No match</li>}
           {results.map((r) => (
             <li key={r.id}>
-              <button type="button" className="graph-search__result" data-testid="graph-search-result" onClick={() => onChoose(r.id)}>
+              <button type="button" className="graph-search__result" data-testid="graph-search-result" onClick={() => choose(r.id)}>
                 <strong>{graph.nodes[r.id]!.op}</strong> {graph.nodes[r.id]!.name}
                 {r.match.startsWith('tensor') && <span className="muted"> · {r.match}</span>}
               </button>
@@ -365,6 +385,7 @@ function SelectedNode({
   expanded: ReadonlySet<number>;
   onToggle(id: number): void;
 }) {
+  const setTab = useLayout((s) => s.setTab);
   if (!graph || node === null) return <p className="graph-view__selected muted">No operation selected.</p>;
   const n = graph.nodes[node]!;
   const value = overlay ? overlay.values[n.id]! : NaN;
@@ -373,6 +394,11 @@ function SelectedNode({
       <strong data-testid="graph-selected-name">{n.name}</strong> <span className="muted">{n.op}</span>
       {n.graph !== 'main' && <span className="muted"> · in {n.graph}</span>}
       {n.weights.length > 0 && <span> · weights: {n.weights.map((w) => tensors[w]?.name ?? `#${w}`).join(', ')}</span>}
+      {n.weights.length > 0 && (
+        <button type="button" className="link-button graph-view__charts" data-testid="graph-show-charts" onClick={() => setTab('layer')}>
+          Show its values
+        </button>
+      )}
       {overlay && <span> · {Number.isNaN(value) ? 'not measured' : overlay.format(value)}</span>}
       {n.isGroup && (
         <button type="button" className="button button--small graph-view__toggle" data-testid="graph-toggle-group" onClick={() => onToggle(n.id)}>

@@ -2,10 +2,11 @@ import { memo, useDeferredValue, useMemo, useState } from 'react';
 import { Cell, Pie, PieChart, ResponsiveContainer, Tooltip } from 'recharts';
 import type { TensorInfo } from '../../core/onnx/types';
 import { useStudio, type LayerMeasure, type SparsityState } from '../../state/store';
-import { Card } from '../summary/Card';
+import { Card } from '../kit/Card';
 import { formatBytes, formatCount, formatFraction, formatInteger, formatMs, formatPercent } from '../format';
 import { BarList, type BarItem } from './BarList';
 import { groupLayers, overallSparsity, shareByOp, sortLayers, sparsityRows, type LayerRow } from './layers';
+import './layers.css';
 
 const TOP = 12;
 /** Beyond this many bars "Show all" stops (thousands of buttons are slow to lay out). */

@@ -1,8 +1,10 @@
+import type { ReactNode } from 'react';
 import { useStudio } from '../../state/store';
 import { OpenModelButton } from './OpenModelButton';
 import { ThemeToggle } from './ThemeToggle';
 
-export function Header() {
+/** children: shown between the brand and the actions (the workspace's view switch). */
+export function Header({ children }: { children?: ReactNode }) {
   const loadDemo = useStudio((s) => s.loadDemo);
   const loading = useStudio((s) => s.status === 'loading');
   return (
@@ -17,6 +19,7 @@ export function Header() {
           <p className="brand__tagline">Look inside an ONNX model, see where its bytes go, and make it smaller.</p>
         </div>
       </div>
+      {children}
       <div className="app-header__actions">
         <button
           type="button"

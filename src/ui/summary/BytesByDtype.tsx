@@ -1,5 +1,5 @@
 import { dtypeLabel, formatBytes, formatInteger, formatPercent } from '../format';
-import { Card } from './Card';
+import { Card } from '../kit/Card';
 
 export function BytesByDtype({ byDtype, total }: { byDtype: Record<string, number>; total: number }) {
   const entries = Object.entries(byDtype)

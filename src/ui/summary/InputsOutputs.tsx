@@ -1,6 +1,6 @@
 import type { ValueInfo } from '../../core/onnx/types';
 import { dtypeLabel, formatShape } from '../format';
-import { Card } from './Card';
+import { Card } from '../kit/Card';
 
 export function InputsOutputs({ inputs, outputs }: { inputs: ValueInfo[]; outputs: ValueInfo[] }) {
   const rows = [...inputs.map((v) => ({ kind: 'Input', v })), ...outputs.map((v) => ({ kind: 'Output', v }))];

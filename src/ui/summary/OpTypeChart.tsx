@@ -1,6 +1,6 @@
 import { Bar, BarChart, LabelList, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatInteger } from '../format';
-import { Card } from './Card';
+import { Card } from '../kit/Card';
 
 const BAR_HEIGHT = 24;
 

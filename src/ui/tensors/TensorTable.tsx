@@ -3,10 +3,12 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import type { TensorInfo } from '../../core/onnx/types';
 import { useStudio } from '../../state/store';
 import { formatInteger } from '../format';
+import { useLayout } from '../workspace/layout';
 import { COLUMNS, GRID_TEMPLATE } from './columns';
 import { TensorRow } from './TensorRow';
 import { selectTensorRows } from './tensorRows';
 import { TensorToolbar } from './TensorToolbar';
+import './tensors.css';
 
 const ROW_HEIGHT = 48;
 const HEADER_HEIGHT = 40;
@@ -24,7 +26,16 @@ export function TensorTable({ tensors }: { tensors: TensorInfo[] }) {
   const sortTableBy = useStudio((s) => s.sortTableBy);
   const deferredFilter = useDeferredValue(filter);
   const selectedId = useStudio((s) => s.selectedTensorId);
-  const selectTensor = useStudio((s) => s.selectTensor);
+  const selectInStore = useStudio((s) => s.selectTensor);
+  const setTab = useLayout((s) => s.setTab);
+  // A row picked here shows its charts: the workspace's centre switches to the Layer tab.
+  const selectTensor = useCallback(
+    (id: number) => {
+      selectInStore(id);
+      setTab('layer');
+    },
+    [selectInStore, setTab],
+  );
   const revealRequest = useStudio((s) => s.revealRequest);
 
   const { rows, hiddenNonWeights, filteredOut } = useMemo(
@@ -122,7 +133,7 @@ export function TensorTable({ tensors }: { tensors: TensorInfo[] }) {
         </h2>
         <p className="card__help">
           Every block of numbers stored in the model. Weights are what the model learned; the rest are small helper values such as shapes and indices. Click a
-          row, or press Enter on it, to see its values below.
+          row, or press Enter on it, to see its values in the Layer tab.
         </p>
       </header>
 

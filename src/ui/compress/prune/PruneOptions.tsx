@@ -4,9 +4,9 @@ import type { PruneRecipe } from '../../../core/recipe';
 import { fixedSparsity } from '../../../state/recipeEdits';
 import { useStudio } from '../../../state/store';
 import { Exclusions } from '../shared/Exclusions';
-import { Field } from '../shared/Field';
-import { RangeSlider } from '../shared/RangeSlider';
-import { Segmented } from '../shared/Segmented';
+import { Field } from '../../kit/Field';
+import { RangeSlider } from '../../kit/RangeSlider';
+import { Segmented } from '../../kit/Segmented';
 import {
   CHANNEL_METHOD_HELP,
   CHANNEL_SPARSITY_HELP,

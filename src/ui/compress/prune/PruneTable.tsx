@@ -6,8 +6,9 @@ import { formatCount, formatFraction, formatInteger } from '../../format';
 import { deltaText } from '../shared/delta';
 import { idsByName, nextSort, pruneRows, sortPruneRows, type PruneRow, type PruneSortKey, type Sort } from '../shared/rows';
 import { IncludeCell, ResultRow, ShowAllRows, WeightNameCell } from '../shared/RowCells';
-import { SortHeader } from '../shared/SortHeader';
+import { SortHeader } from '../../kit/SortHeader';
 import { PruneGroups } from './PruneGroups';
+import { useLayout } from '../../workspace/layout';
 
 const MAX_ROWS = 400;
 const SPARSITY_CHOICES = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95];
@@ -97,6 +98,7 @@ export const PruneTable = memo(function PruneTable({ report, tensors, stale }: {
 function PruneRowView({ row, selected, defaultSparsity, fixed }: { row: PruneRow; selected: boolean; defaultSparsity: number; fixed: boolean }) {
   const setOwn = useStudio((s) => s.setOwnOverride);
   const selectTensor = useStudio((s) => s.selectTensor);
+  const showCharts = useLayout((s) => s.setTab);
   const l = row.report;
   const skipped = l.action === 'skip';
   const excluded = row.exclusion;
@@ -104,7 +106,10 @@ function PruneRowView({ row, selected, defaultSparsity, fixed }: { row: PruneRow
   const masks = l.pattern !== 'channel';
   const kept = masks && !skipped ? l.paramsBefore - Math.round(l.sparsity * l.paramsBefore) : l.paramsAfter;
   const select = () => {
-    if (row.tensorId !== undefined) selectTensor(row.tensorId);
+    if (row.tensorId === undefined) return;
+    selectTensor(row.tensorId);
+    // Its values show in the workspace's Layer tab.
+    showCharts('layer');
   };
   return (
     <ResultRow name={l.name} action={l.action} selected={selected} excluded={excluded} own={row.ownSparsity !== undefined} onSelect={select}>

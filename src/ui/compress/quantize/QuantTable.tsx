@@ -6,8 +6,9 @@ import { formatBytes, formatFraction } from '../../format';
 import { deltaText } from '../shared/delta';
 import { idsByName, nextSort, quantRows, sortQuantRows, type QuantRow, type QuantSortKey, type Sort } from '../shared/rows';
 import { IncludeCell, ResultRow, ShowAllRows, WeightNameCell } from '../shared/RowCells';
-import { SortHeader } from '../shared/SortHeader';
+import { SortHeader } from '../../kit/SortHeader';
 import { SQNR_HELP, sqnrRating } from './meta';
+import { useLayout } from '../../workspace/layout';
 
 const MAX_ROWS = 400;
 const BIT_CHOICES = [2, 3, 4, 5, 6, 7, 8];
@@ -70,6 +71,7 @@ export const QuantTable = memo(function QuantTable({ report, tensors, stale }: {
 function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; selected: boolean; defaultBits: number; fp16: boolean }) {
   const setOwn = useStudio((s) => s.setOwnOverride);
   const selectTensor = useStudio((s) => s.selectTensor);
+  const showCharts = useLayout((s) => s.setTab);
   const t = row.report;
   const skipped = t.action === 'skip';
   const excluded = row.exclusion;
@@ -80,7 +82,10 @@ function QuantRowView({ row, selected, defaultBits, fp16 }: { row: QuantRow; sel
   const reason = excluded?.kind === 'name' ? 'left out: unticked here' : t.reason;
   const notes = [...(reason ? [reason] : []), ...t.notes];
   const select = () => {
-    if (row.tensorId !== undefined) selectTensor(row.tensorId);
+    if (row.tensorId === undefined) return;
+    selectTensor(row.tensorId);
+    // Its values show in the workspace's Layer tab.
+    showCharts('layer');
   };
   return (
     <ResultRow

@@ -3,9 +3,9 @@ import type { TensorInfo } from '../../../core/onnx/types';
 import type { QuantFormat, QuantizeRecipe } from '../../../core/recipe';
 import { useStudio } from '../../../state/store';
 import { Exclusions } from '../shared/Exclusions';
-import { Field } from '../shared/Field';
-import { RangeSlider } from '../shared/RangeSlider';
-import { Segmented } from '../shared/Segmented';
+import { Field } from '../../kit/Field';
+import { RangeSlider } from '../../kit/RangeSlider';
+import { Segmented } from '../../kit/Segmented';
 import { BITS_HELP, BLOCK_SIZES, CALIBRATION_METHODS, FORMATS, GRANULARITIES, RANGES, bitsNote, containerBits } from './meta';
 import { DEFAULT_CALIBRATION_SAMPLES } from '../../../core/recipe';
 

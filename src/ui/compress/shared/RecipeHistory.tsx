@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { useStudio } from '../../../state/store';
+import './recipe.css';
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 const MOD = isMac ? '⌘' : 'Ctrl';

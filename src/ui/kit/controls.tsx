@@ -1,6 +1,6 @@
 import { useEffect, useId, useState, type ReactNode } from 'react';
 import { formatInteger } from '../format';
-import type { Severity } from './readings';
+import type { Severity } from '../evaluate/readings';
 
 const BADGE: Record<Severity, string> = { good: 'badge--good', warn: 'badge--warn', bad: 'badge--bad', neutral: 'badge--neutral' };
 

@@ -1,4 +1,4 @@
-import type { Sort } from './rows';
+import type { Sort } from '../compress/shared/rows';
 
 /** A sortable column header: a button inside the th, with aria-sort on the th. */
 export function SortHeader<K extends string>({
