@@ -678,7 +678,10 @@ function renderStatic(s: StaticReport): string[] {
 }
 
 /** GPTQ after channel pruning: the pruned (not yet quantized) model run on the calibration samples, its layers' input Hessians. */
-export function prunedHessians({ samples, runtime }: Pick<CalibrationData, 'samples' | 'runtime'>, warn = (line: string) => process.stderr.write(line)) {
+export function prunedHessians(
+  { samples, runtime }: Pick<CalibrationData, 'samples' | 'runtime'>,
+  warn: (line: string) => void = (line) => void process.stderr.write(line),
+) {
   return async (model: Uint8Array) => {
     const h = await collectHessians(runtime, model, samples, { maxTensorsPerRun: 16 });
     if (h.unreachable.length)
