@@ -96,6 +96,17 @@ function requireData(): EvalDataset {
   return dataset;
 }
 
+/** The evaluation data without the samples the last calibration ran on (all of it when none did). */
+function heldOutData(): EvalDataset {
+  const data = requireData();
+  if (!calibratedIds) return data;
+  const seen = calibratedIds;
+  const samples = data.samples.filter((s) => !seen.has(s.id));
+  if (samples.length === 0)
+    throw new Error(`all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`);
+  return { ...data, name: `${data.name}, ${samples.length} held out from calibration`, samples };
+}
+
 async function startJob(): Promise<AbortController> {
   job?.abort();
   const controller = new AbortController();
@@ -268,17 +279,8 @@ const api = {
   ): Promise<(EvaluationReport & { wasmHeapBytes: number }) | null> {
     const controller = await startJob();
     try {
-      let data = requireData();
       // A statically quantized candidate is judged on the samples its calibration did not see.
-      if (options.heldOut && calibratedIds) {
-        const seen = calibratedIds;
-        const samples = data.samples.filter((s) => !seen.has(s.id));
-        if (samples.length === 0)
-          throw new Error(
-            `all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`,
-          );
-        data = { ...data, name: `${data.name}, ${samples.length} held out from calibration`, samples };
-      }
+      const data = options.heldOut ? heldOutData() : requireData();
       const report = await evaluateModels(await runtime(), requireOriginal().model, candidate, data, {
         ...options,
         signal: controller.signal,
@@ -294,12 +296,14 @@ const api = {
   },
 
   /** Prepares repeated measurements against the original (sweeps, sensitivity): runs the original on every sample once. */
-  async prepareCandidates(options: CandidateOptions): Promise<{ samples: number; originalAccuracy?: number; originalBytes: number }> {
+  async prepareCandidates(options: CandidateOptions, heldOut = false): Promise<{ samples: number; originalAccuracy?: number; originalBytes: number }> {
     const controller = await startJob();
     try {
       await evaluator?.release();
       evaluator = undefined;
-      evaluator = await CandidateEvaluator.create(await runtime(), requireOriginal().model, requireData(), options, controller.signal);
+      // Points compressed with a calibration (teacher-guided sweeps, sensitivity) are measured on the samples it did not see.
+      const data = heldOut ? heldOutData() : requireData();
+      evaluator = await CandidateEvaluator.create(await runtime(), requireOriginal().model, data, options, controller.signal);
       return { samples: evaluator.sampleCount, originalAccuracy: evaluator.originalAccuracy?.value, originalBytes: evaluator.originalBytes };
     } catch (err) {
       throw plain(err, 'Could not run the original model');

@@ -29,7 +29,7 @@ export const evalWorker = {
   /** Resolves to null when cancelled. */
   evaluate: (candidate: Uint8Array, options: Omit<EvaluationOptions, 'signal' | 'onProgress'> & { heldOut?: boolean }, onProgress: (p: EvalProgress) => void) =>
     call((api) => api.evaluate(Comlink.transfer(candidate, [candidate.buffer]), options, Comlink.proxy(onProgress))),
-  prepareCandidates: (options: CandidateOptions) => call((api) => api.prepareCandidates(options)),
+  prepareCandidates: (options: CandidateOptions, heldOut = false) => call((api) => api.prepareCandidates(options, heldOut)),
   originalLatency: () => call((api) => api.originalLatency()),
   measureCandidate: (bytes: Uint8Array, runs?: number) => call((api) => api.measureCandidate(Comlink.transfer(bytes, [bytes.buffer]), runs)),
   /** Static int8's calibration on the evaluation data (onnxruntime-web wasm); resolves to null when cancelled. */

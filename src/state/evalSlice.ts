@@ -29,6 +29,7 @@ import { hasSteps, recipeOf } from './recipeEdits';
 import { draftOf } from './compressSlice';
 import { saveFile } from './saveFile';
 import { latestEvery } from './throttle';
+import { labCalibration, type LabCalibration } from './labCalibration';
 import type { StudioState } from './store';
 
 export type DataSource = 'demo' | 'synthetic' | 'files';
@@ -216,10 +217,10 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
   }
 
   /** Compression (model worker) and measurement (evaluation worker) for sweeps and sensitivity. */
-  function measurementDeps(signal: AbortSignal) {
+  function measurementDeps(signal: AbortSignal, calibration?: LabCalibration) {
     const preference = get().backendPreference;
     return {
-      compress: (recipe: Recipe) => modelWorker.compressForEval(recipe, preference),
+      compress: (recipe: Recipe) => modelWorker.compressForEval(recipe, preference, calibration),
       measure: async (bytes: Uint8Array, runs?: number) => {
         const m = await evalWorker.measureCandidate(bytes, runs);
         if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
@@ -227,6 +228,17 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       },
     };
   }
+
+  /** Teacher-guided recipes (GPTQ, SparseGPT, static int8, refit): one calibration for every point (labCalibration.ts). */
+  function calibrateLab(recipes: Recipe[]): Promise<LabCalibration | null | undefined> {
+    return labCalibration(
+      recipes,
+      (q) => modelWorker.staticNames(q),
+      (names, count, hessians) => evalWorker.calibrate(names, count, () => undefined, hessians),
+    );
+  }
+  /** The calibration of the last sensitivity run (its mixed-precision plans are compressed with it). */
+  let sensitivityCalibration: LabCalibration | undefined;
 
   async function loadData(source: DataSource, load: () => Promise<DatasetSummary>): Promise<void> {
     const ticket = ++dataTicket;
@@ -403,14 +415,20 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
         const layers = await modelWorker.sensitivityLayers(recipe);
         if (layers.length === 0) throw new Error('The current settings change no layer: nothing to rank.');
         const samples = Math.min(get().evalSettings.samples, 200);
-        const prepared = await evalWorker.prepareCandidates({
-          backend: 'wasm',
-          samples,
-          runs: 0,
-          tasks: get().evalSettings.tasks,
-          maskThreshold: get().evalSettings.maskThreshold,
-        });
-        const deps = measurementDeps(controller.signal);
+        const calibration = await calibrateLab([recipe]);
+        if (calibration === null || controller.signal.aborted) throw new DOMException('cancelled', 'AbortError');
+        sensitivityCalibration = calibration;
+        const prepared = await evalWorker.prepareCandidates(
+          {
+            backend: 'wasm',
+            samples,
+            runs: 0,
+            tasks: get().evalSettings.tasks,
+            maskThreshold: get().evalSettings.maskThreshold,
+          },
+          !!calibration,
+        );
+        const deps = measurementDeps(controller.signal, calibration);
         const ranked = await measureSensitivity(
           recipe,
           layers,
@@ -440,7 +458,7 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       const plan = planMixedPrecision(recipe, layers, originalBytes, target);
       set((s) => ({ sensitivity: { ...s.sensitivity, plan, planMeasure: null, planStatus: 'running', planError: null } }));
       try {
-        const bytes = await modelWorker.compressForEval(plan.recipe, get().backendPreference);
+        const bytes = await modelWorker.compressForEval(plan.recipe, get().backendPreference, sensitivityCalibration);
         const m = await evalWorker.measureCandidate(bytes, 0);
         if (get().sensitivity.plan !== plan) return;
         set((s) => ({ sensitivity: { ...s.sensitivity, planMeasure: m, planStatus: 'done' } }));
@@ -467,14 +485,19 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
         if (candidates.length === 0) throw new Error('The grid is empty: choose at least one bit width or sparsity.');
         await Promise.all([ensureOriginal(), ensureData()]);
         const st = get().sweepSettings;
-        const prepared = await evalWorker.prepareCandidates({
-          backend: st.backend,
-          samples: st.samples,
-          runs: st.runs,
-          tasks: get().evalSettings.tasks,
-          maskThreshold: get().evalSettings.maskThreshold,
-        });
-        const deps = measurementDeps(controller.signal);
+        const calibration = await calibrateLab(candidates.map((c) => c.recipe));
+        if (calibration === null || controller.signal.aborted) throw new DOMException('cancelled', 'AbortError');
+        const prepared = await evalWorker.prepareCandidates(
+          {
+            backend: st.backend,
+            samples: st.samples,
+            runs: st.runs,
+            tasks: get().evalSettings.tasks,
+            maskThreshold: get().evalSettings.maskThreshold,
+          },
+          !!calibration,
+        );
+        const deps = measurementDeps(controller.signal, calibration);
         const points = await runSweep(
           candidates,
           {

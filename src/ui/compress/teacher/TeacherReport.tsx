@@ -45,7 +45,10 @@ export function TeacherReport() {
     try {
       const count = recipe.quantize?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
       const isStatic = recipe.quantize?.format === 'static';
-      const hessians = recipe.quantize?.gptq?.enabled === true || (recipe.prune?.refit === true && recipe.prune.pattern === 'channel');
+      const hessians =
+        recipe.quantize?.gptq?.enabled === true ||
+        (recipe.prune?.refit === true && recipe.prune.pattern === 'channel') ||
+        (recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel');
       setStatus({ kind: 'running', phase: 'Running the original on calibration data', done: 0, total: 0 });
       const names = isStatic && recipe.quantize ? await modelWorker.staticNames(recipe.quantize) : [];
       // Also loads the original and the data into the evaluation worker when they are not there yet.
