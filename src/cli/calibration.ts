@@ -136,6 +136,8 @@ export class SharedCalibration {
     private readonly samples: EvalSample[],
     private readonly synthetic: boolean,
     private readonly progress: (line: string) => void,
+    /** Sensitivity: the recipe every per-layer recipe comes from (its activations, captured once, serve them all). */
+    private readonly base?: Recipe,
   ) {}
 
   get sampleCount(): number {
@@ -155,7 +157,7 @@ export class SharedCalibration {
     const q = recipe.quantize;
     const out: CompressOptions = { calibrationSamples: samples.length };
     if (q && isStatic(recipe)) {
-      const names = await staticCalibrationNames(this.opened, q);
+      const names = await staticCalibrationNames(this.opened, this.base?.quantize?.format === 'static' ? this.base.quantize : q);
       const key = JSON.stringify([samples.length, names]);
       let found = this.stats.get(key);
       if (!found) {

@@ -173,6 +173,14 @@ describe('cstudio sensitivity with a teacher-guided recipe', () => {
     const t = await cli('sensitivity', DEMO, '--bits', '3', '--weights', 'gptq', '--data', DIGITS, '--samples', '100', '--runs', '0');
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/calibrated on 64 other samples \(never measured on\): GPTQ/);
+    // Static int8: the activations captured once for every layer's run.
+    const st = await cli('sensitivity', DEMO, '--activations', '8', '--bias-correction', '--data', DIGITS, '--samples', '100', '--runs', '0', '--json');
+    expect(st.code, st.stderr).toBe(0);
+    const sj = JSON.parse(st.stdout) as { recipe: { quantize: { format: string } }; layers: { error?: string }[]; calibrationSamples: number };
+    expect(sj.recipe.quantize.format).toBe('static');
+    expect(sj.calibrationSamples).toBe(64);
+    expect(sj.layers).toHaveLength(4);
+    for (const l of sj.layers) expect(l.error).toBeUndefined();
   }, 300_000);
 });
 

@@ -123,7 +123,7 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
     needsCalibration(recipe) ? calibrationCount(recipe) : undefined,
   );
   const shared = calibration
-    ? new SharedCalibration(nodeRuntime(settings), model.opened, model.files, calibration.samples, calibration.synthetic, progress)
+    ? new SharedCalibration(nodeRuntime(settings), model.opened, model.files, calibration.samples, calibration.synthetic, progress, recipe)
     : undefined;
   const compress = async (r: Recipe) => (await compressModel(model.opened, r, (await shared?.optionsFor(r)) ?? {})).bytes;
   let ranked: LayerSensitivity[];
