@@ -92,6 +92,17 @@ function requireData(): EvalDataset {
   return dataset;
 }
 
+/** The evaluation data without the samples the last calibration ran on (all of it when none did). */
+function heldOutData(): EvalDataset {
+  const data = requireData();
+  if (!calibratedIds) return data;
+  const seen = calibratedIds;
+  const samples = data.samples.filter((s) => !seen.has(s.id));
+  if (samples.length === 0)
+    throw new Error(`all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`);
+  return { ...data, name: `${data.name}, ${samples.length} held out from calibration`, samples };
+}
+
 /** Other image formats (webp, gif, bmp) through the browser's own decoder. */
 async function browserDecode(name: string, bytes: Uint8Array): Promise<RgbaImage> {
   const bitmap = await createImageBitmap(new Blob([bytes as BlobPart]));
@@ -246,17 +257,8 @@ const api: EvalWorkerApi = {
     return jobs.run(job, async (signal) => {
       try {
         const bytes = await inbox.take(candidate, signal);
-        let data = requireData();
-        // A statically quantized candidate is judged on the samples its calibration did not see.
-        if (options.heldOut && calibratedIds) {
-          const seen = calibratedIds;
-          const samples = data.samples.filter((s) => !seen.has(s.id));
-          if (samples.length === 0)
-            throw new Error(
-              `all ${data.samples.length} samples calibrated the model: lower Calibration samples or choose more data, so some are left to evaluate on`,
-            );
-          data = { ...data, name: `${data.name}, ${samples.length} held out from calibration`, samples };
-        }
+        // A calibrated candidate is judged on the samples its calibration did not see.
+        const data = options.heldOut ? heldOutData() : requireData();
         const report = await evaluateModels(await runtime(), requireOriginal().model, bytes, data, {
           ...options,
           signal,
@@ -270,12 +272,14 @@ const api: EvalWorkerApi = {
   },
 
   /** Prepares repeated measurements against the original (sweeps, sensitivity): runs the original on every sample once. */
-  prepareCandidates(job: JobId, options: CandidateOptions): Promise<PreparedCandidates> {
+  prepareCandidates(job: JobId, options: CandidateOptions, heldOut = false): Promise<PreparedCandidates> {
     return jobs.run(job, async (signal) => {
       try {
         await evaluator?.release();
         evaluator = undefined;
-        evaluator = await CandidateEvaluator.create(await runtime(), requireOriginal().model, requireData(), options, signal);
+        // Points compressed with a calibration (teacher-guided sweeps, sensitivity) are measured on the samples it did not see.
+        const data = heldOut ? heldOutData() : requireData();
+        evaluator = await CandidateEvaluator.create(await runtime(), requireOriginal().model, data, options, signal);
         return { samples: evaluator.sampleCount, originalAccuracy: evaluator.originalAccuracy?.value, originalBytes: evaluator.originalBytes };
       } catch (err) {
         throw plain(err, 'Could not run the original model');

@@ -35,11 +35,14 @@ Usage:
                    [--mask-threshold T] [--threads N] [--json]
   cstudio sweep <model.onnx> [--bits 8,4] [--sparsity 0,0.5] [--granularity channel,block] [--pattern P]
                    [--block-size N] [--preset NAME,...|all] [--recipe base.json] [DATA] [--runs N]
-                   [--csv out.csv] [--out-dir DIR] [--json]
-  cstudio sensitivity <model.onnx> [compress flags | --recipe r.json] [DATA] [--target-size SIZE | --max-damage X]
+                   [--weights rtn,gptq] [--prune-method magnitude,sparsegpt] [TEACHER] [--csv out.csv] [--out-dir DIR] [--json]
+  cstudio sensitivity <model.onnx> [compress flags | --recipe r.json] [TEACHER] [DATA] [--target-size SIZE | --max-damage X]
                    [-o out.onnx] [--save-recipe r.json] [--runs N] [--json]
   cstudio upgrade <in.onnx> --opset N [-o out.onnx] [--external-data <dir>] [--json]
   DATA: [--data <dir|file>] [--samples N] [image flags] | [--synthetic N] [--dims NAME=N,...] [--floats F]
+  TEACHER: [--weights rtn|gptq [--gptq-damp F] [--act-order]] [--prune-method magnitude|sparsegpt] [--refit]
+           [--activations 8 [--calibration minmax|percentile|entropy|mse] [--bias-correction] [--static-weights uint8|int8]]
+           [--calibration-samples N]: calibrated once on the first N samples of DATA, which no point is measured on
 
 Commands:
   inspect   Print a model's summary and every stored tensor (name, dtype, shape, bytes, where it lives).
@@ -136,6 +139,10 @@ Evaluation (eval, sweep, sensitivity; onnxruntime-node on the CPU):
                          --recipe and the other recipe flags (--exclude, --range, …) set the base of every point
   --preset <names|all>   sweep: also (or, without grid flags, only) these presets; none given: all of
                          ${PRESET_NAMES.replace(/, all$/, '')}
+  --weights <m,...>      sweep: rtn, gptq or both (rtn,gptq: every integer point twice); --prune-method magnitude,sparsegpt
+                         likewise for unstructured and N:M points. sweep and sensitivity calibrate the teacher-guided
+                         points (GPTQ, SparseGPT, --refit, --activations 8) once, on the first --calibration-samples
+                         (64) samples of DATA, and measure every point on the other samples only
   --csv <file>           sweep: also write the table as CSV
   --out-dir <dir>        sweep: write each point's model there
   --target-size <size>   sensitivity: bytes, with kB/MB/GB (1000) or KiB/MiB/GiB (1024), or N% of the original
@@ -259,6 +266,22 @@ const CALIBRATION_OPTIONS: OptionName[] = [
   'calibration-samples',
   ...DATA_SHAPE_OPTIONS,
 ];
+/** Teacher-guided compression in sweep and sensitivity: calibrated on --data (held out of the measurements). */
+const TEACHER_OPTIONS: OptionName[] = [
+  'calib-samples',
+  'calib-method',
+  'static-weights',
+  'bias-correction',
+  'gptq',
+  'gptq-damp',
+  'act-order',
+  'refit',
+  'prune-method',
+  'weights',
+  'activations',
+  'calibration',
+  'calibration-samples',
+];
 const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'task', 'mask-threshold', ...DATA_SHAPE_OPTIONS];
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */
@@ -277,9 +300,8 @@ const COMMAND_OPTIONS: Record<string, OptionName[]> = {
     ...CALIBRATION_OPTIONS,
   ],
   eval: ['json', 'candidates', ...EVAL_OPTIONS],
-  sweep: ['json', ...EVAL_OPTIONS, ...COMPRESS_OPTIONS, 'preset', 'csv', 'out-dir'],
-
-  sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
+  sweep: ['json', ...EVAL_OPTIONS, ...COMPRESS_OPTIONS, ...TEACHER_OPTIONS, 'preset', 'csv', 'out-dir'],
+  sensitivity: ['json', 'output', 'save-recipe', ...COMPRESS_OPTIONS, ...TEACHER_OPTIONS, ...EVAL_OPTIONS, 'target-size', 'max-damage'],
   upgrade: ['json', 'external-data', 'output', 'opset'],
 };
 

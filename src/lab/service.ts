@@ -18,6 +18,7 @@ import type { CandidateId } from '../protocol/candidates';
 import { abortable } from '../protocol/job';
 import type { CalibrationOutcome, EvaluateOptions, EvaluationResult, PreparedCandidates, ReportStage } from '../protocol/eval';
 import type { SentCandidate, WorkerCalibration } from '../protocol/model';
+import { labCalibration } from './calibration';
 
 /** What the service needs of the model worker's bridge (src/state/bridge). */
 export interface LabModelWorker {
@@ -44,7 +45,8 @@ export interface LabEvalWorker {
     signal?: AbortSignal,
   ): Promise<CalibrationOutcome>;
   evaluate(candidate: CandidateId, options: EvaluateOptions, onProgress: (p: EvalProgress) => void, signal?: AbortSignal): Promise<EvaluationResult>;
-  prepareCandidates(options: CandidateOptions, signal?: AbortSignal): Promise<PreparedCandidates>;
+  /** `heldOut`: measure on the samples the last calibration did not see. */
+  prepareCandidates(options: CandidateOptions, heldOut: boolean, signal?: AbortSignal): Promise<PreparedCandidates>;
   originalLatency(signal?: AbortSignal): Promise<LatencyStats | undefined>;
   measureCandidate(candidate: CandidateId, runs?: number, signal?: AbortSignal): Promise<CandidateMeasure>;
   teacherReport(
@@ -174,6 +176,21 @@ export function createLabService(deps: LabDeps) {
     return calibrate(names, needs.count, onProgress, needs.hessians, signal);
   }
 
+  /**
+   * Teacher-guided sweeps and sensitivity (static int8, GPTQ, SparseGPT, the channel refit): one calibration for every
+   * point (src/lab/calibration) — the union of the static points' activations, Hessians when any point takes them, the
+   * largest sample count asked — handed to each point's compression; the points are measured on the other samples.
+   */
+  function calibrateRecipes(recipes: Recipe[], signal?: AbortSignal): Promise<CalibrationOutcome | undefined> {
+    return labCalibration(
+      recipes,
+      (q) => deps.model.staticNames(q, signal),
+      (names, count, hessians) => calibrate(names, count, () => undefined, hessians, signal),
+    );
+  }
+  /** The calibration of the last sensitivity scan (its mixed-precision plans are compressed with it). */
+  let sensitivityCalibration: CalibrationOutcome | undefined;
+
   return {
     /** Another model opened: the evaluation worker's original is stale. */
     modelChanged(): void {
@@ -207,15 +224,18 @@ export function createLabService(deps: LabDeps) {
       await ready(signal);
       const layers = await deps.model.sensitivityLayers(recipe, signal);
       if (layers.length === 0) throw new Error('The current settings change no layer: nothing to rank.');
+      const calibration = await calibrateRecipes([recipe], signal);
+      sensitivityCalibration = calibration;
       const prepared = await deps.evaluation.prepareCandidates(
         { backend: 'wasm', samples: settings.samples, runs: 0, tasks: settings.tasks, maskThreshold: settings.maskThreshold },
+        calibration !== undefined,
         signal,
       );
       const ranked = await measureSensitivity<CandidateId>(
         recipe,
         layers,
         {
-          compress: (r, s) => sendCandidate(r, undefined, s),
+          compress: (r, s) => sendCandidate(r, calibration, s),
           measure: (id, s) => deps.evaluation.measureCandidate(id, 0, s),
           originalBytes: prepared.originalBytes,
         },
@@ -226,7 +246,7 @@ export function createLabService(deps: LabDeps) {
 
     /** One recipe measured against the prepared original (the mixed-precision plan, after a sensitivity scan). */
     async measure(recipe: Recipe, runs: number, signal?: AbortSignal): Promise<CandidateMeasure> {
-      const candidate = await sendCandidate(recipe, undefined, signal);
+      const candidate = await sendCandidate(recipe, sensitivityCalibration, signal);
       return deps.evaluation.measureCandidate(candidate, runs, signal);
     },
 
@@ -234,14 +254,19 @@ export function createLabService(deps: LabDeps) {
     async sweep(candidates: SweepCandidate[], settings: SweepRunSettings, onProgress: (p: SweepProgress) => void, signal?: AbortSignal): Promise<SweepPoint[]> {
       if (candidates.length === 0) throw new Error('The grid is empty: choose at least one bit width or sparsity.');
       await ready(signal);
+      const calibration = await calibrateRecipes(
+        candidates.map((c) => c.recipe),
+        signal,
+      );
       const prepared = await deps.evaluation.prepareCandidates(
         { backend: settings.backend, samples: settings.samples, runs: settings.runs, tasks: settings.tasks, maskThreshold: settings.maskThreshold },
+        calibration !== undefined,
         signal,
       );
       return runSweep<CandidateId>(
         candidates,
         {
-          compress: (r, s) => sendCandidate(r, undefined, s),
+          compress: (r, s) => sendCandidate(r, calibration, s),
           measure: (id, s) => deps.evaluation.measureCandidate(id, undefined, s),
           original: async (s) => ({
             sizeBytes: prepared.originalBytes,
@@ -265,7 +290,7 @@ export function createLabService(deps: LabDeps) {
     ): Promise<{ report: TeacherStudentReport; dataset: string }> {
       const count = recipe.quantize?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
       const isStatic = recipe.quantize?.format === 'static';
-      const hessians = recipe.quantize?.gptq?.enabled === true || (recipe.prune?.refit === true && recipe.prune.pattern === 'channel');
+      const { hessians } = calibrationNeeds(recipe);
       const calibrating = 'Running the original on calibration data';
       onPhase(calibrating, 0, 0);
       const names = isStatic && recipe.quantize ? await deps.model.staticNames(recipe.quantize, signal) : [];

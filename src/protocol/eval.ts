@@ -85,7 +85,8 @@ export interface EvalWorkerApi extends JobControl {
     onProgress?: (done: number, total: number) => void,
   ): Promise<TeacherStudentReport>;
   evaluate(job: JobId, candidate: CandidateId, options: EvaluateOptions, onProgress?: (p: EvalProgress) => void): Promise<EvaluationResult>;
-  prepareCandidates(job: JobId, options: CandidateOptions): Promise<PreparedCandidates>;
+  /** `heldOut`: on the samples the last calibration did not see (teacher-guided sweeps and sensitivity). */
+  prepareCandidates(job: JobId, options: CandidateOptions, heldOut?: boolean): Promise<PreparedCandidates>;
   originalLatency(job: JobId): Promise<LatencyStats | undefined>;
   measureCandidate(job: JobId, candidate: CandidateId, runs?: number): Promise<CandidateMeasure>;
 }

@@ -32,7 +32,8 @@ export const evalWorker = {
     call((api) => api.loadFileData(files, inputs, options), signal),
   evaluate: (candidate: CandidateId, options: EvaluateOptions, onProgress: (p: EvalProgress) => void, signal?: AbortSignal) =>
     job(signal, (api, id) => api.evaluate(id, candidate, options, Comlink.proxy(onProgress))),
-  prepareCandidates: (options: CandidateOptions, signal?: AbortSignal) => job(signal, (api, id) => api.prepareCandidates(id, options)),
+  prepareCandidates: (options: CandidateOptions, heldOut: boolean, signal?: AbortSignal) =>
+    job(signal, (api, id) => api.prepareCandidates(id, options, heldOut)),
   originalLatency: (signal?: AbortSignal) => job(signal, (api, id) => api.originalLatency(id)),
   measureCandidate: (candidate: CandidateId, runs?: number, signal?: AbortSignal) => job(signal, (api, id) => api.measureCandidate(id, candidate, runs)),
   /** Static int8's calibration on the evaluation data (onnxruntime-web wasm). */

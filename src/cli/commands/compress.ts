@@ -281,9 +281,12 @@ async function compressOne(
   const calibration = isStatic || isGptq || isSparse ? await calibrate(opened, recipe, data!, isStatic) : undefined;
   // GPTQ's Hessians are the refit's too: one pass of the original serves both.
   const refit = wantRefit ? (calibration?.gptq ? { layers: calibration.gptq.layers } : await refitOptions(data!)) : undefined;
+  // GPTQ after channel pruning: the pruned layers read fewer (and refit) inputs, so their Hessians come from the pruned model.
+  const hessiansAfterPrune = isGptq && recipe.prune?.pattern === 'channel' ? prunedHessians(data!) : undefined;
   const result = await compressModel(opened, recipe, {
     ...(calibration ?? {}),
     ...(refit ? { refit } : {}),
+    ...(hessiansAfterPrune ? { hessiansAfterPrune } : {}),
     memoryBudget,
     externalDataName: path.basename(dataPath),
     ...(flags.saveExternalData ? { standaloneLimit: 0 } : {}),
@@ -295,7 +298,7 @@ async function compressOne(
       `nothing was compressed, so no model was written (--allow-unchanged writes it anyway). ${leftText(cov) || 'The model has no float weights.'}`,
     );
   }
-  const teacherStudent = flags.teacherReport ? await teacherReport(opened, recipe, result, data!, calibration, refit) : undefined;
+  const teacherStudent = flags.teacherReport ? await teacherReport(opened, recipe, result, data!, calibration, refit, hessiansAfterPrune) : undefined;
   if (result.data) await writeFileSafely(dataPath, result.data.chunks);
   await writeFileSafely(output, result.bytes);
   const gzipBytes = recipe.prune && recipe.prune.pattern !== 'channel' ? await gzipSize(result.bytes) : undefined;
@@ -552,7 +555,9 @@ function renderPrune(r: PruneReport): string {
         l.action === 'prune' ? l.relError.toExponential(2) : '',
         l.reason ??
           (l.sparsegpt
-            ? `SparseGPT: layer output ${l.sparsegpt.layerSqnrDb.toFixed(1)} dB vs ${l.sparsegpt.magnitudeLayerSqnrDb?.toFixed(1)} dB magnitude (calibration inputs)`
+            ? 'joint' in l.sparsegpt
+              ? `SparseGPT, pruned and quantized in one pass: layer output ${l.sparsegpt.layerSqnrDb.toFixed(1)} dB vs ${l.sparsegpt.magnitudeLayerSqnrDb?.toFixed(1)} dB magnitude + round to nearest (calibration inputs)`
+              : `SparseGPT: layer output ${l.sparsegpt.layerSqnrDb.toFixed(1)} dB vs ${l.sparsegpt.magnitudeLayerSqnrDb?.toFixed(1)} dB magnitude (calibration inputs)`
             : (l.note ?? '')),
       ]),
       [false, false, false, true, true, true, true, true, true, true, false],
@@ -672,6 +677,21 @@ function renderStatic(s: StaticReport): string[] {
   ];
 }
 
+/** GPTQ after channel pruning: the pruned (not yet quantized) model run on the calibration samples, its layers' input Hessians. */
+export function prunedHessians(
+  { samples, runtime }: Pick<CalibrationData, 'samples' | 'runtime'>,
+  warn: (line: string) => void = (line) => void process.stderr.write(line),
+) {
+  return async (model: Uint8Array) => {
+    const h = await collectHessians(runtime, model, samples, { maxTensorsPerRun: 16 });
+    if (h.unreachable.length)
+      warn(
+        `cstudio: ${h.unreachable.length} layer input(s) of the pruned model could not be captured: their weights are rounded to nearest: ${h.unreachable.slice(0, 3).join(', ')}\n`,
+      );
+    return h.layers;
+  };
+}
+
 /** The refit's layer-input Hessians: the original run on the calibration samples with the layers' inputs exposed. */
 async function refitOptions({ samples, runtime, files }: CalibrationData): Promise<RefitOptions> {
   const h = await collectHessians(runtime, files, samples, { maxTensorsPerRun: 16 });
@@ -691,8 +711,9 @@ async function teacherReport(
   recipe: Recipe,
   result: CompressResult,
   { samples, runtime, files }: CalibrationData,
-  calibration: (StaticOptions & Pick<QuantizeOptions, 'gptq'>) | undefined,
+  calibration: (StaticOptions & Pick<QuantizeOptions, 'gptq'> & Pick<PruneOptions, 'sparsegpt'>) | undefined,
   refit: RefitOptions | undefined,
+  hessiansAfterPrune?: CompressOptions['hessiansAfterPrune'],
 ): Promise<TeacherStudentReport> {
   const statics = { calibration: calibration?.calibration, calibrationSamples: calibration?.calibrationSamples };
   const plan = reportStages(recipe);
@@ -702,7 +723,8 @@ async function teacherReport(
     const options: CompressOptions = {
       ...statics,
       ...(step.recipe.prune?.refit ? { refit } : {}),
-      ...(step.recipe.quantize?.gptq?.enabled ? { gptq: calibration?.gptq } : {}),
+      ...(step.recipe.quantize?.gptq?.enabled ? { gptq: calibration?.gptq, ...(hessiansAfterPrune ? { hessiansAfterPrune } : {}) } : {}),
+      ...(step.recipe.prune?.method === 'sparsegpt' ? { sparsegpt: calibration?.sparsegpt } : {}),
     };
     stages.push({ id: step.id, label: step.label, model: last ? result.bytes : (await compressModel(opened, step.recipe, options)).bytes });
   }

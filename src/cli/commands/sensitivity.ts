@@ -27,12 +27,14 @@ import {
   labelledCount,
   latencyJson,
   loadModel,
+  nodeRuntime,
   numberFlag,
   UsageError,
   type EvalDataFlags,
 } from '../eval-data';
 import { formatBytes, formatCount, table } from '../format';
 import { checkOutputs, recipeFromFlags, type CompressFlags } from './compress';
+import { calibrationCount, checkTeacherRecipe, needsCalibration, SharedCalibration } from '../calibration';
 import { writeFileSafely } from '../safe-write';
 
 export interface SensitivityFlags extends EvalDataFlags {
@@ -74,6 +76,17 @@ export function describeRecipe(r: Recipe): string {
   return parts.join(' + ') || 'no change';
 }
 
+/** The teacher-guided methods of a recipe, in words. */
+function teacherText(r: Recipe): string {
+  const parts: string[] = [];
+  if (r.prune?.method === 'sparsegpt' && r.prune.pattern !== 'channel')
+    parts.push(r.quantize && r.quantize.format !== 'fp16' && r.quantize.format !== 'static' ? 'SparseGPT, pruned and quantized in one pass' : 'SparseGPT');
+  if (r.prune?.refit && r.prune.pattern === 'channel') parts.push('refit');
+  if (r.quantize?.gptq?.enabled) parts.push('GPTQ');
+  if (r.quantize?.format === 'static') parts.push(`static int8 (${r.quantize.calibration ?? 'minmax'}${r.quantize.biasCorrection ? ', bias correction' : ''})`);
+  return parts.join(', ');
+}
+
 function measureJson(m: CandidateMeasure) {
   return {
     sizeBytes: m.sizeBytes,
@@ -91,6 +104,9 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
   if (!hasTarget && flags.compress.output) throw new UsageError('-o needs a target (--target-size or --max-damage) to plan a recipe');
   const maxDamage = numberFlag(flags.maxDamage, '--max-damage', 0);
   const recipe = await recipeFromFlags(flags.compress);
+  checkTeacherRecipe(recipe);
+  if ((flags.compress.gptqDamp !== undefined || flags.compress.actOrder) && !recipe.quantize?.gptq?.enabled)
+    throw new UsageError('--gptq-damp and --act-order go with --weights gptq');
   await checkOutputs(modelPath, flags.compress, flags.compress.output);
   const model = await loadModel(modelPath);
   const originalBytes = modelSize(model.files);
@@ -98,8 +114,18 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
     flags.targetSize !== undefined ? { sizeBytes: parseSize(flags.targetSize, originalBytes) } : maxDamage !== undefined ? { maxDamage } : undefined;
   const layers = sensitivityLayers(model.opened, recipe);
   if (layers.length === 0) throw new EvalInputError(`the recipe (${describeRecipe(recipe)}) changes no layer of ${modelPath}`);
-  const { data, progress, evaluator } = await candidateSetup(flags, settings, model);
-  const compress = async (r: Recipe) => (await compressModel(model.opened, r)).bytes;
+  // Teacher-guided recipes (static int8, GPTQ, SparseGPT, refit) calibrate once, on samples held out of every measurement:
+  // each layer's damage is measured under the calibrated method.
+  const { data, progress, evaluator, calibration } = await candidateSetup(
+    flags,
+    settings,
+    model,
+    needsCalibration(recipe) ? calibrationCount(recipe) : undefined,
+  );
+  const shared = calibration
+    ? new SharedCalibration(nodeRuntime(settings), model.opened, model.files, calibration.samples, calibration.synthetic, progress, recipe)
+    : undefined;
+  const compress = async (r: Recipe) => (await compressModel(model.opened, r, (await shared?.optionsFor(r)) ?? {})).bytes;
   let ranked: LayerSensitivity[];
   let planned: { plan: MixedPlan; recipe: Recipe; measure: CandidateMeasure; uniform: CandidateMeasure } | undefined;
   try {
@@ -132,6 +158,7 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
       model: modelPath,
       recipe,
       samples: used,
+      ...(shared ? { calibrationSamples: shared.sampleCount } : {}),
       originalBytes,
       ...(evaluator.originalAccuracy ? { originalAccuracy: evaluator.originalAccuracy.value } : {}),
       layers: ranked,
@@ -186,6 +213,7 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
     '',
     'damage = (1 − headline) + (1 − cosine) of the first output with only that layer compressed; most sensitive first.',
   ];
+  if (shared) lines.push(`calibrated on ${shared.sampleCount} other samples (never measured on): ${teacherText(recipe)}`);
   if (evaluator.originalAccuracy)
     lines.push(`original accuracy: ${fmt.pct(evaluator.originalAccuracy.value)} on ${evaluator.originalAccuracy.labelled} labelled samples`);
   if (planned && target) {

@@ -6,12 +6,11 @@
 import { modelSize } from '../../core/eval/types';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { compressModel, type StaticOptions } from '../../core/compress/compress';
-import { staticCalibrationNames } from '../../core/compress/quantize/static';
-import { captureActivations } from '../../core/teacher/capture';
+import { compressModel } from '../../core/compress/compress';
 import type { Granularity } from '../../core/compress/quantize/math';
 import { gridCandidates, PRESETS, runSweep, sweepCsv, type SweepCandidate, type SweepPoint } from '../../core/eval/sweep';
-import { DEFAULT_CALIBRATION_SAMPLES, RecipeError, validateRecipe, type PrunePattern, type Recipe } from '../../core/recipe';
+import { RecipeError, validateRecipe, type PrunePattern, type Recipe } from '../../core/recipe';
+import { applyTeacherSweep, calibrationCount, checkTeacherRecipe, needsCalibration, SharedCalibration, teacherSweepFlags } from '../calibration';
 import {
   candidateSetup,
   datasetJson,
@@ -98,16 +97,29 @@ const BASE_KEYS = [
   'global',
   'layerCap',
   'norm',
+  // Teacher-guided settings of the base recipe (the method lists, GPTQ's settings and the sample count are applied to
+  // the points afterwards: applyTeacherSweep).
+  'activations',
+  'calibration',
+  'calibMethod',
+  'staticWeights',
+  'biasCorrection',
+  'refit',
 ] as const;
+/** Teacher-guided flags that make a grid of the base recipe on their own (as the base flags do). */
+const TEACHER_KEYS = ['weights', 'gptq', 'pruneMethod'] as const;
 
 /** The sweep's candidates: the grid (when grid or base flags are given), the presets asked for, or every preset. */
 export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate[]> {
   const b = flags.base;
-  const baseGiven = BASE_KEYS.some((k) => b[k] !== undefined && !(Array.isArray(b[k]) && (b[k] as unknown[]).length === 0));
+  const baseGiven = [...BASE_KEYS, ...TEACHER_KEYS].some((k) => b[k] !== undefined && !(Array.isArray(b[k]) && (b[k] as unknown[]).length === 0));
+  const teacher = teacherSweepFlags(b);
   const gridGiven = [flags.bits, flags.sparsity, flags.granularity, flags.pattern, flags.blockSize].some((v) => v !== undefined);
   const candidates: SweepCandidate[] = [];
   if (gridGiven || baseGiven) {
-    const base = await recipeFromFlags({ ...Object.fromEntries(BASE_KEYS.map((k) => [k, b[k]])), json: false } as CompressFlags);
+    // --refit and --prune-method describe the grid's pruning: the base recipe gets the grid's pattern with them.
+    const prunePattern = b.refit || b.pruneMethod !== undefined ? { pattern: flags.pattern ?? (b.refit ? 'channel' : undefined) } : {};
+    const base = await recipeFromFlags({ ...Object.fromEntries(BASE_KEYS.map((k) => [k, b[k]])), ...prunePattern, json: false } as CompressFlags);
     const granularities = listFlag(flags.granularity) ?? [base.quantize?.granularity ?? 'channel'];
     for (const g of granularities)
       if (!GRANULARITIES.includes(g as Granularity)) throw new UsageError(`granularity must be one of ${GRANULARITIES.join(', ')} (got "${g}")`);
@@ -132,7 +144,7 @@ export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate
   if (flags.preset !== undefined) candidates.push(...presetsFrom(flags.preset));
   else if (!gridGiven && !baseGiven) candidates.push(...PRESETS);
   const seen = new Set<string>();
-  const unique = candidates.filter((c) => {
+  const unique = applyTeacherSweep(candidates, teacher).filter((c) => {
     const key = JSON.stringify(c.recipe);
     if (seen.has(key)) return false;
     seen.add(key);
@@ -143,6 +155,7 @@ export async function sweepCandidates(flags: SweepFlags): Promise<SweepCandidate
   return unique.map((c) => {
     try {
       const recipe = validateRecipe(c.recipe);
+      checkTeacherRecipe(recipe, c.label);
       return { label: recipe.quantize?.format === 'static' && !/static/.test(c.label) ? `static ${c.label}` : c.label, recipe };
     } catch (err) {
       throw err instanceof RecipeError ? new RecipeError(`${c.label}: ${err.message}`) : err;
@@ -162,27 +175,13 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
   const candidates = await sweepCandidates(flags);
   if (flags.csv !== undefined) await checkOutputPath(flags.csv, '--csv', [modelPath]);
   const model = await loadModel(modelPath);
-  // Static int8 points need the teacher's statistics: calibrated once on samples held out of every measurement.
-  const statics = candidates.filter((c) => c.recipe.quantize?.format === 'static');
-  const calibrationCount = statics.length ? Math.max(...statics.map((c) => c.recipe.quantize!.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES)) : undefined;
-  const { data, progress, evaluator, calibration } = await candidateSetup(flags, settings, model, calibrationCount);
-  const calibrations = new Map<string, StaticOptions>();
-  const calibrationFor = async (recipe: Recipe): Promise<StaticOptions> => {
-    const q = recipe.quantize;
-    if (q?.format !== 'static' || !calibration) return {};
-    const names = await staticCalibrationNames(model.opened, q);
-    const samples = calibration.samples.slice(0, q.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES);
-    const key = JSON.stringify([samples.length, names]);
-    let found = calibrations.get(key);
-    if (!found) {
-      if (calibration.synthetic)
-        progress(`note: static int8 points are calibrated on ${samples.length} synthetic inputs; pass --data for ranges that mean something`);
-      const capture = await captureActivations(nodeRuntime(settings), model.files, names, samples);
-      found = { calibration: capture.stats, calibrationSamples: samples.length };
-      calibrations.set(key, found);
-    }
-    return found;
-  };
+  // Teacher-guided points (static int8, GPTQ, SparseGPT, refit) calibrate once, on samples held out of every measurement.
+  const calibrated = candidates.filter((c) => needsCalibration(c.recipe));
+  const calibrationSamples = calibrated.length ? Math.max(...calibrated.map((c) => calibrationCount(c.recipe))) : undefined;
+  const { data, progress, evaluator, calibration } = await candidateSetup(flags, settings, model, calibrationSamples);
+  const shared = calibration
+    ? new SharedCalibration(nodeRuntime(settings), model.opened, model.files, calibration.samples, calibration.synthetic, progress)
+    : undefined;
   if (flags.outDir) await mkdir(flags.outDir, { recursive: true });
   const files = new Map<Recipe, string>();
   let points: SweepPoint[];
@@ -191,7 +190,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
       candidates,
       {
         compress: async (recipe) => {
-          const bytes = (await compressModel(model.opened, recipe, await calibrationFor(recipe))).bytes;
+          const bytes = (await compressModel(model.opened, recipe, (await shared?.optionsFor(recipe)) ?? {})).bytes;
           if (flags.outDir) {
             const index = candidates.findIndex((c) => c.recipe === recipe) + 1;
             const label = candidates[index - 1]?.label ?? 'point';
@@ -220,6 +219,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
     const json = {
       model: modelPath,
       samples: used,
+      ...(shared ? { calibrationSamples: shared.sampleCount } : {}),
       points: points.map((p) => (files.has(p.recipe) ? { ...p, file: files.get(p.recipe) } : p)),
       dataset: datasetJson(data, used, labelledCount(data, used)),
       runtime: evaluator.runtime.name,
@@ -234,6 +234,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
     data: data.name,
     runtime: evaluator.runtime.name,
     labelled: !!evaluator.originalAccuracy,
+    calibrationSamples: shared?.sampleCount,
     csv: flags.csv,
     outDir: flags.outDir,
   });
@@ -241,7 +242,7 @@ export async function sweepCommand(modelPath: string, flags: SweepFlags): Promis
 
 function renderSweep(
   points: SweepPoint[],
-  info: { modelPath: string; data: string; runtime: string; labelled: boolean; csv?: string; outDir?: string },
+  info: { modelPath: string; data: string; runtime: string; labelled: boolean; calibrationSamples?: number; csv?: string; outDir?: string },
 ): string {
   const original = points[0]!;
   const metric = info.labelled ? 'accuracy' : (points.find((p) => p.headline && !p.isOriginal)?.headline?.metric ?? 'quality');
@@ -271,6 +272,8 @@ function renderSweep(
     '',
     `★ frontier: no other point has ${metric} as high with latency as low. Latency is the median; "vs original" compares it with the original timed alongside (interleaved).`,
   ];
+  if (info.calibrationSamples !== undefined)
+    lines.push(`teacher-guided points calibrated on ${info.calibrationSamples} other samples, never measured on (static int8, GPTQ, SparseGPT, refit)`);
   if (info.csv) lines.push(`table written to ${info.csv}`);
   if (info.outDir) lines.push(`models written to ${info.outDir}`);
   return lines.join('\n');

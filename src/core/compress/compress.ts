@@ -15,10 +15,11 @@ import type { QuantizeRecipe, PruneRecipe, Recipe } from '../recipe';
 import { computeCoverage, tensorKey, type Coverage } from './coverage';
 import { pruneEditable, type PruneOptions, type PruneReport } from './prune/apply';
 import { limitPlanToOpset, planQuantization } from './quantize/plan';
-import { quantizeEditable, type QuantizeOptions } from './quantize/quantize';
+import { gridSource, quantizeEditable, type QuantizeOptions } from './quantize/quantize';
 import { summarizeTensors, type QuantReport } from './quantize/report';
 import { emitStatic, foldBatchNorms, staticLayout, type StaticReport } from './quantize/static';
 import type { ActivationStats } from '../teacher/histogram';
+import type { GptqLayer } from '../teacher/gptq-layers';
 
 export interface CompressResult {
   /** The .onnx file. */
@@ -50,6 +51,16 @@ export type CompressOptions = QuantizeOptions &
     externalDataName?: string;
     /** Size from which the output is split (default: protobuf's 2 GB; tests lower it). */
     standaloneLimit?: number;
+    /**
+     * SparseGPT with integer quantization: prune and quantize in one column pass (default true); false prunes with
+     * SparseGPT first and quantizes the result afterwards (GPTQ or round to nearest), for comparison.
+     */
+    jointSparseGpt?: boolean;
+    /**
+     * GPTQ after channel pruning: the layer-input Hessians of the pruned model (the caller runs it on the calibration
+     * data; `model` is the pruned, not yet quantized model). Without it GPTQ skips the layers whose shape changed.
+     */
+    hessiansAfterPrune?: (model: Uint8Array) => Promise<Map<string, GptqLayer>>;
   };
 
 /** Raises a fresh copy of the model to `target` (or the highest lower opset that still helps); a failed upgrade leaves no half-converted model. */
@@ -97,7 +108,17 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
 
   if (recipe.prune?.method === 'sparsegpt' && recipe.prune.pattern !== 'channel' && !options.sparsegpt)
     throw new Error('SparseGPT needs calibration: run the original model on calibration data first (teacher/gptq-layers.ts collectHessians).');
-  const prune = recipe.prune ? await pruneEditable(work, recipe.prune, options) : undefined;
+  const joint = jointQuantize(work, recipe, options, upgradeFailure);
+  const prune = recipe.prune ? await pruneEditable(work, recipe.prune, { ...options, ...(joint ? { jointQuantize: joint } : {}) }) : undefined;
+  if (joint?.originals.size) options = { ...options, jointOriginals: joint.originals };
+
+  // GPTQ after channel pruning: the pruned layers' inputs differ from the original's, so their Hessians are measured
+  // again on the pruned model.
+  if (recipe.prune?.pattern === 'channel' && recipe.quantize?.gptq?.enabled && options.hessiansAfterPrune) {
+    const layers = await options.hessiansAfterPrune(await encodeStandalone(opened, work.model));
+    const g = recipe.quantize.gptq;
+    options = { ...options, gptq: { layers, options: options.gptq?.options ?? { dampening: g.dampening, blockSize: g.blockSize, actOrder: g.actOrder } } };
+  }
 
   // GPTQ after pruning keeps the pruned weights at zero (its error feedback would otherwise refill them).
   if (options.gptq && recipe.prune) options = { ...options, gptq: { ...options.gptq, options: { ...options.gptq.options, keepZeros: true } } };
@@ -171,6 +192,38 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
     quantize,
     upgrade,
     coverage: coverageOf(opened, work, prune, quantize),
+  };
+}
+
+/**
+ * SparseGPT with integer quantization (not fp16, not static int8, whose emitter chooses its own layout): the grid of
+ * every weight the quantizer will write, planned before pruning (unstructured and N:M masks keep shapes), so the
+ * pruning pass can quantize the kept weights in the same column loop.
+ */
+function jointQuantize(work: EditableModel, recipe: Recipe, options: CompressOptions, upgradeFailure: string | undefined): PruneOptions['jointQuantize'] {
+  const q = recipe.quantize;
+  const p = recipe.prune;
+  if (!q || !p || p.method !== 'sparsegpt' || p.pattern === 'channel' || !options.sparsegpt || options.jointSparseGpt === false) return undefined;
+  if (q.format === 'fp16' || q.format === 'static') return undefined;
+  const plan = planQuantization(work, q);
+  if (plan.opset > work.opset)
+    limitPlanToOpset(plan, work.opset, `the model cannot move past opset ${work.opset}${upgradeFailure ? ` (${upgradeFailure})` : ''}`, work.catalog);
+  const byName = new Map(plan.tensors.filter((t) => t.action === 'quantize' && t.graphPath === 'main' && t.format !== 'fp16').map((t) => [t.name, t]));
+  return {
+    gridFor: (name, shape, op, transB) => {
+      const t = byName.get(name);
+      return t && t.op === op
+        ? gridSource(
+            q,
+            t,
+            shape,
+            shape.reduce((a, b) => a * b, 1),
+            op,
+            transB,
+          )
+        : undefined;
+    },
+    originals: new Map(),
   };
 }
 

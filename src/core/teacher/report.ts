@@ -310,7 +310,7 @@ export function formatDb(db: number | null): string {
 
 /** One stage of the report: the recipe compressed with the recovery steps up to this one. */
 export interface StagePlan {
-  id: 'rtn' | 'pruned' | 'refit' | 'gptq' | 'bias-correction';
+  id: 'rtn' | 'pruned' | 'refit' | 'gptq' | 'bias-correction' | 'sparsegpt';
   label: string;
   recipe: Recipe;
 }
@@ -323,6 +323,17 @@ export interface StagePlan {
 export function reportStages(recipe: Recipe): StagePlan[] {
   const q = recipe.quantize;
   const p = recipe.prune;
+  // SparseGPT with integer weights prunes and quantizes in one pass (compress.ts): compared with magnitude pruning and
+  // round to nearest, the two steps it replaces.
+  if (p?.method === 'sparsegpt' && p.pattern !== 'channel' && q && q.format !== 'fp16' && q.format !== 'static')
+    return [
+      {
+        id: 'rtn',
+        label: 'magnitude pruned + round to nearest',
+        recipe: { ...recipe, prune: { ...p, method: 'magnitude' }, quantize: { ...q, ...(q.gptq ? { gptq: { ...q.gptq, enabled: false } } : {}) } },
+      },
+      { id: 'sparsegpt', label: '+ SparseGPT: pruned and quantized in one pass', recipe },
+    ];
   const refit = p?.refit === true && p.pattern === 'channel';
   const gptq = q?.gptq?.enabled === true;
   const bias = q?.format === 'static' && q.biasCorrection === true;

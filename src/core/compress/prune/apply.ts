@@ -22,6 +22,8 @@ import { selectKth } from '../../analysis/select';
 import { countZeros, globalPruneCountsOn, zeroTies } from './masks';
 import type { GptqLayer } from '../../teacher/gptq-layers';
 import { sparseGptWeight, type SparseGptOptions, type SparseGptTensorReport } from '../../teacher/sparsegpt';
+import { sparseGptQuantizeWeight, type SparseGptQuantTensorReport } from '../../teacher/sparsegpt-quant';
+import type { GridSource } from '../../teacher/gptq-layers';
 
 export type { PruneGroupReport, PruneGroupMember } from './channels';
 
@@ -52,7 +54,7 @@ export interface PruneLayerReport {
   /** Channel pruning: the ids of the channel groups the layer's output channels belong to. */
   groups?: number[];
   /** SparseGPT chose this layer's mask and updated its kept weights (layer-output SQNR on calibration inputs vs magnitude's). */
-  sparsegpt?: SparseGptTensorReport;
+  sparsegpt?: SparseGptTensorReport | SparseGptQuantTensorReport;
   /** Why a layer was pruned by magnitude although the recipe asked for SparseGPT. */
   note?: string;
 }
@@ -168,6 +170,15 @@ export function pruneCandidates(catalog: TensorCatalog, recipe: PruneRecipe, lay
 export interface PruneOptions {
   /** SparseGPT: the layers' Hessians by weight name (teacher/gptq-layers.ts `collectHessians`, as for GPTQ) and its options. */
   sparsegpt?: { layers: Map<string, GptqLayer>; options: Omit<SparseGptOptions, 'grid'> };
+  /**
+   * SparseGPT and quantization in one pass (compress.ts sets it when the recipe also quantizes to integer codes): the
+   * grid each weight will be written with (undefined: pruned alone), and the original weights of the ones done jointly
+   * (the quantizer's range source, so it writes exactly the joint pass's codes).
+   */
+  jointQuantize?: {
+    gridFor: (name: string, shape: number[], op: string, transB: boolean) => GridSource | undefined;
+    originals: Map<string, { original: Float32Array; rangeFrom: Float32Array }>;
+  };
   backend?: KernelBackend;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -225,7 +236,7 @@ async function pruneMasks(work: EditableModel, recipe: PruneRecipe, layers: Prun
       }
       pruned = (await onDevice(backend, original, (kern, t) => kern.nmMask(t, view, n, m))).values;
     }
-    const sparse = recipe.method === 'sparsegpt' ? sparseGptFor(options, c, original, pruned, recipe.pattern, counts[i]!) : undefined;
+    const sparse = recipe.method === 'sparsegpt' ? await sparseGptFor(options, c, original, pruned, recipe.pattern, counts[i]!) : undefined;
     if (sparse && 'adjusted' in sparse) pruned = sparse.adjusted;
     setValues(c.entry, pruned);
     const zeros = countZeros(pruned);
@@ -248,18 +259,24 @@ async function pruneMasks(work: EditableModel, recipe: PruneRecipe, layers: Prun
 }
 
 /** SparseGPT for one masked layer when it has a Hessian (the magnitude mask `magnitude` feeds its report), else why not. */
-function sparseGptFor(
+async function sparseGptFor(
   options: PruneOptions,
   c: Candidate,
   original: Float32Array,
   magnitude: Float32Array,
   pattern: PruneRecipe['pattern'],
   count: number,
-): { adjusted: Float32Array; report: SparseGptTensorReport } | { note: string } {
+): Promise<{ adjusted: Float32Array; report: SparseGptTensorReport | SparseGptQuantTensorReport } | { note: string }> {
   const layer = options.sparsegpt?.layers.get(c.entry.name);
   if (!layer || c.entry.graphPath !== 'main' || layer.op !== c.op || layer.shape.join() !== c.entry.shape.join())
     return { note: 'SparseGPT: no calibration inputs reach this layer: pruned by magnitude' };
   const nm = pattern === '2:4' ? { kind: 'nm' as const, n: 2, m: 4 } : pattern === '4:8' ? { kind: 'nm' as const, n: 4, m: 8 } : undefined;
+  const source = options.jointQuantize?.gridFor(c.entry.name, c.entry.shape, layer.op, layer.transB);
+  if (source) {
+    const joint = await sparseGptQuantizeWeight(original, layer, nm ?? { kind: 'unstructured', count }, source, options.sparsegpt!.options, magnitude);
+    options.jointQuantize!.originals.set(c.entry.name, { original, rangeFrom: joint.rangeFrom });
+    return { adjusted: joint.adjusted, report: joint.report };
+  }
   return sparseGptWeight(original, layer, nm ?? { kind: 'unstructured', count }, options.sparsegpt!.options, magnitude);
 }
 

@@ -30,6 +30,11 @@ export interface QuantizeOptions {
   backend?: KernelBackend;
   /** GPTQ: the layers' Hessians by weight name (teacher/gptq-layers.ts `collectHessians`) and its options. */
   gptq?: { layers: Map<string, GptqLayer>; options: GptqOptions };
+  /**
+   * Weights SparseGPT already pruned and quantized in one pass (by name): their original values, from which the
+   * grid is chosen (the values now stored are on it, so the codes written are the joint pass's).
+   */
+  jointOriginals?: Map<string, { original: Float32Array; rangeFrom: Float32Array }>;
 }
 
 /** The view and spec the tensor's emitter quantizes it with, in the stored layout (GPTQ uses the same grid). */
@@ -124,9 +129,25 @@ export async function quantizeEditable(
     if (hasNonFinite(values)) {
       tensors.push({ ...t, action: 'skip', reason: 'holds NaN or ±Inf values (a mask or sentinel, not a weight)', bytesAfter: t.bytesBefore });
     } else {
-      const g = await gptqFor(options, recipe, t, entry.shape, values);
-      const written = await EMITTERS[t.format as Exclude<WrittenFormat, 'fp16'>](ctx, entry, t, g ? g.adjusted : values, g ? values : undefined);
+      const joint = t.graphPath === 'main' ? options.jointOriginals?.get(t.name) : undefined;
+      const g = joint ? undefined : await gptqFor(options, recipe, t, entry.shape, values);
+      const written = await EMITTERS[t.format as Exclude<WrittenFormat, 'fp16'>](ctx, entry, t, g ? g.adjusted : values, g ? values : joint?.rangeFrom);
       let { signal, noise } = written;
+      const jointNotes: string[] = [];
+      if (joint) {
+        // Pruned and rounded in one pass: the error is against the weights before pruning.
+        signal = 0;
+        noise = 0;
+        for (let i = 0; i < joint.original.length; i++) {
+          signal += joint.original[i]! ** 2;
+          noise += (joint.original[i]! - written.dequantized[i]!) ** 2;
+        }
+        const mismatched = countMismatched(values, written.dequantized);
+        jointNotes.push(
+          'SparseGPT: pruned and quantized in one pass (error against the weights before pruning)',
+          ...(mismatched ? [`${mismatched} written value(s) differ from the joint pass's (the format's grid differs from the one it used)`] : []),
+        );
+      }
       if (g) {
         // The emitter measured against the adjusted weights: the error is against the original ones.
         signal = 0;
@@ -142,7 +163,7 @@ export async function quantizeEditable(
       options.dequantized?.set(t.name, written.dequantized);
       tensors.push({
         ...t,
-        notes: [...t.notes, ...(g?.notes ?? []), ...(written.notes ?? [])],
+        notes: [...t.notes, ...jointNotes, ...(g?.notes ?? []), ...(written.notes ?? [])],
         bytesAfter: written.bytesAfter,
         ...errorFromSums(signal, noise),
         ...(g ? { gptq: g.gptq } : {}),

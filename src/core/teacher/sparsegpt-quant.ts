@@ -1,0 +1,108 @@
+/**
+ * SparseGPT and quantization in one pass (Frantar & Alistarh, 2023, §"Joint sparsification & quantization"): one
+ * sweep over the input columns chooses each block's mask by OBS saliency, sets the pruned weights to exactly 0 and
+ * rounds the kept ones to the quantization grid, and feeds every column's error (the whole weight when pruned, the
+ * rounding error when kept) to the columns not yet visited — so later kept weights make up for both the pruning and
+ * the rounding of earlier ones. Prune-then-quantize instead fixes the mask and the compensating updates first, then
+ * rounds the already-updated weights, whose rounding error nothing compensates for any more (unless GPTQ runs
+ * again afterwards, on a mask it cannot change).
+ *
+ * The grid is the studio's own (scales and zero points from the original weights, in the layout the format's
+ * emitter groups them, as GPTQ's in gptq-layers.ts), so the emitter, given the original weights as its range
+ * source, writes exactly these codes.
+ */
+import { codeRange, quantizeTensor } from '../compress/quantize/math';
+import type { Grouping } from '../../kernels/quant';
+import { gridOf, quadraticForm, quantizeOne, type Grid } from './gptq';
+import { storedIndex, type GptqLayer, type GridSource } from './gptq-layers';
+import { blockShare, sparseGpt, sparseGptWeight, type SparseGptOptions, type SparseGptTensorReport, type SparsityPattern } from './sparsegpt';
+
+/**
+ * The joint pass on W [rows, cols] (row-major) with H [cols, cols] and a per-element grid: pruned weights are 0,
+ * kept weights are on the grid. (The column loop is SparseGPT's, sparsegpt.ts, with its grid switched on.)
+ */
+export function sparseGptQuantize(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  h: Float64Array,
+  pattern: SparsityPattern,
+  grid: Grid,
+  options: Omit<SparseGptOptions, 'grid'> = {},
+): Float32Array {
+  return sparseGpt(w, rows, cols, h, pattern, { ...options, grid });
+}
+
+export interface SparseGptQuantTensorReport extends SparseGptTensorReport {
+  /** Pruned and quantized in one pass; layerSqnrDb is of the written (pruned and rounded) weights against the original. */
+  joint: true;
+}
+
+/**
+ * The joint pass on one stored weight (Conv per group, Gemm, MatMul): the grid is computed from the original values
+ * as the emitter will (same view and spec), `pattern` counts over the whole tensor (unstructured counts shared out
+ * over the conv groups). `magnitude` (the same tensor pruned by magnitude, not rounded) only feeds the report.
+ * Returns the pruned and quantized weights (dequantized) in the stored layout.
+ */
+export async function sparseGptQuantizeWeight(
+  values: Float32Array,
+  layer: GptqLayer,
+  pattern: SparsityPattern,
+  source: GridSource,
+  options: Omit<SparseGptOptions, 'grid'> = {},
+  magnitude?: Float32Array,
+): Promise<{ adjusted: Float32Array; rangeFrom: Float32Array; report: SparseGptQuantTensorReport }> {
+  // The grid's ranges from SparseGPT's float result (the kept weights grow as they make up for the pruned ones: ranges
+  // from the original weights would clip them), as prune-then-quantize chooses them.
+  const rangeFrom = sparseGptWeight(values, layer, pattern, options).adjusted;
+  const q = await quantizeTensor(rangeFrom, source.view, source.spec);
+  const { qmin, qmax } = codeRange(source.spec.bits, source.spec.symmetric);
+  const grouping: Grouping = { granularity: source.spec.granularity, blockSize: source.spec.blockSize };
+  const stored = gridOf(source.view, grouping, q.scales, q.zeroPoints, qmin, qmax);
+  const { groups, rows, cols, at } = storedIndex(layer);
+  const adjusted = new Float32Array(values.length);
+  let signal = 0;
+  let noise = 0;
+  let noiseM = 0;
+  for (let g = 0; g < groups; g++) {
+    const w = new Float32Array(rows * cols);
+    const grid: Grid = { scale: new Float32Array(rows * cols), invScale: new Float32Array(rows * cols), zeroPoint: new Int32Array(rows * cols), qmin, qmax };
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) {
+        const e = at(g, r, c);
+        const i = r * cols + c;
+        w[i] = values[e]!;
+        grid.scale[i] = stored.scale[e]!;
+        grid.invScale[i] = stored.invScale[e]!;
+        grid.zeroPoint[i] = stored.zeroPoint[e]!;
+      }
+    const h = layer.hessians[g]!.finish();
+    const p: SparsityPattern = pattern.kind === 'unstructured' ? { kind: 'unstructured', count: blockShare(pattern.count, groups, g, g + 1) } : pattern;
+    const out = sparseGptQuantize(w, rows, cols, h, p, grid, options);
+    signal += quadraticForm(w, rows, cols, h);
+    noise += quadraticForm(
+      Float64Array.from(w, (x, i) => x - out[i]!),
+      rows,
+      cols,
+      h,
+    );
+    if (magnitude) {
+      const d = new Float64Array(rows * cols);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++) {
+          const i = r * cols + c;
+          const m = magnitude[at(g, r, c)]!;
+          // The magnitude mask, kept weights rounded to the same grid: what prune-then-round-to-nearest writes.
+          d[i] = w[i]! - (m === 0 ? 0 : quantizeOne(m, grid.scale[i]!, grid.invScale[i]!, grid.zeroPoint[i]!, qmin, qmax));
+        }
+      noiseM += quadraticForm(d, rows, cols, h);
+    }
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) adjusted[at(g, r, c)] = out[r * cols + c]!;
+  }
+  const db = (n: number) => (n <= 0 ? Infinity : 10 * Math.log10(signal / n));
+  return {
+    adjusted,
+    rangeFrom,
+    report: { layerSqnrDb: db(noise), ...(magnitude ? { magnitudeLayerSqnrDb: db(noiseM) } : {}), dampening: options.dampening ?? 0.01, joint: true },
+  };
+}
