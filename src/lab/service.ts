@@ -196,6 +196,7 @@ export function createLabService(deps: LabDeps) {
     modelChanged(): void {
       modelGeneration++;
       original = undefined;
+      sensitivityCalibration = undefined;
     },
     ensureOriginal,
     calibrate,
