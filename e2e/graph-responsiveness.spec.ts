@@ -1,15 +1,21 @@
 /**
  * The graph view stays responsive on a 10,000-node graph: panning (drag, arrow keys) and zooming (wheel, +/−) run in
- * the `alone` project (matched by name), like the other responsiveness specs, with the same threshold and the same
- * best-of-three style; the real figures are logged. Layout runs in a worker; each frame draws only what is on screen.
+ * the `alone` project (matched by name), like the other responsiveness specs, best of three attempts; the figures are
+ * logged. Layout runs in a worker; each frame draws only what is on screen, or copies a cached picture while panning.
  */
 import type { Page } from '@playwright/test';
 import { DT, graph, model, node, serialize, tensor, valueInfo } from '../test/fixtures/onnx-helpers.ts';
 import { expect, modelName, openStudio, test, type NamedBytes } from './support';
 import { longTasksDuring } from './lab';
 
-/** A pause a person notices as a freeze (the threshold e2e/responsiveness.spec.ts asserts). */
-const FREEZE_MS = 250;
+type Box = { x: number; y: number; width: number; height: number };
+
+/** The issue's target: no main-thread task over 50 ms while panning and zooming (best of three attempts). */
+const TARGET_MS = 50;
+
+// Playwright's trace recorder snapshots the whole DOM in the page after every mouse move and key press (200–400 ms on
+// this page, measured with a Chromium trace): those snapshots were the long tasks this spec used to log, not the studio.
+test.use({ trace: 'off' });
 const OPS = 10_000;
 
 /** 10,000 ops: residual blocks of MatMul → Relu → Add, one small weight per MatMul. */
@@ -40,29 +46,31 @@ function syntheticModel(): NamedBytes {
   return { name: 'synthetic-10k.onnx', bytes };
 }
 
-async function panAndZoom(page: Page) {
-  const canvas = page.getByTestId('graph-canvas');
-  const box = (await canvas.boundingBox())!;
-  const cx = box.x + box.width / 2;
-  const cy = box.y + box.height / 2;
+/**
+ * Pans and zooms with the mouse, the wheel and the keyboard only; what the locators need is read before the measured
+ * window, since a locator action runs Playwright's own script in the page (actionability checks, accessible names).
+ */
+async function panAndZoom(page: Page, canvasBox: Box, fitBox: Box) {
+  const cx = canvasBox.x + canvasBox.width / 2;
+  const cy = canvasBox.y + canvasBox.height / 2;
   // Zoomed all the way out (every node on screen), then at reading scale (labels drawn).
   for (const zoomIn of [false, true]) {
     if (zoomIn) {
-      await page.getByTestId('graph-view').getByRole('button', { name: 'Fit' }).click();
+      await page.mouse.click(fitBox.x + fitBox.width / 2, fitBox.y + fitBox.height / 2);
       await page.mouse.move(cx, cy);
       for (let i = 0; i < 12; i++) await page.mouse.wheel(0, -240);
     }
+    // Pressing on the canvas focuses it, so the keys below go to it.
     await page.mouse.move(cx, cy);
     await page.mouse.down();
     for (let i = 0; i < 40; i++) await page.mouse.move(cx + Math.sin(i / 6) * 200, cy + Math.cos(i / 6) * 150 - i * 2, { steps: 2 });
     await page.mouse.up();
-    await canvas.focus();
     for (const key of ['ArrowDown', 'ArrowDown', 'ArrowRight', '+', '-', 'ArrowUp', 'ArrowLeft']) await page.keyboard.press(key);
   }
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
 
-test('a 10,000-node graph pans and zooms without freezing the page (long tasks logged; 50 ms is the target)', async ({ page }) => {
+test('a 10,000-node graph pans and zooms with no main-thread task over 50 ms', async ({ page }) => {
   test.setTimeout(300_000);
   await openStudio(page);
   const synthetic = syntheticModel();
@@ -80,17 +88,19 @@ test('a 10,000-node graph pans and zooms without freezing the page (long tasks l
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
   await page.waitForTimeout(1000);
 
+  const canvasBox = (await page.getByTestId('graph-canvas').boundingBox())!;
+  const fitBox = (await view.getByRole('button', { name: 'Fit' }).boundingBox())!;
   const attempts: { tasks: number[]; frames: string[] }[] = [];
   for (let i = 0; i < 3; i++) {
-    const attempt = await longTasksDuring(page, () => panAndZoom(page));
+    const attempt = await longTasksDuring(page, () => panAndZoom(page, canvasBox, fitBox));
     attempts.push(attempt);
     console.log(`attempt ${i + 1}: long tasks ${JSON.stringify(attempt.tasks)}\n  ${attempt.frames.slice(0, 8).join('\n  ')}`);
-    if (Math.max(0, ...attempt.tasks) <= 50) break;
+    if (Math.max(0, ...attempt.tasks) <= TARGET_MS) break;
   }
   const drawnAtEnd = await page.getByTestId('graph-canvas').getAttribute('data-drawn');
   const summary = `10,000-node graph (layout ${layoutMs} ms in the worker): long tasks while panning/zooming, per attempt: ${attempts.map((a) => JSON.stringify(a.tasks)).join(' | ')}; nodes drawn in the last frame: ${drawnAtEnd}`;
   console.log(summary);
   test.info().annotations.push({ type: 'measurement', description: summary });
   const frames = attempts.map((a, i) => `attempt ${i + 1} long frames:\n  ${a.frames.join('\n  ') || 'none'}`).join('\n');
-  expect(Math.min(...attempts.map((a) => Math.max(0, ...a.tasks))), `${summary}\n${frames}`).toBeLessThanOrEqual(FREEZE_MS);
+  expect(Math.min(...attempts.map((a) => Math.max(0, ...a.tasks))), `${summary}\n${frames}`).toBeLessThanOrEqual(TARGET_MS);
 });

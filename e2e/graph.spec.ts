@@ -136,4 +136,10 @@ test('the SQNR legend follows the recipe, and the overlay and graph export', asy
   expect(png.suggestedFilename()).toBe('mnist-cnn.graph.png');
   const pngBytes = readFileSync((await png.path())!);
   expect([...pngBytes.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
+
+  // The overlay is kept across a reload (with the pane layout), and drawn again once the results are back.
+  await page.reload();
+  await graphReady(page);
+  await expect(view(page).getByTestId('graph-overlay')).toHaveValue('sqnr');
+  await expect(legend.getByTestId('graph-legend-max')).toHaveText(/dB/, { timeout: 20_000 });
 });

@@ -19,6 +19,10 @@ import { longTasksDuring, openLab, panel, setNumber } from './lab';
 /** A pause a person notices as a freeze. */
 const FREEZE_MS = 250;
 
+// Playwright's trace recorder snapshots the page's DOM after every action, on the page's main thread (200–400 ms on a
+// big page, measured with a Chromium trace): it would be counted as the studio's long tasks.
+test.use({ trace: 'off' });
+
 const detail = (page: Page) => page.getByTestId('tensor-detail');
 const histogram = (page: Page) => page.getByTestId('histogram');
 const binsSelect = (page: Page) => detail(page).getByLabel('Bins', { exact: true });

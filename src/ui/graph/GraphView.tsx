@@ -37,7 +37,9 @@ export function GraphView({ tensors, fileName, fill = false }: { tensors: Tensor
   const [expanded, setExpanded] = useState<ReadonlySet<number>>(new Set());
   const [scene, setScene] = useState<Scene | null>(null);
   const [layoutInfo, setLayoutInfo] = useState<{ ms: number; engine: string } | null>(null);
-  const [overlayKind, setOverlayKind] = useState<OverlayKind>('none');
+  // The overlay is a preference (kept with the pane layout across reloads); it applies to whichever model is open.
+  const overlayKind = useLayout((s) => s.overlay);
+  const setOverlayKind = useLayout((s) => s.setOverlay);
   const [query, setQuery] = useState('');
   const [selectedNode, setSelectedNode] = useState<number | null>(null);
   const canvas = useRef<GraphCanvasHandle>(null);

@@ -120,7 +120,7 @@ export function drawScene(
   const wx1 = (width - tx + 20) / k;
   const wy1 = (height - ty + 20) / k;
   ctx.save();
-  ctx.setTransform(ctx.getTransform().multiply(new DOMMatrix([k, 0, 0, k, tx, ty])));
+  ctx.transform(k, 0, 0, k, tx, ty);
 
   // Expanded groups: dashed boxes.
   if (visible.clusters.length) {
@@ -289,8 +289,10 @@ export const CACHE_MIN_NODES = 2000;
 
 /**
  * Paints frames. For big graphs it keeps a picture twice the viewport's size at the current zoom and only copies it,
- * shifted, while panning: one drawImage per frame instead of thousands of boxes. The picture is redrawn when the
- * zoom changes, the view leaves it, or what is drawn changes (`version`).
+ * shifted, while panning: one drawImage per frame instead of thousands of boxes. The picture is (re)drawn on the first
+ * frame of a pan (same zoom and drawing as the frame before, only the offset moved) when the view has left it; a frame
+ * with a new zoom or new content (`version`) is drawn straight to the screen, a quarter of the picture's area, so a
+ * wheel or pinch zoom never pays for a picture it will not reuse.
  */
 export class GraphPainter {
   private cache: {
@@ -303,8 +305,11 @@ export class GraphPainter {
     version: unknown;
     scene: Scene;
   } | null = null;
+  private canvas: HTMLCanvasElement | OffscreenCanvas | null = null;
+  /** What the previous frame showed, to tell a pan from a zoom. */
+  private last: { k: number; width: number; height: number; version: unknown; scene: Scene } | null = null;
 
-  /** Draws a frame; returns the number of nodes in the last full drawing and whether the cache served this frame. */
+  /** Draws a frame; returns the number of nodes in the last full drawing (-1 when copied) and whether the cache served this frame. */
   paint(
     ctx: CanvasRenderingContext2D,
     width: number,
@@ -316,6 +321,9 @@ export class GraphPainter {
     options: DrawOptions,
     version: unknown,
   ): { drawn: number; cached: boolean } {
+    const last = this.last;
+    const panning = !!last && last.k === view.k && last.width === width && last.height === height && last.version === version && last.scene === scene;
+    this.last = { k: view.k, width, height, version, scene };
     if (scene.visible.ids.length < CACHE_MIN_NODES) {
       this.cache = null;
       return { drawn: drawScene(ctx, width, height, scene, view, colors, options), cached: false };
@@ -324,7 +332,7 @@ export class GraphPainter {
     const dx = c ? view.tx - c.tx : 0;
     const dy = c ? view.ty - c.ty : 0;
     const fits =
-      c &&
+      !!c &&
       c.k === view.k &&
       c.version === version &&
       c.scene === scene &&
@@ -336,10 +344,13 @@ export class GraphPainter {
       dy + c.h >= height;
     let drawn = -1;
     if (!fits) {
+      if (!panning) {
+        this.cache = null;
+        return { drawn: drawScene(ctx, width, height, scene, view, colors, options), cached: false };
+      }
       const w = width * 2;
       const h = height * 2;
-      const canvas: HTMLCanvasElement | OffscreenCanvas =
-        c?.canvas ?? (typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(1, 1) : document.createElement('canvas'));
+      const canvas = (this.canvas ??= typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(1, 1) : document.createElement('canvas'));
       if (canvas.width !== Math.round(w * ratio)) canvas.width = Math.round(w * ratio);
       if (canvas.height !== Math.round(h * ratio)) canvas.height = Math.round(h * ratio);
       const cctx = canvas.getContext('2d') as CanvasRenderingContext2D | null;
@@ -354,6 +365,6 @@ export class GraphPainter {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(c!.canvas, Math.round((view.tx - c!.tx) * ratio), Math.round((view.ty - c!.ty) * ratio));
     ctx.restore();
-    return { drawn, cached: fits === true };
+    return { drawn, cached: fits };
   }
 }

@@ -12,7 +12,7 @@ function memoryStorage(initial: Record<string, string> = {}) {
 
 describe('sanitizeLayout', () => {
   it('keeps a valid layout as it is', () => {
-    const layout: Layout = { left: 400, right: 500, leftCollapsed: true, rightCollapsed: false, tab: 'layer', view: 'evaluate' };
+    const layout: Layout = { left: 400, right: 500, leftCollapsed: true, rightCollapsed: false, tab: 'layer', view: 'evaluate', overlay: 'sqnr' };
     expect(sanitizeLayout(layout)).toEqual(layout);
   });
 
@@ -24,7 +24,7 @@ describe('sanitizeLayout', () => {
   });
 
   it('defaults each bad field on its own', () => {
-    const out = sanitizeLayout({ left: 'wide', right: NaN, leftCollapsed: 'yes', rightCollapsed: 1, tab: 'tensors', view: 'lab' });
+    const out = sanitizeLayout({ left: 'wide', right: NaN, leftCollapsed: 'yes', rightCollapsed: 1, tab: 'tensors', view: 'lab', overlay: 'heat' });
     expect(out).toEqual(DEFAULT_LAYOUT);
     expect(sanitizeLayout({ left: 250, tab: 'nope' })).toEqual({ ...DEFAULT_LAYOUT, left: 250 });
   });

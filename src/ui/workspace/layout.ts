@@ -1,7 +1,9 @@
 import { create } from 'zustand';
+import { OVERLAYS, type OverlayKind } from '../../core/graph/overlay';
 
 /**
- * The workspace's pane layout: rail widths, which rails are collapsed, the centre tab and the view. Kept in
+ * The workspace's pane layout: rail widths, which rails are collapsed, the centre tab, the view and the graph's
+ * overlay. Kept in
  * localStorage under a versioned key; whatever is stored is checked and clamped, and anything unreadable falls back
  * to the defaults (a bad value never breaks the page).
  */
@@ -19,6 +21,8 @@ export interface Layout {
   rightCollapsed: boolean;
   tab: CentreTab;
   view: WorkspaceView;
+  /** What colours the graph's boxes. */
+  overlay: OverlayKind;
 }
 
 export const LAYOUT_KEY = 'compression-studio.layout.v1';
@@ -38,7 +42,7 @@ export const COLLAPSED = 36;
 /** Below this viewport width the panes stack (one column, the page scrolls). */
 export const STACK_BELOW = 900;
 
-export const DEFAULT_LAYOUT: Layout = { left: 320, right: 440, leftCollapsed: false, rightCollapsed: false, tab: 'graph', view: 'studio' };
+export const DEFAULT_LAYOUT: Layout = { left: 320, right: 440, leftCollapsed: false, rightCollapsed: false, tab: 'graph', view: 'studio', overlay: 'none' };
 
 const TABS: readonly CentreTab[] = ['graph', 'layer'];
 const VIEWS: readonly WorkspaceView[] = ['studio', 'evaluate'];
@@ -59,6 +63,7 @@ export function sanitizeLayout(raw: unknown): Layout {
     rightCollapsed: typeof o.rightCollapsed === 'boolean' ? o.rightCollapsed : DEFAULT_LAYOUT.rightCollapsed,
     tab: TABS.includes(o.tab as CentreTab) ? (o.tab as CentreTab) : DEFAULT_LAYOUT.tab,
     view: VIEWS.includes(o.view as WorkspaceView) ? (o.view as WorkspaceView) : DEFAULT_LAYOUT.view,
+    overlay: OVERLAYS.some((x) => x.kind === o.overlay) ? (o.overlay as OverlayKind) : DEFAULT_LAYOUT.overlay,
   };
 }
 
@@ -116,12 +121,13 @@ interface LayoutStore extends Layout {
   setCollapsed(pane: Pane, collapsed: boolean): void;
   setTab(tab: CentreTab): void;
   setView(view: WorkspaceView): void;
+  setOverlay(overlay: OverlayKind): void;
   /** Writes the current layout to storage (the end of a drag). */
   persist(): void;
 }
 
 function pick(s: Layout): Layout {
-  return { left: s.left, right: s.right, leftCollapsed: s.leftCollapsed, rightCollapsed: s.rightCollapsed, tab: s.tab, view: s.view };
+  return { left: s.left, right: s.right, leftCollapsed: s.leftCollapsed, rightCollapsed: s.rightCollapsed, tab: s.tab, view: s.view, overlay: s.overlay };
 }
 
 export const useLayout = create<LayoutStore>()((set, get) => {
@@ -135,6 +141,7 @@ export const useLayout = create<LayoutStore>()((set, get) => {
     setCollapsed: (pane, collapsed) => update(pane === 'left' ? { leftCollapsed: collapsed } : { rightCollapsed: collapsed }),
     setTab: (tab) => update({ tab }),
     setView: (view) => update({ view }),
+    setOverlay: (overlay) => update({ overlay }),
     persist: () => writeLayout(pick(get())),
   };
 });
