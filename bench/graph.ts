@@ -3,7 +3,7 @@
  * layout worker's round trip in Chromium) and frame time while panning 1k / 10k-node graphs.
  */
 import { layoutGraph, type LayoutInput } from '../src/core/graph/layout';
-import { nodeSize, visibleGraph } from '../src/core/graph/model';
+import { boxSizes, visibleGraph } from '../src/core/graph/model';
 import { syntheticGraph } from '../src/core/graph/synthetic';
 import { withBenchPage } from './browser';
 import type { GraphBenchRow } from './pages/graph';
@@ -11,13 +11,7 @@ import type { GraphBenchRow } from './pages/graph';
 function input(n: number, engine: 'dagre' | 'fast'): LayoutInput {
   const graph = syntheticGraph(n);
   const visible = visibleGraph(graph, new Set());
-  const widths = new Float32Array(visible.ids.length);
-  const heights = new Float32Array(visible.ids.length);
-  visible.ids.forEach((id, i) => {
-    const s = nodeSize(graph.nodes[id]!.op, graph.nodes[id]!.name);
-    widths[i] = s.width;
-    heights[i] = s.height;
-  });
+  const { widths, heights } = boxSizes(graph, visible);
   return { widths, heights, edges: visible.edges, clusters: [], engine };
 }
 

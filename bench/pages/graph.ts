@@ -4,7 +4,7 @@
  * the graph view's own draw function while panning, at "fit" (every node on screen) and at reading scale (labels).
  * Reports draw time per frame, the frame interval, and main-thread long tasks.
  */
-import { nodeSize, visibleGraph } from '../../src/core/graph/model';
+import { boxSizes, visibleGraph } from '../../src/core/graph/model';
 import { syntheticGraph } from '../../src/core/graph/synthetic';
 import { layoutWorker } from '../../src/state/graphBridge';
 import { centreView, fitView, GraphPainter, makeScene, readGraphColors, zoomAt, type View } from '../../src/ui/graph/draw';
@@ -45,13 +45,7 @@ window.benchGraph = async (sizes) => {
   for (const n of sizes) {
     const graph = syntheticGraph(n);
     const visible = visibleGraph(graph, new Set());
-    const widths = new Float32Array(visible.ids.length);
-    const heights = new Float32Array(visible.ids.length);
-    visible.ids.forEach((id, i) => {
-      const s = nodeSize(graph.nodes[id]!.op, graph.nodes[id]!.name);
-      widths[i] = s.width;
-      heights[i] = s.height;
-    });
+    const { widths, heights } = boxSizes(graph, visible);
     const longTasks: number[] = [];
     const observer = new PerformanceObserver((list) => list.getEntries().forEach((e) => longTasks.push(Math.round(e.duration))));
     observer.observe({ type: 'longtask', buffered: false });

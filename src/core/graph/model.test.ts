@@ -4,7 +4,7 @@ import { buildSubgraphs } from '../../../test/fixtures/build';
 import { openModel, summarizeModel } from '../onnx/open';
 import { bytesSource } from '../onnx/source';
 import { layoutGraph } from './layout';
-import { buildModelGraph, groupsAbove, nodeOfTensor, nodeSize, searchNodes, shownAs, visibleGraph, type ModelGraph } from './model';
+import { buildModelGraph, groupsAbove, nodeOfTensor, boxSizes, searchNodes, shownAs, visibleGraph, type ModelGraph } from './model';
 
 const demoBytes = () => new Uint8Array(readFileSync(new URL('../../../public/demo/mnist-cnn.onnx', import.meta.url)));
 
@@ -15,13 +15,7 @@ async function open(bytes: Uint8Array) {
 
 function layoutOf(graph: ModelGraph, expanded: Set<number>, engine?: 'dagre' | 'fast') {
   const visible = visibleGraph(graph, expanded);
-  const widths = new Float32Array(visible.ids.length);
-  const heights = new Float32Array(visible.ids.length);
-  visible.ids.forEach((id, i) => {
-    const s = nodeSize(graph.nodes[id]!.op, graph.nodes[id]!.name);
-    widths[i] = s.width;
-    heights[i] = s.height;
-  });
+  const { widths, heights } = boxSizes(graph, visible);
   return { visible, layout: layoutGraph({ widths, heights, edges: visible.edges.slice(), clusters: visible.clusters, engine }) };
 }
 

@@ -261,3 +261,15 @@ export function nodeSize(op: string, name: string): { width: number; height: num
   const chars = Math.min(28, Math.max(op.length, Math.min(name.length, 28)));
   return { width: Math.max(64, 16 + chars * 7), height: 36 };
 }
+
+/** The box size of every shown node, in the order of `visible.ids` (what the layout and the drawing take). */
+export function boxSizes(graph: ModelGraph, visible: VisibleGraph): { widths: Float32Array; heights: Float32Array } {
+  const widths = new Float32Array(visible.ids.length);
+  const heights = new Float32Array(visible.ids.length);
+  visible.ids.forEach((id, i) => {
+    const s = nodeSize(graph.nodes[id]!.op, graph.nodes[id]!.name);
+    widths[i] = s.width;
+    heights[i] = s.height;
+  });
+  return { widths, heights };
+}

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { modelExplorerNodeData, graphSvg } from '../../core/graph/export';
-import { groupsAbove, mainWeightOf, nodeOfTensor, nodeSize, searchNodes, shownAs, visibleGraph, type ModelGraph } from '../../core/graph/model';
+import { groupsAbove, mainWeightOf, nodeOfTensor, boxSizes, searchNodes, shownAs, visibleGraph, type ModelGraph } from '../../core/graph/model';
 import { computeOverlay, OVERLAYS, type Overlay, type OverlayKind } from '../../core/graph/overlay';
 import type { TensorInfo } from '../../core/onnx/types';
 import { modelWorker } from '../../state/bridge';
@@ -69,14 +69,7 @@ export function GraphView({ tensors, fileName, fill = false }: { tensors: Tensor
   useEffect(() => {
     if (!graph || !visible) return;
     let live = true;
-    const n = visible.ids.length;
-    const widths = new Float32Array(n);
-    const heights = new Float32Array(n);
-    visible.ids.forEach((id, i) => {
-      const s = nodeSize(graph.nodes[id]!.op, graph.nodes[id]!.name);
-      widths[i] = s.width;
-      heights[i] = s.height;
-    });
+    const { widths, heights } = boxSizes(graph, visible);
     // The worker takes the arrays (transferred): keep copies for drawing.
     layoutWorker
       .layout({

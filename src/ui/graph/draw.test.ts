@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { layoutGraph } from '../../core/graph/layout';
-import { nodeSize, visibleGraph } from '../../core/graph/model';
+import { boxSizes, visibleGraph } from '../../core/graph/model';
 import { syntheticGraph } from '../../core/graph/synthetic';
 import { CACHE_MIN_NODES, fitView, GraphPainter, makeScene, zoomAt, type GraphColors, type Scene, type View } from './draw';
 
@@ -35,13 +35,7 @@ class FakeOffscreenCanvas {
 function scene(ops: number): Scene {
   const graph = syntheticGraph(ops);
   const visible = visibleGraph(graph, new Set());
-  const widths = new Float32Array(visible.ids.length);
-  const heights = new Float32Array(visible.ids.length);
-  visible.ids.forEach((id, i) => {
-    const s = nodeSize(graph.nodes[id]!.op, graph.nodes[id]!.name);
-    widths[i] = s.width;
-    heights[i] = s.height;
-  });
+  const { widths, heights } = boxSizes(graph, visible);
   const layout = layoutGraph({ widths, heights, edges: visible.edges.slice(), clusters: [] });
   return makeScene(graph, visible, layout, widths, heights);
 }
