@@ -6,6 +6,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { CandidateMeasure } from '../core/eval/candidate';
 import { DEFAULT_QUANTIZE, type Recipe } from '../core/recipe';
+import type { TeacherStudentReport } from '../core/teacher/report';
 import type { CalibrationOutcome, EvaluationResult } from '../protocol/eval';
 import { createLabService, type LabEvalWorker, type LabModelWorker } from './service';
 
@@ -45,6 +46,7 @@ function fakes() {
     teacherReport: vi.fn(),
   } satisfies Record<keyof LabEvalWorker, unknown>;
   const link = vi.fn(async () => undefined);
+  const restartEvaluation = vi.fn(async () => void generation++);
   const service = createLabService({
     model: model as unknown as LabModelWorker,
     evaluation: evaluation as unknown as LabEvalWorker,
@@ -54,8 +56,10 @@ function fakes() {
     fileName: () => 'm.onnx',
     preference: () => 'auto',
     ensureData: async () => undefined,
+    restartEvaluation: restartEvaluation,
+    reportStallLimits: { firstMs: 400, idleMs: 100, factor: 4 },
   });
-  return { service, model, evaluation, link, channel, restartEval: () => generation++ };
+  return { service, model, evaluation, link, channel, restartEval: () => generation++, restartEvaluation };
 }
 
 const int8: Recipe = { version: 1, quantize: { ...DEFAULT_QUANTIZE, bits: 8 } };
@@ -127,5 +131,91 @@ describe('lab service', () => {
     expect(result.layers.map((l) => l.name).sort()).toEqual(['w1', 'w2']);
     expect(result.layers.every((l) => l.error === undefined)).toBe(true);
     expect(model.sendCandidate).toHaveBeenCalledTimes(2);
+  });
+
+  describe('teacher report watchdog', () => {
+    const report = { stages: [], layers: [], samples: 4 } as unknown as TeacherStudentReport;
+    type Progress = (done: number, total: number) => void;
+    /** A report call that ticks once, then never answers (a stalled worker). */
+    const stalled = (_stages: unknown, _count: number, _layers: string[], onProgress: Progress) => {
+      onProgress(1, 8);
+      return new Promise<never>(() => undefined);
+    };
+    /** A report call that ticks every `gap` ms, `ticks` times, then answers. */
+    const steady = (gap: number, ticks: number) => async (_stages: unknown, _count: number, _layers: string[], onProgress: Progress) => {
+      for (let i = 1; i <= ticks; i++) {
+        await new Promise((r) => setTimeout(r, gap));
+        onProgress(i, ticks);
+      }
+      return report;
+    };
+
+    it('a stalled comparison: the evaluation worker is restarted and the check runs again from calibration', async () => {
+      const { service, evaluation, restartEvaluation } = fakes();
+      evaluation.teacherReport.mockImplementationOnce(stalled).mockImplementationOnce(steady(5, 3));
+      const phases: string[] = [];
+      const out = await service.teacherReport(
+        int8,
+        () => [],
+        (phase) => phases.push(phase),
+      );
+      expect(out.report).toBe(report);
+      expect(restartEvaluation).toHaveBeenCalledTimes(1);
+      expect(evaluation.teacherReport).toHaveBeenCalledTimes(2);
+      // The fresh worker got the original again and calibrated again.
+      expect(evaluation.setOriginal).toHaveBeenCalledTimes(2);
+      expect(evaluation.calibrate).toHaveBeenCalledTimes(2);
+      expect(phases).toContain('The evaluation worker stopped responding: restarting it and running the check again');
+      // The stalled call's signal was aborted (its job is stopped in the worker, if it still listens).
+      expect((evaluation.teacherReport.mock.calls[0]![4] as AbortSignal).aborted).toBe(true);
+    });
+
+    it('stalled twice: a clear error, and the worker is left fresh', async () => {
+      const { service, evaluation, restartEvaluation } = fakes();
+      evaluation.teacherReport.mockImplementation(stalled);
+      await expect(
+        service.teacherReport(
+          int8,
+          () => [],
+          () => undefined,
+        ),
+      ).rejects.toThrow(/stopped responding twice \(no progress for 0 s\)/);
+      expect(restartEvaluation).toHaveBeenCalledTimes(2);
+    });
+
+    it('slow but steady progress is not a stall (the allowed silence grows with the gaps seen)', async () => {
+      const { service, evaluation, restartEvaluation } = fakes();
+      // Gaps of 60 ms against idleMs 100: fine; then the same model's later gaps may grow to 4 × the longest.
+      evaluation.teacherReport.mockImplementationOnce(steady(60, 4));
+      expect(
+        (
+          await service.teacherReport(
+            int8,
+            () => [],
+            () => undefined,
+          )
+        ).report,
+      ).toBe(report);
+      expect(restartEvaluation).not.toHaveBeenCalled();
+    });
+
+    it('Cancel during the comparison aborts: no restart', async () => {
+      const { service, evaluation, restartEvaluation } = fakes();
+      const controller = new AbortController();
+      evaluation.teacherReport.mockImplementationOnce((_s: unknown, _c: number, _l: string[], onProgress: Progress, signal?: AbortSignal) => {
+        onProgress(1, 8);
+        controller.abort();
+        return new Promise<never>((_, reject) => signal!.addEventListener('abort', () => reject(new DOMException('stopped', 'AbortError'))));
+      });
+      await expect(
+        service.teacherReport(
+          int8,
+          () => [],
+          () => undefined,
+          controller.signal,
+        ),
+      ).rejects.toMatchObject({ name: 'AbortError' });
+      expect(restartEvaluation).not.toHaveBeenCalled();
+    });
   });
 });

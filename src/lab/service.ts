@@ -19,6 +19,13 @@ import { abortable } from '../protocol/job';
 import type { CalibrationOutcome, EvaluateOptions, EvaluationResult, PreparedCandidates, ReportStage } from '../protocol/eval';
 import type { SentCandidate, WorkerCalibration } from '../protocol/model';
 import { labCalibration } from './calibration';
+import { isStallError, watchProgress, type StallLimits } from './watchdog';
+
+/**
+ * When the evaluation worker is taken as stalled during the teacher report (no progress for this long): it is
+ * restarted and the report runs again, once. A call into onnxruntime-web there has been seen, rarely, never to settle.
+ */
+export const REPORT_STALL_LIMITS: StallLimits = { firstMs: 120_000, idleMs: 20_000, factor: 20 };
 
 /** What the service needs of the model worker's bridge (src/state/bridge). */
 export interface LabModelWorker {
@@ -71,6 +78,10 @@ export interface LabDeps {
   preference(): BackendPreference;
   /** Makes the evaluation data ready in the evaluation worker (the store's: it shows the data's state). */
   ensureData(): Promise<void>;
+  /** Replaces a stalled evaluation worker with a fresh one (its data is loaded again; the original is sent on next use). */
+  restartEvaluation(): Promise<void>;
+  /** The teacher report's stall limits (tests shorten them). */
+  reportStallLimits?: StallLimits;
 }
 
 export interface EvaluationSettings {
@@ -289,27 +300,66 @@ export function createLabService(deps: LabDeps) {
       onPhase: (phase: string, done: number, total: number) => void,
       signal?: AbortSignal,
     ): Promise<{ report: TeacherStudentReport; dataset: string }> {
-      const count = recipe.quantize?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
-      const isStatic = recipe.quantize?.format === 'static';
-      const { hessians } = calibrationNeeds(recipe);
-      const calibrating = 'Running the original on calibration data';
-      onPhase(calibrating, 0, 0);
-      const names = isStatic && recipe.quantize ? await deps.model.staticNames(recipe.quantize, signal) : [];
-      const calibration = await calibrate(names, count, (done, total) => onPhase(calibrating, done, total), hessians, signal);
-      const plan = reportStages(recipe);
-      const stages: ReportStage[] = [];
-      for (const [i, step] of plan.entries()) {
-        onPhase(`Compressing step ${i + 1} of ${plan.length} (${step.label})`, i, plan.length);
-        stages.push({ id: step.id, label: step.label, candidate: await sendCandidate(step.recipe, calibration, signal) });
+      const limits = deps.reportStallLimits ?? REPORT_STALL_LIMITS;
+      // The evaluation worker's two phases report progress per sample: each runs under the watchdog.
+      const watched = <T>(run: (s: AbortSignal, tick: () => void) => Promise<T>) => watchProgress(run, limits, signal);
+      const attempt = async () => {
+        const count = recipe.quantize?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
+        const isStatic = recipe.quantize?.format === 'static';
+        const { hessians } = calibrationNeeds(recipe);
+        const calibrating = 'Running the original on calibration data';
+        onPhase(calibrating, 0, 0);
+        const names = isStatic && recipe.quantize ? await deps.model.staticNames(recipe.quantize, signal) : [];
+        await ready(signal);
+        const calibration = await watched((s, tick) =>
+          calibrate(
+            names,
+            count,
+            (done, total) => {
+              tick();
+              onPhase(calibrating, done, total);
+            },
+            hessians,
+            s,
+          ),
+        );
+        const plan = reportStages(recipe);
+        const stages: ReportStage[] = [];
+        for (const [i, step] of plan.entries()) {
+          onPhase(`Compressing step ${i + 1} of ${plan.length} (${step.label})`, i, plan.length);
+          stages.push({ id: step.id, label: step.label, candidate: await sendCandidate(step.recipe, calibration, signal) });
+        }
+        const report = await watched((s, tick) =>
+          deps.evaluation.teacherReport(
+            stages,
+            count,
+            layers(),
+            (done, total) => {
+              tick();
+              onPhase('Comparing the layers with the original', done, total);
+            },
+            s,
+          ),
+        );
+        return { report, dataset: calibration.synthetic ? `${calibration.dataset} (synthetic)` : calibration.dataset };
+      };
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isStallError(err)) throw err;
+        onPhase('The evaluation worker stopped responding: restarting it and running the check again', 0, 0);
+        await deps.restartEvaluation();
+        signal?.throwIfAborted();
+        try {
+          return await attempt();
+        } catch (again) {
+          if (!isStallError(again)) throw again;
+          await deps.restartEvaluation();
+          throw new Error(
+            `The evaluation worker stopped responding twice (${again.message.toLowerCase()}); it has been restarted. Try again, or with fewer calibration samples.`,
+          );
+        }
       }
-      const report = await deps.evaluation.teacherReport(
-        stages,
-        count,
-        layers(),
-        (done, total) => onPhase('Comparing the layers with the original', done, total),
-        signal,
-      );
-      return { report, dataset: calibration.synthetic ? `${calibration.dataset} (synthetic)` : calibration.dataset };
     },
   };
 }

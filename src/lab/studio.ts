@@ -10,6 +10,7 @@ export interface LabStore {
   fileName: string | null;
   backendPreference: BackendPreference;
   ensureEvalData(): Promise<void>;
+  restartEvaluation(): Promise<void>;
 }
 let store: (() => LabStore) | undefined;
 export function bindLabStore(get: () => LabStore): void {
@@ -32,4 +33,5 @@ export const studioLab = createLabService({
   fileName: () => state().fileName ?? 'model.onnx',
   preference: () => state().backendPreference,
   ensureData: () => state().ensureEvalData(),
+  restartEvaluation: () => state().restartEvaluation(),
 });

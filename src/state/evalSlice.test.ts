@@ -176,4 +176,19 @@ describe('wasm threads', () => {
     await useStudio.getState().setWasmThreads(undefined);
     expect(environment).toHaveBeenLastCalledWith(undefined);
   });
+
+  it('restarting a stalled evaluation worker keeps the thread count, loads the data again, sends the original again', async () => {
+    await useStudio.getState().setWasmThreads(2);
+    await useStudio.getState().runSensitivity();
+    const restarts = restart.mock.calls.length;
+    const sentBefore = setOriginal.mock.calls.length;
+    const dataBefore = loadDemoData.mock.calls.length;
+    await useStudio.getState().restartEvaluation();
+    expect(restart.mock.calls.length).toBe(restarts + 1);
+    expect(environment).toHaveBeenLastCalledWith(2);
+    expect(loadDemoData.mock.calls.length).toBe(dataBefore + 1);
+    expect(useStudio.getState().evalData.status).toBe('ready');
+    await useStudio.getState().runSensitivity();
+    expect(setOriginal.mock.calls.length).toBe(sentBefore + 1);
+  });
 });

@@ -119,6 +119,8 @@ export interface EvalSlice {
   loadEvalEnvironment(): Promise<void>;
   /** Restarts onnxruntime-web with another wasm thread count (undefined: the default); the model and data are sent again. */
   setWasmThreads(threads: number | undefined): Promise<void>;
+  /** A fresh evaluation worker (the old one stalled): same thread count; the model and data are sent again. */
+  restartEvaluation(): Promise<void>;
   chooseDemoData(): Promise<void>;
   chooseSyntheticData(patch?: Partial<SyntheticSettings>): Promise<void>;
   chooseFileData(files: { file: File; path: string }[]): Promise<void>;
@@ -282,6 +284,11 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
     },
 
     setWasmThreads: async (threads) => {
+      set((s) => ({ evalSettings: { ...s.evalSettings, threads } }));
+      await get().restartEvaluation();
+    },
+
+    restartEvaluation: async () => {
       jobs.abort(LAB_JOB);
       // The fresh worker holds neither the original model nor the data: the service sends the model again (a new
       // worker generation), the data is loaded again below.
@@ -290,7 +297,6 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       const { backends } = get().evalSettings;
       set((s) => ({
         evalEnv: null,
-        evalSettings: { ...s.evalSettings, threads },
         evalData: { ...s.evalData, status: 'idle', summary: source === 'files' ? s.evalData.summary : null },
       }));
       await get().loadEvalEnvironment();

@@ -64,4 +64,21 @@ describe('workerConnection', () => {
     expect(await connection.call((api) => api.open('b.onnx'))).toBe('b.onnx');
     for (const w of workers) w.terminate();
   });
+
+  it('terminate ends the calls still waiting on the worker (it will never answer) and bumps the generation', async () => {
+    const { create, workers } = fakeWorkerFactory();
+    const crashes: string[] = [];
+    const connection = workerConnection<Api>(create, 'evaluation worker', { onCrash: (m) => crashes.push(m) });
+    await connection.call((api) => api.open('a.onnx'));
+    const generation = connection.generation;
+    const inFlight = connection.call((api) => api.hang());
+    connection.terminate();
+    await expect(inFlight).rejects.toThrow('The evaluation worker was restarted before it answered.');
+    expect(connection.generation).toBe(generation + 1);
+    // Not a crash: nobody is told, and the next call runs on a fresh worker that holds nothing.
+    expect(crashes).toEqual([]);
+    expect(await connection.call((api) => api.opened())).toBeNull();
+    expect(workers).toHaveLength(2);
+    for (const w of workers) w.terminate();
+  });
 });

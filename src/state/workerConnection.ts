@@ -12,6 +12,8 @@ interface Connection<T> {
   worker: Worker;
   api: Comlink.Remote<T>;
   crashed: Promise<never>;
+  /** Rejects `crashed`: the calls still waiting on a worker that is terminated end with this error. */
+  drop: (error: Error) => void;
   /** Settles once the fresh worker holds again what the crashed one held (see `restore`). */
   restored: Promise<void>;
 }
@@ -36,7 +38,9 @@ export function workerConnection<T>(create: () => Worker, label: string, options
   function connect(): Connection<T> {
     if (connection) return connection;
     const worker = create();
+    let drop!: (error: Error) => void;
     const crashed = new Promise<never>((_, reject) => {
+      drop = reject;
       worker.addEventListener('error', (event) => {
         event.preventDefault();
         // Forget this worker so the next call starts a fresh one.
@@ -56,7 +60,7 @@ export function workerConnection<T>(create: () => Worker, label: string, options
     const api = Comlink.wrap<T>(worker);
     const restored = crashedBefore && options.restore ? Promise.race([options.restore(api), crashed]) : Promise.resolve();
     restored.catch(() => undefined);
-    connection = { worker, api, crashed, restored };
+    connection = { worker, api, crashed, drop, restored };
     return connection;
   }
   async function call<R>(run: (api: Comlink.Remote<T>) => Promise<R>, signal?: AbortSignal): Promise<R> {
@@ -84,10 +88,14 @@ export function workerConnection<T>(create: () => Worker, label: string, options
     get generation() {
       return generation;
     },
-    /** Stops the worker now (the only sure way to stop a long WASM loop); the next call starts a fresh one. */
+    /**
+     * Stops the worker now (the only sure way to stop a long WASM loop); the next call starts a fresh one. Calls still
+     * waiting on it reject (a terminated worker never answers).
+     */
     terminate(): void {
       if (!connection) return;
       connection.worker.terminate();
+      connection.drop(new Error(`The ${label} was restarted before it answered.`));
       connection = undefined;
       generation++;
     },
