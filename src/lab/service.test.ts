@@ -28,7 +28,7 @@ function fakes() {
   } satisfies Record<keyof LabModelWorker, unknown>;
   const evaluation = {
     setOriginal: vi.fn(async () => undefined),
-    calibrate: vi.fn(async (): Promise<CalibrationOutcome> => ({
+    calibrate: vi.fn(async (_names: string[], _count: number, _onProgress: (done: number, total: number) => void): Promise<CalibrationOutcome> => ({
       stats: new Map(),
       samples: 4,
       dataset: 'digits',
@@ -57,7 +57,7 @@ function fakes() {
     preference: () => 'auto',
     ensureData: async () => undefined,
     restartEvaluation: restartEvaluation,
-    reportStallLimits: { firstMs: 400, idleMs: 100, factor: 4 },
+    stallLimits: { firstMs: 400, idleMs: 100, factor: 4 },
   });
   return { service, model, evaluation, link, channel, restartEval: () => generation++, restartEvaluation };
 }
@@ -168,6 +168,25 @@ describe('lab service', () => {
       expect(phases).toContain('The evaluation worker stopped responding: restarting it and running the check again');
       // The stalled call's signal was aborted (its job is stopped in the worker, if it still listens).
       expect((evaluation.teacherReport.mock.calls[0]![4] as AbortSignal).aborted).toBe(true);
+    });
+
+    it("a stalled calibration (the Compress panel's) restarts the worker and calibrates again", async () => {
+      const { service, evaluation, restartEvaluation } = fakes();
+      evaluation.calibrate.mockImplementationOnce((_names: string[], _count: number, onProgress: Progress) => {
+        onProgress(1, 32);
+        return new Promise<never>(() => undefined);
+      });
+      const progress: [number, number][] = [];
+      const out = await service.calibrate(['a'], 32, (done, total) => progress.push([done, total]), true);
+      expect(out.dataset).toBe('digits');
+      expect(restartEvaluation).toHaveBeenCalledTimes(1);
+      expect(evaluation.calibrate).toHaveBeenCalledTimes(2);
+      expect(evaluation.setOriginal).toHaveBeenCalledTimes(2);
+      // Progress starts again from nothing after the restart.
+      expect(progress).toEqual([
+        [1, 32],
+        [0, 0],
+      ]);
     });
 
     it('stalled twice: a clear error, and the worker is left fresh', async () => {

@@ -22,10 +22,11 @@ import { labCalibration } from './calibration';
 import { isStallError, watchProgress, type StallLimits } from './watchdog';
 
 /**
- * When the evaluation worker is taken as stalled during the teacher report (no progress for this long): it is
- * restarted and the report runs again, once. A call into onnxruntime-web there has been seen, rarely, never to settle.
+ * When the evaluation worker is taken as stalled in a calibration or the teacher report's comparison (no progress for
+ * this long; see src/lab/watchdog): it is restarted and the work runs again, once. A call into onnxruntime-web there
+ * has been seen, rarely, never to settle.
  */
-export const REPORT_STALL_LIMITS: StallLimits = { firstMs: 120_000, idleMs: 20_000, factor: 20 };
+export const STALL_LIMITS: StallLimits = { firstMs: 120_000, idleMs: 20_000, factor: 20 };
 
 /** What the service needs of the model worker's bridge (src/state/bridge). */
 export interface LabModelWorker {
@@ -80,8 +81,8 @@ export interface LabDeps {
   ensureData(): Promise<void>;
   /** Replaces a stalled evaluation worker with a fresh one (its data is loaded again; the original is sent on next use). */
   restartEvaluation(): Promise<void>;
-  /** The teacher report's stall limits (tests shorten them). */
-  reportStallLimits?: StallLimits;
+  /** The stall limits of calibrations and the teacher report (tests shorten them). */
+  stallLimits?: StallLimits;
 }
 
 export interface EvaluationSettings {
@@ -160,7 +161,38 @@ export function createLabService(deps: LabDeps) {
     return id;
   }
 
-  async function calibrate(
+  const stallLimits = deps.stallLimits ?? STALL_LIMITS;
+  /** An evaluation-worker call that reports progress, under the watchdog (a StallError when it goes silent). */
+  function watched<T>(run: (s: AbortSignal, tick: () => void) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return watchProgress(run, stallLimits, signal);
+  }
+
+  /**
+   * Runs `attempt`; when the evaluation worker stalls in it, restarts the worker and runs it again, once. A second
+   * stall restarts the worker again and rejects with a message that says what happened.
+   */
+  async function restartingOnStall<T>(attempt: () => Promise<T>, onRestart: () => void, signal?: AbortSignal): Promise<T> {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isStallError(err)) throw err;
+      onRestart();
+      await deps.restartEvaluation();
+      signal?.throwIfAborted();
+      try {
+        return await attempt();
+      } catch (again) {
+        if (!isStallError(again)) throw again;
+        await deps.restartEvaluation();
+        throw new Error(
+          `The evaluation worker stopped responding twice (${again.message.toLowerCase()}); it has been restarted. Try again, or with fewer calibration samples.`,
+        );
+      }
+    }
+  }
+
+  /** One calibration pass in the evaluation worker, watched (no restart here). */
+  async function calibrateOnce(
     names: string[],
     count: number,
     onProgress: (done: number, total: number) => void,
@@ -168,7 +200,35 @@ export function createLabService(deps: LabDeps) {
     signal?: AbortSignal,
   ): Promise<CalibrationOutcome> {
     await ready(signal);
-    return deps.evaluation.calibrate(names, count, onProgress, gptq, signal);
+    return watched(
+      (s, tick) =>
+        deps.evaluation.calibrate(
+          names,
+          count,
+          (done, total) => {
+            tick();
+            onProgress(done, total);
+          },
+          gptq,
+          s,
+        ),
+      signal,
+    );
+  }
+
+  /** Calibration in the evaluation worker; a stalled worker is restarted and the calibration runs again. */
+  function calibrate(
+    names: string[],
+    count: number,
+    onProgress: (done: number, total: number) => void,
+    gptq: boolean,
+    signal?: AbortSignal,
+  ): Promise<CalibrationOutcome> {
+    return restartingOnStall(
+      () => calibrateOnce(names, count, onProgress, gptq, signal),
+      () => onProgress(0, 0),
+      signal,
+    );
   }
 
   /**
@@ -300,9 +360,6 @@ export function createLabService(deps: LabDeps) {
       onPhase: (phase: string, done: number, total: number) => void,
       signal?: AbortSignal,
     ): Promise<{ report: TeacherStudentReport; dataset: string }> {
-      const limits = deps.reportStallLimits ?? REPORT_STALL_LIMITS;
-      // The evaluation worker's two phases report progress per sample: each runs under the watchdog.
-      const watched = <T>(run: (s: AbortSignal, tick: () => void) => Promise<T>) => watchProgress(run, limits, signal);
       const attempt = async () => {
         const count = recipe.quantize?.calibrationSamples ?? DEFAULT_CALIBRATION_SAMPLES;
         const isStatic = recipe.quantize?.format === 'static';
@@ -310,56 +367,31 @@ export function createLabService(deps: LabDeps) {
         const calibrating = 'Running the original on calibration data';
         onPhase(calibrating, 0, 0);
         const names = isStatic && recipe.quantize ? await deps.model.staticNames(recipe.quantize, signal) : [];
-        await ready(signal);
-        const calibration = await watched((s, tick) =>
-          calibrate(
-            names,
-            count,
-            (done, total) => {
-              tick();
-              onPhase(calibrating, done, total);
-            },
-            hessians,
-            s,
-          ),
-        );
+        const calibration = await calibrateOnce(names, count, (done, total) => onPhase(calibrating, done, total), hessians, signal);
         const plan = reportStages(recipe);
         const stages: ReportStage[] = [];
         for (const [i, step] of plan.entries()) {
           onPhase(`Compressing step ${i + 1} of ${plan.length} (${step.label})`, i, plan.length);
           stages.push({ id: step.id, label: step.label, candidate: await sendCandidate(step.recipe, calibration, signal) });
         }
-        const report = await watched((s, tick) =>
-          deps.evaluation.teacherReport(
-            stages,
-            count,
-            layers(),
-            (done, total) => {
-              tick();
-              onPhase('Comparing the layers with the original', done, total);
-            },
-            s,
-          ),
+        const report = await watched(
+          (s, tick) =>
+            deps.evaluation.teacherReport(
+              stages,
+              count,
+              layers(),
+              (done, total) => {
+                tick();
+                onPhase('Comparing the layers with the original', done, total);
+              },
+              s,
+            ),
+          signal,
         );
         return { report, dataset: calibration.synthetic ? `${calibration.dataset} (synthetic)` : calibration.dataset };
       };
-      try {
-        return await attempt();
-      } catch (err) {
-        if (!isStallError(err)) throw err;
-        onPhase('The evaluation worker stopped responding: restarting it and running the check again', 0, 0);
-        await deps.restartEvaluation();
-        signal?.throwIfAborted();
-        try {
-          return await attempt();
-        } catch (again) {
-          if (!isStallError(again)) throw again;
-          await deps.restartEvaluation();
-          throw new Error(
-            `The evaluation worker stopped responding twice (${again.message.toLowerCase()}); it has been restarted. Try again, or with fewer calibration samples.`,
-          );
-        }
-      }
+      // A stall in either phase: a fresh worker and the whole check again (its stages live in the old worker).
+      return restartingOnStall(attempt, () => onPhase('The evaluation worker stopped responding: restarting it and running the check again', 0, 0), signal);
     },
   };
 }
