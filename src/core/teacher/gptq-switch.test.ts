@@ -1,14 +1,13 @@
 /** GPTQ switched off in the recipe: Hessians passed in anyway must not change a single written byte. */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { resNetStyle } from '../../../test/fixtures/channel-groups';
+import { fixtureSamples, resNetStyle } from '../../../test/fixtures/channel-groups';
 import { createNodeRuntime } from '../../runtime/ort-node';
 import { compressModel } from '../compress/compress';
 import { staticCalibrationNames } from '../compress/quantize/static';
 import { openModel } from '../onnx/open';
 import { bytesSource } from '../onnx/source';
 import { DEFAULT_QUANTIZE, type QuantizeRecipe } from '../recipe';
-import type { EvalSample } from '../eval/types';
 import { captureActivations } from './capture';
 import { collectHessians } from './gptq-layers';
 
@@ -17,10 +16,7 @@ const runtime = createNodeRuntime({ threads: 1 });
 
 describe('GPTQ off with Hessians present', () => {
   const f = resNetStyle({ width: 8, size: 16 });
-  const samples: EvalSample[] = Array.from({ length: 8 }, (_, i) => ({
-    id: `c${i}`,
-    feeds: { [f.input.name]: { dtype: 'float32', dims: f.input.dims, data: f.feed(i + 1) } },
-  }));
+  const samples = fixtureSamples(f, 8);
   const recipes: Record<string, QuantizeRecipe> = {
     'qdq 4-bit blocks': { ...DEFAULT_QUANTIZE, bits: 4, granularity: 'block', blockSize: 32 },
     'static int8': { ...DEFAULT_QUANTIZE, format: 'static' },

@@ -1,13 +1,12 @@
 /** "Params after" counts what pruning removed (the mask), not the kept weights quantization later rounds to zero. */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { resNetStyle } from '../../../../test/fixtures/channel-groups';
+import { fixtureSamples, resNetStyle } from '../../../../test/fixtures/channel-groups';
 import { createNodeRuntime } from '../../../runtime/ort-node';
 import { collectHessians } from '../../teacher/gptq-layers';
 import { openModel } from '../../onnx/open';
 import { bytesSource } from '../../onnx/source';
 import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, type PruneRecipe, type Recipe } from '../../recipe';
-import type { EvalSample } from '../../eval/types';
 import { compressModel } from '../compress';
 
 ort.env.logLevel = 'error';
@@ -15,10 +14,7 @@ const runtime = createNodeRuntime({ threads: 1 });
 
 describe('prune report: params after', () => {
   const f = resNetStyle({ width: 8, size: 16 });
-  const samples: EvalSample[] = Array.from({ length: 8 }, (_, i) => ({
-    id: `c${i}`,
-    feeds: { [f.input.name]: { dtype: 'float32', dims: f.input.dims, data: f.feed(i + 1) } },
-  }));
+  const samples = fixtureSamples(f, 8);
   for (const pattern of ['unstructured', '2:4'] as const)
     it(`SparseGPT ${pattern} pruned and 2-bit quantized in one pass: the same counts as SparseGPT alone`, async () => {
       const layers = (await collectHessians(runtime, f.bytes, samples)).layers;
