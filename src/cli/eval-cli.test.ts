@@ -253,6 +253,15 @@ describe('cstudio sensitivity', () => {
     expect(r.stderr).toMatch(/sensitivity: layer 4\/4/);
   });
 
+  it('static int8: a layer whose Q/DQ overhead outweighs its weights grows the file, and says so', async () => {
+    const r = await cli('sensitivity', DEMO, '--activations', '8', '--data', DIGITS, '--samples', '100', '--runs', '0');
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/-\d+ B/);
+    expect(r.stdout).toMatch(/conv1\.weight .*grows the file by 1\.\d\d KiB/);
+    expect(r.stdout).toMatch(/fc1\.weight .*saves \d+\.\d KiB/);
+    expect(r.stdout).toMatch(/static int8 adds activation Q\/DQ nodes and scales/);
+  });
+
   it('--max-damage plans too; measured size is reported', async () => {
     const r = await cli('sensitivity', DEMO, '--bits', '4', '--max-damage', '0.05', '--data', DIGITS, '--samples', '100', '--runs', '0');
     expect(r.code).toBe(0);

@@ -7,7 +7,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CandidateMeasure } from '../core/eval/candidate';
 import type { LatencyStats } from '../core/eval/latency';
 import type { ModelSummary } from '../core/onnx/types';
-import type { Recipe } from '../core/recipe';
+import { PRESETS } from '../core/eval/sweep';
+import { DEFAULT_PRUNE, DEFAULT_QUANTIZE, type Recipe } from '../core/recipe';
 
 const compressed: Recipe[] = [];
 /** Candidate sizes by id: the model worker "sends" them to the evaluation worker, the page never holds the bytes. */
@@ -155,6 +156,45 @@ describe('sweep orchestration', () => {
     useStudio.getState().resetEvaluationLab(false);
     expect(useStudio.getState().sweep.points).toEqual([]);
     expect(useStudio.getState().evalData.source).toBe('synthetic');
+  });
+});
+
+describe('sweep presets', () => {
+  it("take the Compress panel's GPTQ, SparseGPT and refit, as the grid's points do, and say so in their labels", () => {
+    useStudio.setState({
+      pruneOn: true,
+      prune: { ...DEFAULT_PRUNE, method: 'sparsegpt', refit: true, calibrationSamples: 96 },
+      quantize: { ...DEFAULT_QUANTIZE, gptq: { enabled: true, actOrder: true }, calibrationSamples: 32 },
+    });
+    useStudio.getState().setSweepSettings({ bits: [4], sparsities: [0.5], granularities: ['channel'], presets: PRESETS.map((p) => p.label) });
+    const candidates = useStudio.getState().sweepCandidates();
+    const grid = candidates[0]!.recipe;
+    expect(grid.quantize?.gptq).toEqual({ enabled: true, actOrder: true });
+    expect(grid.prune?.method).toBe('sparsegpt');
+    const byLabel = new Map(candidates.slice(1).map((c) => [c.label, c.recipe]));
+    expect([...byLabel.keys()]).toEqual([
+      'int8 per channel (GPTQ)',
+      'int8 per tensor (GPTQ)',
+      'int4 blocks of 32 (GPTQ)',
+      'fp16',
+      'dynamic int8 (GPTQ)',
+      '2:4 sparse + int8 (SparseGPT, GPTQ)',
+      '50% channels pruned + int8 (refit, GPTQ)',
+    ]);
+    const int4 = byLabel.get('int4 blocks of 32 (GPTQ)')!.quantize!;
+    expect([int4.bits, int4.granularity, int4.gptq, int4.calibrationSamples]).toEqual([4, 'block', { enabled: true, actOrder: true }, 32]);
+    expect(byLabel.get('fp16')!.quantize!.gptq).toBeUndefined();
+    const nm = byLabel.get('2:4 sparse + int8 (SparseGPT, GPTQ)')!.prune!;
+    expect([nm.pattern, nm.method, nm.calibrationSamples, nm.refit]).toEqual(['2:4', 'sparsegpt', 96, undefined]);
+    const channels = byLabel.get('50% channels pruned + int8 (refit, GPTQ)')!.prune!;
+    expect([channels.pattern, channels.method, channels.refit, channels.calibrationSamples]).toEqual(['channel', undefined, true, 96]);
+  });
+
+  it('stay plain where the panel uses no teacher-guided method', () => {
+    useStudio.setState({ pruneOn: false, quantize: { ...DEFAULT_QUANTIZE } });
+    useStudio.getState().setSweepSettings({ bits: [8], sparsities: [0], granularities: ['channel'], presets: PRESETS.map((p) => p.label) });
+    const presets = useStudio.getState().sweepCandidates().slice(1);
+    expect(presets).toEqual(PRESETS);
   });
 });
 

@@ -9,7 +9,17 @@ import type { CandidateMeasure } from '../core/eval/candidate';
 import type { EvalProgress, EvaluationReport } from '../core/eval/evaluate';
 import type { OutputTask } from '../core/eval/metrics';
 import { planMixedPrecision, type LayerSensitivity, type MixedPlan, type MixedTarget } from '../core/eval/sensitivity';
-import { gridCandidates, markFrontier, PRESETS, sweepCsv, type SweepCandidate, type SweepGrid, type SweepPoint, type SweepProgress } from '../core/eval/sweep';
+import {
+  gridCandidates,
+  markFrontier,
+  PRESETS,
+  sweepCsv,
+  withTeacherMethods,
+  type SweepCandidate,
+  type SweepGrid,
+  type SweepPoint,
+  type SweepProgress,
+} from '../core/eval/sweep';
 import type { FloatDistribution } from '../core/eval/synthetic';
 import type { EvalBackend } from '../core/eval/types';
 import type { ImagePrep } from '../core/eval/data/image';
@@ -400,7 +410,7 @@ export const createEvalSlice: StateCreator<StudioState, [], [], EvalSlice> = (se
       const st = get().sweepSettings;
       const base = recipeOf(draftOf(get()));
       const grid = gridCandidates({ bits: st.bits, sparsities: st.sparsities, granularities: st.granularities, pattern: st.pattern }, base);
-      return [...grid, ...PRESETS.filter((p) => st.presets.includes(p.label))];
+      return [...grid, ...PRESETS.filter((p) => st.presets.includes(p.label)).map((p) => withTeacherMethods(p, base))];
     },
 
     runSweep: async () => {

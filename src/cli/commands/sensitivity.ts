@@ -9,6 +9,7 @@ import type { CandidateMeasure } from '../../core/eval/candidate';
 import {
   measureSensitivity,
   planMixedPrecision,
+  savingText,
   sensitivityLayers,
   type LayerSensitivity,
   type MixedPlan,
@@ -191,7 +192,7 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
     `${modelPath} (${formatBytes(originalBytes)}): ${layers.length} layer${layers.length === 1 ? '' : 's'} compressed one at a time with ${describeRecipe(recipe)}; data: ${data.name}, ${used} samples`,
     '',
     table(
-      ['rank', 'tensor', 'op', 'elements', 'damage', 'headline', 'cosine', 'SQNR dB', ...(evaluator.originalAccuracy ? ['accuracy'] : []), 'saves'],
+      ['rank', 'tensor', 'op', 'elements', 'damage', 'headline', 'cosine', 'SQNR dB', ...(evaluator.originalAccuracy ? ['accuracy'] : []), 'file size'],
       ranked.map((l, i) =>
         l.error
           ? [String(i + 1), l.name, l.op, formatCount(l.elements), 'failed', l.error, '', '', ...(evaluator.originalAccuracy ? [''] : []), '']
@@ -205,7 +206,7 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
               fmt.cosine(l.cosine),
               fmt.sqnr(l.sqnrDb),
               ...(evaluator.originalAccuracy ? [fmt.pct(l.accuracy)] : []),
-              formatBytes(l.savedBytes),
+              savingText(l.savedBytes, formatBytes),
             ],
       ),
       [true, false, false, true, true, false, true, true, ...(evaluator.originalAccuracy ? [true] : []), true],
@@ -213,6 +214,10 @@ export async function sensitivityCommand(modelPath: string, flags: SensitivityFl
     '',
     'damage = (1 − headline) + (1 − cosine) of the first output with only that layer compressed; most sensitive first.',
   ];
+  if (ranked.some((l) => !l.error && l.savedBytes < 0))
+    lines.push(
+      "file size: the whole file with only that layer compressed; static int8 adds activation Q/DQ nodes and scales, which can outweigh a small layer's weights.",
+    );
   if (shared) lines.push(`calibrated on ${shared.sampleCount} other samples (never measured on): ${teacherText(recipe)}`);
   if (evaluator.originalAccuracy)
     lines.push(`original accuracy: ${fmt.pct(evaluator.originalAccuracy.value)} on ${evaluator.originalAccuracy.labelled} labelled samples`);

@@ -112,6 +112,9 @@ export async function compressModel(opened: OpenedModel, recipe: Recipe, options
   const prune = recipe.prune ? await pruneEditable(work, recipe.prune, { ...options, ...(joint ? { jointQuantize: joint } : {}) }) : undefined;
   if (joint?.originals.size) options = { ...options, jointOriginals: joint.originals };
 
+  // Hessians passed in do not switch GPTQ on: the recipe does (off: plain rounding, bit for bit).
+  if (options.gptq && !recipe.quantize?.gptq?.enabled) options = { ...options, gptq: undefined };
+
   // GPTQ after channel pruning: the pruned layers' inputs differ from the original's, so their Hessians are measured
   // again on the pruned model.
   if (recipe.prune?.pattern === 'channel' && recipe.quantize?.gptq?.enabled && options.hessiansAfterPrune) {

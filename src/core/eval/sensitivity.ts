@@ -26,7 +26,7 @@ export interface LayerSensitivity extends SensitivityLayer {
   accuracy?: number;
   /** Size of the model with only this layer compressed. */
   sizeBytes: number;
-  /** Bytes this layer alone saves at the current settings. */
+  /** Bytes the whole file shrinks by with only this layer compressed (negative: it grows, see `savingText`). */
   savedBytes: number;
   error?: string;
 }
@@ -105,6 +105,14 @@ export async function measureSensitivity<C = Uint8Array>(
   return out.sort((a, b) => b.damage - a.damage);
 }
 
+/**
+ * A layer's saving in words: "saves 1.7 kB", or "grows the file by 1.1 kB" where the whole file is larger with it
+ * compressed (static int8 adds activation Q/DQ nodes and scales, which can outweigh a small layer's weights).
+ */
+export function savingText(savedBytes: number, formatBytes: (n: number) => string): string {
+  return savedBytes < 0 ? `grows the file by ${formatBytes(-savedBytes)}` : `saves ${formatBytes(savedBytes)}`;
+}
+
 export type MixedTarget = { sizeBytes: number } | { maxDamage: number };
 
 export interface MixedPlan {
@@ -144,6 +152,8 @@ export function planMixedPrecision(recipe: Recipe, sensitivities: LayerSensitivi
   let damage = 0;
   const compressed = new Set<string>();
   for (const s of order) {
+    // Static int8's Q/DQ overhead can outweigh a small layer's weights: compressing it would only grow the file.
+    if (s.savedBytes - protectedSaving(s) < 0) continue;
     if ('sizeBytes' in target) {
       if (size <= target.sizeBytes) break;
     } else if (damage + s.damage > target.maxDamage) break;

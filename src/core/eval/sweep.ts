@@ -52,6 +52,31 @@ export interface SweepPoint extends SweepCandidate {
 /** The presets the explorer measures (src/core/presets.ts marks them). */
 export const PRESETS: SweepCandidate[] = RECIPE_PRESETS.filter((p) => p.sweep).map((p) => ({ label: p.label, recipe: p.recipe }));
 
+/**
+ * A preset with the teacher-guided methods of `base` (the Compress panel's recipe), as the grid's points take them:
+ * GPTQ for integer weights, SparseGPT for unstructured / N:M masks, the refit for channel pruning, each with its
+ * calibration sample count. Formats stay the preset's own. The label names what was added ("int4 blocks of 32 (GPTQ)").
+ */
+export function withTeacherMethods(preset: SweepCandidate, base: Recipe): SweepCandidate {
+  const recipe: Recipe = { ...preset.recipe };
+  const added: string[] = [];
+  const [p, bp] = [recipe.prune, base.prune];
+  const pruneSamples = bp?.calibrationSamples !== undefined ? { calibrationSamples: bp.calibrationSamples } : {};
+  if (p && bp?.method === 'sparsegpt' && p.pattern !== 'channel') {
+    recipe.prune = { ...p, method: 'sparsegpt', ...pruneSamples };
+    added.push('SparseGPT');
+  } else if (p && bp?.refit && p.pattern === 'channel') {
+    recipe.prune = { ...p, refit: true, ...pruneSamples };
+    added.push('refit');
+  }
+  const [q, bq] = [recipe.quantize, base.quantize];
+  if (q && bq?.gptq?.enabled && q.format !== 'fp16') {
+    recipe.quantize = { ...q, gptq: bq.gptq, ...(bq.calibrationSamples !== undefined ? { calibrationSamples: bq.calibrationSamples } : {}) };
+    added.push('GPTQ');
+  }
+  return added.length ? { label: `${preset.label} (${added.join(', ')})`, recipe } : preset;
+}
+
 const GRANULARITY_LABEL: Record<Granularity, string> = { tensor: 'per tensor', channel: 'per channel', block: 'blocks' };
 
 /**

@@ -1,6 +1,6 @@
 import { memo, useEffect, useState } from 'react';
 import { Bar, BarChart, Cell, LabelList, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { LayerSensitivity } from '../../core/eval/sensitivity';
+import { savingText, type LayerSensitivity } from '../../core/eval/sensitivity';
 import { useStudio } from '../../state/store';
 import { deltaText } from '../compress/shared/delta';
 import { RangeSlider } from '../kit/RangeSlider';
@@ -115,7 +115,7 @@ function SensitivityChart({ layers }: { layers: LayerSensitivity[] }) {
                       {l.headline.metric} {formatShare(l.headline.value)}
                     </span>
                   )}
-                  <span>saves {formatBytes(l.savedBytes)}</span>
+                  <span>{savingText(l.savedBytes, formatBytes)}</span>
                 </div>
               );
             }}
@@ -163,8 +163,12 @@ function SensitivityTable({ layers }: { layers: LayerSensitivity[] }) {
           <th scope="col" className="num" title="Accuracy with only this layer compressed.">
             Accuracy
           </th>
-          <th scope="col" className="num" title="Bytes this layer alone saves at the current settings.">
-            Saves
+          <th
+            scope="col"
+            className="num"
+            title="How much smaller the whole file is with only this layer compressed; static int8's activation Q/DQ nodes and scales can make a small layer grow it."
+          >
+            File size
           </th>
         </tr>
       </thead>
@@ -184,7 +188,9 @@ function SensitivityTable({ layers }: { layers: LayerSensitivity[] }) {
             </td>
             <td className="num">{formatCosine(l.cosine)}</td>
             <td className="num">{formatAccuracy(l.accuracy)}</td>
-            <td className="num">{formatBytes(l.savedBytes)}</td>
+            <td className="num" data-testid="sens-saving">
+              {l.error ? '—' : savingText(l.savedBytes, formatBytes)}
+            </td>
           </tr>
         ))}
       </tbody>

@@ -227,7 +227,11 @@ const SweepControls = memo(function SweepControls() {
       <fieldset className="lab-fieldset lab-fieldset--inline">
         <legend>Presets</legend>
         {PRESETS.map((pr) => (
-          <label key={pr.label} className="checkbox" title="A well-known recipe measured alongside the grid.">
+          <label
+            key={pr.label}
+            className="checkbox"
+            title="A well-known recipe measured alongside the grid, with the Compress panel's GPTQ, SparseGPT and refit where it uses them (named in the point's label)."
+          >
             <input
               type="checkbox"
               checked={st.presets.includes(pr.label)}

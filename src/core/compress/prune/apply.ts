@@ -239,7 +239,8 @@ async function pruneMasks(work: EditableModel, recipe: PruneRecipe, layers: Prun
     const sparse = recipe.method === 'sparsegpt' ? await sparseGptFor(options, c, original, pruned, recipe.pattern, counts[i]!) : undefined;
     if (sparse && 'adjusted' in sparse) pruned = sparse.adjusted;
     setValues(c.entry, pruned);
-    const zeros = countZeros(pruned);
+    // The mask's zeros: a joint pass also rounds some kept weights to zero, which pruning did not remove.
+    const zeros = countZeros((sparse && 'masked' in sparse && sparse.masked) || pruned);
     const { signal, noise } = sums(original, pruned);
     const err = errorFromSums(signal, noise);
     layers.push({
@@ -266,7 +267,7 @@ async function sparseGptFor(
   magnitude: Float32Array,
   pattern: PruneRecipe['pattern'],
   count: number,
-): Promise<{ adjusted: Float32Array; report: SparseGptTensorReport | SparseGptQuantTensorReport } | { note: string }> {
+): Promise<{ adjusted: Float32Array; masked?: Float32Array; report: SparseGptTensorReport | SparseGptQuantTensorReport } | { note: string }> {
   const layer = options.sparsegpt?.layers.get(c.entry.name);
   if (!layer || c.entry.graphPath !== 'main' || layer.op !== c.op || layer.shape.join() !== c.entry.shape.join())
     return { note: 'SparseGPT: no calibration inputs reach this layer: pruned by magnitude' };
@@ -275,7 +276,8 @@ async function sparseGptFor(
   if (source) {
     const joint = await sparseGptQuantizeWeight(original, layer, nm ?? { kind: 'unstructured', count }, source, options.sparsegpt!.options, magnitude);
     options.jointQuantize!.originals.set(c.entry.name, { original, rangeFrom: joint.rangeFrom });
-    return { adjusted: joint.adjusted, report: joint.report };
+    // Its float pass (the grid's range source) prunes the same count, unrounded: zero where the mask is.
+    return { adjusted: joint.adjusted, masked: joint.rangeFrom, report: joint.report };
   }
   return sparseGptWeight(original, layer, nm ?? { kind: 'unstructured', count }, options.sparsegpt!.options, magnitude);
 }
