@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accumulateConv, gptq, Hessian, layerSqnrDb, prepareHessian, quantizeOne, type Grid } from './gptq';
-import { correlatedInputs, gauss, gaussJordanInverse, rng, rowGrid } from './test-helpers';
+import { correlatedInputs, gauss, gaussJordanInverse, obsColumnStep, rng, rowGrid } from './test-helpers';
 
 function rtn(w: Float32Array, g: Grid): Float32Array {
   return w.map((x, e) => quantizeOne(x, g.scale[e]!, g.invScale[e]!, g.zeroPoint[e]!, g.qmin, g.qmax));
@@ -18,19 +18,8 @@ function naive(w: Float32Array, rows: number, cols: number, hRaw: Float64Array, 
   const W = Float64Array.from(w);
   for (let j = 0; j < n; j++) if (hRaw[j * n + j] === 0) for (let r = 0; r < rows; r++) W[r * n + j] = 0;
   const out = new Float32Array(rows * cols);
-  for (let i = 0; i < n; i++) {
-    const d = inv[i * n + i]!;
-    for (let r = 0; r < rows; r++) {
-      const e = r * n + i;
-      const q = quantizeOne(W[e]!, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax);
-      out[e] = q;
-      const err = (W[e]! - q) / d;
-      for (let j = i + 1; j < n; j++) W[r * n + j]! -= err * inv[i * n + j]!;
-    }
-    // Remove i from the inverse: H⁻¹ ← H⁻¹ − H⁻¹[:, i] H⁻¹[i, :] / H⁻¹[i, i].
-    const col = Float64Array.from({ length: n }, (_, k) => inv[k * n + i]!);
-    for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) inv[r * n + c]! -= (col[r]! * col[c]!) / d;
-  }
+  for (let i = 0; i < n; i++)
+    obsColumnStep(W, inv, out, rows, n, i, (e) => quantizeOne(W[e]!, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax));
   return out;
 }
 

@@ -73,6 +73,29 @@ export function gaussJordanInverse(h: Float64Array, n: number): Float64Array {
   return inv;
 }
 
+/** Removes column i from H⁻¹ [n, n]: H⁻¹ ← H⁻¹ − H⁻¹[:, i] H⁻¹[i, :] / H⁻¹[i, i]. */
+export function removeFromInverse(inv: Float64Array, n: number, i: number): void {
+  const d = inv[i * n + i]!;
+  const col = Float64Array.from({ length: n }, (_, k) => inv[k * n + i]!);
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) inv[r * n + c]! -= (col[r]! * col[c]!) / d;
+}
+
+/**
+ * One column of direct OBS on W [rows, n]: each row's W[r][i] becomes `target(e)` in `out`, its error is spread over
+ * the later columns with the explicit H⁻¹, then column i leaves H⁻¹.
+ */
+export function obsColumnStep(W: Float64Array, inv: Float64Array, out: Float32Array, rows: number, n: number, i: number, target: (e: number) => number): void {
+  const d = inv[i * n + i]!;
+  for (let r = 0; r < rows; r++) {
+    const e = r * n + i;
+    const q = target(e);
+    out[e] = q;
+    const err = (W[e]! - q) / d;
+    for (let j = i + 1; j < n; j++) W[r * n + j]! -= err * inv[i * n + j]!;
+  }
+  removeFromInverse(inv, n, i);
+}
+
 /**
  * Direct OBS, no Cholesky, no lazy blocks: the explicit inverse Hessian, column by column in order; each column's
  * pruned (or rounded) weights have their error spread over the later columns with the OBS update
@@ -96,10 +119,8 @@ export function naiveSparseGpt(
   const pivots = new Float64Array(n);
   const tmp = Float64Array.from(inv);
   for (let i = 0; i < n; i++) {
-    const d = tmp[i * n + i]!;
-    pivots[i] = d;
-    const col = Float64Array.from({ length: n }, (_, k) => tmp[k * n + i]!);
-    for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) tmp[r * n + c]! -= (col[r]! * col[c]!) / d;
+    pivots[i] = tmp[i * n + i]!;
+    removeFromInverse(tmp, n, i);
   }
   const W = Float64Array.from(w);
   const mask = new Uint8Array(rows * cols);
@@ -135,16 +156,9 @@ export function naiveSparseGpt(
         for (const j of order.slice(keep)) mask[r * n + i + j] = 1;
       }
     }
-    const d = inv[i * n + i]!;
-    for (let r = 0; r < rows; r++) {
-      const e = r * n + i;
-      const q = mask[e] ? 0 : grid ? quantizeOne(W[e]!, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax) : W[e]!;
-      out[e] = q;
-      const err = (W[e]! - q) / d;
-      for (let j = i + 1; j < n; j++) W[r * n + j]! -= err * inv[i * n + j]!;
-    }
-    const col = Float64Array.from({ length: n }, (_, k) => inv[k * n + i]!);
-    for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) inv[r * n + c]! -= (col[r]! * col[c]!) / d;
+    obsColumnStep(W, inv, out, rows, n, i, (e) =>
+      mask[e] ? 0 : grid ? quantizeOne(W[e]!, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax) : W[e]!,
+    );
   }
   return out;
 }
