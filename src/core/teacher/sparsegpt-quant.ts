@@ -11,9 +11,17 @@
  * emitter groups them, as GPTQ's in gptq-layers.ts), so the emitter, given the original weights as its range
  * source, writes exactly these codes.
  */
-import { errorForm, quadraticForm, quantizeOne, type Grid } from './gptq';
-import { emitterGrid, groupWithGrid, scatterGroup, storedIndex, type GptqLayer, type GridSource } from './gptq-layers';
-import { groupPattern, sparseGpt, sparseGptWeight, type SparseGptOptions, type SparseGptTensorReport, type SparsityPattern } from './sparsegpt';
+import { quantizeOne, type Grid } from './gptq';
+import { emitterGrid, groupWithGrid, type GptqLayer, type GridSource } from './gptq-layers';
+import {
+  groupPattern,
+  sparseGpt,
+  sparseGptGroups,
+  sparseGptWeight,
+  type SparseGptOptions,
+  type SparseGptTensorReport,
+  type SparsityPattern,
+} from './sparsegpt';
 
 /**
  * The joint pass on W [rows, cols] (row-major) with H [cols, cols] and a per-element grid: pruned weights are 0,
@@ -54,35 +62,13 @@ export async function sparseGptQuantizeWeight(
   // from the original weights would clip them), as prune-then-quantize chooses them.
   const rangeFrom = sparseGptWeight(values, layer, pattern, options).adjusted;
   const stored = await emitterGrid(rangeFrom, source);
-  const index = storedIndex(layer);
-  const { groups, rows, cols, at } = index;
-  const adjusted = new Float32Array(values.length);
-  let signal = 0;
-  let noise = 0;
-  let noiseM = 0;
-  for (let g = 0; g < groups; g++) {
+  const { adjusted, report } = sparseGptGroups(values, layer, options.dampening, magnitude, (g, index, h) => {
     const { w, grid } = groupWithGrid(values, stored, index, g);
-    const h = layer.hessians[g]!.finish();
-    const out = sparseGptQuantize(w, rows, cols, h, groupPattern(pattern, groups, g), grid, options);
-    signal += quadraticForm(w, rows, cols, h);
-    noise += errorForm(w, out, rows, cols, h);
-    if (magnitude) {
-      const d = new Float64Array(rows * cols);
-      for (let r = 0; r < rows; r++)
-        for (let c = 0; c < cols; c++) {
-          const i = r * cols + c;
-          const m = magnitude[at(g, r, c)]!;
-          // The magnitude mask, kept weights rounded to the same grid: what prune-then-round-to-nearest writes.
-          d[i] = w[i]! - (m === 0 ? 0 : quantizeOne(m, grid.scale[i]!, grid.invScale[i]!, grid.zeroPoint[i]!, grid.qmin, grid.qmax));
-        }
-      noiseM += quadraticForm(d, rows, cols, h);
-    }
-    scatterGroup(adjusted, out, index, g);
-  }
-  const db = (n: number) => (n <= 0 ? Infinity : 10 * Math.log10(signal / n));
-  return {
-    adjusted,
-    rangeFrom,
-    report: { layerSqnrDb: db(noise), ...(magnitude ? { magnitudeLayerSqnrDb: db(noiseM) } : {}), dampening: options.dampening ?? 0.01, joint: true },
-  };
+    const out = sparseGptQuantize(w, index.rows, index.cols, h, groupPattern(pattern, index.groups, g), grid, options);
+    // The magnitude mask, kept weights rounded to the same grid: what prune-then-round-to-nearest writes.
+    const magnitudeWritten = (m: number, i: number) =>
+      m === 0 ? 0 : quantizeOne(m, grid.scale[i]!, grid.invScale[i]!, grid.zeroPoint[i]!, grid.qmin, grid.qmax);
+    return { w, out, magnitudeWritten };
+  });
+  return { adjusted, rangeFrom, report: { ...report, joint: true } };
 }
