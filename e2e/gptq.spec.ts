@@ -3,34 +3,9 @@
  * each layer's inputs on the demo digits), and the 3-bit download agrees with the original more often than the
  * plain-rounding 3-bit download does (onnxruntime-node, 500 digits).
  */
-import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
-import { expect, openStudio, test } from './support';
+import { demoDigits, demoModelPath, expect, openStudio, test, topClasses } from './support';
 
-const DEMO = new URL('../public/demo/', import.meta.url);
 const result = (page: import('@playwright/test').Page) => page.getByTestId('compress-result');
-
-function digits(n: number): ort.Tensor {
-  const json = JSON.parse(readFileSync(new URL('mnist-test.json', DEMO), 'utf8')) as { pixels: string };
-  const pixels = Buffer.from(json.pixels, 'base64');
-  return new ort.Tensor(
-    'float32',
-    Float32Array.from(pixels.subarray(0, n * 784), (p) => p / 255),
-    [n, 1, 28, 28],
-  );
-}
-
-async function classes(model: string | Uint8Array, input: ort.Tensor): Promise<number[]> {
-  const session = await ort.InferenceSession.create(model as string);
-  const logits = (await session.run({ input })).logits!;
-  await session.release();
-  const [n, k] = logits.dims as [number, number];
-  const v = logits.data as Float32Array;
-  return Array.from({ length: n }, (_, i) => {
-    const row = v.subarray(i * k, (i + 1) * k);
-    return row.indexOf(Math.max(...row));
-  });
-}
 
 test('GPTQ checkbox: calibrated in the evaluation worker, 3-bit download closer to the original than plain rounding', async ({ page }) => {
   // Calibration runs the original model on 64 samples in wasm, then compresses: a minute of CPU on a loaded 2-core box.
@@ -52,9 +27,9 @@ test('GPTQ checkbox: calibrated in the evaluation worker, 3-bit download closer 
   await expect(page.getByTestId('result-warnings')).toContainText('GPTQ calibrated on 64 samples of MNIST demo digits');
   const gptq = await download();
 
-  const input = digits(500);
-  const original = await classes(new URL('mnist-cnn.onnx', DEMO).pathname, input);
-  const agree = async (file: string) => (await classes(file, input)).filter((c, i) => c === original[i]).length / original.length;
+  const input = demoDigits(500);
+  const original = await topClasses(demoModelPath, input);
+  const agree = async (file: string) => (await topClasses(file, input)).filter((c, i) => c === original[i]).length / original.length;
   const a = await agree(rtn);
   const b = await agree(gptq);
   console.log(`demo 3-bit per channel: top-1 agreement with the original on 500 digits: round-to-nearest ${a}, GPTQ ${b}`);

@@ -3,36 +3,11 @@
  * worker (the Hessians of each layer's inputs on the demo digits, as GPTQ does), and the 2:4 and 50 % unstructured
  * downloads agree with the original more often than the magnitude-pruned downloads (onnxruntime-node, 500 digits).
  */
-import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
 import type { Page } from '@playwright/test';
-import { expect, openStudio, test } from './support';
+import { demoDigits, demoModelPath, expect, openStudio, test, topClasses } from './support';
 
-const DEMO = new URL('../public/demo/', import.meta.url);
 const result = (page: Page) => page.getByTestId('compress-result');
 const pruneStep = (page: Page) => page.getByTestId('step-prune');
-
-function digits(n: number): ort.Tensor {
-  const json = JSON.parse(readFileSync(new URL('mnist-test.json', DEMO), 'utf8')) as { pixels: string };
-  const pixels = Buffer.from(json.pixels, 'base64');
-  return new ort.Tensor(
-    'float32',
-    Float32Array.from(pixels.subarray(0, n * 784), (p) => p / 255),
-    [n, 1, 28, 28],
-  );
-}
-
-async function classes(model: string, input: ort.Tensor): Promise<number[]> {
-  const session = await ort.InferenceSession.create(model);
-  const logits = (await session.run({ input })).logits!;
-  await session.release();
-  const [n, k] = logits.dims as [number, number];
-  const v = logits.data as Float32Array;
-  return Array.from({ length: n }, (_, i) => {
-    const row = v.subarray(i * k, (i + 1) * k);
-    return row.indexOf(Math.max(...row));
-  });
-}
 
 test('Pruning method SparseGPT: calibrated in the evaluation worker, downloads closer to the original than magnitude (2:4 and 50 %)', async ({ page }) => {
   // Four compressions, two of them calibrated, on a shared CPU.
@@ -68,9 +43,9 @@ test('Pruning method SparseGPT: calibrated in the evaluation worker, downloads c
   await pruneStep(page).getByText('Channels (structured)', { exact: true }).click();
   await expect(method).toBeDisabled();
 
-  const input = digits(500);
-  const original = await classes(new URL('mnist-cnn.onnx', DEMO).pathname, input);
-  const agree = async (file: string) => (await classes(file, input)).filter((c, i) => c === original[i]).length / original.length;
+  const input = demoDigits(500);
+  const original = await topClasses(demoModelPath, input);
+  const agree = async (file: string) => (await topClasses(file, input)).filter((c, i) => c === original[i]).length / original.length;
   const [a24, b24, a50, b50] = [await agree(mag24), await agree(sgpt24), await agree(mag50), await agree(sgpt50)];
   console.log(
     `demo, top-1 agreement with the original on 500 digits: 2:4 magnitude ${a24}, SparseGPT ${b24}; 50 % unstructured magnitude ${a50}, SparseGPT ${b50}`,

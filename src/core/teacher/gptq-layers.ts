@@ -11,7 +11,19 @@ import { decodeModel } from '../onnx/codec';
 import { getInt, getInts, getString } from '../onnx/graph-edit';
 import { modelFiles, type EvalModel, type EvalRuntime, type EvalSample } from '../eval/types';
 import { captureActivations, type CaptureOptions } from './capture';
-import { accumulateConv, accumulateRows, gptq, gridOf, Hessian, quadraticForm, quantizeOne, type ConvGeometry, type Grid, type GptqOptions } from './gptq';
+import {
+  accumulateConv,
+  accumulateRows,
+  errorForm,
+  gptq,
+  gridOf,
+  Hessian,
+  quadraticForm,
+  quantizeOne,
+  type ConvGeometry,
+  type Grid,
+  type GptqOptions,
+} from './gptq';
 import type { GroupView, Grouping } from '../../kernels/quant';
 import { codeRange, quantizeTensor, type QuantSpec } from '../compress/quantize/math';
 
@@ -158,8 +170,16 @@ export interface GridSource {
   spec: QuantSpec;
 }
 
+/** Conv groups, GPTQ's W [rows = outputs, cols = inputs] per group, and the stored-layout index of W[r][c]. */
+export interface StoredIndex {
+  groups: number;
+  rows: number;
+  cols: number;
+  at: (g: number, r: number, c: number) => number;
+}
+
 /** Index of W[r][c] (GPTQ's [rows = outputs, cols = inputs] per conv group) in the stored layout. */
-export function storedIndex(layer: GptqLayer): { groups: number; rows: number; cols: number; at: (g: number, r: number, c: number) => number } {
+export function storedIndex(layer: GptqLayer): StoredIndex {
   const s = layer.shape;
   if (layer.op === 'Conv') {
     const groups = layer.conv!.group;
@@ -169,6 +189,43 @@ export function storedIndex(layer: GptqLayer): { groups: number; rows: number; c
   }
   if (layer.transB) return { groups: 1, rows: s[0]!, cols: s[1]!, at: (_g, r, c) => r * s[1]! + c };
   return { groups: 1, rows: s[1]!, cols: s[0]!, at: (_g, r, c) => c * s[1]! + r };
+}
+
+/** The emitter's grid for a weight with ranges from `rangeFrom` (same view and spec), one entry per stored element. */
+export async function emitterGrid(rangeFrom: Float32Array, source: GridSource): Promise<Grid> {
+  const q = await quantizeTensor(rangeFrom, source.view, source.spec);
+  const { qmin, qmax } = codeRange(source.spec.bits, source.spec.symmetric);
+  const grouping: Grouping = { granularity: source.spec.granularity, blockSize: source.spec.blockSize };
+  return gridOf(source.view, grouping, q.scales, q.zeroPoints, qmin, qmax);
+}
+
+/** Conv group g of the stored weights and of their grid as W [rows, cols] (row-major). */
+export function groupWithGrid(values: Float32Array, stored: Grid, index: StoredIndex, g: number): { w: Float32Array; grid: Grid } {
+  const { rows, cols, at } = index;
+  const w = new Float32Array(rows * cols);
+  const grid: Grid = {
+    scale: new Float32Array(rows * cols),
+    invScale: new Float32Array(rows * cols),
+    zeroPoint: new Int32Array(rows * cols),
+    qmin: stored.qmin,
+    qmax: stored.qmax,
+  };
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      const e = at(g, r, c);
+      const i = r * cols + c;
+      w[i] = values[e]!;
+      grid.scale[i] = stored.scale[e]!;
+      grid.invScale[i] = stored.invScale[e]!;
+      grid.zeroPoint[i] = stored.zeroPoint[e]!;
+    }
+  return { w, grid };
+}
+
+/** Writes conv group g's W [rows, cols] (row-major) back into the stored layout. */
+export function scatterGroup(stored: Float32Array, w: Float32Array, index: StoredIndex, g: number): void {
+  const { rows, cols, at } = index;
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) stored[at(g, r, c)] = w[r * cols + c]!;
 }
 
 /**
@@ -182,44 +239,22 @@ export async function gptqWeight(
   source: GridSource,
   options: GptqOptions = {},
 ): Promise<{ adjusted: Float32Array; report: GptqTensorReport }> {
-  const q = await quantizeTensor(values, source.view, source.spec);
-  const { qmin, qmax } = codeRange(source.spec.bits, source.spec.symmetric);
-  const grouping: Grouping = { granularity: source.spec.granularity, blockSize: source.spec.blockSize };
-  const stored = gridOf(source.view, grouping, q.scales, q.zeroPoints, qmin, qmax);
-  const { groups, rows, cols, at } = storedIndex(layer);
+  const stored = await emitterGrid(values, source);
+  const index = storedIndex(layer);
+  const { groups, rows, cols } = index;
   const adjusted = new Float32Array(values.length);
   let signal = 0;
   let noiseG = 0;
   let noiseR = 0;
   for (let g = 0; g < groups; g++) {
-    const w = new Float32Array(rows * cols);
-    const grid: Grid = { scale: new Float32Array(rows * cols), invScale: new Float32Array(rows * cols), zeroPoint: new Int32Array(rows * cols), qmin, qmax };
-    for (let r = 0; r < rows; r++)
-      for (let c = 0; c < cols; c++) {
-        const e = at(g, r, c);
-        const i = r * cols + c;
-        w[i] = values[e]!;
-        grid.scale[i] = stored.scale[e]!;
-        grid.invScale[i] = stored.invScale[e]!;
-        grid.zeroPoint[i] = stored.zeroPoint[e]!;
-      }
+    const { w, grid } = groupWithGrid(values, stored, index, g);
     const h = layer.hessians[g]!.finish();
     const out = gptq(w, rows, cols, h, grid, options);
-    const rtn = w.map((x, i) => quantizeOne(x, grid.scale[i]!, grid.invScale[i]!, grid.zeroPoint[i]!, qmin, qmax));
+    const rtn = w.map((x, i) => quantizeOne(x, grid.scale[i]!, grid.invScale[i]!, grid.zeroPoint[i]!, grid.qmin, grid.qmax));
     signal += quadraticForm(w, rows, cols, h);
-    noiseG += quadraticForm(
-      Float64Array.from(w, (x, i) => x - out[i]!),
-      rows,
-      cols,
-      h,
-    );
-    noiseR += quadraticForm(
-      Float64Array.from(w, (x, i) => x - rtn[i]!),
-      rows,
-      cols,
-      h,
-    );
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) adjusted[at(g, r, c)] = out[r * cols + c]!;
+    noiseG += errorForm(w, out, rows, cols, h);
+    noiseR += errorForm(w, rtn, rows, cols, h);
+    scatterGroup(adjusted, out, index, g);
   }
   const db = (n: number) => (n <= 0 ? Infinity : 10 * Math.log10(signal / n));
   return {

@@ -1,29 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateConv, gptq, gridOf, Hessian, layerSqnrDb, prepareHessian, quantizeOne, type Grid } from './gptq';
-import { paramsForRange, codeRange } from '../compress/quantize/math';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-}
-
-/** Per-row symmetric min-max grid (per output channel). */
-function rowGrid(w: Float32Array, rows: number, cols: number, bits: number): Grid {
-  const { qmin, qmax } = codeRange(bits, true);
-  const scales = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let m = 0;
-    for (let j = 0; j < cols; j++) m = Math.max(m, Math.abs(w[r * cols + j]!));
-    scales[r] = paramsForRange(-m, m, bits, true).scale;
-  }
-  return gridOf({ outer: 1, axisLength: rows, inner: cols }, { granularity: 'channel', blockSize: 0 }, scales, new Int32Array(rows), qmin, qmax);
-}
+import { accumulateConv, gptq, Hessian, layerSqnrDb, prepareHessian, quantizeOne, type Grid } from './gptq';
+import { correlatedInputs, gauss, gaussJordanInverse, obsColumnStep, rng, rowGrid } from './test-helpers';
 
 function rtn(w: Float32Array, g: Grid): Float32Array {
   return w.map((x, e) => quantizeOne(x, g.scale[e]!, g.invScale[e]!, g.zeroPoint[e]!, g.qmin, g.qmax));
@@ -36,58 +13,14 @@ function rtn(w: Float32Array, g: Grid): Float32Array {
  */
 function naive(w: Float32Array, rows: number, cols: number, hRaw: Float64Array, grid: Grid, damp: number): Float32Array {
   const { h } = prepareHessian(hRaw, cols, damp);
-  // Explicit inverse by Gauss-Jordan.
   const n = cols;
-  const a = Float64Array.from(h);
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  for (let c = 0; c < n; c++) {
-    const p = a[c * n + c]!;
-    for (let j = 0; j < n; j++) {
-      a[c * n + j]! /= p;
-      inv[c * n + j]! /= p;
-    }
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = a[r * n + c]!;
-      for (let j = 0; j < n; j++) {
-        a[r * n + j]! -= f * a[c * n + j]!;
-        inv[r * n + j]! -= f * inv[c * n + j]!;
-      }
-    }
-  }
+  const inv = gaussJordanInverse(h, n);
   const W = Float64Array.from(w);
   for (let j = 0; j < n; j++) if (hRaw[j * n + j] === 0) for (let r = 0; r < rows; r++) W[r * n + j] = 0;
   const out = new Float32Array(rows * cols);
-  for (let i = 0; i < n; i++) {
-    const d = inv[i * n + i]!;
-    for (let r = 0; r < rows; r++) {
-      const e = r * n + i;
-      const q = quantizeOne(W[e]!, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax);
-      out[e] = q;
-      const err = (W[e]! - q) / d;
-      for (let j = i + 1; j < n; j++) W[r * n + j]! -= err * inv[i * n + j]!;
-    }
-    // Remove i from the inverse: H⁻¹ ← H⁻¹ − H⁻¹[:, i] H⁻¹[i, :] / H⁻¹[i, i].
-    const col = Float64Array.from({ length: n }, (_, k) => inv[k * n + i]!);
-    for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) inv[r * n + c]! -= (col[r]! * col[c]!) / d;
-  }
+  for (let i = 0; i < n; i++)
+    obsColumnStep(W, inv, out, rows, n, i, (e) => quantizeOne(W[e]!, grid.scale[e]!, grid.invScale[e]!, grid.zeroPoint[e]!, grid.qmin, grid.qmax));
   return out;
-}
-
-function correlatedInputs(samples: number, k: number, seed: number): Float32Array {
-  const r = rng(seed);
-  const mix = Float32Array.from({ length: k * k }, () => gauss(r));
-  const x = new Float32Array(samples * k);
-  for (let s = 0; s < samples; s++) {
-    const z = Float32Array.from({ length: k }, () => gauss(r));
-    for (let i = 0; i < k; i++) {
-      let v = 0;
-      for (let j = 0; j < k; j++) v += mix[i * k + j]! * z[j]! * (j < 3 ? 4 : 0.3);
-      x[s * k + i] = v + 0.5;
-    }
-  }
-  return x;
 }
 
 describe('GPTQ reference', () => {

@@ -283,10 +283,19 @@ export function quadraticForm(a: ArrayLike<number>, rows: number, cols: number, 
   return total;
 }
 
+/** quadraticForm of the error w − approx (each row's Δ·H·Δᵀ, summed). */
+export function errorForm(w: Float32Array, approx: ArrayLike<number>, rows: number, cols: number, h: Float64Array): number {
+  return quadraticForm(
+    Float64Array.from(w, (x, i) => x - approx[i]!),
+    rows,
+    cols,
+    h,
+  );
+}
+
 /** Layer-output SQNR of an approximation of W on the inputs H came from: 10·log10(tr(WHWᵀ) / tr(ΔW·H·ΔWᵀ)). */
 export function layerSqnrDb(w: Float32Array, approx: Float32Array, rows: number, cols: number, h: Float64Array): number {
-  const delta = Float64Array.from(w, (x, i) => x - approx[i]!);
-  const noise = quadraticForm(delta, rows, cols, h);
+  const noise = errorForm(w, approx, rows, cols, h);
   return noise <= 0 ? Infinity : 10 * Math.log10(quadraticForm(w, rows, cols, h) / noise);
 }
 

@@ -11,11 +11,17 @@
  * emitter groups them, as GPTQ's in gptq-layers.ts), so the emitter, given the original weights as its range
  * source, writes exactly these codes.
  */
-import { codeRange, quantizeTensor } from '../compress/quantize/math';
-import type { Grouping } from '../../kernels/quant';
-import { gridOf, quadraticForm, quantizeOne, type Grid } from './gptq';
-import { storedIndex, type GptqLayer, type GridSource } from './gptq-layers';
-import { blockShare, sparseGpt, sparseGptWeight, type SparseGptOptions, type SparseGptTensorReport, type SparsityPattern } from './sparsegpt';
+import { quantizeOne, type Grid } from './gptq';
+import { emitterGrid, groupWithGrid, type GptqLayer, type GridSource } from './gptq-layers';
+import {
+  groupPattern,
+  sparseGpt,
+  sparseGptGroups,
+  sparseGptWeight,
+  type SparseGptOptions,
+  type SparseGptTensorReport,
+  type SparsityPattern,
+} from './sparsegpt';
 
 /**
  * The joint pass on W [rows, cols] (row-major) with H [cols, cols] and a per-element grid: pruned weights are 0,
@@ -55,54 +61,14 @@ export async function sparseGptQuantizeWeight(
   // The grid's ranges from SparseGPT's float result (the kept weights grow as they make up for the pruned ones: ranges
   // from the original weights would clip them), as prune-then-quantize chooses them.
   const rangeFrom = sparseGptWeight(values, layer, pattern, options).adjusted;
-  const q = await quantizeTensor(rangeFrom, source.view, source.spec);
-  const { qmin, qmax } = codeRange(source.spec.bits, source.spec.symmetric);
-  const grouping: Grouping = { granularity: source.spec.granularity, blockSize: source.spec.blockSize };
-  const stored = gridOf(source.view, grouping, q.scales, q.zeroPoints, qmin, qmax);
-  const { groups, rows, cols, at } = storedIndex(layer);
-  const adjusted = new Float32Array(values.length);
-  let signal = 0;
-  let noise = 0;
-  let noiseM = 0;
-  for (let g = 0; g < groups; g++) {
-    const w = new Float32Array(rows * cols);
-    const grid: Grid = { scale: new Float32Array(rows * cols), invScale: new Float32Array(rows * cols), zeroPoint: new Int32Array(rows * cols), qmin, qmax };
-    for (let r = 0; r < rows; r++)
-      for (let c = 0; c < cols; c++) {
-        const e = at(g, r, c);
-        const i = r * cols + c;
-        w[i] = values[e]!;
-        grid.scale[i] = stored.scale[e]!;
-        grid.invScale[i] = stored.invScale[e]!;
-        grid.zeroPoint[i] = stored.zeroPoint[e]!;
-      }
-    const h = layer.hessians[g]!.finish();
-    const p: SparsityPattern = pattern.kind === 'unstructured' ? { kind: 'unstructured', count: blockShare(pattern.count, groups, g, g + 1) } : pattern;
-    const out = sparseGptQuantize(w, rows, cols, h, p, grid, options);
-    signal += quadraticForm(w, rows, cols, h);
-    noise += quadraticForm(
-      Float64Array.from(w, (x, i) => x - out[i]!),
-      rows,
-      cols,
-      h,
-    );
-    if (magnitude) {
-      const d = new Float64Array(rows * cols);
-      for (let r = 0; r < rows; r++)
-        for (let c = 0; c < cols; c++) {
-          const i = r * cols + c;
-          const m = magnitude[at(g, r, c)]!;
-          // The magnitude mask, kept weights rounded to the same grid: what prune-then-round-to-nearest writes.
-          d[i] = w[i]! - (m === 0 ? 0 : quantizeOne(m, grid.scale[i]!, grid.invScale[i]!, grid.zeroPoint[i]!, qmin, qmax));
-        }
-      noiseM += quadraticForm(d, rows, cols, h);
-    }
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) adjusted[at(g, r, c)] = out[r * cols + c]!;
-  }
-  const db = (n: number) => (n <= 0 ? Infinity : 10 * Math.log10(signal / n));
-  return {
-    adjusted,
-    rangeFrom,
-    report: { layerSqnrDb: db(noise), ...(magnitude ? { magnitudeLayerSqnrDb: db(noiseM) } : {}), dampening: options.dampening ?? 0.01, joint: true },
-  };
+  const stored = await emitterGrid(rangeFrom, source);
+  const { adjusted, report } = sparseGptGroups(values, layer, options.dampening, magnitude, (g, index, h) => {
+    const { w, grid } = groupWithGrid(values, stored, index, g);
+    const out = sparseGptQuantize(w, index.rows, index.cols, h, groupPattern(pattern, index.groups, g), grid, options);
+    // The magnitude mask, kept weights rounded to the same grid: what prune-then-round-to-nearest writes.
+    const magnitudeWritten = (m: number, i: number) =>
+      m === 0 ? 0 : quantizeOne(m, grid.scale[i]!, grid.invScale[i]!, grid.zeroPoint[i]!, grid.qmin, grid.qmax);
+    return { w, out, magnitudeWritten };
+  });
+  return { adjusted, rangeFrom, report: { ...report, joint: true } };
 }

@@ -17,8 +17,8 @@
  * With a grid the same pass quantizes the kept weights (joint sparsify + quantize, as the original algorithm):
  * pruned weights are exactly 0, kept weights are on the grid.
  */
-import { lazyUpdate, obsSetup, quadraticForm, quantizeOne, type Grid } from './gptq';
-import { storedIndex, type GptqLayer } from './gptq-layers';
+import { errorForm, lazyUpdate, obsSetup, quadraticForm, quantizeOne, type Grid } from './gptq';
+import { scatterGroup, storedIndex, type GptqLayer, type StoredIndex } from './gptq-layers';
 
 /** `count` weights of the layer pruned anywhere, or N kept in every M along the input axis (the tail group keeps ⌈N·size/M⌉). */
 export type SparsityPattern = { kind: 'unstructured'; count: number } | { kind: 'nm'; n: number; m: number };
@@ -178,6 +178,49 @@ export interface SparseGptTensorReport {
   dampening: number;
 }
 
+/** Conv group g's part of `pattern` (an unstructured count is shared out over the groups; N:M applies as is). */
+export function groupPattern(pattern: SparsityPattern, groups: number, g: number): SparsityPattern {
+  return pattern.kind === 'unstructured' ? { kind: 'unstructured', count: blockShare(pattern.count, groups, g, g + 1) } : pattern;
+}
+
+/**
+ * A SparseGPT pass over each conv group of a stored weight: `solveGroup` gets the group's H and returns its W and result
+ * [rows, cols] (and what the magnitude-pruned value m is written as); the results go back in the stored layout and
+ * the layer-output SQNR (of the result, and of `magnitude` when given) is summed over the groups.
+ */
+export function sparseGptGroups(
+  values: Float32Array,
+  layer: GptqLayer,
+  dampening: number | undefined,
+  magnitude: Float32Array | undefined,
+  solveGroup: (g: number, index: StoredIndex, h: Float64Array) => { w: Float32Array; out: Float32Array; magnitudeWritten: (m: number, i: number) => number },
+): { adjusted: Float32Array; report: SparseGptTensorReport } {
+  const index = storedIndex(layer);
+  const { groups, rows, cols, at } = index;
+  const adjusted = new Float32Array(values.length);
+  let signal = 0;
+  let noise = 0;
+  let noiseM = 0;
+  for (let g = 0; g < groups; g++) {
+    const h = layer.hessians[g]!.finish();
+    const { w, out, magnitudeWritten } = solveGroup(g, index, h);
+    signal += quadraticForm(w, rows, cols, h);
+    noise += errorForm(w, out, rows, cols, h);
+    if (magnitude) {
+      const d = new Float64Array(rows * cols);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++) {
+          const i = r * cols + c;
+          d[i] = w[i]! - magnitudeWritten(magnitude[at(g, r, c)]!, i);
+        }
+      noiseM += quadraticForm(d, rows, cols, h);
+    }
+    scatterGroup(adjusted, out, index, g);
+  }
+  const db = (n: number) => (n <= 0 ? Infinity : 10 * Math.log10(signal / n));
+  return { adjusted, report: { layerSqnrDb: db(noise), ...(magnitude ? { magnitudeLayerSqnrDb: db(noiseM) } : {}), dampening: dampening ?? 0.01 } };
+}
+
 /**
  * SparseGPT on one stored weight (Conv per group, Gemm, MatMul) with the layer's Hessians: `pattern` counts over the
  * whole tensor (unstructured counts are shared out over the conv groups). `magnitude`, the same tensor pruned by
@@ -190,34 +233,10 @@ export function sparseGptWeight(
   options: Omit<SparseGptOptions, 'grid'> = {},
   magnitude?: Float32Array,
 ): { adjusted: Float32Array; report: SparseGptTensorReport } {
-  const { groups, rows, cols, at } = storedIndex(layer);
-  const adjusted = new Float32Array(values.length);
-  let signal = 0;
-  let noise = 0;
-  let noiseM = 0;
-  for (let g = 0; g < groups; g++) {
+  return sparseGptGroups(values, layer, options.dampening, magnitude, (g, index, h) => {
+    const { groups, rows, cols, at } = index;
     const w = new Float32Array(rows * cols);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) w[r * cols + c] = values[at(g, r, c)]!;
-    const h = layer.hessians[g]!.finish();
-    const p: SparsityPattern = pattern.kind === 'unstructured' ? { kind: 'unstructured', count: blockShare(pattern.count, groups, g, g + 1) } : pattern;
-    const out = sparseGpt(w, rows, cols, h, p, options);
-    signal += quadraticForm(w, rows, cols, h);
-    noise += quadraticForm(
-      Float64Array.from(w, (x, i) => x - out[i]!),
-      rows,
-      cols,
-      h,
-    );
-    if (magnitude) {
-      const d = new Float64Array(rows * cols);
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * cols + c] = w[r * cols + c]! - magnitude[at(g, r, c)]!;
-      noiseM += quadraticForm(d, rows, cols, h);
-    }
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) adjusted[at(g, r, c)] = out[r * cols + c]!;
-  }
-  const db = (n: number) => (n <= 0 ? Infinity : 10 * Math.log10(signal / n));
-  return {
-    adjusted,
-    report: { layerSqnrDb: db(noise), ...(magnitude ? { magnitudeLayerSqnrDb: db(noiseM) } : {}), dampening: options.dampening ?? 0.01 },
-  };
+    return { w, out: sparseGpt(w, rows, cols, h, groupPattern(pattern, groups, g), options), magnitudeWritten: (m) => m };
+  });
 }
