@@ -191,45 +191,27 @@ export function createLabService(deps: LabDeps) {
     }
   }
 
-  /** One calibration pass in the evaluation worker, watched (no restart here). */
-  async function calibrateOnce(
+  type Calibrate = (
     names: string[],
     count: number,
     onProgress: (done: number, total: number) => void,
     gptq: boolean,
     signal?: AbortSignal,
-  ): Promise<CalibrationOutcome> {
+  ) => Promise<CalibrationOutcome>;
+
+  /** One calibration pass in the evaluation worker, watched (no restart here). */
+  const calibrateOnce: Calibrate = async (names, count, onProgress, gptq, signal) => {
     await ready(signal);
-    return watched(
-      (s, tick) =>
-        deps.evaluation.calibrate(
-          names,
-          count,
-          (done, total) => {
-            tick();
-            onProgress(done, total);
-          },
-          gptq,
-          s,
-        ),
-      signal,
-    );
-  }
+    return watched((s, tick) => deps.evaluation.calibrate(names, count, (done, total) => (tick(), onProgress(done, total)), gptq, s), signal);
+  };
 
   /** Calibration in the evaluation worker; a stalled worker is restarted and the calibration runs again. */
-  function calibrate(
-    names: string[],
-    count: number,
-    onProgress: (done: number, total: number) => void,
-    gptq: boolean,
-    signal?: AbortSignal,
-  ): Promise<CalibrationOutcome> {
-    return restartingOnStall(
+  const calibrate: Calibrate = (names, count, onProgress, gptq, signal) =>
+    restartingOnStall(
       () => calibrateOnce(names, count, onProgress, gptq, signal),
       () => onProgress(0, 0),
       signal,
     );
-  }
 
   /**
    * Calibrates when the recipe needs it (names of static int8's activations from the model worker). `refit`: the
