@@ -23,8 +23,8 @@ import { isStallError, watchProgress, type StallLimits } from './watchdog';
 
 /**
  * When the evaluation worker is taken as stalled in a calibration or the teacher report's comparison (no progress for
- * this long; see src/lab/watchdog): it is restarted and the work runs again, once. A call into onnxruntime-web there
- * has been seen, rarely, never to settle.
+ * this long; see src/lab/watchdog): it is restarted and the work runs again, once. A worker that never answers (an
+ * onnxruntime-web call that never settles, a wasm loop) would otherwise leave the check running for good.
  */
 export const STALL_LIMITS: StallLimits = { firstMs: 120_000, idleMs: 20_000, factor: 20 };
 
@@ -163,7 +163,7 @@ export function createLabService(deps: LabDeps) {
 
   const stallLimits = deps.stallLimits ?? STALL_LIMITS;
   /** An evaluation-worker call that reports progress, under the watchdog (a StallError when it goes silent). */
-  function watched<T>(run: (s: AbortSignal, tick: () => void) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  function watched<T>(run: (s: AbortSignal, tick: () => boolean) => Promise<T>, signal?: AbortSignal): Promise<T> {
     return watchProgress(run, stallLimits, signal);
   }
 
@@ -202,7 +202,7 @@ export function createLabService(deps: LabDeps) {
   /** One calibration pass in the evaluation worker, watched (no restart here). */
   const calibrateOnce: Calibrate = async (names, count, onProgress, gptq, signal) => {
     await ready(signal);
-    return watched((s, tick) => deps.evaluation.calibrate(names, count, (done, total) => (tick(), onProgress(done, total)), gptq, s), signal);
+    return watched((s, tick) => deps.evaluation.calibrate(names, count, (done, total) => tick() && onProgress(done, total), gptq, s), signal);
   };
 
   /** Calibration in the evaluation worker; a stalled worker is restarted and the calibration runs again. */
@@ -362,10 +362,7 @@ export function createLabService(deps: LabDeps) {
               stages,
               count,
               layers(),
-              (done, total) => {
-                tick();
-                onPhase('Comparing the layers with the original', done, total);
-              },
+              (done, total) => tick() && onPhase('Comparing the layers with the original', done, total),
               s,
             ),
           signal,

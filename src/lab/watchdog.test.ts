@@ -70,12 +70,16 @@ describe('watchProgress', () => {
     expect((p.now as { error: StallError }).error.silentMs).toBe(100);
   });
 
-  it('passes the answer through and stops watching', async () => {
+  it('passes the answer through and stops watching; a late tick is reported stale', async () => {
+    let late: (() => boolean) | undefined;
     const p = watchProgress(async (_signal, tick) => {
-      tick();
+      expect(tick()).toBe(true);
+      late = tick;
       return 42;
     }, limits);
     expect(await p).toBe(42);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(late!()).toBe(false);
     expect(vi.getTimerCount()).toBe(0);
   });
 

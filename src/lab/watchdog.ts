@@ -28,9 +28,9 @@ export function isStallError(err: unknown): err is StallError {
 
 /**
  * Runs `run` with a signal of its own (aborted on a stall, or when `signal` aborts) and a `tick` to call on each
- * progress report. Rejects with a StallError when the silence outlasts the limits, with `signal`'s reason when it aborts.
+ * progress report (false once the call is given up on or settled: the report is then stale). Rejects with a StallError when the silence outlasts the limits, with `signal`'s reason when it aborts.
  */
-export function watchProgress<T>(run: (signal: AbortSignal, tick: () => void) => Promise<T>, limits: StallLimits, signal?: AbortSignal): Promise<T> {
+export function watchProgress<T>(run: (signal: AbortSignal, tick: () => boolean) => Promise<T>, limits: StallLimits, signal?: AbortSignal): Promise<T> {
   const inner = new AbortController();
   let last = Date.now();
   let longest = 0;
@@ -55,15 +55,18 @@ export function watchProgress<T>(run: (signal: AbortSignal, tick: () => void) =>
   };
   let ticks = 0;
   let over = false;
-  const tick = () => {
-    if (over) return; // a late report from a call already given up on
+  const tick = (): boolean => {
+    if (over) return false; // a late report from a call already given up on: not to be shown
     const now = Date.now();
     const gap = now - last;
     last = now;
     // The first gap holds the setup (sessions created) and one step: it bounds the next step, not the later ones.
-    if (ticks++ === 0) return arm(Math.max(limits.idleMs, gap));
-    longest = Math.max(longest, gap);
-    arm(Math.max(limits.idleMs, limits.factor * longest));
+    if (ticks++ === 0) arm(Math.max(limits.idleMs, gap));
+    else {
+      longest = Math.max(longest, gap);
+      arm(Math.max(limits.idleMs, limits.factor * longest));
+    }
+    return true;
   };
   if (!signal?.aborted) arm(limits.firstMs);
   let work: Promise<T>;

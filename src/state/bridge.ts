@@ -3,13 +3,12 @@
  * a crash rejects the calls in flight instead of leaving them pending forever. Every call takes an AbortSignal:
  * aborting it rejects the call with an AbortError, and cancellable calls stop in the worker too (src/protocol/job).
  */
-import * as Comlink from 'comlink';
 import type { AnalyzeOptions } from '../core/analysis/analyze';
 import type { QuantizeRecipe, Recipe } from '../core/recipe';
 import type { BackendPreference } from '../kernels/registry';
 import type { CandidateId } from '../protocol/candidates';
 import type { ModelWorkerApi, OutputLayout, WorkerCalibration } from '../protocol/model';
-import { nextJobId, workerConnection } from './workerConnection';
+import { nextJobId, withProgress, workerConnection } from './workerConnection';
 
 /** The last model opened, so a worker restarted after a crash (e.g. out of memory) can reopen it. */
 type OpenedSource = { kind: 'files'; files: File[] } | { kind: 'url'; url: string; name: string };
@@ -55,7 +54,7 @@ export const modelWorker = {
     calibration?: WorkerCalibration,
     output?: OutputLayout,
     signal?: AbortSignal,
-  ) => job(signal, (api, id) => api.compress(id, recipe, preference, Comlink.proxy(onProgress), calibration, output)),
+  ) => job(signal, (api, id) => withProgress(onProgress, (progress) => api.compress(id, recipe, preference, progress, calibration, output))),
   /** The activations static int8 needs measured (names in the original model). */
   staticNames: (recipe: QuantizeRecipe, signal?: AbortSignal) => call((api) => api.staticNames(recipe), signal),
   downloadBytes: (requestId: number) => call((api) => api.downloadBytes(requestId)),

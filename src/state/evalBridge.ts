@@ -11,7 +11,7 @@ import type { ModelFiles } from '../core/eval/types';
 import type { ValueInfo } from '../core/onnx/types';
 import type { CandidateId } from '../protocol/candidates';
 import type { EvalWorkerApi, EvaluateOptions, FileDataOptions, ReportStage } from '../protocol/eval';
-import { workerConnection } from './workerConnection';
+import { withProgress, workerConnection } from './workerConnection';
 
 export const evalConnection = workerConnection<EvalWorkerApi>(
   () => new Worker(new URL('../../workers/eval.worker.ts', import.meta.url), { type: 'module' }),
@@ -31,17 +31,17 @@ export const evalWorker = {
   loadFileData: (files: { file: File; path: string }[], inputs: ValueInfo[], options: FileDataOptions, signal?: AbortSignal) =>
     call((api) => api.loadFileData(files, inputs, options), signal),
   evaluate: (candidate: CandidateId, options: EvaluateOptions, onProgress: (p: EvalProgress) => void, signal?: AbortSignal) =>
-    job(signal, (api, id) => api.evaluate(id, candidate, options, Comlink.proxy(onProgress))),
+    job(signal, (api, id) => withProgress(onProgress, (progress) => api.evaluate(id, candidate, options, progress))),
   prepareCandidates: (options: CandidateOptions, heldOut: boolean, signal?: AbortSignal) =>
     job(signal, (api, id) => api.prepareCandidates(id, options, heldOut)),
   originalLatency: (signal?: AbortSignal) => job(signal, (api, id) => api.originalLatency(id)),
   measureCandidate: (candidate: CandidateId, runs?: number, signal?: AbortSignal) => job(signal, (api, id) => api.measureCandidate(id, candidate, runs)),
   /** Static int8's calibration on the evaluation data (onnxruntime-web wasm). */
   calibrate: (names: string[], count: number, onProgress: (done: number, total: number) => void, gptq = false, signal?: AbortSignal) =>
-    job(signal, (api, id) => api.calibrate(id, names, count, Comlink.proxy(onProgress), gptq)),
+    job(signal, (api, id) => withProgress(onProgress, (progress) => api.calibrate(id, names, count, progress, gptq))),
   /** The teacher–student report on the first `count` samples (onnxruntime-web wasm); the stages are candidates sent by the model worker. */
   teacherReport: (stages: ReportStage[], count: number, layers: string[], onProgress: (done: number, total: number) => void, signal?: AbortSignal) =>
-    job(signal, (api, id) => api.teacherReport(id, stages, count, layers, Comlink.proxy(onProgress))),
+    job(signal, (api, id) => withProgress(onProgress, (progress) => api.teacherReport(id, stages, count, layers, progress))),
 };
 
 export type { CalibrationOutcome, DatasetSummary, EvalEnvironment } from '../protocol/eval';

@@ -6,12 +6,14 @@
 import * as Comlink from 'comlink';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { workerConnection } from './workerConnection';
+import { withProgress, workerConnection } from './workerConnection';
 
 interface Api {
   open(name: string): string;
   opened(): string | null;
   hang(): Promise<never>;
+  /** Reports 1 (and waits for it to be handled), answers, then reports 2 late. */
+  work(progress: (n: number) => Promise<void> | void): Promise<string>;
 }
 
 function fakeWorkerFactory() {
@@ -19,7 +21,16 @@ function fakeWorkerFactory() {
   const create = () => {
     const { port1, port2 } = new MessageChannel();
     let opened: string | null = null;
-    const api: Api = { open: (name) => (opened = name), opened: () => opened, hang: () => new Promise<never>(() => undefined) };
+    const api: Api = {
+      open: (name) => (opened = name),
+      opened: () => opened,
+      hang: () => new Promise<never>(() => undefined),
+      work: async (progress) => {
+        await progress(1);
+        setTimeout(() => void progress(2), 20);
+        return 'done';
+      },
+    };
     Comlink.expose(api, port2 as unknown as Comlink.Endpoint);
     const worker = Object.assign(port1, { terminate: () => (port1.close(), port2.close()) });
     workers.push(worker);
@@ -79,6 +90,22 @@ describe('workerConnection', () => {
     expect(crashes).toEqual([]);
     expect(await connection.call((api) => api.opened())).toBeNull();
     expect(workers).toHaveLength(2);
+    for (const w of workers) w.terminate();
+  });
+
+  it('withProgress: reports that arrive after the answer are dropped (they travel on another port)', async () => {
+    const { create, workers } = fakeWorkerFactory();
+    const connection = workerConnection<Api>(create, 'evaluation worker');
+    const seen: number[] = [];
+    const answer = await connection.call((api) =>
+      withProgress(
+        (n: number) => void seen.push(n),
+        (progress) => api.work(progress),
+      ),
+    );
+    expect(answer).toBe('done');
+    await new Promise((r) => setTimeout(r, 80));
+    expect(seen).toEqual([1]);
     for (const w of workers) w.terminate();
   });
 });

@@ -2,6 +2,24 @@
 import * as Comlink from 'comlink';
 import { abortable, type JobControl, type JobId } from '../protocol/job';
 
+/**
+ * A progress callback for a worker call, handed over as a comlink proxy that goes quiet once the call settles. Progress
+ * and the answer travel on different message ports, so the last reports can arrive after the answer: without this they
+ * would overwrite what the answer showed (a finished report shown as "Comparing…" again, for good).
+ */
+export async function withProgress<A extends unknown[], R>(onProgress: (...args: A) => void, run: (progress: (...args: A) => void) => Promise<R>): Promise<R> {
+  let live = true;
+  try {
+    return await run(
+      Comlink.proxy((...args: A) => {
+        if (live) onProgress(...args);
+      }),
+    );
+  } finally {
+    live = false;
+  }
+}
+
 /** Job ids are unique for the page's lifetime, across workers and their restarts. */
 let lastJobId = 0;
 export function nextJobId(): JobId {
