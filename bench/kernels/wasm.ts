@@ -107,6 +107,23 @@ export async function benchKernels(elements: number): Promise<{ rows: KernelBenc
 // ---------------------------------------------------------------------------------------------------- quantization
 
 /** ~totalParams parameters as [2048, 2048] fp32 Gaussian weights (σ = 0.02·(1 + k/tensors) for tensor k). */
+/**
+ * The rows of a kernel bench, the first a memory pass over `weights` (copying every tensor): `add` records a row with
+ * its throughput and its ratio to that pass.
+ */
+async function memoryBaseline(weights: Float32Array[], K: number, N: number, runs: number) {
+  const total = weights.reduce((n, w) => n + w.length, 0);
+  const rows: QuantBenchRow[] = [];
+  const copies = weights.map((w) => new Float32Array(w.length));
+  const memMs = await time(() => weights.forEach((w, k) => copies[k]!.set(w)), runs);
+  const add = (name: string, params: number, ms: number) => {
+    const mParamsPerS = params / 1e3 / ms;
+    rows.push({ name, params, ms, mParamsPerS, vsMemory: memMs > 0 ? mParamsPerS / (total / 1e3 / memMs) : 1 });
+  };
+  add(`memory pass (Float32Array.set of ${weights.length} × [${K}, ${N}] fp32, baseline)`, total, memMs);
+  return { rows, add };
+}
+
 function benchWeights(totalParams: number) {
   const K = 2048;
   const N = 2048;
@@ -163,16 +180,8 @@ export async function benchQuantKernels(
 ): Promise<{ rows: QuantBenchRow[]; heapBytes: number }> {
   const runs = options.runs ?? 5;
   const { K, N, per, tensors, total, weights } = benchWeights(totalParams);
-  const rows: QuantBenchRow[] = [];
-  let memMs = 0;
-  const add = (name: string, params: number, ms: number) => {
-    const mParamsPerS = params / 1e3 / ms;
-    rows.push({ name, params, ms, mParamsPerS, vsMemory: memMs > 0 ? mParamsPerS / (total / 1e3 / memMs) : 1 });
-  };
+  const { rows, add } = await memoryBaseline(weights, K, N, runs);
   {
-    const copies = weights.map((w) => new Float32Array(w.length));
-    memMs = await time(() => weights.forEach((w, k) => copies[k]!.set(w)), runs);
-    add(`memory pass (Float32Array.set of ${tensors} × [${K}, ${N}] fp32, baseline)`, total, memMs);
     // What quantizeGroups' interface costs by itself: fresh codes (Int16Array) and dequantized (Float32Array) arrays, filled once.
     const codes = new Int16Array(per);
     add(
@@ -302,16 +311,8 @@ export async function benchPruneKernels(
   const colsNM: NMView = { lines: N, length: K, lineStride: 1, kStride: N };
   const perRow = { outer: 1, channels: K, inner: N };
   const perColumn = { outer: K, channels: N, inner: 1 };
-  const rows: QuantBenchRow[] = [];
-  let memMs = 0;
-  const add = (name: string, params: number, ms: number) => {
-    const mParamsPerS = params / 1e3 / ms;
-    rows.push({ name, params, ms, mParamsPerS, vsMemory: memMs > 0 ? mParamsPerS / (total / 1e3 / memMs) : 1 });
-  };
+  const { rows, add } = await memoryBaseline(weights, K, N, runs);
   {
-    const copies = weights.map((w) => new Float32Array(w.length));
-    memMs = await time(() => weights.forEach((w, k) => copies[k]!.set(w)), runs);
-    add(`memory pass (Float32Array.set of ${tensors} × [${K}, ${N}] fp32, baseline)`, total, memMs);
     add(
       'result arrays alone (new Float32Array per tensor, filled by copy)',
       total,

@@ -247,25 +247,6 @@ const COMPRESS_OPTIONS: OptionName[] = [
 ];
 /** How input data is shaped: synthetic dims/floats, onnxruntime threads, image preprocessing (eval and calibration). */
 const DATA_SHAPE_OPTIONS: OptionName[] = ['dims', 'floats', 'threads', 'image-size', 'resize', 'channels', 'layout', 'scale', 'mean', 'std', 'imagenet'];
-/** Static int8's and GPTQ's calibration data: their own flags, plus the eval loaders' shaping flags. */
-const CALIBRATION_OPTIONS: OptionName[] = [
-  'calib-data',
-  'calib-samples',
-  'calib-method',
-  'static-weights',
-  'bias-correction',
-  'gptq',
-  'gptq-damp',
-  'act-order',
-  'refit',
-  'teacher-report',
-  'prune-method',
-  'weights',
-  'activations',
-  'calibration',
-  'calibration-samples',
-  ...DATA_SHAPE_OPTIONS,
-];
 /** Teacher-guided compression in sweep and sensitivity: calibrated on --data (held out of the measurements). */
 const TEACHER_OPTIONS: OptionName[] = [
   'calib-samples',
@@ -282,6 +263,8 @@ const TEACHER_OPTIONS: OptionName[] = [
   'calibration',
   'calibration-samples',
 ];
+/** compress's calibration: the teacher-guided flags, its own data and report, and the eval loaders' shaping flags. */
+const CALIBRATION_OPTIONS: OptionName[] = ['calib-data', 'teacher-report', ...TEACHER_OPTIONS, ...DATA_SHAPE_OPTIONS];
 const EVAL_OPTIONS: OptionName[] = ['data', 'samples', 'runs', 'warmup', 'synthetic', 'task', 'mask-threshold', ...DATA_SHAPE_OPTIONS];
 
 /** The options each command takes (besides --help); any other is a usage error rather than silently ignored. */

@@ -42,16 +42,22 @@ export interface LabModelWorker {
   sensitivityLayers(recipe: Recipe, signal?: AbortSignal): Promise<SensitivityLayer[]>;
 }
 
+/**
+ * A calibration in the evaluation worker: the original run on the first `count` samples of the lab's data, `names`
+ * as extra outputs (static int8), with the layers' Hessians when `gptq`. Rejects with an AbortError when `signal` aborts.
+ */
+export type Calibrate = (
+  names: string[],
+  count: number,
+  onProgress: (done: number, total: number) => void,
+  gptq?: boolean,
+  signal?: AbortSignal,
+) => Promise<CalibrationOutcome>;
+
 /** What the service needs of the evaluation worker's bridge (src/state/evalBridge). */
 export interface LabEvalWorker {
   setOriginal(model: ModelFiles, name: string, signal?: AbortSignal): Promise<void>;
-  calibrate(
-    names: string[],
-    count: number,
-    onProgress: (done: number, total: number) => void,
-    gptq?: boolean,
-    signal?: AbortSignal,
-  ): Promise<CalibrationOutcome>;
+  calibrate: Calibrate;
   evaluate(candidate: CandidateId, options: EvaluateOptions, onProgress: (p: EvalProgress) => void, signal?: AbortSignal): Promise<EvaluationResult>;
   /** `heldOut`: measure on the samples the last calibration did not see. */
   prepareCandidates(options: CandidateOptions, heldOut: boolean, signal?: AbortSignal): Promise<PreparedCandidates>;
@@ -190,14 +196,6 @@ export function createLabService(deps: LabDeps) {
       }
     }
   }
-
-  type Calibrate = (
-    names: string[],
-    count: number,
-    onProgress: (done: number, total: number) => void,
-    gptq: boolean,
-    signal?: AbortSignal,
-  ) => Promise<CalibrationOutcome>;
 
   /** One calibration pass in the evaluation worker, watched (no restart here). */
   const calibrateOnce: Calibrate = async (names, count, onProgress, gptq, signal) => {

@@ -24,8 +24,9 @@ import type { FloatDistribution } from '../core/eval/synthetic';
 import type { EvalBackend } from '../core/eval/types';
 import type { ImagePrep } from '../core/eval/data/image';
 import type { Recipe } from '../core/recipe';
+import type { Calibrate } from '../lab/service';
 import { bindLabStore, studioLab as lab } from '../lab/studio';
-import type { CalibrationOutcome, DatasetSummary, EvalEnvironment } from '../protocol/eval';
+import type { DatasetSummary, EvalEnvironment } from '../protocol/eval';
 import { evalWorker } from './evalBridge';
 import { jobs } from './jobs';
 import { hasSteps, recipeOf } from './recipeEdits';
@@ -149,17 +150,8 @@ export interface EvalSlice {
   cancelLabJob(): void;
   /** Loads the lab's data (the demo digits or synthetic inputs unless others were chosen) unless it is ready. */
   ensureEvalData(): Promise<void>;
-  /**
-   * Static int8's calibration: the original model run in the evaluation worker (onnxruntime-web) on the first
-   * `count` samples of the lab's data. Rejects with an AbortError when `signal` aborts.
-   */
-  calibrate(
-    names: string[],
-    count: number,
-    onProgress: (done: number, total: number) => void,
-    gptq?: boolean,
-    signal?: AbortSignal,
-  ): Promise<CalibrationOutcome>;
+  /** The Compress panel's calibration, through the lab service (restarted once if the worker stalls). */
+  calibrate: Calibrate;
 }
 
 /** The lab's jobs: one of evaluation, sensitivity and sweep at a time (they share the evaluation worker). */

@@ -5,6 +5,7 @@
  * Tolerances: integer outputs (counts, histograms, gathered values) and min/max/absMax exact;
  * sums relative 1e-5 of Σ|x| (float32 partial sums on the GPU), sums of squares relative 1e-5.
  */
+import { seededRandom } from '../../src/core/eval/synthetic';
 import { floatToBf16Bits, floatToFp16Bits } from '../../src/kernels/codecs/half';
 import type { GroupView, Grouping } from '../../src/kernels/quant';
 import { channelStatsOf, decodeHalfOf, gatherBinsOf, histogramOf, momentsOf, referenceBackend } from '../../src/kernels/ts/reference';
@@ -15,16 +16,8 @@ export interface ParityCase {
   data: Float32Array;
 }
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator of the synthetic inputs (mulberry32). */
+export const rng = seededRandom;
 
 export function gaussian(n: number, seed = 1, std = 1): Float32Array {
   const r = rng(seed);

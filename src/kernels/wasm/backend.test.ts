@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkParity, checkPruneParity, checkQuantParity } from '../../../test/kernels/parity';
+import { checkParity, checkPruneParity, checkQuantParity, rng } from '../../../test/kernels/parity';
 import type { NMView } from '../prune';
 import { groupCount, type GroupView, type Grouping } from '../quant';
 import { channelNormsOf, maskBelowOf, nmMaskOf } from '../ts/prune-reference';
@@ -149,17 +149,6 @@ describe('WASM SIMD kernel backend', () => {
 });
 
 // ---------------------------------------------------------------------------------------------- quantization
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface QuantParams {
   scales: Float32Array;
