@@ -50,6 +50,7 @@ import { melWindows } from '../test/helpers/wakeword';
 import { benchHugeOutput, compareInOrt, generateHugeModel } from '../bench/huge';
 import { benchGraph } from '../bench/graph';
 import { benchLinalg } from '../bench/kernels/linalg';
+import { median, timeIt } from '../bench/timing';
 
 const MB = 1e6;
 
@@ -347,22 +348,6 @@ async function benchUpgradeCompress(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function timeIt(runs: number, f: () => Promise<unknown> | unknown): Promise<number> {
-  await f(); // warm-up
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    await f();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
 }
 
 /** Analysis kernels on a 64M-element fp32 tensor: stats + histogram per backend vs a plain memory pass. */

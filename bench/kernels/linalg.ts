@@ -21,24 +21,9 @@ import { createNodeRuntime } from '../../src/runtime/ort-node';
 import { readRealModel } from '../../test/helpers/models';
 import { melWindows } from '../../test/helpers/wakeword';
 import { gaussian } from '../../test/kernels/parity';
+import { timeIt } from '../timing';
 
 type Table = (title: string, headers: string[], rows: string[][]) => void;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function timeIt(runs: number, f: () => Promise<unknown> | unknown): Promise<number> {
-  await f();
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    await f();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
 
 /** One after the other (timeIt awaits between runs: concurrent timings would include each other). */
 async function each<T>(items: T[], f: (item: T) => Promise<number>): Promise<number[]> {

@@ -12,6 +12,7 @@ import { groupMinMaxOf, quantizeGroupsOf } from '../../src/kernels/ts/quant-refe
 import { channelStatsOf, histogramOf, momentsOf } from '../../src/kernels/ts/reference';
 import { createWasmBackend } from '../../src/kernels/wasm/backend';
 import { pruneTuning } from '../../src/kernels/wasm/prune-kernels';
+import { timeIt } from '../timing';
 
 const RUNS = 5;
 const BINS = 2048;
@@ -41,17 +42,8 @@ function gaussianData(n: number): Float32Array {
   return out;
 }
 
-async function time(fn: () => unknown, runs = RUNS): Promise<number> {
-  await fn(); // warm-up (also lets the engine tier up the wasm)
-  const ms: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((a, b) => a - b);
-  return ms[ms.length >> 1]!;
-}
+/** Median of `runs` calls after a warm-up (which also lets the engine tier up the wasm). */
+const time = (fn: () => unknown, runs = RUNS): Promise<number> => timeIt(runs, fn);
 
 export async function benchKernels(elements: number): Promise<{ rows: KernelBenchRow[] }> {
   const data = gaussianData(elements);
